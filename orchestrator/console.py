@@ -1,0 +1,188 @@
+"""What a person sees: the plan, live progress while running, and the final summary."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from orchestrator.durations import format_duration
+from orchestrator.preflight import Plan
+from orchestrator.result import StepRecord
+from orchestrator.samples import Sample
+
+OUTCOME_STYLE = {"passed": "bold green", "failed": "bold red", "aborted": "bold yellow",
+                 "not-steady": "bold yellow", "error": "bold red"}
+
+
+@dataclass
+class _ProbeView:
+    samples: int = 0
+    passed: int = 0
+    up: bool | None = None
+    last: str = ""
+
+
+class ConsoleObserver:
+    """Prints progress; with a terminal, also keeps a live status panel."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._probes: dict[str, _ProbeView] = {}
+        self._phase, self._until = "preflight", None
+        self._t0: float | None = None
+        self._live: Live | None = None
+
+    def __enter__(self) -> ConsoleObserver:
+        if self.console.is_terminal:
+            self._live = Live(get_renderable=self._panel, console=self.console,
+                              refresh_per_second=4, transient=True)
+            self._live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.stop()
+
+    def planned(self, plan: Plan) -> None:
+        """Print the plan and its risks."""
+        self.console.print(render_plan(plan))
+
+    def phase(self, name: str, *, until: float | None) -> None:
+        """Announce a phase."""
+        self._phase, self._until = name, until
+        if name == "chaos":
+            self._t0 = asyncio.get_running_loop().time()
+        left = f" ({format_duration(round(until - _now(), 1))})" if until else ""
+        self.console.print(f"[bold]▶ {name}[/]{left}")
+
+    def step(self, record: StepRecord) -> None:
+        """Print a step as it starts and as it ends."""
+        what = f"{record.action} {record.zone}" + (f" ({record.mode})" if record.mode else "")
+        if record.ended is None:
+            self.console.print(f"  {self._stamp()} {what}: {len(record.nodes)} nodes")
+        else:
+            done = [f"{n} {label}" for n, label in ((record.pods_deleted, "pods deleted"),
+                    (record.pods_evicted, "pods evicted"),
+                    (record.evictions_blocked, "evictions blocked by PDB")) if n]
+            self.console.print(f"  {self._stamp()} {what} done" + (": " + ", ".join(done) if done else ""))
+
+    def sample(self, sample: Sample) -> None:
+        """Track each probe's state; print when it flips."""
+        view = self._probes.setdefault(sample.probe, _ProbeView())
+        view.samples += 1
+        view.passed += sample.passed
+        view.last = str(sample.status or sample.error or "")
+        if view.up is not None and view.up != sample.passed:
+            state = "[green]UP[/]" if sample.passed else f"[red]DOWN[/] ({sample.error})"
+            self.console.print(f"  {self._stamp()} probe {sample.probe} {state}")
+        view.up = sample.passed
+
+    def note(self, message: str) -> None:
+        """Print a warning."""
+        self.console.print(f"[yellow]! {message}[/]")
+
+    def _stamp(self) -> str:
+        if self._t0 is None:
+            return "T-"
+        return f"T+{_now() - self._t0:6.1f}s"
+
+    def _panel(self) -> Any:
+        left = f"{max(0.0, self._until - _now()):.0f}s left" if self._until else ""
+        table = Table(box=None, show_header=True, header_style="dim")
+        for column in ("probe", "state", "availability", "last"):
+            table.add_column(column)
+        for name, view in self._probes.items():
+            state = Text("up", "green") if view.up else Text("DOWN", "bold red")
+            share = f"{100 * view.passed / view.samples:.1f}%" if view.samples else "-"
+            table.add_row(name, state, share, view.last)
+        return Group(Text(f"{self._phase} {left}", style="bold cyan"), table)
+
+
+def _now() -> float:
+    return asyncio.get_running_loop().time()
+
+
+def render_plan(plan: Plan) -> Group:
+    """The plan as printed by ``run`` and ``plan``."""
+    table = Table(title=f"plan: {plan.drill} on {plan.target}", title_justify="left")
+    for column in ("zone", "nodes", "pods", "workloads"):
+        table.add_column(column)
+    for name, zone in plan.zones.items():
+        pods = plan.pods_by_zone.get(name, [])
+        workloads = sorted({p.workload for p in pods if p.workload})
+        table.add_row(name, str(len(zone.nodes)), str(len(pods)), ", ".join(workloads))
+    lines: list[Any] = [table]
+    for step in plan.steps:
+        lines.append(Text(f"  step {step.index}: {step.mode} {step.zone}: {step.nodes} nodes, "
+                          f"{step.pods} pods"))
+    lines += [Text(f"  risk: {risk}", style="yellow") for risk in plan.risks]
+    lines += [Text(f"  note: {note}", style="dim") for note in plan.notes]
+    return Group(*lines)
+
+
+def _seconds(value: float | None) -> str:
+    return "not recovered" if value is None else f"{value:.1f}s"
+
+
+def render_summary(document: dict[str, Any]) -> Group:
+    """The final tables: probes, checks, then score and outcome with the reasons."""
+    probes = Table(title="probes (chaos phase)", title_justify="left")
+    for column in ("probe", "availability", "downtime", "RTO", "p99"):
+        probes.add_column(column, justify="right" if column != "probe" else "left")
+    for probe in document["probes"]:
+        rtos = ", ".join(f"{_seconds(r['seconds'])} ({r['zone']}, {r['recoveredBy'] or '-'})"
+                         for r in probe["rto"]) or "-"
+        p99 = probe["latency"]["p99"]
+        availability = probe["availability"]
+        probes.add_row(probe["name"], "-" if availability is None else f"{availability:.2f}%",
+                       f"{probe['downtime']:.1f}s", rtos,
+                       "-" if p99 is None else f"{p99 * 1000:.0f}ms")
+    checks = Table(title="checks", title_justify="left")
+    for column in ("probe", "metric", "target", "observed", "credit"):
+        checks.add_column(column)
+    for check in document["checks"]:
+        style = "green" if check["passed"] else "red"
+        checks.add_row(check["probe"], check["metric"], _figure(check["metric"], check["target"]),
+                       _figure(check["metric"], check["observed"]),
+                       Text(f"{check['credit']:.2f}", style))
+    return Group(probes, checks, *_verdict(document))
+
+
+def _figure(metric: str, value: float | None) -> str:
+    if value is None:
+        return "not recovered" if metric == "rto" else "-"
+    return f"{value:.2f}%" if metric == "availability" else f"{value:.3f}s"
+
+
+def _verdict(document: dict[str, Any]) -> list[Text]:
+    outcome = document["outcome"]
+    score = document["score"]
+    head = Text(f"score {score if score is not None else '-'}   outcome ")
+    head.append(outcome.upper(), OUTCOME_STYLE.get(outcome, "bold"))
+    lines = [head]
+    for check in document["checks"]:
+        if not check["passed"]:
+            lines.append(Text(f"  why: {_why(check)}", "red"))
+    lines += [Text(f"  risk seen at preflight: {risk}", "yellow") for risk in document["risks"]]
+    if document.get("reason"):
+        lines.append(Text(f"  reason: {document['reason']}", "yellow"))
+    restored = document["restored"]
+    lines.append(Text("  cluster restored" if restored else "  NOT RESTORED: run zonedrill rollback",
+                      "green" if restored else "bold red"))
+    return lines
+
+
+def _why(check: dict[str, Any]) -> str:
+    metric, probe = check["metric"], check["probe"]
+    if metric == "rto":
+        return (f"{probe} took {_seconds(check['observed'])} to recover, target "
+                f"{check['target']:.1f}s")
+    if metric == "availability":
+        return f"{probe} was available {_figure(metric, check['observed'])}, target {check['target']}%"
+    return f"{probe} p99 latency {_figure(metric, check['observed'])}, target {check['target']:.3f}s"

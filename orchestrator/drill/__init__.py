@@ -1,0 +1,5 @@
+from orchestrator.drill.lab import Lab
+from orchestrator.drill.loader import load_drill, load_file, load_lab
+from orchestrator.drill.model import Drill, FaultMode, Probe, Step
+
+__all__ = ["Drill", "FaultMode", "Lab", "Probe", "Step", "load_drill", "load_file", "load_lab"]

@@ -1,0 +1,147 @@
+"""Turn a file into a validated Drill or Lab, or into every problem it has."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from orchestrator.drill import rules
+from orchestrator.drill.lab import Lab
+from orchestrator.drill.model import API_VERSION, Drill
+from orchestrator.errors import InvalidInputError, Problem
+from orchestrator.yamlfile import FieldPath, YamlDocument, load_yaml_file
+
+KINDS: dict[str, type[Drill] | type[Lab]] = {"Drill": Drill, "Lab": Lab}
+ModelT = TypeVar("ModelT", Drill, Lab)
+
+
+def load_file(path: Path) -> Drill | Lab:
+    """Load a drill or lab file, whichever its ``kind`` says."""
+    document = load_yaml_file(path)
+    model = _pick_model(document)
+    return _validate(document, model, path)
+
+
+def load_drill(path: Path) -> Drill:
+    """Load a file that must be a Drill."""
+    return _expect(load_file(path), Drill, path)
+
+
+def load_lab(path: Path) -> Lab:
+    """Load a file that must be a Lab."""
+    return _expect(load_file(path), Lab, path)
+
+
+def _expect(loaded: Drill | Lab, model: type[ModelT], path: Path) -> ModelT:
+    if not isinstance(loaded, model):
+        kind = type(loaded).__name__
+        raise InvalidInputError(
+            [Problem(str(path), None, None, "kind", f"expected a {model.__name__} file, got {kind}")]
+        )
+    return loaded
+
+
+def _pick_model(document: YamlDocument) -> type[Drill] | type[Lab]:
+    data = document.data
+    if not isinstance(data, dict):
+        raise InvalidInputError([document.problem((), "expected a mapping with apiVersion and kind")])
+    problems = []
+    if data.get("apiVersion") != API_VERSION:
+        got = data.get("apiVersion")
+        problems.append(document.problem(("apiVersion",), f'expected "{API_VERSION}", got {got!r}'))
+    kind = data.get("kind")
+    if kind not in KINDS:
+        problems.append(document.problem(("kind",), f'expected "Drill" or "Lab", got {kind!r}'))
+    if problems:
+        raise InvalidInputError(problems)
+    return KINDS[str(kind)]
+
+
+def _validate(document: YamlDocument, model: type[ModelT], path: Path) -> ModelT:
+    try:
+        loaded = model.model_validate(document.data)
+    except ValidationError as exc:
+        raise InvalidInputError(_schema_problems(document, model, exc)) from None
+    if isinstance(loaded, Drill):
+        findings = list(rules.drill_findings(loaded, file=path))
+    else:
+        findings = list(rules.lab_findings(loaded))
+    if findings:
+        raise InvalidInputError([document.problem(p, message) for p, message in findings])
+    return loaded
+
+
+def _schema_problems(
+    document: YamlDocument, model: type[BaseModel], exc: ValidationError
+) -> list[Problem]:
+    schema = model.model_json_schema(by_alias=True)
+    seen: set[str] = set()
+    problems = []
+    for error in exc.errors(include_url=False):
+        path = _data_path(document.data, error["loc"])
+        problem = _describe(document, schema, path, error)
+        if problem.path not in seen:
+            seen.add(problem.path)
+            problems.append(problem)
+    return problems
+
+
+def _describe(
+    document: YamlDocument, schema: dict[str, Any], path: FieldPath, error: ErrorDetails
+) -> Problem:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(schema, path[:-1])
+        guess = difflib.get_close_matches(str(path[-1]), allowed, n=1)
+        hint = f'; did you mean "{guess[0]}"?' if guess else f"; expected one of: {', '.join(allowed)}"
+        return document.problem(path, f'unknown field "{path[-1]}"{hint}', prefer_key=True)
+    if kind == "missing":
+        return document.problem(path, "required field is missing")
+    message = error["msg"].removeprefix("Value error, ")
+    if kind == "literal_error":
+        message = f"{message}, got {error['input']!r}"
+    return document.problem(path, message)
+
+
+def _data_path(data: Any, loc: tuple[int | str, ...]) -> FieldPath:
+    """Drop pydantic's union tags from ``loc`` so it names real places in the file."""
+    path: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and isinstance(part, str):
+            path.append(part)
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int):
+            path.append(part)
+            node = node[part] if part < len(node) else None
+    return tuple(path)
+
+
+def _allowed_keys(schema: dict[str, Any], path: FieldPath) -> list[str]:
+    node: dict[str, Any] | None = schema
+    for part in path:
+        node = _child(schema, _resolve(schema, node or {}), part)
+    return sorted((_resolve(schema, node or {}).get("properties") or {}).keys())
+
+
+def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    if "$ref" in node:
+        node = schema["$defs"][node["$ref"].split("/")[-1]]
+    for branch in node.get("anyOf", []):
+        resolved = _resolve(schema, branch)
+        if {"properties", "items", "additionalProperties"} & resolved.keys():
+            return resolved
+    return node
+
+
+def _child(schema: dict[str, Any], node: dict[str, Any], part: str | int) -> dict[str, Any] | None:
+    if isinstance(part, int):
+        return node.get("items")
+    if part in node.get("properties", {}):
+        return dict(node["properties"][part])
+    extra = node.get("additionalProperties")
+    return extra if isinstance(extra, dict) else None

@@ -1,0 +1,154 @@
+"""Cross-field rules of spec §1 that a schema cannot express.
+
+Each rule yields ``(field path, message)`` pairs so that every broken rule is reported at once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+from orchestrator.drill.lab import Lab
+from orchestrator.drill.model import Drill
+from orchestrator.durations import format_duration
+from orchestrator.yamlfile import FieldPath
+
+Finding = tuple[FieldPath, str]
+
+MIN_EVERY = 0.05
+MAX_TIMEOUT = 30.0
+
+
+def drill_findings(drill: Drill, *, file: Path | None) -> Iterator[Finding]:
+    """Every rule of spec §1.1 that ``drill`` breaks."""
+    yield from _unique_names(drill)
+    yield from _references(drill)
+    yield from _step_order(drill)
+    yield from _probe_timing(drill)
+    yield from _required_parts(drill)
+    if drill.spec.lab is not None and file is not None:
+        lab_path = (file.parent / drill.spec.lab).resolve()
+        if not lab_path.is_file():
+            yield ("spec", "lab"), f"no lab file at {lab_path} (the path is relative to the drill)"
+
+
+def _duplicates(names: list[str]) -> set[str]:
+    return {name for name, count in Counter(names).items() if count > 1}
+
+
+def _unique_names(drill: Drill) -> Iterator[Finding]:
+    probes = drill.spec.probes
+    for name in _duplicates([p.name for p in probes]):
+        for index in [i for i, p in enumerate(probes) if p.name == name][1:]:
+            yield ("spec", "probes", index, "name"), f'probe name "{name}" is used twice'
+    steps = drill.spec.steps
+    for name in _duplicates([s.name for s in steps if s.name]):
+        for index in [i for i, s in enumerate(steps) if s.name == name][1:]:
+            yield ("spec", "steps", index, "name"), f'step name "{name}" is used twice'
+
+
+def _known(kind: str, name: str, known: list[str]) -> str:
+    listed = ", ".join(known) or "none"
+    return f'no {kind} named "{name}"; expected one of: {listed}'
+
+
+def _references(drill: Drill) -> Iterator[Finding]:
+    zones = list(drill.spec.zones)
+    probes = [p.name for p in drill.spec.probes]
+    for index, step in enumerate(drill.spec.steps):
+        has_lose, has_restore = step.lose is not None, step.restore is not None
+        if has_lose == has_restore:
+            yield ("spec", "steps", index), 'a step needs exactly one of "lose" and "restore"'
+            continue
+        field = "lose" if has_lose else "restore"
+        if step.zone not in zones:
+            yield ("spec", "steps", index, field), _known("zone", step.zone, zones)
+        if has_restore and step.mode is not None:
+            yield ("spec", "steps", index, "mode"), '"mode" belongs on a "lose" step'
+    for section, items in (("targets", drill.spec.targets), ("stopIf", drill.spec.stop_if)):
+        for index, item in enumerate(items):
+            if item.probe not in probes:
+                yield ("spec", section, index, "probe"), _known("probe", item.probe, probes)
+    for index, target in enumerate(drill.spec.targets):
+        if target.rto is None and target.availability is None and target.p99_latency is None:
+            yield ("spec", "targets", index), "a target needs at least one of rto, availability, p99Latency"
+
+
+def _step_order(drill: Drill) -> Iterator[Finding]:
+    lost: set[str] = set()
+    previous = 0.0
+    duration = drill.spec.duration
+    for index, step in enumerate(drill.spec.steps):
+        path: FieldPath = ("spec", "steps", index)
+        if step.at < previous:
+            yield (*path, "at"), (
+                f"steps must be in time order: {format_duration(step.at)} comes after "
+                f"{format_duration(previous)}"
+            )
+        previous = max(previous, step.at)
+        if step.at >= duration:
+            yield (*path, "at"), (
+                f"{format_duration(step.at)} is not inside the chaos phase: expected less than "
+                f"spec.duration ({format_duration(duration)})"
+            )
+        if step.lose is not None:
+            if step.lose in lost:
+                yield (*path, "lose"), f'zone "{step.lose}" is already lost; restore it first'
+            lost.add(step.lose)
+        elif step.restore is not None:
+            if step.restore not in lost and step.restore in drill.spec.zones:
+                yield (*path, "restore"), f'zone "{step.restore}" is not lost at this point'
+            lost.discard(step.restore)
+
+
+def _probe_timing(drill: Drill) -> Iterator[Finding]:
+    for index, probe in enumerate(drill.spec.probes):
+        path: FieldPath = ("spec", "probes", index)
+        if probe.every < MIN_EVERY:
+            yield (*path, "every"), f"{format_duration(probe.every)} is too often: expected at least 50ms"
+        timeout = probe.http.timeout
+        if timeout is not None and not 0 < timeout <= MAX_TIMEOUT:
+            yield (*path, "http", "timeout"), (
+                f"{format_duration(timeout)} is out of range: expected more than 0 and at most 30s"
+            )
+        if (probe.http.url is None) == (probe.http.service is None):
+            yield (*path, "http"), 'expected exactly one of "url" and "service"'
+        if probe.http.url is not None and not probe.http.url.startswith(("http://", "https://")):
+            yield (*path, "http", "url"), "expected an http:// or https:// URL"
+        if not probe.http.path.startswith("/"):
+            yield (*path, "http", "path"), 'expected a path starting with "/"'
+
+
+def _required_parts(drill: Drill) -> Iterator[Finding]:
+    if not drill.spec.probes:
+        yield ("spec", "probes"), "a drill needs at least one probe"
+    if not any(step.lose is not None for step in drill.spec.steps):
+        yield ("spec", "steps"), 'a drill needs at least one "lose" step'
+    if drill.spec.duration <= 0:
+        yield ("spec", "duration"), "expected a duration above 0s"
+
+
+def lab_findings(lab: Lab) -> Iterator[Finding]:
+    """Every rule of spec §1.2 that ``lab`` breaks."""
+    services = lab.spec.services
+    keys = [f"{s.namespace}/{s.name}" for s in services]
+    for key in _duplicates(keys):
+        for index in [i for i, k in enumerate(keys) if k == key][1:]:
+            yield ("spec", "services", index, "name"), f'service "{key}" is defined twice'
+    for index, service in enumerate(services):
+        path: FieldPath = ("spec", "services", index)
+        if service.min_ready > service.replicas:
+            yield (*path, "minReady"), (
+                f"{service.min_ready} is more than the {service.replicas} replicas: the service"
+                " could never answer"
+            )
+        pdb = service.pdb
+        if pdb is not None and (pdb.min_available is None) == (pdb.max_unavailable is None):
+            yield (*path, "pdb"), 'expected exactly one of "minAvailable" and "maxUnavailable"'
+    capacity = sum(z.nodes * z.pods_per_node for z in lab.spec.zones.values())
+    wanted = sum(s.replicas for s in services)
+    if wanted > capacity:
+        yield ("spec", "services"), (
+            f"{wanted} replicas do not fit in {capacity} pod slots: add nodes or podsPerNode"
+        )

@@ -1,0 +1,79 @@
+"""Field types shared by the drill and lab models."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic.alias_generators import to_camel
+
+from orchestrator.durations import parse_duration, parse_percent
+
+DURATION_PATTERN = r"^([0-9]+(\.[0-9]*)?(ns|us|µs|ms|s|m|h))+$"
+
+
+def _duration(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError('expected a duration string such as "30s"')
+    if isinstance(value, int | float):
+        raise ValueError(f'a bare number is not a duration: write "{value}s" (or ms, m, h)')
+    if isinstance(value, str):
+        return parse_duration(value)
+    raise ValueError('expected a duration string such as "30s"')
+
+
+def _percent(value: Any) -> Any:
+    if isinstance(value, str):
+        return parse_percent(value)
+    raise ValueError(f'expected a percentage string: write "{value}%"')
+
+
+Duration = Annotated[
+    float,
+    BeforeValidator(_duration),
+    WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN, "examples": ["30s", "1m30s"]}),
+]
+"""Seconds, written in files as a Go duration string."""
+
+Percent = Annotated[
+    float,
+    BeforeValidator(_percent),
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?%$", "examples": ["99.5%"]}),
+]
+"""A percentage 0..100, written in files as a string like ``"99.5%"``."""
+
+DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+
+
+def _dns_label(value: str) -> str:
+    import re
+
+    if not re.fullmatch(DNS_LABEL_PATTERN, value):
+        raise ValueError(
+            f'"{value}" is not a DNS-1123 label: use at most 63 lowercase letters, digits and "-",'
+            " starting and ending with a letter or digit"
+        )
+    return value
+
+
+DnsLabel = Annotated[
+    str, AfterValidator(_dns_label), WithJsonSchema({"type": "string", "pattern": DNS_LABEL_PATTERN})
+]
+
+NonEmptyStr = Annotated[str, Field(min_length=1)]
+
+
+class FileModel(BaseModel):
+    """Base of every file model: camelCase keys, unknown keys rejected, values frozen."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+
+class Metadata(FileModel):
+    """Who a file is: a DNS-1123 name, a description and free labels."""
+
+    name: DnsLabel
+    description: str = ""
+    labels: dict[str, str] = Field(default_factory=dict)

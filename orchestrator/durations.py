@@ -1,0 +1,58 @@
+"""Go-style durations ("1h30m", "250ms") and percentage strings ("99.5%")."""
+
+from __future__ import annotations
+
+import math
+import re
+
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+
+
+def parse_duration(text: str) -> float:
+    """Return seconds for a Go duration string; raise ValueError with a hint otherwise."""
+    raw = text.strip()
+    if re.fullmatch(r"[+-]?\d+(\.\d+)?", raw):
+        raise ValueError(f'a bare number is not a duration: write "{raw}s" (or ms, m, h)')
+    if raw == "0":
+        return 0.0
+    pos, total = 0, 0.0
+    while pos < len(raw):
+        match = _PART.match(raw, pos)
+        if match is None:
+            raise ValueError(f'"{text}" is not a duration: expected forms like "250ms", "30s", "1h30m"')
+        total += float(match.group(1)) * _UNITS[match.group(2)]
+        pos = match.end()
+    if not raw:
+        raise ValueError('an empty string is not a duration: expected forms like "30s"')
+    return total
+
+
+def format_duration(seconds: float) -> str:
+    """Render seconds back as a short Go-style duration."""
+    if seconds == 0:
+        return "0s"
+    if seconds < 1:
+        return f"{seconds * 1000:g}ms"
+    minutes, secs = divmod(seconds, 60.0)
+    hours, minutes = divmod(minutes, 60.0)
+    text = ""
+    if hours:
+        text += f"{int(hours)}h"
+    if minutes:
+        text += f"{int(minutes)}m"
+    if secs or not text:
+        text += f"{round(secs, 3):g}s"
+    return text
+
+
+def parse_percent(text: str) -> float:
+    """Return the number in a "99.5%" string; raise ValueError with a hint otherwise."""
+    match = _PERCENT.match(text)
+    if match is None:
+        raise ValueError(f'"{text}" is not a percentage: write it like "99.5%"')
+    value = float(match.group(1))
+    if not 0.0 <= value <= 100.0 or math.isnan(value):
+        raise ValueError(f'"{text}" is outside 0%..100%')
+    return value

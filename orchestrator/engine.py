@@ -1,0 +1,352 @@
+"""The run loop (spec §2): preflight, baseline, chaos, restore and report.
+
+One monotonic clock (the event loop's) times everything. Whatever ends the run (targets met or
+missed, a guardrail, a signal, an error) goes through the same restore path before the result
+is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from orchestrator import faults
+from orchestrator.drill.model import Drill
+from orchestrator.errors import ClusterError, UnrestoredRunError, ZonedrillError
+from orchestrator.faults import FaultContext, FaultReport
+from orchestrator.guardrails import Guardrails
+from orchestrator.journal import Journal, open_runs
+from orchestrator.port import ClusterPort
+from orchestrator.preflight import Plan, prepare
+from orchestrator.probes import ProbeRunner, ProbeTarget, Transport, make_client
+from orchestrator.result import (
+    EXIT_CODES,
+    RunFacts,
+    StepRecord,
+    Timeline,
+    figures_for,
+    result_document,
+    write_result,
+)
+from orchestrator.samples import Sample, write_samples
+
+START_LEAD = 0.05
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How to run: the run id, where results and state go, and the probe transport."""
+
+    run_id: str
+    out_dir: Path
+    state_dir: Path
+    transport: Transport = Transport.AIOHTTP
+
+
+class RunObserver(Protocol):
+    """Receives progress while a drill runs (the console implements it)."""
+
+    def planned(self, plan: Plan) -> None:
+        """Preflight passed; this is what will happen."""
+
+    def phase(self, name: str, *, until: float | None) -> None:
+        """A phase began; ``until`` is its end on the loop clock, if known."""
+
+    def step(self, record: StepRecord) -> None:
+        """A step started or finished."""
+
+    def sample(self, sample: Sample) -> None:
+        """A probe sample completed."""
+
+    def note(self, message: str) -> None:
+        """Something worth telling the operator."""
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a finished run hands back to the CLI."""
+
+    document: dict[str, Any]
+    exit_code: int
+    out_dir: Path
+
+
+class DrillRun:
+    """One execution of one drill against one target."""
+
+    def __init__(self, *, drill: Drill, port: ClusterPort, settings: RunSettings,
+                 observer: RunObserver) -> None:
+        self.drill, self.port, self.settings, self.observer = drill, port, settings, observer
+        self.samples: list[Sample] = []
+        self.steps: list[StepRecord] = []
+        self._abort = asyncio.Event()
+        self._abort_reason = ""
+        self._unsteady = asyncio.Event()
+        self._restoring = False
+
+    def request_abort(self, reason: str) -> None:
+        """Stop the drill early (signal or guardrail); the run restores and reports ``aborted``."""
+        if self._restoring:
+            self.observer.note(f"{reason}: already restoring, please wait")
+            return
+        if not self._abort.is_set():
+            self._abort_reason = reason
+            self._abort.set()
+
+    async def execute(self) -> RunOutcome:
+        """Run every phase; return the result. Raises only before anything is touched."""
+        loop = asyncio.get_running_loop()
+        self._origin, wall_origin = loop.time(), datetime.now(UTC)
+        plan = await prepare(self.drill, self.port)
+        self.observer.planned(plan)
+        async with self.port.lock(holder=f"zonedrill run {self.settings.run_id}"):
+            self._refuse_unrestored()
+            journal = Journal.create(root=self.settings.state_dir, identity=self.port.identity,
+                                     run_id=self.settings.run_id, drill=self.drill.metadata.name,
+                                     target=self.port.target)
+            context = FaultContext(self.port, journal, self.settings.run_id,
+                                   frozenset(self.drill.spec.safety.exclude_namespaces))
+            facts, timeline = await self._run_and_restore(plan, context, wall_origin)
+        return self._report(facts, timeline)
+
+    def _refuse_unrestored(self) -> None:
+        for run in open_runs(self.settings.state_dir, identity=self.port.identity):
+            if not self.port.persistent:
+                # The lab of that run died with its process: nothing there is left changed.
+                Journal.reopen(run.path).close(restored=True, note="lab gone with its process")
+                continue
+            raise UnrestoredRunError(
+                f"run {run.run_id} of drill {run.drill} left changes on {run.identity}; "
+                f"restore them first with: zonedrill rollback {run.run_id}"
+            )
+
+    async def _run_and_restore(
+        self, plan: Plan, context: FaultContext, wall_origin: datetime
+    ) -> tuple[RunFacts, Timeline]:
+        clock = _Clock(self)
+        facts = RunFacts(self.settings.run_id, self.port.target, "error", False, risks=plan.risks)
+        try:
+            facts.outcome, facts.reason = await self._phases(plan, context, clock)
+        except ZonedrillError as exc:
+            facts.outcome, facts.reason = "error", str(exc)
+            if clock.figures_end == 0.0:
+                clock.figures_end = min(clock.now(), clock.chaos_end - clock.origin)
+            self.observer.note(f"error: {exc}")
+        finally:
+            facts.restored = await self._restore_all(context, plan, clock)
+            context.journal.close(restored=facts.restored)
+        return facts, clock.timeline(wall_origin)
+
+    async def _phases(self, plan: Plan, context: FaultContext, clock: _Clock) -> tuple[str, str]:
+        loop = asyncio.get_running_loop()
+        probes = self.drill.spec.probes
+        clock.start(loop.time() + START_LEAD, self.drill, settle=max(p.timeout for p in probes))
+        targets = [ProbeTarget(p, await self.port.service_endpoint(ref=p.http.service))
+                   if p.http.service else ProbeTarget(p, _direct(p.http.url or "")) for p in probes]
+        clients = {t.endpoint.ca_file: make_client(transport=self.settings.transport,
+                                                   ca_file=t.endpoint.ca_file) for t in targets}
+        guardrails = Guardrails(self.drill, watch_from=clock.t0 - self._origin)
+        runner = ProbeRunner(targets=targets, clients=clients, origin=self._origin,
+                             on_sample=lambda s: self._on_sample(s, clock, guardrails))
+        grid = loop.create_task(runner.run(start=clock.baseline_start, until=clock.chaos_end))
+        try:
+            return await self._baseline_then_chaos(plan, context, clock, runner)
+        finally:
+            grid.cancel()
+            await asyncio.gather(grid, return_exceptions=True)
+            await _close_clients(clients, runner)
+
+    async def _baseline_then_chaos(
+        self, plan: Plan, context: FaultContext, clock: _Clock, runner: ProbeRunner
+    ) -> tuple[str, str]:
+        self.observer.phase("baseline", until=clock.t0)
+        waited = await _wait_first(_sleep_until(clock.t0), self._abort.wait(), self._unsteady.wait())
+        if waited == 0:
+            await runner.settle(before=clock.baseline_end)
+        if self._unsteady.is_set():
+            clock.figures_end = clock.now()
+            runner.cancel()
+            return "not-steady", "a probe failed during the baseline; nothing was touched"
+        if self._abort.is_set():
+            clock.figures_end = clock.now()
+            return "aborted", self._abort_reason
+        self.observer.phase("chaos", until=clock.chaos_end)
+        chaos = asyncio.get_running_loop().create_task(self._chaos(plan, context, clock))
+        if await _wait_first(_await(chaos), self._abort.wait()) == 1:
+            chaos.cancel()
+        outcome = await self._finish_chaos(chaos, plan, context, clock)
+        await runner.drain()
+        return outcome
+
+    async def _finish_chaos(
+        self, chaos: asyncio.Task[None], plan: Plan, context: FaultContext, clock: _Clock
+    ) -> tuple[str, str]:
+        try:
+            await chaos
+        except asyncio.CancelledError:
+            clock.figures_end = clock.now()
+        except ExceptionGroup as group:
+            raise _first_leaf(group) from None
+        else:
+            clock.figures_end = clock.chaos_end - self._origin
+        self.observer.phase("restore", until=None)
+        await self._restore_all(context, plan, clock)
+        if self._abort.is_set():
+            return "aborted", self._abort_reason
+        return "graded", ""
+
+    async def _chaos(self, plan: Plan, context: FaultContext, clock: _Clock) -> None:
+        lost: dict[str, asyncio.Task[None]] = {}
+        async with asyncio.TaskGroup() as group:
+            for index, step in enumerate(self.drill.spec.steps):
+                await _sleep_until(clock.t0 + step.at)
+                record = StepRecord(index, "lose" if step.lose else "restore", step.zone,
+                                    str(step.fault_mode) if step.lose else None, clock.now(),
+                                    nodes=plan.zones[step.zone].node_names)
+                self.steps.append(record)
+                self.observer.step(record)
+                if step.lose is not None:
+                    lost[step.zone] = group.create_task(
+                        self._lose(context, plan, record, step.fault_mode))
+                else:
+                    await _stop(lost.pop(step.zone))
+                    await self._restore_zone(context, plan, record, clock)
+            await _sleep_until(clock.chaos_end)
+            for task in lost.values():
+                await _stop(task)
+
+    async def _lose(self, context: FaultContext, plan: Plan, record: StepRecord,
+                    mode: Any) -> None:
+        report = FaultReport(nodes=record.nodes)
+        try:
+            report = await faults.lose_zone(context, plan.zones[record.zone], mode)
+        finally:
+            record.pods_deleted, record.pods_evicted = report.pods_deleted, report.pods_evicted
+            record.evictions_blocked = report.evictions_blocked
+            record.ended = asyncio.get_running_loop().time() - self._origin
+            self.observer.step(record)
+
+    async def _restore_zone(self, context: FaultContext, plan: Plan, record: StepRecord,
+                            clock: _Clock) -> None:
+        await faults.restore(context, nodes=plan.zones[record.zone].node_names)
+        record.ended = clock.now()
+        self.observer.step(record)
+
+    async def _restore_all(self, context: FaultContext, plan: Plan, clock: _Clock) -> bool:
+        """Undo every change still in the journal; True when nothing is left changed."""
+        self._restoring = True
+        for zone in plan.zones.values():
+            if not context.journal.pending_restores(nodes=zone.node_names):
+                continue
+            record = StepRecord(None, "restore", zone.name, None, clock.now(),
+                                nodes=zone.node_names, note="automatic restore at end of run")
+            self.steps.append(record)
+            try:
+                await self._restore_zone(context, plan, record, clock)
+            except ClusterError as exc:
+                record.note = f"restore failed: {exc}"
+                self.observer.note(f"restore of {zone.name} failed: {exc}; run: zonedrill "
+                                   f"rollback {self.settings.run_id}")
+        return not context.journal.pending_restores()
+
+    def _on_sample(self, sample: Sample, clock: _Clock, guardrails: Guardrails) -> None:
+        self.samples.append(sample)
+        self.observer.sample(sample)
+        if not sample.passed and sample.scheduled < clock.baseline_end - self._origin:
+            self._unsteady.set()
+        reason = guardrails.observe(sample)
+        if reason is not None:
+            self.request_abort(reason)
+
+    def _report(self, facts: RunFacts, timeline: Timeline) -> RunOutcome:
+        steady = facts.outcome not in ("not-steady",) and timeline.figures_end > timeline.t0
+        figures, checks = figures_for(self.drill, self.samples, self.steps, timeline, steady=steady)
+        if facts.outcome == "graded":
+            facts.outcome = "passed" if all(c.passed for c in checks) else "failed"
+        document = result_document(self.drill, facts, timeline, self.steps, figures, checks)
+        out_dir = self.settings.out_dir
+        write_result(out_dir, document)
+        write_samples(out_dir / "samples.jsonl", self.samples)
+        return RunOutcome(document, EXIT_CODES[facts.outcome], out_dir)
+
+
+class _Clock:
+    """The run's phase boundaries on the loop clock."""
+
+    def __init__(self, run: DrillRun) -> None:
+        self._run = run
+        self.origin = run._origin
+        self.baseline_start = self.baseline_end = self.t0 = self.chaos_end = self.origin
+        self.figures_end = 0.0
+
+    def start(self, at: float, drill: Drill, *, settle: float) -> None:
+        """Fix the phases: baseline from ``at``, then ``settle`` for its last answers, then T0."""
+        self.baseline_start = at
+        self.baseline_end = at + drill.spec.baseline
+        self.t0 = self.baseline_end + settle
+        self.chaos_end = self.t0 + drill.spec.duration
+
+    def now(self) -> float:
+        """Seconds since the origin."""
+        return asyncio.get_running_loop().time() - self.origin
+
+    def timeline(self, wall_origin: datetime) -> Timeline:
+        """The boundaries relative to the origin, for the result."""
+        o = self.origin
+        return Timeline(wall_origin, self.baseline_start - o, self.baseline_end - o, self.t0 - o,
+                        self.chaos_end - o, self.figures_end, self.now())
+
+
+def _direct(url: str) -> Any:
+    from orchestrator.port import ServiceEndpoint  # noqa: PLC0415 - keeps the import list short
+
+    return ServiceEndpoint(url=url)
+
+
+async def _sleep_until(deadline: float) -> None:
+    delay = deadline - asyncio.get_running_loop().time()
+    if delay > 0:
+        await asyncio.sleep(delay)
+
+
+async def _await(task: asyncio.Task[None]) -> None:
+    await asyncio.wait({task})
+
+
+async def _wait_first(*waits: Any) -> int:
+    """Run the awaitables; return the index of the first to finish and cancel the rest."""
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return min(tasks.index(t) for t in done)
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    """Stop a lose step that may still be draining, keeping its errors."""
+    if not task.done():
+        task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+
+
+def _first_leaf(group: BaseExceptionGroup[Any]) -> BaseException:
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
+
+
+async def _close_clients(clients: dict[str | None, httpx.AsyncClient], runner: ProbeRunner) -> None:
+    runner.cancel()
+    await runner.drain()
+    for client in clients.values():
+        await client.aclose()

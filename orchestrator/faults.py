@@ -1,0 +1,150 @@
+"""The fault modes of spec §2, carried out through the cluster port.
+
+Every change goes to the journal before it is sent. Batches are journaled with one fsync and
+then sent concurrently, so a zone of many nodes is lost in one round of API calls, not one node
+at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from orchestrator.drill.model import FaultMode
+from orchestrator.errors import ClusterNotFoundError, EvictionBlockedError
+from orchestrator.journal import Journal
+from orchestrator.port import (
+    POWER_LOSS_TAINT,
+    AddTaint,
+    Change,
+    ClusterPort,
+    Cordon,
+    DeletePod,
+    EvictPod,
+    NodeInfo,
+    PodInfo,
+    PodRef,
+    inverse,
+)
+
+EVICTION_BACKOFF_FIRST = 0.2
+EVICTION_BACKOFF_MAX = 2.0
+
+
+@dataclass(frozen=True)
+class ResolvedZone:
+    """A power zone and the nodes its selector picked at preflight."""
+
+    name: str
+    nodes: tuple[NodeInfo, ...]
+
+    @property
+    def node_names(self) -> list[str]:
+        """Names of the zone's nodes."""
+        return [n.name for n in self.nodes]
+
+
+@dataclass
+class FaultReport:
+    """What losing a zone did."""
+
+    nodes: list[str]
+    cordoned: list[str] = field(default_factory=list)
+    pods_deleted: int = 0
+    pods_evicted: int = 0
+    evictions_blocked: int = 0
+    pods_left: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FaultContext:
+    """What every fault needs: the port, the journal, the run and the safety settings."""
+
+    port: ClusterPort
+    journal: Journal
+    run_id: str
+    exclude_namespaces: frozenset[str]
+
+
+async def send(context: FaultContext, changes: Sequence[Change]) -> None:
+    """Journal ``changes`` durably, then make them concurrently."""
+    if not changes:
+        return
+    context.journal.record(changes)
+    await asyncio.gather(*(context.port.apply(c, run_id=context.run_id) for c in changes))
+
+
+async def lose_zone(context: FaultContext, zone: ResolvedZone, mode: FaultMode) -> FaultReport:
+    """Cordon, drain or power-cut every node of ``zone``."""
+    report = FaultReport(nodes=zone.node_names)
+    current = {n.name: n for n in await context.port.list_nodes()}
+    to_cordon = [n for n in zone.node_names if not current[n].unschedulable]
+    await send(context, [Cordon(node=n) for n in to_cordon])
+    report.cordoned = to_cordon
+    if mode is FaultMode.POWER_LOSS:
+        taints = [AddTaint(node=n, taint=POWER_LOSS_TAINT) for n in zone.node_names
+                  if POWER_LOSS_TAINT not in current[n].taints]
+        await send(context, taints)
+        await _power_cut(context, zone, report)
+    elif mode is FaultMode.DRAIN:
+        await _drain(context, zone, report)
+    return report
+
+
+def _touchable(context: FaultContext, pods: list[PodInfo], *, drain: bool) -> list[PodInfo]:
+    kept = [p for p in pods if p.ref.namespace not in context.exclude_namespaces]
+    if drain:
+        kept = [p for p in kept if p.owner_kind != "DaemonSet" and not p.mirror and not p.terminating]
+    return kept
+
+
+async def _power_cut(context: FaultContext, zone: ResolvedZone, report: FaultReport) -> None:
+    pods = _touchable(context, await context.port.list_pods(nodes=zone.node_names), drain=False)
+    changes = [DeletePod(pod=p.ref, grace_seconds=0) for p in pods]
+    context.journal.record(changes)
+    results = await asyncio.gather(
+        *(context.port.apply(c, run_id=context.run_id) for c in changes), return_exceptions=True
+    )
+    for result in results:
+        # A pod that vanished on its own is as gone as one we deleted.
+        if isinstance(result, BaseException) and not isinstance(result, ClusterNotFoundError):
+            raise result
+    report.pods_deleted = len(changes)
+
+
+async def _drain(context: FaultContext, zone: ResolvedZone, report: FaultReport) -> None:
+    pods = _touchable(context, await context.port.list_pods(nodes=zone.node_names), drain=True)
+    await asyncio.gather(*(_evict_until_allowed(context, p.ref, report) for p in pods))
+    left = await context.port.wait_pods_gone(pods=[p.ref for p in pods], timeout=60.0)
+    report.pods_left = sorted(str(p) for p in left)
+
+
+async def _evict_until_allowed(context: FaultContext, pod: PodRef, report: FaultReport) -> None:
+    """Evict ``pod``, retrying a PDB refusal with backoff until it goes (or we are cancelled)."""
+    change = EvictPod(pod=pod)
+    context.journal.record([change])
+    delay = EVICTION_BACKOFF_FIRST
+    while True:
+        try:
+            await context.port.apply(change, run_id=context.run_id)
+        except EvictionBlockedError as blocked:
+            report.evictions_blocked += 1
+            await asyncio.sleep(blocked.retry_after if blocked.retry_after else delay)
+            delay = min(delay * 2, EVICTION_BACKOFF_MAX)
+            continue
+        except ClusterNotFoundError:
+            return
+        report.pods_evicted += 1
+        return
+
+
+async def restore(context: FaultContext, *, nodes: Sequence[str] | None = None) -> int:
+    """Undo what this run changed (on ``nodes``, or everywhere); return how many changes."""
+    entries = context.journal.pending_restores(nodes=nodes)
+    for entry in entries:
+        undo = inverse(entry.change)
+        if undo is not None:
+            await context.port.apply(undo, run_id=context.run_id)
+        context.journal.mark_restored([entry.seq])
+    return len(entries)

@@ -1,0 +1,42 @@
+"""A one-drill-at-a-time lock on a file, released by the kernel if the process dies."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from orchestrator.errors import LockHeldError
+
+
+@asynccontextmanager
+async def file_lock(path: Path, *, holder: str) -> AsyncIterator[None]:
+    """Hold an exclusive flock on ``path``; raise LockHeldError naming the holder if taken."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LockHeldError(f"another drill is running on this target: {_holder(path)}") from None
+        since = datetime.now(UTC).isoformat(timespec="seconds")
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps({"holder": holder, "pid": os.getpid(), "since": since}).encode())
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _holder(path: Path) -> str:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return "holder unknown"
+    return f"{data.get('holder')} (pid {data.get('pid')}, since {data.get('since')})"

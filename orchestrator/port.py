@@ -1,0 +1,186 @@
+"""The cluster port: the only way the core reaches a cluster.
+
+Changes are plain values (``Cordon``, ``AddTaint``, ``DeletePod`` …) built by the core and sent
+with ``apply``. That lets the core journal every change before it is made and derive the exact
+inverse on restore, while an adapter only knows how to carry one change out. Adapters mark what
+they change with the run id, and an inverse is applied only where that mark is still theirs, so a
+node cordoned by someone else is never uncordoned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from orchestrator.drill.model import ServiceRef
+
+POWER_ZONE_LABEL = "zonedrill.io/power-zone"
+TOPOLOGY_ZONE_LABEL = "topology.kubernetes.io/zone"
+CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
+
+
+@dataclass(frozen=True)
+class Taint:
+    """A node taint."""
+
+    key: str
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
+    value: str = ""
+
+
+POWER_LOSS_TAINT = Taint(key="zonedrill.io/power-loss", effect="NoExecute")
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """What the core needs to know about one node."""
+
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    unschedulable: bool = False
+    taints: tuple[Taint, ...] = ()
+    pod_capacity: int | None = None
+
+    @property
+    def control_plane(self) -> bool:
+        """True for nodes that run the control plane: zonedrill never touches those."""
+        return CONTROL_PLANE_LABEL in self.labels
+
+    def matches(self, selector: Mapping[str, str]) -> bool:
+        """True when every selector label is on the node with the same value."""
+        return all(self.labels.get(key) == value for key, value in selector.items())
+
+
+@dataclass(frozen=True, order=True)
+class PodRef:
+    """A pod by namespace and name."""
+
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class PodInfo:
+    """What the core needs to know about one pod."""
+
+    ref: PodRef
+    node: str
+    owner_kind: str | None = None
+    mirror: bool = False
+    terminating: bool = False
+    ready: bool = True
+    workload: str | None = None
+
+
+@dataclass(frozen=True)
+class Cordon:
+    """Mark a node unschedulable (only if it is schedulable now)."""
+
+    node: str
+    op: Literal["cordon"] = "cordon"
+
+
+@dataclass(frozen=True)
+class Uncordon:
+    """Undo a Cordon made by the same run."""
+
+    node: str
+    op: Literal["uncordon"] = "uncordon"
+
+
+@dataclass(frozen=True)
+class AddTaint:
+    """Add a taint to a node (only if it is not there yet)."""
+
+    node: str
+    taint: Taint
+    op: Literal["add-taint"] = "add-taint"
+
+
+@dataclass(frozen=True)
+class RemoveTaint:
+    """Undo an AddTaint made by the same run."""
+
+    node: str
+    taint: Taint
+    op: Literal["remove-taint"] = "remove-taint"
+
+
+@dataclass(frozen=True)
+class DeletePod:
+    """Delete a pod with the given grace period (0 for a power cut)."""
+
+    pod: PodRef
+    grace_seconds: int = 0
+    op: Literal["delete-pod"] = "delete-pod"
+
+
+@dataclass(frozen=True)
+class EvictPod:
+    """Evict a pod through the Eviction API; may raise EvictionBlockedError."""
+
+    pod: PodRef
+    op: Literal["evict-pod"] = "evict-pod"
+
+
+Change = Cordon | Uncordon | AddTaint | RemoveTaint | DeletePod | EvictPod
+
+
+def inverse(change: Change) -> Change | None:
+    """The change that undoes ``change``, or None when it cannot be undone (pods are gone)."""
+    if isinstance(change, Cordon):
+        return Uncordon(node=change.node)
+    if isinstance(change, AddTaint):
+        return RemoveTaint(node=change.node, taint=change.taint)
+    return None
+
+
+@dataclass(frozen=True)
+class ServiceEndpoint:
+    """Where a probe sends its request, and what it must send along."""
+
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    ca_file: str | None = None
+
+
+class ClusterPort(Protocol):
+    """What a drill needs from a cluster. Implemented by the lab and by ``k8s``."""
+
+    @property
+    def target(self) -> str:
+        """``lab`` or ``kube``: written into results."""
+
+    @property
+    def identity(self) -> str:
+        """A stable name of this cluster, for journals and locks."""
+
+    @property
+    def persistent(self) -> bool:
+        """True when changes outlive this process (a real cluster), False for the lab."""
+
+    async def list_nodes(self) -> list[NodeInfo]:
+        """Every node of the cluster."""
+
+    async def list_pods(self, *, nodes: Collection[str]) -> list[PodInfo]:
+        """Pods bound to any of ``nodes`` and not yet gone."""
+
+    async def apply(self, change: Change, *, run_id: str) -> None:
+        """Carry out one change, marking it as made by ``run_id`` where it can be undone."""
+
+    async def wait_pods_gone(self, *, pods: Collection[PodRef], timeout: float) -> set[PodRef]:
+        """Wait until ``pods`` are gone or ``timeout`` passes; return those still there."""
+
+    async def service_endpoint(self, *, ref: ServiceRef) -> ServiceEndpoint:
+        """How to reach a Service from where zonedrill runs."""
+
+    def lock(self, *, holder: str) -> AbstractAsyncContextManager[None]:
+        """Hold the one-drill-at-a-time lock of this cluster; raise LockHeldError if taken."""
+
+    async def close(self) -> None:
+        """Release connections and servers."""

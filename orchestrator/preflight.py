@@ -1,0 +1,147 @@
+"""Preflight (spec §2, phase 1): resolve zones, apply safety, and foresee the outage.
+
+Nothing here changes the cluster. ``zonedrill plan`` is this module's output on its own.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from orchestrator.drill.model import Drill, FaultMode
+from orchestrator.errors import SafetyRefusalError
+from orchestrator.faults import ResolvedZone
+from orchestrator.port import ClusterPort, NodeInfo, PodInfo
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    """What one lose step is expected to hit."""
+
+    index: int
+    zone: str
+    mode: FaultMode
+    nodes: int
+    pods: int
+    lost_zones: tuple[str, ...]
+
+
+@dataclass
+class Plan:
+    """Everything preflight learned, for printing and for the result."""
+
+    drill: str
+    target: str
+    zones: dict[str, ResolvedZone]
+    total_nodes: int
+    pods_by_zone: dict[str, list[PodInfo]]
+    steps: list[StepPlan] = field(default_factory=list)
+    risks: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+async def prepare(drill: Drill, port: ClusterPort) -> Plan:
+    """Resolve and check everything; raise SafetyRefusalError listing every reason to refuse."""
+    nodes = await port.list_nodes()
+    zones, problems = resolve_zones(drill, nodes)
+    workers = [n for n in nodes if not n.control_plane]
+    excluded = set(drill.spec.safety.exclude_namespaces)
+    pods_by_zone: dict[str, list[PodInfo]] = {}
+    for name, zone in zones.items():
+        pods = await port.list_pods(nodes=zone.node_names)
+        pods_by_zone[name] = [p for p in pods if p.ref.namespace not in excluded]
+    plan = Plan(drill=drill.metadata.name, target=port.target, zones=zones,
+                total_nodes=len(workers), pods_by_zone=pods_by_zone)
+    if not problems:
+        _plan_steps(drill, plan)
+        problems += _fraction_problems(drill, plan)
+        await _foresee(drill, port, plan)
+    if problems:
+        raise SafetyRefusalError("preflight refused the drill:\n" + "\n".join(f"  - {p}" for p in problems))
+    return plan
+
+
+def resolve_zones(drill: Drill, nodes: list[NodeInfo]) -> tuple[dict[str, ResolvedZone], list[str]]:
+    """Match each zone's selector; report empty zones, overlaps and control-plane nodes."""
+    zones: dict[str, ResolvedZone] = {}
+    problems = []
+    owner: dict[str, str] = {}
+    for name, selector in drill.spec.zones.items():
+        picked = tuple(n for n in nodes if n.matches(selector.node_selector))
+        labels = ",".join(f"{k}={v}" for k, v in selector.node_selector.items())
+        if not picked:
+            problems.append(f'zone "{name}" matches no node (nodeSelector {labels})')
+        for node in picked:
+            if node.control_plane:
+                problems.append(f'zone "{name}" holds control-plane node {node.name}; '
+                                "zonedrill never touches the control plane: narrow the nodeSelector")
+            if node.name in owner:
+                problems.append(f'zones "{owner[node.name]}" and "{name}" overlap on node {node.name}')
+            owner[node.name] = name
+        zones[name] = ResolvedZone(name=name, nodes=picked)
+    return zones, problems
+
+
+def _plan_steps(drill: Drill, plan: Plan) -> None:
+    lost: list[str] = []
+    for index, step in enumerate(drill.spec.steps):
+        if step.restore is not None:
+            lost.remove(step.restore)
+            continue
+        lost.append(step.zone)
+        zone = plan.zones[step.zone]
+        plan.steps.append(StepPlan(index, step.zone, step.fault_mode, len(zone.nodes),
+                                   len(plan.pods_by_zone[step.zone]), tuple(lost)))
+        for node in zone.nodes:
+            if node.unschedulable:
+                plan.notes.append(f"node {node.name} is cordoned already; it will stay cordoned")
+
+
+def _fraction_problems(drill: Drill, plan: Plan) -> list[str]:
+    limit = drill.spec.safety.max_node_fraction
+    problems = []
+    for step in plan.steps:
+        lost_nodes = sum(len(plan.zones[z].nodes) for z in step.lost_zones)
+        share = lost_nodes / plan.total_nodes if plan.total_nodes else 1.0
+        if share > limit + 1e-9:
+            problems.append(
+                f"step {step.index} would have {lost_nodes} of {plan.total_nodes} nodes lost "
+                f"({share:.0%}), above spec.safety.maxNodeFraction {limit:g}; raise it only if "
+                "this is what you mean to rehearse"
+            )
+    return problems
+
+
+async def _foresee(drill: Drill, port: ClusterPort, plan: Plan) -> None:
+    """Name workloads that lose every ready replica, and displaced pods that will not fit."""
+    all_nodes = await port.list_nodes()
+    all_pods = await port.list_pods(nodes=[n.name for n in all_nodes])
+    ready_by_workload = Counter(p.workload for p in all_pods if p.ready and p.workload)
+    for step in plan.steps:
+        lost_pods = [p for z in step.lost_zones for p in plan.pods_by_zone[z]]
+        if step.mode is not FaultMode.CORDON:
+            lost_ready = Counter(p.workload for p in lost_pods if p.ready and p.workload)
+            for workload, count in sorted(lost_ready.items()):
+                if workload is not None and count >= ready_by_workload[workload]:
+                    plan.risks.append(
+                        f"step {step.index} ({step.mode} {step.zone}): predicted outage of "
+                        f"{workload}: all {count} ready replicas are in {', '.join(step.lost_zones)}"
+                    )
+            _capacity_risk(plan, step, all_nodes, all_pods, len(lost_pods))
+
+
+def _capacity_risk(
+    plan: Plan, step: StepPlan, nodes: list[NodeInfo], pods: list[PodInfo], displaced: int
+) -> None:
+    lost_nodes = {n for z in step.lost_zones for n in plan.zones[z].node_names}
+    survivors = [n for n in nodes if n.name not in lost_nodes and not n.unschedulable
+                 and not n.control_plane]
+    if any(n.pod_capacity is None for n in survivors):
+        return
+    used = Counter(p.node for p in pods)
+    room = sum((n.pod_capacity or 0) - used[n.name] for n in survivors)
+    if displaced > room:
+        plan.risks.append(
+            f"step {step.index} ({step.mode} {step.zone}): predicted Pending: {displaced} displaced "
+            f"pods, room for {room} in the surviving zones"
+        )

@@ -1,0 +1,167 @@
+"""Deadline-scheduled HTTP probes.
+
+Sample k of a probe starts at ``start + k·every`` on the loop's monotonic clock, whatever
+happened to earlier samples: a slow or dead service never shifts the grid, and samples overlap
+up to their timeout. Every network failure is a failed sample, never an exception of the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+import aiohttp
+import httpx
+
+from orchestrator.drill.model import Probe
+from orchestrator.port import ServiceEndpoint
+from orchestrator.samples import Sample
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+class Transport(StrEnum):
+    """Which HTTP engine sits under httpx (chosen by bench/probe_throughput.py)."""
+
+    AIOHTTP = "aiohttp"
+    HTTPCORE = "httpcore"
+
+
+@dataclass(frozen=True)
+class ProbeTarget:
+    """A probe with its resolved endpoint."""
+
+    probe: Probe
+    endpoint: ServiceEndpoint
+
+    @property
+    def url(self) -> str:
+        """The full URL a sample requests."""
+        base = self.endpoint.url.rstrip("/")
+        if self.probe.http.url is not None:
+            return self.probe.http.url
+        return base + self.probe.http.path
+
+
+def make_client(*, transport: Transport, ca_file: str | None = None) -> httpx.AsyncClient:
+    """An httpx client over the chosen transport, sized for many concurrent probes."""
+    limits = httpx.Limits(max_connections=2000, max_keepalive_connections=2000)
+    verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_file) if ca_file else True
+    if transport is Transport.AIOHTTP:
+        from httpx_aiohttp import AiohttpTransport  # noqa: PLC0415 - optional engine, loaded on use
+
+        return httpx.AsyncClient(transport=AiohttpTransport(verify=verify, limits=limits))
+    return httpx.AsyncClient(verify=verify, limits=limits)
+
+
+def classify(exc: BaseException) -> str:
+    """Name the failure class of a request that got no answer."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(chain) < 10:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    kinds = (
+        ((ssl.SSLError, aiohttp.ClientSSLError), "tls"),
+        ((ConnectionRefusedError,), "refused"),
+        ((ConnectionResetError, aiohttp.ServerDisconnectedError, httpx.RemoteProtocolError), "reset"),
+        ((TimeoutError, httpx.TimeoutException, aiohttp.ServerTimeoutError), "timeout"),
+        ((httpx.ProtocolError, aiohttp.ClientPayloadError), "protocol"),
+    )
+    for types, name in kinds:
+        if any(isinstance(item, types) for item in chain):
+            return name
+    return "error"
+
+
+class ProbeRunner:
+    """Samples every probe on its grid between ``start`` and ``until``."""
+
+    def __init__(
+        self,
+        *,
+        targets: list[ProbeTarget],
+        clients: dict[str | None, httpx.AsyncClient],
+        on_sample: Callable[[Sample], None],
+        origin: float,
+    ) -> None:
+        self._targets = targets
+        self._clients = clients
+        self._on_sample = on_sample
+        self._origin = origin
+        self._in_flight: dict[asyncio.Task[None], float] = {}
+
+    async def run(self, *, start: float, until: float) -> None:
+        """Schedule samples in [start, until); return when the last one is started."""
+        async with asyncio.TaskGroup() as group:
+            for target in self._targets:
+                group.create_task(self._grid(target, start=start, until=until))
+
+    async def drain(self) -> None:
+        """Wait for samples still in flight (each is bounded by its timeout)."""
+        while self._in_flight:
+            await asyncio.gather(*list(self._in_flight), return_exceptions=True)
+
+    async def settle(self, *, before: float) -> None:
+        """Wait for the samples scheduled before ``before`` (on the loop clock) to answer."""
+        waiting = [t for t, scheduled in self._in_flight.items() if scheduled < before]
+        if waiting:
+            await asyncio.gather(*waiting, return_exceptions=True)
+
+    def cancel(self) -> None:
+        """Abandon samples in flight (used when the run is aborted)."""
+        for task in list(self._in_flight):
+            task.cancel()
+
+    async def _grid(self, target: ProbeTarget, *, start: float, until: float) -> None:
+        loop = asyncio.get_running_loop()
+        every = target.probe.every
+        index = 0
+        while (deadline := start + index * every) < until:
+            delay = deadline - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            task = loop.create_task(self._sample(target, index, deadline))
+            self._in_flight[task] = deadline
+            task.add_done_callback(self._forget)
+            index += 1
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.pop(task, None)
+
+    async def _sample(self, target: ProbeTarget, index: int, scheduled: float) -> None:
+        loop = asyncio.get_running_loop()
+        probe = target.probe
+        started = loop.time()
+        client = self._clients[target.endpoint.ca_file]
+        base = {"probe": probe.name, "index": index, "scheduled": scheduled - self._origin,
+                "started": started - self._origin}
+        try:
+            async with asyncio.timeout(probe.timeout):
+                response = await client.request(
+                    probe.http.method, target.url, headers={**target.endpoint.headers,
+                                                            **probe.http.headers},
+                    timeout=probe.timeout,
+                )
+            latency = loop.time() - started
+        except (httpx.HTTPError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            self._on_sample(Sample(**base, passed=False, error=classify(exc)))
+            return
+        verdict = _judge(probe, response, latency)
+        self._on_sample(Sample(**base, passed=verdict is None, latency=latency,
+                               status=response.status_code, error=verdict))
+
+
+def _judge(probe: Probe, response: httpx.Response, latency: float) -> str | None:
+    """None when the answer passes, else why not."""
+    expect = probe.expect
+    if not expect.status_ok(response.status_code):
+        return "status"
+    if expect.body_contains is not None and expect.body_contains not in response.text[:MAX_BODY_BYTES]:
+        return "body"
+    if expect.max_latency is not None and latency > expect.max_latency:
+        return "slow"
+    return None
