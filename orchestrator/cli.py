@@ -74,8 +74,15 @@ def _lab_for(drill_path: Path, drill: Drill, lab_option: Path | None) -> Lab:
     if lab_option is not None:
         return load_lab(lab_option)
     if drill.spec.lab is None:
-        raise InvalidInputError([_problem(drill_path, "spec.lab",
-                                          "the drill names no lab: set spec.lab or pass --lab FILE")])
+        raise InvalidInputError(
+            [
+                _problem(
+                    drill_path,
+                    "spec.lab",
+                    "the drill names no lab: set spec.lab or pass --lab FILE",
+                )
+            ]
+        )
     return load_lab((drill_path.parent / drill.spec.lab).resolve())
 
 
@@ -93,9 +100,18 @@ def _pick_target(drill: Drill, target: str | None, kubeconfig: Path | None) -> s
 
 def _require_lab(drill_path: Path, target: str) -> None:
     if target != "lab":
-        raise InvalidInputError([_problem(drill_path, "--target", (
-            "the kube target is not available in this version (the Kubernetes adapter is not"
-            " built yet); run on the embedded lab with --target lab"))])
+        raise InvalidInputError(
+            [
+                _problem(
+                    drill_path,
+                    "--target",
+                    (
+                        "the kube target is not in this version (no Kubernetes adapter yet;"
+                        " see docs/architecture.md); run on the embedded lab with --target lab"
+                    ),
+                )
+            ]
+        )
 
 
 def _run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -104,22 +120,48 @@ def _run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 @main.command()
 @click.argument("drill_file", metavar="DRILL", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--target", type=click.Choice(["lab", "kube"]),
-              help="Where to run. Default: lab when the drill names a lab and no --kubeconfig.")
-@click.option("--lab", "lab_file", type=click.Path(path_type=Path, dir_okay=False),
-              help="Lab file to use instead of the drill's spec.lab.")
+@click.option(
+    "--target",
+    type=click.Choice(["lab", "kube"]),
+    help="Where to run. Default: lab when the drill names a lab and no --kubeconfig.",
+)
+@click.option(
+    "--lab",
+    "lab_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Lab file to use instead of the drill's spec.lab.",
+)
 @click.option("--context", help="kubeconfig context (kube target).")
-@click.option("--kubeconfig", type=click.Path(path_type=Path, dir_okay=False),
-              help="kubeconfig file (kube target).")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Where result.json and samples.jsonl go. Default: ./zonedrill-runs/<run-id>/")
+@click.option(
+    "--kubeconfig",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="kubeconfig file (kube target).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where result.json and samples.jsonl go. Default: ./zonedrill-runs/<run-id>/",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result document on stdout.")
-@click.option("--transport", type=click.Choice([t.value for t in Transport]),
-              default=Transport.AIOHTTP.value, show_default=True,
-              help="HTTP engine under the probes (see bench/probe_throughput.py).")
-def run(drill_file: Path, target: str | None, lab_file: Path | None, context: str | None,
-        kubeconfig: Path | None, out_dir: Path | None, as_json: bool, transport: str) -> None:
-    """Run one drill: baseline, lose zones, probe, restore, score.
+@click.option(
+    "--transport",
+    type=click.Choice([t.value for t in Transport]),
+    default=Transport.AIOHTTP.value,
+    show_default=True,
+    help="HTTP engine under the probes (see bench/probe_throughput.py).",
+)
+def run(
+    drill_file: Path,
+    target: str | None,
+    lab_file: Path | None,
+    context: str | None,
+    kubeconfig: Path | None,
+    out_dir: Path | None,
+    as_json: bool,
+    transport: str,
+) -> None:
+    r"""Run one drill: baseline, lose zones, probe, restore, score.
 
     \b
     Examples:
@@ -137,13 +179,21 @@ def run(drill_file: Path, target: str | None, lab_file: Path | None, context: st
         sys.exit(_fail(console, exc))
     run_id = f"{drill.metadata.name}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
     folder = out_dir or Path("zonedrill-runs") / run_id
-    code = _run_async(lambda: _run_on_lab(drill, lab, run_id, folder, Transport(transport),
-                                          console, as_json))
+    code = _run_async(
+        lambda: _run_on_lab(drill, lab, run_id, folder, Transport(transport), console, as_json)
+    )
     sys.exit(code)
 
 
-async def _run_on_lab(drill: DrillModel, lab: Lab, run_id: str, out_dir: Path,
-                      transport: Transport, console: Console, as_json: bool) -> int:
+async def _run_on_lab(
+    drill: DrillModel,
+    lab: Lab,
+    run_id: str,
+    out_dir: Path,
+    transport: Transport,
+    console: Console,
+    as_json: bool,
+) -> int:
     from orchestrator.engine import DrillRun, RunSettings  # noqa: PLC0415 - keeps --help fast
     from orchestrator.lab import open_lab  # noqa: PLC0415
 
@@ -187,16 +237,21 @@ def validate(files: tuple[Path, ...]) -> None:
             failed += 1
             _fail(console, exc)
             continue
-        console.print(f"[green]ok[/] {path} ({type(loaded).__name__} {loaded.metadata.name})",
-                      highlight=False)
+        console.print(
+            f"[green]ok[/] {path} ({type(loaded).__name__} {loaded.metadata.name})", highlight=False
+        )
     sys.exit(EXIT_INVALID if failed else 0)
 
 
 @main.command()
 @click.argument("drill_file", metavar="DRILL", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--target", type=click.Choice(["lab", "kube"]), help="As for run.")
-@click.option("--lab", "lab_file", type=click.Path(path_type=Path, dir_okay=False),
-              help="Lab file to use instead of the drill's spec.lab.")
+@click.option(
+    "--lab",
+    "lab_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Lab file to use instead of the drill's spec.lab.",
+)
 def plan(drill_file: Path, target: str | None, lab_file: Path | None) -> None:
     """Show what a drill would do and the risks seen (e.g. a predicted outage); touch nothing."""
     console = Console()
@@ -234,11 +289,15 @@ def rollback(run_id: str | None, all_runs: bool) -> None:
     for entry in runs:
         if entry.target == "lab":
             Journal.reopen(entry.path).close(restored=True, note="lab gone with its process")
-            console.print(f"{entry.run_id}: its lab lived in process {entry.pid}, which is gone; "
-                          "nothing is left changed")
+            console.print(
+                f"{entry.run_id}: its lab lived in process {entry.pid}, which is gone; "
+                "nothing is left changed"
+            )
         else:
-            console.print(f"[red]{entry.run_id}: kube rollback needs the Kubernetes adapter, "
-                          "which this version does not have[/]")
+            console.print(
+                f"[red]{entry.run_id}: kube rollback needs the Kubernetes adapter, "
+                "which this version does not have[/]"
+            )
             code = EXIT_ERROR
     sys.exit(code)
 

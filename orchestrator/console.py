@@ -16,8 +16,13 @@ from orchestrator.preflight import Plan
 from orchestrator.result import StepRecord
 from orchestrator.samples import Sample
 
-OUTCOME_STYLE = {"passed": "bold green", "failed": "bold red", "aborted": "bold yellow",
-                 "not-steady": "bold yellow", "error": "bold red"}
+OUTCOME_STYLE = {
+    "passed": "bold green",
+    "failed": "bold red",
+    "aborted": "bold yellow",
+    "not-steady": "bold yellow",
+    "error": "bold red",
+}
 
 
 @dataclass
@@ -34,14 +39,19 @@ class ConsoleObserver:
     def __init__(self, console: Console) -> None:
         self.console = console
         self._probes: dict[str, _ProbeView] = {}
-        self._phase, self._until = "preflight", None
+        self._phase = "preflight"
+        self._until: float | None = None
         self._t0: float | None = None
         self._live: Live | None = None
 
     def __enter__(self) -> ConsoleObserver:
         if self.console.is_terminal:
-            self._live = Live(get_renderable=self._panel, console=self.console,
-                              refresh_per_second=4, transient=True)
+            self._live = Live(
+                get_renderable=self._panel,
+                console=self.console,
+                refresh_per_second=4,
+                transient=True,
+            )
             self._live.start()
         return self
 
@@ -67,10 +77,18 @@ class ConsoleObserver:
         if record.ended is None:
             self.console.print(f"  {self._stamp()} {what}: {len(record.nodes)} nodes")
         else:
-            done = [f"{n} {label}" for n, label in ((record.pods_deleted, "pods deleted"),
+            done = [
+                f"{n} {label}"
+                for n, label in (
+                    (record.pods_deleted, "pods deleted"),
                     (record.pods_evicted, "pods evicted"),
-                    (record.evictions_blocked, "evictions blocked by PDB")) if n]
-            self.console.print(f"  {self._stamp()} {what} done" + (": " + ", ".join(done) if done else ""))
+                    (record.evictions_blocked, "evictions blocked by PDB"),
+                )
+                if n
+            ]
+            self.console.print(
+                f"  {self._stamp()} {what} done" + (": " + ", ".join(done) if done else "")
+            )
 
     def sample(self, sample: Sample) -> None:
         """Track each probe's state; print when it flips."""
@@ -119,8 +137,12 @@ def render_plan(plan: Plan) -> Group:
         table.add_row(name, str(len(zone.nodes)), str(len(pods)), ", ".join(workloads))
     lines: list[Any] = [table]
     for step in plan.steps:
-        lines.append(Text(f"  step {step.index}: {step.mode} {step.zone}: {step.nodes} nodes, "
-                          f"{step.pods} pods"))
+        lines.append(
+            Text(
+                f"  step {step.index}: {step.mode} {step.zone}: {step.nodes} nodes, "
+                f"{step.pods} pods"
+            )
+        )
     lines += [Text(f"  risk: {risk}", style="yellow") for risk in plan.risks]
     lines += [Text(f"  note: {note}", style="dim") for note in plan.notes]
     return Group(*lines)
@@ -136,21 +158,34 @@ def render_summary(document: dict[str, Any]) -> Group:
     for column in ("probe", "availability", "downtime", "RTO", "p99"):
         probes.add_column(column, justify="right" if column != "probe" else "left")
     for probe in document["probes"]:
-        rtos = ", ".join(f"{_seconds(r['seconds'])} ({r['zone']}, {r['recoveredBy'] or '-'})"
-                         for r in probe["rto"]) or "-"
+        rtos = (
+            ", ".join(
+                f"{_seconds(r['seconds'])} ({r['zone']}, {r['recoveredBy'] or '-'})"
+                for r in probe["rto"]
+            )
+            or "-"
+        )
         p99 = probe["latency"]["p99"]
         availability = probe["availability"]
-        probes.add_row(probe["name"], "-" if availability is None else f"{availability:.2f}%",
-                       f"{probe['downtime']:.1f}s", rtos,
-                       "-" if p99 is None else f"{p99 * 1000:.0f}ms")
+        probes.add_row(
+            probe["name"],
+            "-" if availability is None else f"{availability:.2f}%",
+            f"{probe['downtime']:.1f}s",
+            rtos,
+            "-" if p99 is None else f"{p99 * 1000:.0f}ms",
+        )
     checks = Table(title="checks", title_justify="left")
     for column in ("probe", "metric", "target", "observed", "credit"):
         checks.add_column(column)
     for check in document["checks"]:
         style = "green" if check["passed"] else "red"
-        checks.add_row(check["probe"], check["metric"], _figure(check["metric"], check["target"]),
-                       _figure(check["metric"], check["observed"]),
-                       Text(f"{check['credit']:.2f}", style))
+        checks.add_row(
+            check["probe"],
+            check["metric"],
+            _figure(check["metric"], check["target"]),
+            _figure(check["metric"], check["observed"]),
+            Text(f"{check['credit']:.2f}", style),
+        )
     return Group(probes, checks, *_verdict(document))
 
 
@@ -173,16 +208,25 @@ def _verdict(document: dict[str, Any]) -> list[Text]:
     if document.get("reason"):
         lines.append(Text(f"  reason: {document['reason']}", "yellow"))
     restored = document["restored"]
-    lines.append(Text("  cluster restored" if restored else "  NOT RESTORED: run zonedrill rollback",
-                      "green" if restored else "bold red"))
+    lines.append(
+        Text(
+            "  cluster restored" if restored else "  NOT RESTORED: run zonedrill rollback",
+            "green" if restored else "bold red",
+        )
+    )
     return lines
 
 
 def _why(check: dict[str, Any]) -> str:
     metric, probe = check["metric"], check["probe"]
     if metric == "rto":
-        return (f"{probe} took {_seconds(check['observed'])} to recover, target "
-                f"{check['target']:.1f}s")
+        return (
+            f"{probe} took {_seconds(check['observed'])} to recover, target {check['target']:.1f}s"
+        )
     if metric == "availability":
-        return f"{probe} was available {_figure(metric, check['observed'])}, target {check['target']}%"
-    return f"{probe} p99 latency {_figure(metric, check['observed'])}, target {check['target']:.3f}s"
+        return (
+            f"{probe} was available {_figure(metric, check['observed'])}, target {check['target']}%"
+        )
+    return (
+        f"{probe} p99 latency {_figure(metric, check['observed'])}, target {check['target']:.3f}s"
+    )

@@ -7,6 +7,7 @@ import re
 
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+FULL_PERCENT = 100.0
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 
 
@@ -21,7 +22,9 @@ def parse_duration(text: str) -> float:
     while pos < len(raw):
         match = _PART.match(raw, pos)
         if match is None:
-            raise ValueError(f'"{text}" is not a duration: expected forms like "250ms", "30s", "1h30m"')
+            raise ValueError(
+                f'"{text}" is not a duration: expected forms like "250ms", "30s", "1h30m"'
+            )
         total += float(match.group(1)) * _UNITS[match.group(2)]
         pos = match.end()
     if not raw:
@@ -53,6 +56,6 @@ def parse_percent(text: str) -> float:
     if match is None:
         raise ValueError(f'"{text}" is not a percentage: write it like "99.5%"')
     value = float(match.group(1))
-    if not 0.0 <= value <= 100.0 or math.isnan(value):
+    if not 0.0 <= value <= FULL_PERCENT or math.isnan(value):
         raise ValueError(f'"{text}" is outside 0%..100%')
     return value

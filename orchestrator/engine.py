@@ -8,6 +8,7 @@ is written.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,8 +80,9 @@ class RunOutcome:
 class DrillRun:
     """One execution of one drill against one target."""
 
-    def __init__(self, *, drill: Drill, port: ClusterPort, settings: RunSettings,
-                 observer: RunObserver) -> None:
+    def __init__(
+        self, *, drill: Drill, port: ClusterPort, settings: RunSettings, observer: RunObserver
+    ) -> None:
         self.drill, self.port, self.settings, self.observer = drill, port, settings, observer
         self.samples: list[Sample] = []
         self.steps: list[StepRecord] = []
@@ -106,11 +108,19 @@ class DrillRun:
         self.observer.planned(plan)
         async with self.port.lock(holder=f"zonedrill run {self.settings.run_id}"):
             self._refuse_unrestored()
-            journal = Journal.create(root=self.settings.state_dir, identity=self.port.identity,
-                                     run_id=self.settings.run_id, drill=self.drill.metadata.name,
-                                     target=self.port.target)
-            context = FaultContext(self.port, journal, self.settings.run_id,
-                                   frozenset(self.drill.spec.safety.exclude_namespaces))
+            journal = Journal.create(
+                root=self.settings.state_dir,
+                identity=self.port.identity,
+                run_id=self.settings.run_id,
+                drill=self.drill.metadata.name,
+                target=self.port.target,
+            )
+            context = FaultContext(
+                self.port,
+                journal,
+                self.settings.run_id,
+                frozenset(self.drill.spec.safety.exclude_namespaces),
+            )
             facts, timeline = await self._run_and_restore(plan, context, wall_origin)
         return self._report(facts, timeline)
 
@@ -146,13 +156,25 @@ class DrillRun:
         loop = asyncio.get_running_loop()
         probes = self.drill.spec.probes
         clock.start(loop.time() + START_LEAD, self.drill, settle=max(p.timeout for p in probes))
-        targets = [ProbeTarget(p, await self.port.service_endpoint(ref=p.http.service))
-                   if p.http.service else ProbeTarget(p, _direct(p.http.url or "")) for p in probes]
-        clients = {t.endpoint.ca_file: make_client(transport=self.settings.transport,
-                                                   ca_file=t.endpoint.ca_file) for t in targets}
+        targets = [
+            ProbeTarget(p, await self.port.service_endpoint(ref=p.http.service))
+            if p.http.service
+            else ProbeTarget(p, _direct(p.http.url or ""))
+            for p in probes
+        ]
+        clients = {
+            t.endpoint.ca_file: make_client(
+                transport=self.settings.transport, ca_file=t.endpoint.ca_file
+            )
+            for t in targets
+        }
         guardrails = Guardrails(self.drill, watch_from=clock.t0 - self._origin)
-        runner = ProbeRunner(targets=targets, clients=clients, origin=self._origin,
-                             on_sample=lambda s: self._on_sample(s, clock, guardrails))
+        runner = ProbeRunner(
+            targets=targets,
+            clients=clients,
+            origin=self._origin,
+            on_sample=lambda s: self._on_sample(s, clock, guardrails),
+        )
         grid = loop.create_task(runner.run(start=clock.baseline_start, until=clock.chaos_end))
         try:
             return await self._baseline_then_chaos(plan, context, clock, runner)
@@ -165,7 +187,9 @@ class DrillRun:
         self, plan: Plan, context: FaultContext, clock: _Clock, runner: ProbeRunner
     ) -> tuple[str, str]:
         self.observer.phase("baseline", until=clock.t0)
-        waited = await _wait_first(_sleep_until(clock.t0), self._abort.wait(), self._unsteady.wait())
+        waited = await _wait_first(
+            _sleep_until(clock.t0), self._abort.wait(), self._unsteady.wait()
+        )
         if waited == 0:
             await runner.settle(before=clock.baseline_end)
         if self._unsteady.is_set():
@@ -205,14 +229,20 @@ class DrillRun:
         async with asyncio.TaskGroup() as group:
             for index, step in enumerate(self.drill.spec.steps):
                 await _sleep_until(clock.t0 + step.at)
-                record = StepRecord(index, "lose" if step.lose else "restore", step.zone,
-                                    str(step.fault_mode) if step.lose else None, clock.now(),
-                                    nodes=plan.zones[step.zone].node_names)
+                record = StepRecord(
+                    index,
+                    "lose" if step.lose else "restore",
+                    step.zone,
+                    str(step.fault_mode) if step.lose else None,
+                    clock.now(),
+                    nodes=plan.zones[step.zone].node_names,
+                )
                 self.steps.append(record)
                 self.observer.step(record)
                 if step.lose is not None:
                     lost[step.zone] = group.create_task(
-                        self._lose(context, plan, record, step.fault_mode))
+                        self._lose(context, plan, record, step.fault_mode)
+                    )
                 else:
                     await _stop(lost.pop(step.zone))
                     await self._restore_zone(context, plan, record, clock)
@@ -220,8 +250,7 @@ class DrillRun:
             for task in lost.values():
                 await _stop(task)
 
-    async def _lose(self, context: FaultContext, plan: Plan, record: StepRecord,
-                    mode: Any) -> None:
+    async def _lose(self, context: FaultContext, plan: Plan, record: StepRecord, mode: Any) -> None:
         report = FaultReport(nodes=record.nodes)
         try:
             report = await faults.lose_zone(context, plan.zones[record.zone], mode)
@@ -231,8 +260,9 @@ class DrillRun:
             record.ended = asyncio.get_running_loop().time() - self._origin
             self.observer.step(record)
 
-    async def _restore_zone(self, context: FaultContext, plan: Plan, record: StepRecord,
-                            clock: _Clock) -> None:
+    async def _restore_zone(
+        self, context: FaultContext, plan: Plan, record: StepRecord, clock: _Clock
+    ) -> None:
         await faults.restore(context, nodes=plan.zones[record.zone].node_names)
         record.ended = clock.now()
         self.observer.step(record)
@@ -243,15 +273,24 @@ class DrillRun:
         for zone in plan.zones.values():
             if not context.journal.pending_restores(nodes=zone.node_names):
                 continue
-            record = StepRecord(None, "restore", zone.name, None, clock.now(),
-                                nodes=zone.node_names, note="automatic restore at end of run")
+            record = StepRecord(
+                None,
+                "restore",
+                zone.name,
+                None,
+                clock.now(),
+                nodes=zone.node_names,
+                note="automatic restore at end of run",
+            )
             self.steps.append(record)
             try:
                 await self._restore_zone(context, plan, record, clock)
             except ClusterError as exc:
                 record.note = f"restore failed: {exc}"
-                self.observer.note(f"restore of {zone.name} failed: {exc}; run: zonedrill "
-                                   f"rollback {self.settings.run_id}")
+                self.observer.note(
+                    f"restore of {zone.name} failed: {exc}; run: zonedrill "
+                    f"rollback {self.settings.run_id}"
+                )
         return not context.journal.pending_restores()
 
     def _on_sample(self, sample: Sample, clock: _Clock, guardrails: Guardrails) -> None:
@@ -268,7 +307,9 @@ class DrillRun:
         figures, checks = figures_for(self.drill, self.samples, self.steps, timeline, steady=steady)
         if facts.outcome == "graded":
             facts.outcome = "passed" if all(c.passed for c in checks) else "failed"
-        document = result_document(self.drill, facts, timeline, self.steps, figures, checks)
+        document = result_document(
+            self.drill, facts, timeline=timeline, steps=self.steps, figures=figures, checks=checks
+        )
         out_dir = self.settings.out_dir
         write_result(out_dir, document)
         write_samples(out_dir / "samples.jsonl", self.samples)
@@ -298,8 +339,15 @@ class _Clock:
     def timeline(self, wall_origin: datetime) -> Timeline:
         """The boundaries relative to the origin, for the result."""
         o = self.origin
-        return Timeline(wall_origin, self.baseline_start - o, self.baseline_end - o, self.t0 - o,
-                        self.chaos_end - o, self.figures_end, self.now())
+        return Timeline(
+            wall_origin,
+            self.baseline_start - o,
+            self.baseline_end - o,
+            self.t0 - o,
+            self.chaos_end - o,
+            self.figures_end,
+            self.now(),
+        )
 
 
 def _direct(url: str) -> Any:
@@ -334,10 +382,8 @@ async def _stop(task: asyncio.Task[None]) -> None:
     """Stop a lose step that may still be draining, keeping its errors."""
     if not task.done():
         task.cancel()
-    try:
+    with contextlib.suppress(asyncio.CancelledError):
         await task
-    except asyncio.CancelledError:
-        pass
 
 
 def _first_leaf(group: BaseExceptionGroup[Any]) -> BaseException:

@@ -83,8 +83,11 @@ async def lose_zone(context: FaultContext, zone: ResolvedZone, mode: FaultMode) 
     await send(context, [Cordon(node=n) for n in to_cordon])
     report.cordoned = to_cordon
     if mode is FaultMode.POWER_LOSS:
-        taints = [AddTaint(node=n, taint=POWER_LOSS_TAINT) for n in zone.node_names
-                  if POWER_LOSS_TAINT not in current[n].taints]
+        taints = [
+            AddTaint(node=n, taint=POWER_LOSS_TAINT)
+            for n in zone.node_names
+            if POWER_LOSS_TAINT not in current[n].taints
+        ]
         await send(context, taints)
         await _power_cut(context, zone, report)
     elif mode is FaultMode.DRAIN:
@@ -95,7 +98,9 @@ async def lose_zone(context: FaultContext, zone: ResolvedZone, mode: FaultMode) 
 def _touchable(context: FaultContext, pods: list[PodInfo], *, drain: bool) -> list[PodInfo]:
     kept = [p for p in pods if p.ref.namespace not in context.exclude_namespaces]
     if drain:
-        kept = [p for p in kept if p.owner_kind != "DaemonSet" and not p.mirror and not p.terminating]
+        kept = [
+            p for p in kept if p.owner_kind != "DaemonSet" and not p.mirror and not p.terminating
+        ]
     return kept
 
 

@@ -25,8 +25,9 @@ class Guardrails:
 
     def __init__(self, drill: Drill, *, watch_from: float) -> None:
         self._limits = {g.probe: g.failing_for for g in drill.spec.stop_if}
-        self._states = {p.name: _ProbeState(every=p.every) for p in drill.spec.probes
-                        if p.name in self._limits}
+        self._states = {
+            p.name: _ProbeState(every=p.every) for p in drill.spec.probes if p.name in self._limits
+        }
         self._watch_from = watch_from
 
     def observe(self, sample: Sample) -> str | None:
@@ -44,6 +45,8 @@ class Guardrails:
         failing_for = max(state.failed) - min(state.failed) + state.every
         limit = self._limits[sample.probe]
         if failing_for >= limit - 1e-9:
-            return (f"guardrail: probe {sample.probe} failing for {format_duration(failing_for)} "
-                    f"(stopIf failingFor {format_duration(limit)})")
+            return (
+                f"guardrail: probe {sample.probe} failing for {format_duration(failing_for)} "
+                f"(stopIf failingFor {format_duration(limit)})"
+            )
         return None

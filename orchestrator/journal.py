@@ -91,8 +91,17 @@ class Journal:
         folder.mkdir(parents=True, exist_ok=True)
         journal = cls(folder / f"{run_id}.jsonl", run_id=run_id)
         journal._write(
-            [{"type": "begin", "runId": run_id, "drill": drill, "target": target,
-              "identity": identity, "pid": os.getpid(), "at": _now()}]
+            [
+                {
+                    "type": "begin",
+                    "runId": run_id,
+                    "drill": drill,
+                    "target": target,
+                    "identity": identity,
+                    "pid": os.getpid(),
+                    "at": _now(),
+                }
+            ]
         )
         return journal
 
@@ -178,8 +187,16 @@ def open_runs(root: Path, *, identity: str | None = None) -> list[OpenRun]:
             records = list(_read(path))
             if records and records[0]["type"] == "begin" and records[-1]["type"] != "end":
                 head = records[0]
-                found.append(OpenRun(path, head["runId"], head["drill"], head["target"],
-                                     head["identity"], head["pid"]))
+                found.append(
+                    OpenRun(
+                        path,
+                        head["runId"],
+                        head["drill"],
+                        head["target"],
+                        head["identity"],
+                        head["pid"],
+                    )
+                )
     return found
 
 

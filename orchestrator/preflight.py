@@ -50,14 +50,21 @@ async def prepare(drill: Drill, port: ClusterPort) -> Plan:
     for name, zone in zones.items():
         pods = await port.list_pods(nodes=zone.node_names)
         pods_by_zone[name] = [p for p in pods if p.ref.namespace not in excluded]
-    plan = Plan(drill=drill.metadata.name, target=port.target, zones=zones,
-                total_nodes=len(workers), pods_by_zone=pods_by_zone)
+    plan = Plan(
+        drill=drill.metadata.name,
+        target=port.target,
+        zones=zones,
+        total_nodes=len(workers),
+        pods_by_zone=pods_by_zone,
+    )
     if not problems:
         _plan_steps(drill, plan)
         problems += _fraction_problems(drill, plan)
         await _foresee(drill, port, plan)
     if problems:
-        raise SafetyRefusalError("preflight refused the drill:\n" + "\n".join(f"  - {p}" for p in problems))
+        raise SafetyRefusalError(
+            "preflight refused the drill:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
     return plan
 
 
@@ -73,10 +80,14 @@ def resolve_zones(drill: Drill, nodes: list[NodeInfo]) -> tuple[dict[str, Resolv
             problems.append(f'zone "{name}" matches no node (nodeSelector {labels})')
         for node in picked:
             if node.control_plane:
-                problems.append(f'zone "{name}" holds control-plane node {node.name}; '
-                                "zonedrill never touches the control plane: narrow the nodeSelector")
+                problems.append(
+                    f'zone "{name}" holds control-plane node {node.name}; '
+                    "zonedrill never touches the control plane: narrow the nodeSelector"
+                )
             if node.name in owner:
-                problems.append(f'zones "{owner[node.name]}" and "{name}" overlap on node {node.name}')
+                problems.append(
+                    f'zones "{owner[node.name]}" and "{name}" overlap on node {node.name}'
+                )
             owner[node.name] = name
         zones[name] = ResolvedZone(name=name, nodes=picked)
     return zones, problems
@@ -90,8 +101,16 @@ def _plan_steps(drill: Drill, plan: Plan) -> None:
             continue
         lost.append(step.zone)
         zone = plan.zones[step.zone]
-        plan.steps.append(StepPlan(index, step.zone, step.fault_mode, len(zone.nodes),
-                                   len(plan.pods_by_zone[step.zone]), tuple(lost)))
+        plan.steps.append(
+            StepPlan(
+                index,
+                step.zone,
+                step.fault_mode,
+                len(zone.nodes),
+                len(plan.pods_by_zone[step.zone]),
+                tuple(lost),
+            )
+        )
         for node in zone.nodes:
             if node.unschedulable:
                 plan.notes.append(f"node {node.name} is cordoned already; it will stay cordoned")
@@ -125,7 +144,8 @@ async def _foresee(drill: Drill, port: ClusterPort, plan: Plan) -> None:
                 if workload is not None and count >= ready_by_workload[workload]:
                     plan.risks.append(
                         f"step {step.index} ({step.mode} {step.zone}): predicted outage of "
-                        f"{workload}: all {count} ready replicas are in {', '.join(step.lost_zones)}"
+                        f"{workload}: all {count} ready replicas are in "
+                        + ", ".join(step.lost_zones)
                     )
             _capacity_risk(plan, step, all_nodes, all_pods, len(lost_pods))
 
@@ -134,14 +154,16 @@ def _capacity_risk(
     plan: Plan, step: StepPlan, nodes: list[NodeInfo], pods: list[PodInfo], displaced: int
 ) -> None:
     lost_nodes = {n for z in step.lost_zones for n in plan.zones[z].node_names}
-    survivors = [n for n in nodes if n.name not in lost_nodes and not n.unschedulable
-                 and not n.control_plane]
+    survivors = [
+        n for n in nodes if n.name not in lost_nodes and not n.unschedulable and not n.control_plane
+    ]
     if any(n.pod_capacity is None for n in survivors):
         return
     used = Counter(p.node for p in pods)
     room = sum((n.pod_capacity or 0) - used[n.name] for n in survivors)
     if displaced > room:
         plan.risks.append(
-            f"step {step.index} ({step.mode} {step.zone}): predicted Pending: {displaced} displaced "
+            f"step {step.index} ({step.mode} {step.zone}): predicted Pending: {displaced} "
+            "displaced "
             f"pods, room for {room} in the surviving zones"
         )

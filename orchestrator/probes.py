@@ -8,6 +8,7 @@ up to their timeout. Every network failure is a failed sample, never an exceptio
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from orchestrator.port import ServiceEndpoint
 from orchestrator.samples import Sample
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_CAUSE_DEPTH = 10
 
 
 class Transport(StrEnum):
@@ -61,13 +63,16 @@ def classify(exc: BaseException) -> str:
     """Name the failure class of a request that got no answer."""
     chain: list[BaseException] = []
     current: BaseException | None = exc
-    while current is not None and len(chain) < 10:
+    while current is not None and len(chain) < MAX_CAUSE_DEPTH:
         chain.append(current)
         current = current.__cause__ or current.__context__
     kinds = (
         ((ssl.SSLError, aiohttp.ClientSSLError), "tls"),
         ((ConnectionRefusedError,), "refused"),
-        ((ConnectionResetError, aiohttp.ServerDisconnectedError, httpx.RemoteProtocolError), "reset"),
+        (
+            (ConnectionResetError, aiohttp.ServerDisconnectedError, httpx.RemoteProtocolError),
+            "reset",
+        ),
         ((TimeoutError, httpx.TimeoutException, aiohttp.ServerTimeoutError), "timeout"),
         ((httpx.ProtocolError, aiohttp.ClientPayloadError), "protocol"),
     )
@@ -137,22 +142,27 @@ class ProbeRunner:
         probe = target.probe
         started = loop.time()
         client = self._clients[target.endpoint.ca_file]
-        base = {"probe": probe.name, "index": index, "scheduled": scheduled - self._origin,
-                "started": started - self._origin}
+        sample = functools.partial(
+            Sample, probe.name, index, scheduled - self._origin, started - self._origin
+        )
         try:
             async with asyncio.timeout(probe.timeout):
                 response = await client.request(
-                    probe.http.method, target.url, headers={**target.endpoint.headers,
-                                                            **probe.http.headers},
+                    probe.http.method,
+                    target.url,
+                    headers={**target.endpoint.headers, **probe.http.headers},
                     timeout=probe.timeout,
                 )
             latency = loop.time() - started
         except (httpx.HTTPError, aiohttp.ClientError, OSError, TimeoutError) as exc:
-            self._on_sample(Sample(**base, passed=False, error=classify(exc)))
+            self._on_sample(sample(passed=False, error=classify(exc)))
             return
         verdict = _judge(probe, response, latency)
-        self._on_sample(Sample(**base, passed=verdict is None, latency=latency,
-                               status=response.status_code, error=verdict))
+        self._on_sample(
+            sample(
+                passed=verdict is None, latency=latency, status=response.status_code, error=verdict
+            )
+        )
 
 
 def _judge(probe: Probe, response: httpx.Response, latency: float) -> str | None:
@@ -160,7 +170,10 @@ def _judge(probe: Probe, response: httpx.Response, latency: float) -> str | None
     expect = probe.expect
     if not expect.status_ok(response.status_code):
         return "status"
-    if expect.body_contains is not None and expect.body_contains not in response.text[:MAX_BODY_BYTES]:
+    if (
+        expect.body_contains is not None
+        and expect.body_contains not in response.text[:MAX_BODY_BYTES]
+    ):
         return "body"
     if expect.max_latency is not None and latency > expect.max_latency:
         return "slow"

@@ -59,24 +59,43 @@ def lose_windows(steps: list[StepRecord], chaos_end: float) -> list[LoseWindow]:
     windows = []
     for position, step in enumerate(loses):
         end = loses[position + 1].started if position + 1 < len(loses) else chaos_end
-        restored = [s.started for s in steps
-                    if s.action == "restore" and s.zone == step.zone and s.started >= step.started]
-        windows.append(LoseWindow(step.index or 0, step.zone, step.started, end,
-                                  min(restored) if restored else None))
+        restored = [
+            s.started
+            for s in steps
+            if s.action == "restore" and s.zone == step.zone and s.started >= step.started
+        ]
+        windows.append(
+            LoseWindow(
+                step.index or 0, step.zone, step.started, end, min(restored) if restored else None
+            )
+        )
     return windows
 
 
 def figures_for(
-    drill: Drill, samples: list[Sample], steps: list[StepRecord], timeline: Timeline, *,
+    drill: Drill,
+    samples: list[Sample],
+    steps: list[StepRecord],
+    timeline: Timeline,
+    *,
     steady: bool,
 ) -> tuple[list[ProbeFigures], list[Check]]:
     """Per-probe figures and checks; over the baseline when the run never got steady."""
-    start, end = (timeline.t0, timeline.figures_end) if steady else (
-        timeline.baseline_start, timeline.baseline_end)
+    start, end = (
+        (timeline.t0, timeline.figures_end)
+        if steady
+        else (timeline.baseline_start, timeline.baseline_end)
+    )
     windows = lose_windows(steps, timeline.figures_end) if steady else []
     figures = [
-        probe_figures(p.name, p.every, [s for s in samples if s.probe == p.name],
-                      t0=start, end=end, windows=windows)
+        probe_figures(
+            p.name,
+            p.every,
+            [s for s in samples if s.probe == p.name],
+            t0=start,
+            end=end,
+            windows=windows,
+        )
         for p in drill.spec.probes
     ]
     checks = build_checks(drill.spec.targets, {f.name: f for f in figures}) if steady else []
@@ -90,29 +109,52 @@ def _r(value: float | None, digits: int = 4) -> float | None:
 def _probe_json(figure: ProbeFigures, drill: Drill) -> dict[str, Any]:
     probe = drill.probe(figure.name)
     return {
-        "name": figure.name, "samples": figure.samples, "passed": figure.passed,
-        "availability": _r(figure.availability), "downtime": _r(figure.downtime),
+        "name": figure.name,
+        "samples": figure.samples,
+        "passed": figure.passed,
+        "availability": _r(figure.availability),
+        "downtime": _r(figure.downtime),
         "latency": {"p50": _r(figure.p50, 6), "p95": _r(figure.p95, 6), "p99": _r(figure.p99, 6)},
-        "rto": [{"step": r.step, "zone": r.zone, "seconds": _r(r.seconds),
-                 "recoveredBy": r.recovered_by} for r in figure.recoveries],
-        "every": probe.every, "timeout": probe.timeout,
+        "rto": [
+            {
+                "step": r.step,
+                "zone": r.zone,
+                "seconds": _r(r.seconds),
+                "recoveredBy": r.recovered_by,
+            }
+            for r in figure.recoveries
+        ],
+        "every": probe.every,
+        "timeout": probe.timeout,
     }
 
 
 def _check_json(check: Check) -> dict[str, Any]:
-    return {"probe": check.probe, "metric": check.metric, "target": check.target,
-            "observed": _r(check.observed, 6), "credit": round(check.credit, 4),
-            "weight": check.weight, "passed": check.passed}
+    return {
+        "probe": check.probe,
+        "metric": check.metric,
+        "target": check.target,
+        "observed": _r(check.observed, 6),
+        "credit": round(check.credit, 4),
+        "weight": check.weight,
+        "passed": check.passed,
+    }
 
 
 def _step_json(step: StepRecord, timeline: Timeline) -> dict[str, Any]:
     return {
-        "index": step.index, "action": step.action, "zone": step.zone, "mode": step.mode,
-        "nodes": step.nodes, "podsDeleted": step.pods_deleted, "podsEvicted": step.pods_evicted,
+        "index": step.index,
+        "action": step.action,
+        "zone": step.zone,
+        "mode": step.mode,
+        "nodes": step.nodes,
+        "podsDeleted": step.pods_deleted,
+        "podsEvicted": step.pods_evicted,
         "evictionsBlocked": step.evictions_blocked,
         "startedAt": timeline.wall(step.started),
         "endedAt": timeline.wall(step.ended) if step.ended is not None else None,
-        "offset": _r(step.started - timeline.t0), "note": step.note,
+        "offset": _r(step.started - timeline.t0),
+        "note": step.note,
     }
 
 
@@ -129,25 +171,41 @@ class RunFacts:
 
 
 def result_document(
-    drill: Drill, facts: RunFacts, timeline: Timeline, steps: list[StepRecord],
-    figures: list[ProbeFigures], checks: list[Check],
+    drill: Drill,
+    facts: RunFacts,
+    *,
+    timeline: Timeline,
+    steps: list[StepRecord],
+    figures: list[ProbeFigures],
+    checks: list[Check],
 ) -> dict[str, Any]:
     """The result.json document."""
     return {
-        "apiVersion": "zonedrill/v1", "kind": "DrillResult", "runId": facts.run_id,
-        "drill": drill.metadata.name, "description": drill.metadata.description,
-        "target": facts.target, "startedAt": timeline.wall(timeline.baseline_start),
-        "endedAt": timeline.wall(timeline.ended), "outcome": facts.outcome,
-        "reason": facts.reason, "score": score(checks) if checks else None,
+        "apiVersion": "zonedrill/v1",
+        "kind": "DrillResult",
+        "runId": facts.run_id,
+        "drill": drill.metadata.name,
+        "description": drill.metadata.description,
+        "target": facts.target,
+        "startedAt": timeline.wall(timeline.baseline_start),
+        "endedAt": timeline.wall(timeline.ended),
+        "outcome": facts.outcome,
+        "reason": facts.reason,
+        "score": score(checks) if checks else None,
         "checks": [_check_json(c) for c in checks],
         "probes": [_probe_json(f, drill) for f in figures],
         "steps": [_step_json(s, timeline) for s in steps],
-        "restored": facts.restored, "risks": facts.risks,
-        "timeline": {"baselineStart": _r(timeline.baseline_start, 6),
-                     "baselineEnd": _r(timeline.baseline_end, 6), "t0": _r(timeline.t0, 6),
-                     "chaosEnd": _r(timeline.chaos_end, 6),
-                     "figuresEnd": _r(timeline.figures_end, 6)},
-        "samplesFile": "samples.jsonl", "zonedrillVersion": __version__,
+        "restored": facts.restored,
+        "risks": facts.risks,
+        "timeline": {
+            "baselineStart": _r(timeline.baseline_start, 6),
+            "baselineEnd": _r(timeline.baseline_end, 6),
+            "t0": _r(timeline.t0, 6),
+            "chaosEnd": _r(timeline.chaos_end, 6),
+            "figuresEnd": _r(timeline.figures_end, 6),
+        },
+        "samplesFile": "samples.jsonl",
+        "zonedrillVersion": __version__,
     }
 
 

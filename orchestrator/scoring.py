@@ -107,13 +107,20 @@ def recovery(window: LoseWindow, samples: Sequence[Sample]) -> Recovery:
     back_at = first_of_final_run.scheduled
     restored = window.restored_at is not None and window.restored_at <= back_at
     return Recovery(
-        window.step, window.zone, max(0.0, back_at - window.start),
+        window.step,
+        window.zone,
+        max(0.0, back_at - window.start),
         "restore" if restored else "failover",
     )
 
 
 def probe_figures(
-    name: str, every: float, samples: Sequence[Sample], *, t0: float, end: float,
+    name: str,
+    every: float,
+    samples: Sequence[Sample],
+    *,
+    t0: float,
+    end: float,
     windows: Sequence[LoseWindow],
 ) -> ProbeFigures:
     """Availability, downtime, latency percentiles and RTOs of one probe over [t0, end)."""
@@ -122,11 +129,17 @@ def probe_figures(
     latencies = [s.latency for s in passed if s.latency is not None]
     availability = 100.0 * len(passed) / len(chaos) if chaos else None
     return ProbeFigures(
-        name=name, samples=len(chaos), passed=len(passed), availability=availability,
+        name=name,
+        samples=len(chaos),
+        passed=len(passed),
+        availability=availability,
         downtime=(len(chaos) - len(passed)) * every,
-        p50=nearest_rank(latencies, 50), p95=nearest_rank(latencies, 95),
+        p50=nearest_rank(latencies, 50),
+        p95=nearest_rank(latencies, 95),
         p99=nearest_rank(latencies, 99),
-        recoveries=tuple(recovery(w, samples) for w in windows if in_window(samples, w.start, w.end)),
+        recoveries=tuple(
+            recovery(w, samples) for w in windows if in_window(samples, w.start, w.end)
+        ),
     )
 
 
@@ -154,7 +167,7 @@ def availability_credit(observed: float | None, target: float) -> float:
 
 
 def score(checks: Sequence[Check]) -> float | None:
-    """100 × weighted mean credit, rounded half-up to one decimal; None without checks."""
+    """100 x weighted mean credit, rounded half-up to one decimal; None without checks."""
     total_weight = sum(c.weight for c in checks)
     if not checks or total_weight <= 0:
         return None
@@ -162,23 +175,43 @@ def score(checks: Sequence[Check]) -> float | None:
     return float(Decimal(repr(raw)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
-def build_checks(
-    targets: Sequence[Target], figures: Mapping[str, ProbeFigures]
-) -> list[Check]:
+def build_checks(targets: Sequence[Target], figures: Mapping[str, ProbeFigures]) -> list[Check]:
     """One check per target field present, in file order."""
     checks = []
     for target in targets:
         seen = figures[target.probe]
         if target.rto is not None:
             rto = seen.worst_rto
-            checks.append(Check(target.probe, "rto", target.rto, rto,
-                                upper_bound_credit(rto, target.rto), target.weight))
+            checks.append(
+                Check(
+                    target.probe,
+                    "rto",
+                    target.rto,
+                    rto,
+                    upper_bound_credit(rto, target.rto),
+                    target.weight,
+                )
+            )
         if target.availability is not None:
-            checks.append(Check(target.probe, "availability", target.availability,
-                                seen.availability,
-                                availability_credit(seen.availability, target.availability),
-                                target.weight))
+            checks.append(
+                Check(
+                    target.probe,
+                    "availability",
+                    target.availability,
+                    seen.availability,
+                    availability_credit(seen.availability, target.availability),
+                    target.weight,
+                )
+            )
         if target.p99_latency is not None:
-            checks.append(Check(target.probe, "p99Latency", target.p99_latency, seen.p99,
-                                upper_bound_credit(seen.p99, target.p99_latency), target.weight))
+            checks.append(
+                Check(
+                    target.probe,
+                    "p99Latency",
+                    target.p99_latency,
+                    seen.p99,
+                    upper_bound_credit(seen.p99, target.p99_latency),
+                    target.weight,
+                )
+            )
     return checks

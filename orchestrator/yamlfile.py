@@ -75,12 +75,14 @@ class _TooLargeError(Exception):
 
 
 def load_yaml_file(path: Path) -> YamlDocument:
-    """Read and parse ``path``; raise InvalidInputError with located problems when it is not YAML."""
+    """Read and parse ``path``; raise InvalidInputError with located problems if not YAML."""
     name = str(path)
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise _refuse(name, f"the file is {size} bytes; zonedrill reads at most {MAX_FILE_BYTES}")
+            raise _refuse(
+                name, f"the file is {size} bytes; zonedrill reads at most {MAX_FILE_BYTES}"
+            )
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise _refuse(name, f"cannot read the file: {exc.strerror or exc}") from exc

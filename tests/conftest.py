@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,12 +11,12 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
-def isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point ZONEDRILL_STATE_DIR at a fresh folder so tests never share journals or locks."""
     folder = tmp_path / "state"
     monkeypatch.setenv("ZONEDRILL_STATE_DIR", str(folder))
     monkeypatch.chdir(REPO)
-    yield folder
+    return folder
 
 
 def cli_env(state: Path) -> dict[str, str]:

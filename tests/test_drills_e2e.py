@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,8 +13,12 @@ import pytest
 
 from tests.conftest import cli_env
 
-DRILLS = ["pangyo-battery-fire", "pangyo-battery-fire-multizone", "pangyo-drain-pdb",
-          "pangyo-guardrail-abort"]
+DRILLS = [
+    "pangyo-battery-fire",
+    "pangyo-battery-fire-multizone",
+    "pangyo-drain-pdb",
+    "pangyo-guardrail-abort",
+]
 pytestmark = pytest.mark.e2e
 
 
@@ -32,21 +35,30 @@ class Finished:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Finished]]:
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Finished]:
     """Run all example drills at once (they are independent labs) and collect the results."""
     base = tmp_path_factory.mktemp("e2e")
     started = {}
     for name in DRILLS:
         out, state = base / name, base / f"{name}-state"
         command = ["zonedrill", "run", f"drills/{name}.yaml", "--out", str(out), "--json"]
-        started[name] = (subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                          text=True, env=cli_env(state)), out, state)
+        started[name] = (
+            subprocess.Popen(
+                command,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=cli_env(state),
+            ),
+            out,
+            state,
+        )
     finished = {}
     for name, (process, out, state) in started.items():
         stdout, stderr = process.communicate(timeout=180)
         result = json.loads((out / "result.json").read_text())
         finished[name] = Finished(process.returncode, stdout, stderr, result, out, state)
-    yield finished
+    return finished
 
 
 def rto(result: dict[str, Any], probe: str) -> dict[str, Any]:
@@ -65,7 +77,7 @@ def test_flagship_fails_its_rto_as_predicted(runs: dict[str, Finished]) -> None:
     assert rto(run.result, "auth-api")["seconds"] == 0.0
     failed = {(c["probe"], c["metric"]) for c in run.result["checks"] if not c["passed"]}
     assert failed == {("talk-api", "rto"), ("talk-api", "availability")}
-    assert "took 10" in run.stderr and "to recover" in run.stderr
+    assert "talk-api took 10" in run.stderr
     assert "predicted outage of messaging/talk-api" in run.stderr
     assert run.result["restored"] is True
 
@@ -79,8 +91,9 @@ def test_flagship_result_is_recomputable_from_samples(runs: dict[str, Finished])
     chaos = [s for s in samples if s["probe"] == "talk-api" and t0 <= s["scheduled"] < end]
     talk = next(p for p in run.result["probes"] if p["name"] == "talk-api")
     assert talk["samples"] == len(chaos) == 120
-    assert talk["availability"] == pytest.approx(100 * sum(s["passed"] for s in chaos) / len(chaos),
-                                                 abs=1e-3)
+    assert talk["availability"] == pytest.approx(
+        100 * sum(s["passed"] for s in chaos) / len(chaos), abs=1e-3
+    )
 
 
 def test_multizone_flagship_passes(runs: dict[str, Finished]) -> None:
@@ -110,7 +123,7 @@ def test_guardrail_aborts_and_restores(runs: dict[str, Finished]) -> None:
     timeline = run.result["timeline"]
     assert timeline["figuresEnd"] - timeline["t0"] == pytest.approx(5.25, abs=0.5)
     restore = [s for s in run.result["steps"] if s["action"] == "restore"]
-    assert restore and restore[0]["index"] is None
+    assert [s["index"] for s in restore] == [None]
 
 
 def test_every_run_closed_its_journal(runs: dict[str, Finished]) -> None:
@@ -120,8 +133,11 @@ def test_every_run_closed_its_journal(runs: dict[str, Finished]) -> None:
         assert len(journals) == 1, name
         records = [json.loads(line) for line in journals[0].read_text().splitlines()]
         assert records[-1] == {**records[-1], "type": "end", "restored": True}
-        undoable = {r["seq"] for r in records if r["type"] == "change"
-                    and r["change"]["op"] in ("cordon", "add-taint")}
+        undoable = {
+            r["seq"]
+            for r in records
+            if r["type"] == "change" and r["change"]["op"] in ("cordon", "add-taint")
+        }
         assert undoable
         assert undoable == {r["seq"] for r in records if r["type"] == "restored"}
 
@@ -131,7 +147,11 @@ def test_sigint_mid_run_aborts_restores_and_writes_the_result(tmp_path: Path) ->
     out, state = tmp_path / "out", tmp_path / "state"
     process = subprocess.Popen(
         ["zonedrill", "run", "drills/pangyo-battery-fire.yaml", "--out", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=cli_env(state))
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=cli_env(state),
+    )
     assert process.stdout is not None
     deadline = time.monotonic() + 60
     for line in process.stdout:
@@ -142,8 +162,15 @@ def test_sigint_mid_run_aborts_restores_and_writes_the_result(tmp_path: Path) ->
     assert process.returncode == 3, rest
     result = json.loads((out / "result.json").read_text())
     assert (result["outcome"], result["reason"], result["restored"]) == (
-        "aborted", "SIGINT received", True)
-    records = [json.loads(x) for x in next((state / "journal").rglob("*.jsonl")).read_text().splitlines()]
-    changed = {r["seq"] for r in records if r["type"] == "change" and r["change"]["op"] != "delete-pod"}
+        "aborted",
+        "SIGINT received",
+        True,
+    )
+    records = [
+        json.loads(x) for x in next((state / "journal").rglob("*.jsonl")).read_text().splitlines()
+    ]
+    changed = {
+        r["seq"] for r in records if r["type"] == "change" and r["change"]["op"] != "delete-pod"
+    }
     assert changed == {r["seq"] for r in records if r["type"] == "restored"}
     assert records[-1]["type"] == "end"

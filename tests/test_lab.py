@@ -15,12 +15,18 @@ from orchestrator.port import POWER_LOSS_TAINT, PodRef
 
 def make_lab(services: list[dict[str, Any]], zones: dict[str, Any] | None = None) -> Lab:
     """A lab with zones a and b of two nodes each (unless given) and ``services``."""
-    return Lab.model_validate({
-        "apiVersion": "zonedrill/v1", "kind": "Lab", "metadata": {"name": "t"},
-        "spec": {"zones": zones or {"a": {"nodes": 2, "podsPerNode": 4},
-                                    "b": {"nodes": 2, "podsPerNode": 4}},
-                 "services": services},
-    })
+    return Lab.model_validate(
+        {
+            "apiVersion": "zonedrill/v1",
+            "kind": "Lab",
+            "metadata": {"name": "t"},
+            "spec": {
+                "zones": zones
+                or {"a": {"nodes": 2, "podsPerNode": 4}, "b": {"nodes": 2, "podsPerNode": 4}},
+                "services": services,
+            },
+        }
+    )
 
 
 def svc(**fields: Any) -> dict[str, Any]:
@@ -70,8 +76,10 @@ async def test_lost_pods_come_back_after_reschedule_plus_startup() -> None:
 @pytest.mark.looptime
 async def test_pods_without_room_stay_pending_until_restore() -> None:
     """With no room elsewhere, replacements wait for the zone to be restored."""
-    lab = make_lab([svc(spread="pack", replicas=4)],
-                   zones={"a": {"nodes": 1, "podsPerNode": 4}, "b": {"nodes": 1, "podsPerNode": 2}})
+    lab = make_lab(
+        [svc(spread="pack", replicas=4)],
+        zones={"a": {"nodes": 1, "podsPerNode": 4}, "b": {"nodes": 1, "podsPerNode": 2}},
+    )
     cluster = LabCluster(lab, loop=asyncio.get_running_loop())
     power_cut(cluster, "a")
     await asyncio.sleep(3)

@@ -36,14 +36,16 @@ class LoopTimeTransport(httpx.AsyncBaseTransport):
         return httpx.Response(200, text="ok")
 
 
-async def run_probes(targets: list[ProbeTarget], client: httpx.AsyncClient, *, seconds: float,
-                     start_in: float = 0.0) -> list[Sample]:
+async def run_probes(
+    targets: list[ProbeTarget], client: httpx.AsyncClient, *, seconds: float, start_in: float = 0.0
+) -> list[Sample]:
     """Run the grid for ``seconds`` from now + ``start_in`` and wait for every answer."""
     samples: list[Sample] = []
     loop = asyncio.get_running_loop()
     origin = loop.time()
-    runner = ProbeRunner(targets=targets, clients={None: client}, on_sample=samples.append,
-                         origin=origin)
+    runner = ProbeRunner(
+        targets=targets, clients={None: client}, on_sample=samples.append, origin=origin
+    )
     await runner.run(start=origin + start_in, until=origin + start_in + seconds)
     await runner.drain()
     await client.aclose()
@@ -56,7 +58,9 @@ async def test_grid_is_exact_and_slow_answers_do_not_shift_it() -> None:
     client = httpx.AsyncClient(transport=LoopTimeTransport({"slow": 3.0}))
     targets = [probe("slow", "http://slow/", http={"url": "http://slow/", "timeout": "5s"})]
     samples = await run_probes(targets, client, seconds=10)
-    assert [s.scheduled for s in sorted(samples, key=lambda s: s.index)] == [float(k) for k in range(10)]
+    assert [s.scheduled for s in sorted(samples, key=lambda s: s.index)] == [
+        float(k) for k in range(10)
+    ]
     assert all(s.started == s.scheduled for s in samples)
     assert all(s.passed and s.latency == pytest.approx(3.0) for s in samples)
 
@@ -65,8 +69,9 @@ async def test_grid_is_exact_and_slow_answers_do_not_shift_it() -> None:
 async def test_timeouts_fail_samples_without_stopping_the_grid() -> None:
     """A blackholed host times out every sample at `timeout`; the count stays duration/every."""
     client = httpx.AsyncClient(transport=LoopTimeTransport({"hole": -1}))
-    target = probe("hole", "http://hole/", every="500ms", http={"url": "http://hole/",
-                                                                "timeout": "2s"})
+    target = probe(
+        "hole", "http://hole/", every="500ms", http={"url": "http://hole/", "timeout": "2s"}
+    )
     samples = await run_probes([target], client, seconds=5)
     assert len(samples) == 10
     assert {s.error for s in samples} == {"timeout"}
@@ -106,7 +111,8 @@ async def test_many_probes_keep_their_own_grids() -> None:
 
 @pytest.fixture
 async def servers() -> AsyncIterator[dict[str, str]]:
-    """ok, slow, 503, body-mismatch and resetting servers on loopback, plus refused and blackholed."""
+    """Loopback servers (ok, slow, 503, resetting) plus a refused and a blackholed port."""
+
     async def ok(_: web.Request) -> web.Response:
         return web.Response(text="ok")
 
@@ -131,8 +137,11 @@ async def servers() -> AsyncIterator[dict[str, str]]:
     await site.start()
     base = f"http://127.0.0.1:{runner.addresses[0][1]}"
     with blackhole() as hole_port, closed_port() as refused_port:
-        yield {"base": base, "hole": f"http://127.0.0.1:{hole_port}/",
-               "refused": f"http://127.0.0.1:{refused_port}/"}
+        yield {
+            "base": base,
+            "hole": f"http://127.0.0.1:{hole_port}/",
+            "refused": f"http://127.0.0.1:{refused_port}/",
+        }
     await runner.cleanup()
 
 
@@ -144,6 +153,7 @@ def _socket() -> socket.socket:
 
 def blackhole() -> Any:
     """A listening socket that never accepts: connections hang until the client gives up."""
+
     class _Hole:
         def __enter__(self) -> int:
             self.sock = _socket()
@@ -152,11 +162,13 @@ def blackhole() -> Any:
 
         def __exit__(self, *exc: object) -> None:
             self.sock.close()
+
     return _Hole()
 
 
 def closed_port() -> Any:
     """A port nobody listens on: connections are refused."""
+
     class _Closed:
         def __enter__(self) -> int:
             sock = _socket()
@@ -166,6 +178,7 @@ def closed_port() -> Any:
 
         def __exit__(self, *exc: object) -> None:
             pass
+
     return _Closed()
 
 
@@ -175,19 +188,32 @@ async def test_failure_classes_on_loopback(servers: dict[str, str], engine: Tran
     base = servers["base"]
     targets = [
         probe("ok", f"{base}/ok", every="200ms", expect={"bodyContains": "ok"}),
-        probe("slow", f"{base}/slow", every="200ms", http={"url": f"{base}/slow", "timeout": "300ms"}),
+        probe(
+            "slow", f"{base}/slow", every="200ms", http={"url": f"{base}/slow", "timeout": "300ms"}
+        ),
         probe("down", f"{base}/down", every="200ms"),
         probe("body", f"{base}/ok", every="200ms", expect={"bodyContains": "healthy"}),
         probe("reset", f"{base}/reset", every="200ms"),
         probe("refused", servers["refused"], every="200ms"),
-        probe("hole", servers["hole"], every="200ms", http={"url": servers["hole"], "timeout": "300ms"}),
+        probe(
+            "hole",
+            servers["hole"],
+            every="200ms",
+            http={"url": servers["hole"], "timeout": "300ms"},
+        ),
     ]
     samples = await run_probes(targets, make_client(transport=engine), seconds=1.0, start_in=0.05)
     by_probe = {t.probe.name: [s for s in samples if s.probe == t.probe.name] for t in targets}
     assert all(len(v) == 5 for v in by_probe.values()), {k: len(v) for k, v in by_probe.items()}
     assert all(s.passed for s in by_probe["ok"])
-    expected = {"slow": "timeout", "down": "status", "body": "body", "reset": "reset",
-                "refused": "refused", "hole": "timeout"}
+    expected = {
+        "slow": "timeout",
+        "down": "status",
+        "body": "body",
+        "reset": "reset",
+        "refused": "refused",
+        "hole": "timeout",
+    }
     for name, error in expected.items():
         assert {s.error for s in by_probe[name]} == {error}, name
         assert not any(s.passed for s in by_probe[name])
@@ -195,8 +221,12 @@ async def test_failure_classes_on_loopback(servers: dict[str, str], engine: Tran
 
 async def test_slow_server_does_not_delay_the_next_samples(servers: dict[str, str]) -> None:
     """A 2s answer on a 200ms grid: later samples still start on time (no sleep-after-work)."""
-    target = probe("slow", f"{servers['base']}/slow", every="200ms",
-                   http={"url": f"{servers['base']}/slow", "timeout": "3s"})
+    target = probe(
+        "slow",
+        f"{servers['base']}/slow",
+        every="200ms",
+        http={"url": f"{servers['base']}/slow", "timeout": "3s"},
+    )
     samples = await run_probes([target], make_client(transport=Transport.AIOHTTP), seconds=1.0)
     assert len(samples) == 5
     # With sleep-after-work the last sample would start about 8s late; on a grid it starts on time.

@@ -20,8 +20,15 @@ from orchestrator.scoring import (
 def series(pattern: str, *, every: float = 1.0, start: float = 0.0) -> list[Sample]:
     """Samples from a string: '.' passed, 'x' failed, one per ``every`` from ``start``."""
     return [
-        Sample("p", k, start + k * every, start + k * every, ch == ".",
-               latency=0.01 * (k + 1) if ch == "." else None, error=None if ch == "." else "status")
+        Sample(
+            "p",
+            k,
+            start + k * every,
+            start + k * every,
+            ch == ".",
+            latency=0.01 * (k + 1) if ch == "." else None,
+            error=None if ch == "." else "status",
+        )
         for k, ch in enumerate(pattern)
     ]
 
@@ -107,17 +114,32 @@ def test_latency_percentiles_use_passed_samples_only() -> None:
 
 @pytest.mark.parametrize(
     ("observed", "target", "credit"),
-    [(30.0, 60.0, 1.0), (60.0, 60.0, 1.0), (90.0, 60.0, 0.5), (120.0, 60.0, 0.0), (200.0, 60.0, 0.0)],
+    [
+        (30.0, 60.0, 1.0),
+        (60.0, 60.0, 1.0),
+        (90.0, 60.0, 0.5),
+        (120.0, 60.0, 0.0),
+        (200.0, 60.0, 0.0),
+    ],
 )
-def test_upper_bound_credit_at_and_past_target(observed: float, target: float, credit: float) -> None:
+def test_upper_bound_credit_at_and_past_target(
+    observed: float, target: float, credit: float
+) -> None:
     """1 within target, 2 - observed/target past it, never below 0."""
     assert upper_bound_credit(observed, target) == pytest.approx(credit)
 
 
 @pytest.mark.parametrize(
     ("observed", "target", "credit"),
-    [(99.5, 99.0, 1.0), (99.0, 99.0, 1.0), (98.5, 99.0, 0.5), (98.0, 99.0, 0.0), (90.0, 99.0, 0.0),
-     (100.0, 100.0, 1.0), (99.99, 100.0, 0.0)],
+    [
+        (99.5, 99.0, 1.0),
+        (99.0, 99.0, 1.0),
+        (98.5, 99.0, 0.5),
+        (98.0, 99.0, 0.0),
+        (90.0, 99.0, 0.0),
+        (100.0, 100.0, 1.0),
+        (99.99, 100.0, 0.0),
+    ],
 )
 def test_availability_credit_by_error_budget(observed: float, target: float, credit: float) -> None:
     """Budget B = 100 - target, used U = 100 - observed; 100% is all or nothing."""
@@ -125,12 +147,18 @@ def test_availability_credit_by_error_budget(observed: float, target: float, cre
 
 
 def test_score_is_weighted_and_rounded_to_one_decimal() -> None:
-    """Score = 100 × Σ(w·credit)/Σw: (2·0.5 + 1·1 + 1·0)/4 = 50.0; 2/3 rounds to 66.7."""
-    checks = [Check("a", "rto", 1, 1.5, 0.5, 2.0), Check("a", "availability", 99, 99, 1.0, 1.0),
-              Check("b", "rto", 1, None, 0.0, 1.0)]
+    """Score = 100 * sum(w*credit)/sum(w): (2*0.5 + 1*1 + 1*0)/4 = 50.0; 2/3 rounds to 66.7."""
+    checks = [
+        Check("a", "rto", 1, 1.5, 0.5, 2.0),
+        Check("a", "availability", 99, 99, 1.0, 1.0),
+        Check("b", "rto", 1, None, 0.0, 1.0),
+    ]
     assert score(checks) == 50.0
-    thirds = [Check("a", "rto", 1, 1, 1.0, 1.0), Check("a", "rto", 1, 1, 1.0, 1.0),
-              Check("b", "rto", 1, None, 0.0, 1.0)]
+    thirds = [
+        Check("a", "rto", 1, 1, 1.0, 1.0),
+        Check("a", "rto", 1, 1, 1.0, 1.0),
+        Check("b", "rto", 1, None, 0.0, 1.0),
+    ]
     assert score(thirds) == 66.7
     assert score([]) is None
 

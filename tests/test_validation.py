@@ -57,37 +57,129 @@ def test_the_base_drill_is_valid(tmp_path: Path) -> None:
 
 RULES = [
     # (what is broken, old, new, field path, the text the position must point at, message words)
-    ("duplicate probe", "  duration: 60s", "    - {name: api, http: {url: 'http://x/'}}\n  duration: 60s",
-     "spec.probes[1].name", "api, http: {url: 'http://x/'}", "used twice"),
-    ("unknown zone in lose", "lose: a}", "lose: c}", "spec.steps[0].lose", "c}", 'no zone named "c"'),
-    ("unknown zone in restore", "restore: a}", "restore: q}", "spec.steps[1].restore", "q}",
-     'no zone named "q"'),
-    ("unknown probe in target", "{probe: api, rto", "{probe: apx, rto", "spec.targets[0].probe",
-     "apx, rto", "apx"),
-    ("lost twice", "{at: 30s, restore: a}", "{at: 30s, lose: a}", "spec.steps[1].lose", "a}\n  targets",
-     "already lost"),
-    ("steps out of order", "{at: 30s, restore: a}", "{at: 30s, lose: b}\n    - {at: 10s, restore: a}",
-     "spec.steps[2].at", "10s, restore", "time order"),
-    ("step at or after duration", "{at: 30s, restore: a}", "{at: 60s, restore: a}",
-     "spec.steps[1].at", "60s, restore", "less than spec.duration"),
-    ("every below 50ms", "every: 1s", "every: 10ms", "spec.probes[0].every", "10ms", "at least 50ms"),
-    ("timeout above 30s", "url: http://127.0.0.1:9/", "url: http://127.0.0.1:9/\n        timeout: 31s",
-     "spec.probes[0].http.timeout", "31s", "at most 30s"),
-    ("both url and service", "url: http://127.0.0.1:9/",
-     "url: http://127.0.0.1:9/\n        service: {namespace: n, name: s}", "spec.probes[0].http",
-     "url: http://127.0.0.1:9/\n        service", "exactly one"),
-    ("restore of a zone not lost", "    - {at: 0s, lose: a}\n    - {at: 30s, restore: a}\n",
-     "    - {at: 0s, lose: a}\n    - {at: 30s, restore: b}\n", "spec.steps[1].restore", "b}\n",
-     "not lost"),
-    ("bare number duration", "duration: 60s", "duration: 60", "spec.duration", "60\n", 'write "60s"'),
-    ("bad duration", "duration: 60s", "duration: sixty", "spec.duration", "sixty", "not a duration"),
-    ("unknown field with hint", "      every: 1s", "      evry: 1s", "spec.probes[0].evry", "evry",
-     'did you mean "every"'),
+    (
+        "duplicate probe",
+        "  duration: 60s",
+        "    - {name: api, http: {url: 'http://x/'}}\n  duration: 60s",
+        "spec.probes[1].name",
+        "api, http: {url: 'http://x/'}",
+        "used twice",
+    ),
+    (
+        "unknown zone in lose",
+        "lose: a}",
+        "lose: c}",
+        "spec.steps[0].lose",
+        "c}",
+        'no zone named "c"',
+    ),
+    (
+        "unknown zone in restore",
+        "restore: a}",
+        "restore: q}",
+        "spec.steps[1].restore",
+        "q}",
+        'no zone named "q"',
+    ),
+    (
+        "unknown probe in target",
+        "{probe: api, rto",
+        "{probe: apx, rto",
+        "spec.targets[0].probe",
+        "apx, rto",
+        "apx",
+    ),
+    (
+        "lost twice",
+        "{at: 30s, restore: a}",
+        "{at: 30s, lose: a}",
+        "spec.steps[1].lose",
+        "a}\n  targets",
+        "already lost",
+    ),
+    (
+        "steps out of order",
+        "{at: 30s, restore: a}",
+        "{at: 30s, lose: b}\n    - {at: 10s, restore: a}",
+        "spec.steps[2].at",
+        "10s, restore",
+        "time order",
+    ),
+    (
+        "step at or after duration",
+        "{at: 30s, restore: a}",
+        "{at: 60s, restore: a}",
+        "spec.steps[1].at",
+        "60s, restore",
+        "less than spec.duration",
+    ),
+    (
+        "every below 50ms",
+        "every: 1s",
+        "every: 10ms",
+        "spec.probes[0].every",
+        "10ms",
+        "at least 50ms",
+    ),
+    (
+        "timeout above 30s",
+        "url: http://127.0.0.1:9/",
+        "url: http://127.0.0.1:9/\n        timeout: 31s",
+        "spec.probes[0].http.timeout",
+        "31s",
+        "at most 30s",
+    ),
+    (
+        "both url and service",
+        "url: http://127.0.0.1:9/",
+        "url: http://127.0.0.1:9/\n        service: {namespace: n, name: s}",
+        "spec.probes[0].http",
+        "url: http://127.0.0.1:9/\n        service",
+        "exactly one",
+    ),
+    (
+        "restore of a zone not lost",
+        "    - {at: 0s, lose: a}\n    - {at: 30s, restore: a}\n",
+        "    - {at: 0s, lose: a}\n    - {at: 30s, restore: b}\n",
+        "spec.steps[1].restore",
+        "b}\n",
+        "not lost",
+    ),
+    (
+        "bare number duration",
+        "duration: 60s",
+        "duration: 60",
+        "spec.duration",
+        "60\n",
+        'write "60s"',
+    ),
+    (
+        "bad duration",
+        "duration: 60s",
+        "duration: sixty",
+        "spec.duration",
+        "sixty",
+        "not a duration",
+    ),
+    (
+        "unknown field with hint",
+        "      every: 1s",
+        "      evry: 1s",
+        "spec.probes[0].evry",
+        "evry",
+        'did you mean "every"',
+    ),
     ("missing required field", "  duration: 60s\n", "", "spec.duration", "zones:", "required"),
     ("bad mode", "lose: a}", "lose: a, mode: unplug}", "spec.steps[0].mode", "unplug", "cordon"),
     ("bad name", "name: d", "name: D_1", "metadata.name", "D_1", "DNS-1123"),
-    ("bad percentage", "rto: 10s}", "availability: 99}", "spec.targets[0].availability", "99}",
-     'write "99%"'),
+    (
+        "bad percentage",
+        "rto: 10s}",
+        "availability: 99}",
+        "spec.targets[0].availability",
+        "99}",
+        'write "99%"',
+    ),
 ]
 
 
@@ -98,10 +190,12 @@ def position_of(text: str, token: str) -> tuple[int, int]:
     return before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
 
 
-@pytest.mark.parametrize(("case", "old", "new", "path", "token", "words"), RULES,
-                         ids=[r[0] for r in RULES])
-def test_each_rule_is_located(tmp_path: Path, case: str, old: str, new: str, path: str, token: str,
-                              words: str) -> None:
+@pytest.mark.parametrize(
+    ("case", "old", "new", "path", "token", "words"), RULES, ids=[r[0] for r in RULES]
+)
+def test_each_rule_is_located(
+    tmp_path: Path, case: str, old: str, new: str, path: str, token: str, words: str
+) -> None:
     """Each broken rule names its field path, the line and column of the culprit, and the fix."""
     text = edit(old, new)
     found = problems_of(tmp_path, text)
@@ -114,21 +208,29 @@ def test_each_rule_is_located(tmp_path: Path, case: str, old: str, new: str, pat
 
 def test_a_drill_without_lose_steps_is_refused(tmp_path: Path) -> None:
     """At least one lose step is required."""
-    text = edit("    - {at: 0s, lose: a}\n    - {at: 30s, restore: a}\n", "    - {at: 0s, restore: a}\n")
+    text = edit(
+        "    - {at: 0s, lose: a}\n    - {at: 30s, restore: a}\n", "    - {at: 0s, restore: a}\n"
+    )
     assert "spec.steps" in [p.path for p in problems_of(tmp_path, text)]
 
 
 def test_a_drill_without_probes_is_refused(tmp_path: Path) -> None:
     """At least one probe is required."""
-    text = edit("  probes:\n    - name: api\n      http:\n        url: http://127.0.0.1:9/\n      every: 1s\n",
-                "  probes: []\n").replace("  targets:\n    - {probe: api, rto: 10s}\n", "")
+    text = edit(
+        "  probes:\n    - name: api\n      http:\n        url: http://127.0.0.1:9/\n"
+        "      every: 1s\n",
+        "  probes: []\n",
+    ).replace("  targets:\n    - {probe: api, rto: 10s}\n", "")
     assert [p.path for p in problems_of(tmp_path, text)] == ["spec.probes"]
 
 
 def test_every_error_of_a_file_is_reported(tmp_path: Path) -> None:
     """Three independent schema errors come back together, not just the first."""
-    text = edit("every: 1s", "every: 1").replace("duration: 60s", "duration: 1").replace(
-        "name: d", "name: Bad")
+    text = (
+        edit("every: 1s", "every: 1")
+        .replace("duration: 60s", "duration: 1")
+        .replace("name: d", "name: Bad")
+    )
     paths = {p.path for p in problems_of(tmp_path, text)}
     assert {"spec.probes[0].every", "spec.duration", "metadata.name"} <= paths
 
@@ -209,8 +311,9 @@ def test_validate_command_exits_2_and_prints_locations(tmp_path: Path) -> None:
     """zonedrill validate prints file:line:column and the field path, and exits 2."""
     path = tmp_path / "bad.yaml"
     path.write_text(edit("lose: a}", "lose: c}"))
-    done = subprocess.run(["zonedrill", "validate", str(path)], capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(
+        ["zonedrill", "validate", str(path)], capture_output=True, text=True, check=False
+    )
     assert done.returncode == 2
     assert f"{path}:16:22: spec.steps[0].lose:" in done.stdout.replace("\n", "")
 
@@ -218,6 +321,7 @@ def test_validate_command_exits_2_and_prints_locations(tmp_path: Path) -> None:
 def test_example_drills_and_labs_validate() -> None:
     """Every shipped drill and lab file is valid."""
     files = sorted(str(p) for p in Path("drills").rglob("*.yaml"))
-    done = subprocess.run(["zonedrill", "validate", *files], capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(
+        ["zonedrill", "validate", *files], capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, done.stdout

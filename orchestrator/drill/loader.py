@@ -40,7 +40,11 @@ def _expect(loaded: Drill | Lab, model: type[ModelT], path: Path) -> ModelT:
     if not isinstance(loaded, model):
         kind = type(loaded).__name__
         raise InvalidInputError(
-            [Problem(str(path), None, None, "kind", f"expected a {model.__name__} file, got {kind}")]
+            [
+                Problem(
+                    str(path), None, None, "kind", f"expected a {model.__name__} file, got {kind}"
+                )
+            ]
         )
     return loaded
 
@@ -48,7 +52,9 @@ def _expect(loaded: Drill | Lab, model: type[ModelT], path: Path) -> ModelT:
 def _pick_model(document: YamlDocument) -> type[Drill] | type[Lab]:
     data = document.data
     if not isinstance(data, dict):
-        raise InvalidInputError([document.problem((), "expected a mapping with apiVersion and kind")])
+        raise InvalidInputError(
+            [document.problem((), "expected a mapping with apiVersion and kind")]
+        )
     problems = []
     if data.get("apiVersion") != API_VERSION:
         got = data.get("apiVersion")
@@ -61,7 +67,7 @@ def _pick_model(document: YamlDocument) -> type[Drill] | type[Lab]:
     return KINDS[str(kind)]
 
 
-def _validate(document: YamlDocument, model: type[ModelT], path: Path) -> ModelT:
+def _validate(document: YamlDocument, model: type[Drill] | type[Lab], path: Path) -> Drill | Lab:
     try:
         loaded = model.model_validate(document.data)
     except ValidationError as exc:
@@ -97,7 +103,9 @@ def _describe(
     if kind == "extra_forbidden":
         allowed = _allowed_keys(schema, path[:-1])
         guess = difflib.get_close_matches(str(path[-1]), allowed, n=1)
-        hint = f'; did you mean "{guess[0]}"?' if guess else f"; expected one of: {', '.join(allowed)}"
+        hint = (
+            f'; did you mean "{guess[0]}"?' if guess else f"; expected one of: {', '.join(allowed)}"
+        )
         return document.problem(path, f'unknown field "{path[-1]}"{hint}', prefer_key=True)
     if kind == "missing":
         return document.problem(path, "required field is missing")

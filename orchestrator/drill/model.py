@@ -11,6 +11,7 @@ from orchestrator.drill.types import DnsLabel, Duration, FileModel, Metadata, No
 
 API_VERSION = "zonedrill/v1"
 DEFAULT_TIMEOUT_CAP = 2.0
+HTTP_SUCCESS_CLASS = 2
 
 
 class FaultMode(StrEnum):
@@ -55,7 +56,7 @@ class Expect(FileModel):
 
     def status_ok(self, code: int) -> bool:
         """Any 2xx unless a status list is given."""
-        return code in self.status if self.status else 200 <= code < 300
+        return code in self.status if self.status else code // 100 == HTTP_SUCCESS_CLASS
 
 
 class Probe(FileModel):

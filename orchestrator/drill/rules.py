@@ -66,13 +66,17 @@ def _references(drill: Drill) -> Iterator[Finding]:
             yield ("spec", "steps", index, field), _known("zone", step.zone, zones)
         if has_restore and step.mode is not None:
             yield ("spec", "steps", index, "mode"), '"mode" belongs on a "lose" step'
-    for section, items in (("targets", drill.spec.targets), ("stopIf", drill.spec.stop_if)):
-        for index, item in enumerate(items):
-            if item.probe not in probes:
-                yield ("spec", section, index, "probe"), _known("probe", item.probe, probes)
+    named = [("targets", i, t.probe) for i, t in enumerate(drill.spec.targets)]
+    named += [("stopIf", i, g.probe) for i, g in enumerate(drill.spec.stop_if)]
+    for section, index, name in named:
+        if name not in probes:
+            yield ("spec", section, index, "probe"), _known("probe", name, probes)
     for index, target in enumerate(drill.spec.targets):
         if target.rto is None and target.availability is None and target.p99_latency is None:
-            yield ("spec", "targets", index), "a target needs at least one of rto, availability, p99Latency"
+            yield (
+                ("spec", "targets", index),
+                "a target needs at least one of rto, availability, p99Latency",
+            )
 
 
 def _step_order(drill: Drill) -> Iterator[Finding]:
@@ -82,15 +86,21 @@ def _step_order(drill: Drill) -> Iterator[Finding]:
     for index, step in enumerate(drill.spec.steps):
         path: FieldPath = ("spec", "steps", index)
         if step.at < previous:
-            yield (*path, "at"), (
-                f"steps must be in time order: {format_duration(step.at)} comes after "
-                f"{format_duration(previous)}"
+            yield (
+                (*path, "at"),
+                (
+                    f"steps must be in time order: {format_duration(step.at)} comes after "
+                    f"{format_duration(previous)}"
+                ),
             )
         previous = max(previous, step.at)
         if step.at >= duration:
-            yield (*path, "at"), (
-                f"{format_duration(step.at)} is not inside the chaos phase: expected less than "
-                f"spec.duration ({format_duration(duration)})"
+            yield (
+                (*path, "at"),
+                (
+                    f"{format_duration(step.at)} is not inside the chaos phase: expected less than "
+                    f"spec.duration ({format_duration(duration)})"
+                ),
             )
         if step.lose is not None:
             if step.lose in lost:
@@ -106,11 +116,15 @@ def _probe_timing(drill: Drill) -> Iterator[Finding]:
     for index, probe in enumerate(drill.spec.probes):
         path: FieldPath = ("spec", "probes", index)
         if probe.every < MIN_EVERY:
-            yield (*path, "every"), f"{format_duration(probe.every)} is too often: expected at least 50ms"
+            yield (
+                (*path, "every"),
+                f"{format_duration(probe.every)} is too often: expected at least 50ms",
+            )
         timeout = probe.http.timeout
         if timeout is not None and not 0 < timeout <= MAX_TIMEOUT:
-            yield (*path, "http", "timeout"), (
-                f"{format_duration(timeout)} is out of range: expected more than 0 and at most 30s"
+            yield (
+                (*path, "http", "timeout"),
+                (f"{format_duration(timeout)} is out of range: expected above 0 and at most 30s"),
             )
         if (probe.http.url is None) == (probe.http.service is None):
             yield (*path, "http"), 'expected exactly one of "url" and "service"'
@@ -139,9 +153,12 @@ def lab_findings(lab: Lab) -> Iterator[Finding]:
     for index, service in enumerate(services):
         path: FieldPath = ("spec", "services", index)
         if service.min_ready > service.replicas:
-            yield (*path, "minReady"), (
-                f"{service.min_ready} is more than the {service.replicas} replicas: the service"
-                " could never answer"
+            yield (
+                (*path, "minReady"),
+                (
+                    f"{service.min_ready} is more than the {service.replicas} replicas: the service"
+                    " could never answer"
+                ),
             )
         pdb = service.pdb
         if pdb is not None and (pdb.min_available is None) == (pdb.max_unavailable is None):
@@ -149,6 +166,7 @@ def lab_findings(lab: Lab) -> Iterator[Finding]:
     capacity = sum(z.nodes * z.pods_per_node for z in lab.spec.zones.values())
     wanted = sum(s.replicas for s in services)
     if wanted > capacity:
-        yield ("spec", "services"), (
-            f"{wanted} replicas do not fit in {capacity} pod slots: add nodes or podsPerNode"
+        yield (
+            ("spec", "services"),
+            (f"{wanted} replicas do not fit in {capacity} pod slots: add nodes or podsPerNode"),
         )

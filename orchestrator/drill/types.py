@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
@@ -13,10 +14,11 @@ DURATION_PATTERN = r"^([0-9]+(\.[0-9]*)?(ns|us|µs|ms|s|m|h))+$"
 
 
 def _duration(value: Any) -> Any:
+    # pydantic turns ValueError into a located validation error; TypeError would escape it.
     if isinstance(value, bool):
-        raise ValueError('expected a duration string such as "30s"')
+        raise ValueError('expected a duration string such as "30s"')  # noqa: TRY004
     if isinstance(value, int | float):
-        raise ValueError(f'a bare number is not a duration: write "{value}s" (or ms, m, h)')
+        raise ValueError(f'a bare number is not a duration: write "{value}s" (or ms, m, h)')  # noqa: TRY004
     if isinstance(value, str):
         return parse_duration(value)
     raise ValueError('expected a duration string such as "30s"')
@@ -46,8 +48,6 @@ DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 
 
 def _dns_label(value: str) -> str:
-    import re
-
     if not re.fullmatch(DNS_LABEL_PATTERN, value):
         raise ValueError(
             f'"{value}" is not a DNS-1123 label: use at most 63 lowercase letters, digits and "-",'
@@ -57,7 +57,9 @@ def _dns_label(value: str) -> str:
 
 
 DnsLabel = Annotated[
-    str, AfterValidator(_dns_label), WithJsonSchema({"type": "string", "pattern": DNS_LABEL_PATTERN})
+    str,
+    AfterValidator(_dns_label),
+    WithJsonSchema({"type": "string", "pattern": DNS_LABEL_PATTERN}),
 ]
 
 NonEmptyStr = Annotated[str, Field(min_length=1)]

@@ -60,8 +60,13 @@ class LabTarget:
     async def list_nodes(self) -> list[NodeInfo]:
         """Every lab node."""
         return [
-            NodeInfo(name=n.name, labels=n.labels, unschedulable=n.unschedulable,
-                     taints=tuple(n.taint_owners), pod_capacity=n.capacity)
+            NodeInfo(
+                name=n.name,
+                labels=n.labels,
+                unschedulable=n.unschedulable,
+                taints=tuple(n.taint_owners),
+                pod_capacity=n.capacity,
+            )
             for n in self.cluster.nodes.values()
         ]
 
@@ -69,8 +74,13 @@ class LabTarget:
         """Pods bound to ``nodes``."""
         wanted, now = set(nodes), self.cluster.now()
         return [
-            PodInfo(ref=p.ref, node=p.node, owner_kind="ReplicaSet", ready=p.ready(now),
-                    workload=f"{p.service.namespace}/{p.service.name}")
+            PodInfo(
+                ref=p.ref,
+                node=p.node,
+                owner_kind="ReplicaSet",
+                ready=p.ready(now),
+                workload=f"{p.service.namespace}/{p.service.name}",
+            )
             for p in self.cluster.pods.values()
             if p.node is not None and p.node in wanted
         ]

@@ -104,7 +104,7 @@ class LabCluster:
         except KeyError:
             known = ", ".join(sorted(self.services)) or "none"
             raise ClusterNotFoundError(
-                f"the lab {self.lab.metadata.name} has no service {namespace}/{name}; it has: {known}"
+                f"lab {self.lab.metadata.name} has no service {namespace}/{name}; it has: {known}"
             ) from None
 
     # --- changes ---------------------------------------------------------------------------
@@ -206,7 +206,7 @@ class LabCluster:
             listener()
 
     def _pick_node(self, service: LabService) -> LabNode | None:
-        load = {name: 0 for name in self.nodes}
+        load = dict.fromkeys(self.nodes, 0)
         for pod in self.pods.values():
             if pod.node is not None:
                 load[pod.node] += 1
@@ -215,7 +215,7 @@ class LabCluster:
             return None
         if service.spread == "pack":
             return free[0]
-        mine = {zone: 0 for zone in self.zone_order}
+        mine = dict.fromkeys(self.zone_order, 0)
         for pod in self.pods.values():
             if pod.service is service and pod.node is not None:
                 mine[self.nodes[pod.node].zone] += 1

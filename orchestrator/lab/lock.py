@@ -22,7 +22,9 @@ async def file_lock(path: Path, *, holder: str) -> AsyncIterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise LockHeldError(f"another drill is running on this target: {_holder(path)}") from None
+            raise LockHeldError(
+                f"another drill is running on this target: {_holder(path)}"
+            ) from None
         since = datetime.now(UTC).isoformat(timespec="seconds")
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps({"holder": holder, "pid": os.getpid(), "since": since}).encode())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -22,13 +23,17 @@ class RunningService:
     port: int
 
 
-def _handler(cluster: LabCluster, service: LabService) -> web.Handler:
+def _handler(
+    cluster: LabCluster, service: LabService
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def answer(request: web.Request) -> web.StreamResponse:
         if request.method not in ANSWERED_METHODS:
             return web.Response(status=405, text="method not allowed\n")
         ready = cluster.ready_replicas(service)
         if ready < service.min_ready:
-            return web.Response(status=503, text=f"unavailable: {ready} of {service.replicas} ready\n")
+            return web.Response(
+                status=503, text=f"unavailable: {ready} of {service.replicas} ready\n"
+            )
         # Fewer ready replicas carry the same load, so each answer takes longer.
         await asyncio.sleep(service.latency * service.replicas / ready)
         return web.Response(status=200, text="ok\n")
