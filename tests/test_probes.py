@@ -95,15 +95,16 @@ async def test_max_latency_fails_slow_answers() -> None:
 
 
 @pytest.mark.looptime
-async def test_many_probes_keep_their_own_grids() -> None:
-    """Probes with different periods each sample exactly on their own grid."""
+async def test_many_probes_keep_their_own_phase_spread_grids() -> None:
+    """Probe i of N samples at start + (i/N)*every + k*every: exact grids, phases spread."""
     client = httpx.AsyncClient(transport=LoopTimeTransport({}))
     targets = [probe("fast", "http://f/", every="100ms"), probe("slow", "http://s/", every="3s")]
     samples = await run_probes(targets, client, seconds=6, start_in=0.5)
-    fast = [s.scheduled for s in samples if s.probe == "fast"]
+    fast = sorted(s.scheduled for s in samples if s.probe == "fast")
     assert len(fast) == 60
+    assert fast[0] == 0.5
     assert fast[-1] == pytest.approx(0.5 + 5.9)
-    assert [s.scheduled for s in samples if s.probe == "slow"] == [0.5, 3.5]
+    assert sorted(s.scheduled for s in samples if s.probe == "slow") == [2.0, 5.0]
 
 
 # --- real loopback servers -------------------------------------------------------------------
