@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +45,8 @@ class ConsoleObserver:
         self._until: float | None = None
         self._t0: float | None = None
         self._live: Live | None = None
+        # The run's loop clock, captured on the loop thread; the live panel reads it from its own.
+        self._clock: Callable[[], float] = time.monotonic
 
     def __enter__(self) -> ConsoleObserver:
         if self.console.is_terminal:
@@ -61,14 +65,15 @@ class ConsoleObserver:
 
     def planned(self, plan: Plan) -> None:
         """Print the plan and its risks."""
+        self._clock = asyncio.get_running_loop().time
         self.console.print(render_plan(plan))
 
     def phase(self, name: str, *, until: float | None) -> None:
         """Announce a phase."""
         self._phase, self._until = name, until
         if name == "chaos":
-            self._t0 = asyncio.get_running_loop().time()
-        left = f" ({format_duration(round(until - _now(), 1))})" if until else ""
+            self._t0 = self._clock()
+        left = f" ({format_duration(round(until - self._clock(), 1))})" if until else ""
         self.console.print(f"[bold]▶ {name}[/]{left}")
 
     def step(self, record: StepRecord) -> None:
@@ -108,10 +113,10 @@ class ConsoleObserver:
     def _stamp(self) -> str:
         if self._t0 is None:
             return "T-"
-        return f"T+{_now() - self._t0:6.1f}s"
+        return f"T+{self._clock() - self._t0:6.1f}s"
 
     def _panel(self) -> Any:
-        left = f"{max(0.0, self._until - _now()):.0f}s left" if self._until else ""
+        left = f"{max(0.0, self._until - self._clock()):.0f}s left" if self._until else ""
         table = Table(box=None, show_header=True, header_style="dim")
         for column in ("probe", "state", "availability", "last"):
             table.add_column(column)
@@ -120,10 +125,6 @@ class ConsoleObserver:
             share = f"{100 * view.passed / view.samples:.1f}%" if view.samples else "-"
             table.add_row(name, state, share, view.last)
         return Group(Text(f"{self._phase} {left}", style="bold cyan"), table)
-
-
-def _now() -> float:
-    return asyncio.get_running_loop().time()
 
 
 def render_plan(plan: Plan) -> Group:
