@@ -18,6 +18,7 @@ import statistics
 from collections.abc import Sequence
 
 import httpx
+from httpx_aiohttp import AiohttpTransport
 
 from bench.loopback import free_port, pin_to_core, server_process
 from orchestrator.drill.model import Probe
@@ -92,7 +93,8 @@ async def sleep_after_work_run(urls: Sequence[str], seconds: float) -> dict[str,
             index += 1
             await asyncio.sleep(EVERY)
 
-    async with make_client(transport=Transport.AIOHTTP) as client:
+    # The peers' loops use a full HTTP client per request; so does this one.
+    async with httpx.AsyncClient(transport=AiohttpTransport()) as client:
         await asyncio.gather(*(one(f"p{k}", url, client) for k, url in enumerate(urls)))
     return summarize(errors)
 

@@ -14,8 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-import httpx
-
 from orchestrator import faults
 from orchestrator.drill.model import Drill
 from orchestrator.errors import ClusterError, UnrestoredRunError, ZonedrillError
@@ -24,7 +22,7 @@ from orchestrator.guardrails import Guardrails
 from orchestrator.journal import Journal, open_runs
 from orchestrator.port import ClusterPort
 from orchestrator.preflight import Plan, prepare
-from orchestrator.probes import ProbeRunner, ProbeTarget, Transport, make_client
+from orchestrator.probes import ProbeClient, ProbeRunner, ProbeTarget, Transport, make_client
 from orchestrator.result import (
     EXIT_CODES,
     RunFacts,
@@ -391,7 +389,7 @@ def _first_leaf(group: BaseExceptionGroup[Any]) -> BaseException:
     return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
 
 
-async def _close_clients(clients: dict[str | None, httpx.AsyncClient], runner: ProbeRunner) -> None:
+async def _close_clients(clients: dict[str | None, ProbeClient], runner: ProbeRunner) -> None:
     runner.cancel()
     await runner.drain()
     for client in clients.values():

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from orchestrator.drill.model import Probe
 from orchestrator.port import ServiceEndpoint
-from orchestrator.probes import ProbeRunner, ProbeTarget, Transport, make_client
+from orchestrator.probes import ProbeClient, ProbeRunner, ProbeTarget, Transport, make_client
 from orchestrator.samples import Sample
 
 
@@ -37,7 +37,7 @@ class LoopTimeTransport(httpx.AsyncBaseTransport):
 
 
 async def run_probes(
-    targets: list[ProbeTarget], client: httpx.AsyncClient, *, seconds: float, start_in: float = 0.0
+    targets: list[ProbeTarget], client: ProbeClient, *, seconds: float, start_in: float = 0.0
 ) -> list[Sample]:
     """Run the grid for ``seconds`` from now + ``start_in`` and wait for every answer."""
     samples: list[Sample] = []
@@ -55,7 +55,7 @@ async def run_probes(
 @pytest.mark.looptime
 async def test_grid_is_exact_and_slow_answers_do_not_shift_it() -> None:
     """With 3s answers and a 1s grid, samples still start at exactly k·every and overlap."""
-    client = httpx.AsyncClient(transport=LoopTimeTransport({"slow": 3.0}))
+    client = ProbeClient(LoopTimeTransport({"slow": 3.0}))
     targets = [probe("slow", "http://slow/", http={"url": "http://slow/", "timeout": "5s"})]
     samples = await run_probes(targets, client, seconds=10)
     assert [s.scheduled for s in sorted(samples, key=lambda s: s.index)] == [
@@ -68,7 +68,7 @@ async def test_grid_is_exact_and_slow_answers_do_not_shift_it() -> None:
 @pytest.mark.looptime
 async def test_timeouts_fail_samples_without_stopping_the_grid() -> None:
     """A blackholed host times out every sample at `timeout`; the count stays duration/every."""
-    client = httpx.AsyncClient(transport=LoopTimeTransport({"hole": -1}))
+    client = ProbeClient(LoopTimeTransport({"hole": -1}))
     target = probe(
         "hole", "http://hole/", every="500ms", http={"url": "http://hole/", "timeout": "2s"}
     )
@@ -88,7 +88,7 @@ async def test_default_timeout_is_min_of_every_and_2s() -> None:
 @pytest.mark.looptime
 async def test_max_latency_fails_slow_answers() -> None:
     """An answer slower than expect.maxLatency is a failed sample marked slow."""
-    client = httpx.AsyncClient(transport=LoopTimeTransport({"s": 0.3}))
+    client = ProbeClient(LoopTimeTransport({"s": 0.3}))
     target = probe("s", "http://s/", expect={"maxLatency": "200ms"})
     samples = await run_probes([target], client, seconds=3)
     assert [s.error for s in samples] == ["slow"] * 3
@@ -97,7 +97,7 @@ async def test_max_latency_fails_slow_answers() -> None:
 @pytest.mark.looptime
 async def test_many_probes_keep_their_own_phase_spread_grids() -> None:
     """Probe i of N samples at start + (i/N)*every + k*every: exact grids, phases spread."""
-    client = httpx.AsyncClient(transport=LoopTimeTransport({}))
+    client = ProbeClient(LoopTimeTransport({}))
     targets = [probe("fast", "http://f/", every="100ms"), probe("slow", "http://s/", every="3s")]
     samples = await run_probes(targets, client, seconds=6, start_in=0.5)
     fast = sorted(s.scheduled for s in samples if s.probe == "fast")
