@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,3 +24,20 @@ def isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def cli_env(state: Path) -> dict[str, str]:
     """The environment for a zonedrill subprocess using ``state``."""
     return {**os.environ, "ZONEDRILL_STATE_DIR": str(state), "COLUMNS": "200"}
+
+
+@pytest.fixture(scope="session")
+def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real control plane (etcd, apiserver, controller-manager, scheduler, kwok) for the session.
+
+    Power zones: pangyo (3 KWOK nodes), ansan (3) and gasan (2).
+    """
+    from tests.cluster.control_plane import start  # noqa: PLC0415 - builds on first use
+    from tests.cluster.zones import create_zones  # noqa: PLC0415
+
+    plane = start(tmp_path_factory.mktemp("control-plane"))
+    try:
+        create_zones(plane, {"pangyo": 3, "ansan": 3, "gasan": 2})
+        yield plane
+    finally:
+        plane.stop()

@@ -1,0 +1,177 @@
+"""Power zones of KWOK nodes and the workloads the tests run on them."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Protocol
+
+from kubernetes import client, config
+
+POWER_ZONE = "zonedrill.io/power-zone"
+TOPOLOGY_ZONE = "topology.kubernetes.io/zone"
+FAKE_IMAGE = "registry.invalid/zonedrill/fake:1"  # kwok runs no container: nothing pulls it
+
+
+class HasKubeconfig(Protocol):
+    """Anything that knows where its kubeconfig is."""
+
+    kubeconfig: Any
+
+
+def api_client(plane: HasKubeconfig) -> client.ApiClient:
+    """A Kubernetes client for the test control plane."""
+    made: client.ApiClient = config.new_client_from_config(  # type: ignore[no-untyped-call]
+        config_file=str(plane.kubeconfig)
+    )
+    return made
+
+
+def core_api(api: client.ApiClient) -> Any:
+    """CoreV1Api, typed loosely: its models make every field Optional."""
+    return client.CoreV1Api(api)
+
+
+def apps_api(api: client.ApiClient) -> Any:
+    """AppsV1Api, typed loosely."""
+    return client.AppsV1Api(api)
+
+
+def policy_api(api: client.ApiClient) -> Any:
+    """PolicyV1Api, typed loosely."""
+    return client.PolicyV1Api(api)
+
+
+def discovery_api(api: client.ApiClient) -> Any:
+    """DiscoveryV1Api, typed loosely."""
+    return client.DiscoveryV1Api(api)
+
+
+def node_body(name: str, zone: str, *, pods: int = 110) -> dict[str, Any]:
+    """A KWOK node in ``zone`` with room for ``pods`` pods."""
+    capacity = {"cpu": "32", "memory": "128Gi", "pods": str(pods)}
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "labels": {
+                POWER_ZONE: zone,
+                TOPOLOGY_ZONE: zone,
+                "kubernetes.io/hostname": name,
+                "type": "kwok",
+            },
+            "annotations": {"kwok.x-k8s.io/node": "fake"},
+        },
+        "spec": {},
+        "status": {"capacity": capacity, "allocatable": capacity},
+    }
+
+
+def create_zones(plane: HasKubeconfig, zones: dict[str, Any], *, pods: int = 110) -> list[str]:
+    """Create ``count`` KWOK nodes per zone (``{zone: count}``); wait until they are Ready."""
+    core = core_api(api_client(plane))
+    names = []
+    for zone, count in zones.items():
+        for index in range(1, int(count) + 1):
+            name = f"{zone}-{index}"
+            core.create_node(node_body(name, zone, pods=pods))
+            names.append(name)
+    wait_for(lambda: all(_node_ready(core.read_node(n)) for n in names), what="KWOK nodes Ready")
+    return names
+
+
+def _node_ready(node: Any) -> bool:
+    return any(c.type == "Ready" and c.status == "True" for c in (node.status.conditions or []))
+
+
+def wait_for(check: Any, *, what: str, timeout: float = 60.0, every: float = 0.2) -> None:
+    """Poll ``check`` until it is true; fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(every)
+    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def deployment_body(
+    name: str, *, replicas: int, zone: str | None = None, spread: bool = False
+) -> dict[str, Any]:
+    """A Deployment packed into ``zone`` or spread across zones by topologySpreadConstraints."""
+    labels = {"app": name}
+    pod_spec: dict[str, Any] = {
+        "containers": [
+            {
+                "name": "app",
+                "image": FAKE_IMAGE,
+                "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}},
+            }
+        ],
+        "terminationGracePeriodSeconds": 0,
+        "automountServiceAccountToken": False,
+    }
+    if zone is not None:
+        pod_spec["nodeSelector"] = {POWER_ZONE: zone}
+    if spread:
+        pod_spec["topologySpreadConstraints"] = [
+            {
+                "maxSkew": 1,
+                "topologyKey": TOPOLOGY_ZONE,
+                "whenUnsatisfiable": "DoNotSchedule",
+                # Honor: cordoned or tainted nodes leave the skew count. With the default (Ignore)
+                # a lost zone stays a domain with 0 pods and replacements stay Pending.
+                "nodeTaintsPolicy": "Honor",
+                "labelSelector": {"matchLabels": labels},
+            }
+        ]
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": pod_spec},
+        },
+    }
+
+
+def service_body(name: str) -> dict[str, Any]:
+    """A ClusterIP Service selecting ``app=name``."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name},
+        "spec": {"selector": {"app": name}, "ports": [{"port": 80, "targetPort": 8080}]},
+    }
+
+
+def pdb_body(name: str, *, min_available: int) -> dict[str, Any]:
+    """A PodDisruptionBudget over ``app=name``."""
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": name},
+        "spec": {"minAvailable": min_available, "selector": {"matchLabels": {"app": name}}},
+    }
+
+
+def daemonset_body(name: str) -> dict[str, Any]:
+    """A DaemonSet with one pod per node."""
+    labels = {"app": name}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": {"name": name},
+        "spec": {
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "containers": [{"name": "agent", "image": FAKE_IMAGE}],
+                    "automountServiceAccountToken": False,
+                    "tolerations": [{"operator": "Exists"}],
+                },
+            },
+        },
+    }
