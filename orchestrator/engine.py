@@ -32,7 +32,7 @@ from orchestrator.result import (
     result_document,
     write_result,
 )
-from orchestrator.samples import Sample, write_samples
+from orchestrator.samples import Sample, before, write_samples
 
 START_LEAD = 0.05
 
@@ -294,7 +294,7 @@ class DrillRun:
     def _on_sample(self, sample: Sample, clock: _Clock, guardrails: Guardrails) -> None:
         self.samples.append(sample)
         self.observer.sample(sample)
-        if not sample.passed and sample.scheduled < clock.baseline_end - self._origin:
+        if not sample.passed and before(sample.scheduled, clock.baseline_end - self._origin):
             self._unsteady.set()
         reason = guardrails.observe(sample)
         if reason is not None:

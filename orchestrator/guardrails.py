@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from orchestrator.drill.model import Drill
 from orchestrator.durations import format_duration
-from orchestrator.samples import Sample
+from orchestrator.samples import Sample, before
 
 
 @dataclass
@@ -33,7 +33,7 @@ class Guardrails:
     def observe(self, sample: Sample) -> str | None:
         """Feed one sample; return why to abort when a guardrail trips, else None."""
         state = self._states.get(sample.probe)
-        if state is None or sample.scheduled < self._watch_from:
+        if state is None or before(sample.scheduled, self._watch_from):
             return None
         if sample.passed:
             state.last_pass = max(state.last_pass, sample.scheduled)

@@ -21,6 +21,7 @@ from orchestrator import __version__
 from orchestrator.drill.model import Probe
 from orchestrator.port import ServiceEndpoint
 from orchestrator.samples import Sample
+from orchestrator.samples import before as is_before
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_CAUSE_DEPTH = 10
@@ -153,7 +154,7 @@ class ProbeRunner:
 
     async def settle(self, *, before: float) -> None:
         """Wait for the samples scheduled before ``before`` (on the loop clock) to answer."""
-        waiting = [t for t, scheduled in self._in_flight.items() if scheduled < before]
+        waiting = [t for t, moment in self._in_flight.items() if is_before(moment, before)]
         if waiting:
             await asyncio.gather(*waiting, return_exceptions=True)
 
@@ -174,7 +175,7 @@ class ProbeRunner:
             timeout=target.probe.timeout,
         )
         index = 0
-        while (deadline := start + index * every) < until:
+        while is_before(deadline := start + index * every, until):
             delay = deadline - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)

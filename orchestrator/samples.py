@@ -7,6 +7,20 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+GRID_TOLERANCE = 1e-6
+"""Seconds. Grid times are sums of floats built in different orders; a sample scheduled at a
+phase boundary may land a hair on either side of it. Boundaries compare with this slack."""
+
+
+def before(moment: float, boundary: float) -> bool:
+    """True when ``moment`` is earlier than ``boundary`` by more than the grid tolerance."""
+    return moment < boundary - GRID_TOLERANCE
+
+
+def in_range(moment: float, start: float, end: float) -> bool:
+    """True when ``moment`` lies in [start, end), boundaries taken with the grid tolerance."""
+    return not before(moment, start) and before(moment, end)
+
 
 @dataclass(frozen=True, slots=True)
 class Sample:

@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
 from orchestrator.drill.model import Target
-from orchestrator.samples import Sample
+from orchestrator.samples import Sample, in_range
 
 RecoveredBy = Literal["failover", "restore"]
 
@@ -89,7 +89,7 @@ def nearest_rank(values: Sequence[float], percent: float) -> float | None:
 
 def in_window(samples: Sequence[Sample], start: float, end: float) -> list[Sample]:
     """Samples scheduled in [start, end), in grid order."""
-    return sorted((s for s in samples if start <= s.scheduled < end), key=lambda s: s.index)
+    return sorted((s for s in samples if in_range(s.scheduled, start, end)), key=lambda s: s.index)
 
 
 def recovery(window: LoseWindow, samples: Sequence[Sample]) -> Recovery:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from orchestrator.samples import in_range
 from tests.conftest import cli_env
 
 DRILLS = [
@@ -88,7 +89,7 @@ def test_flagship_result_is_recomputable_from_samples(runs: dict[str, Finished])
     lines = (run.out / "samples.jsonl").read_text().splitlines()
     samples = [json.loads(line) for line in lines]
     t0, end = run.result["timeline"]["t0"], run.result["timeline"]["figuresEnd"]
-    chaos = [s for s in samples if s["probe"] == "talk-api" and t0 <= s["scheduled"] < end]
+    chaos = [s for s in samples if s["probe"] == "talk-api" and in_range(s["scheduled"], t0, end)]
     talk = next(p for p in run.result["probes"] if p["name"] == "talk-api")
     assert talk["samples"] == len(chaos) == 120
     assert talk["availability"] == pytest.approx(

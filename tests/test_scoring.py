@@ -168,3 +168,15 @@ def test_chaos_window_excludes_baseline_samples() -> None:
     samples = series("xx........", start=0.0)
     figures = probe_figures("p", 1.0, samples, t0=2.0, end=10.0, windows=[])
     assert (figures.samples, figures.availability) == (8, 100.0)
+
+
+def test_grid_boundaries_tolerate_float_noise() -> None:
+    """A sample a hair before T0 (float noise) counts as in; one a hair before the end as out."""
+    t0, end = 5.25, 35.25
+    noisy = [
+        Sample("p", 0, t0 - 1e-12, t0, True),
+        Sample("p", 1, end - 1e-12, end, True),
+        Sample("p", 2, t0 - 0.01, t0, True),
+    ]
+    inside = probe_figures("p", 0.25, noisy, t0=t0, end=end, windows=[])
+    assert inside.samples == 1
