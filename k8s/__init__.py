@@ -1,1 +1,5 @@
-"""The Kubernetes adapter of the cluster port. Not built yet: see docs/architecture.md."""
+"""The Kubernetes adapter of the cluster port. Only this package talks to the API server."""
+
+from k8s.adapter import KubeTarget, connect
+
+__all__ = ["KubeTarget", "connect"]

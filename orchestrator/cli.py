@@ -7,7 +7,7 @@ import json
 import secrets
 import signal
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,20 +18,17 @@ from rich.console import Console
 from orchestrator import __version__
 from orchestrator.console import ConsoleObserver, render_plan, render_summary
 from orchestrator.drill import Drill, Lab, load_drill, load_file, load_lab
-from orchestrator.drill.model import Drill as DrillModel
-from orchestrator.errors import (
-    ClusterError,
-    InvalidInputError,
-    LockHeldError,
-    SafetyRefusalError,
-    UnrestoredRunError,
-    ZonedrillError,
-)
+from orchestrator.engine import DrillRun, RunSettings
+from orchestrator.errors import InvalidInputError, Problem, SafetyRefusalError, ZonedrillError
 from orchestrator.journal import Journal, open_runs, state_dir
-from orchestrator.preflight import prepare
+from orchestrator.port import ClusterPort, TargetOptions
+from orchestrator.preflight import Plan, prepare
 from orchestrator.probes import Transport
+from orchestrator.rollback import rollback as rollback_runs
+from orchestrator.targets import lab_for, open_adapter, open_lab_target, pick_target
 
 EXIT_INVALID, EXIT_ERROR = 2, 4
+ROLLBACK_LOCK_WAIT = 30.0
 T = TypeVar("T")
 
 HELP = """Rehearse the loss of a datacenter power zone and score the recovery.
@@ -70,52 +67,49 @@ def _fail(console: Console, exc: ZonedrillError) -> int:
     return EXIT_ERROR
 
 
-def _lab_for(drill_path: Path, drill: Drill, lab_option: Path | None) -> Lab:
-    if lab_option is not None:
-        return load_lab(lab_option)
-    if drill.spec.lab is None:
-        raise InvalidInputError(
-            [
-                _problem(
-                    drill_path,
-                    "spec.lab",
-                    "the drill names no lab: set spec.lab or pass --lab FILE",
-                )
-            ]
-        )
-    return load_lab((drill_path.parent / drill.spec.lab).resolve())
-
-
-def _problem(path: Path, field: str, message: str) -> Any:
-    from orchestrator.errors import Problem  # noqa: PLC0415 - only on this error path
-
-    return Problem(str(path), None, None, field, message)
-
-
-def _pick_target(drill: Drill, target: str | None, kubeconfig: Path | None) -> str:
-    if target:
-        return target
-    return "lab" if drill.spec.lab is not None and kubeconfig is None else "kube"
-
-
-def _require_lab(drill_path: Path, target: str) -> None:
-    if target != "lab":
-        raise InvalidInputError(
-            [
-                _problem(
-                    drill_path,
-                    "--target",
-                    (
-                        "the kube target is not in this version (no Kubernetes adapter yet;"
-                        " see docs/architecture.md); run on the embedded lab with --target lab"
-                    ),
-                )
-            ]
-        )
-
-
 def _run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return asyncio.run(factory())
+
+
+def _target_options(
+    kubeconfig: Path | None, context: str | None, qps: float, lock_namespace: str
+) -> TargetOptions:
+    return TargetOptions(
+        kubeconfig=str(kubeconfig) if kubeconfig else None,
+        context=context,
+        qps=qps,
+        lock_namespace=lock_namespace,
+    )
+
+
+def _kube_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every command that may reach a real cluster takes."""
+    for option in reversed(
+        [
+            click.option(
+                "--kubeconfig",
+                type=click.Path(path_type=Path, dir_okay=False),
+                help="kubeconfig file (kube target). Default: $KUBECONFIG, ~/.kube/config "
+                "or in-cluster config.",
+            ),
+            click.option("--context", help="kubeconfig context (kube target)."),
+            click.option(
+                "--qps",
+                type=float,
+                default=100.0,
+                show_default=True,
+                help="Client-side budget of API calls per second (kube target).",
+            ),
+            click.option(
+                "--lock-namespace",
+                default="zonedrill",
+                show_default=True,
+                help="Namespace of the drill Lease that keeps drills from overlapping.",
+            ),
+        ]
+    ):
+        function = option(function)
+    return function
 
 
 @main.command()
@@ -131,12 +125,7 @@ def _run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Lab file to use instead of the drill's spec.lab.",
 )
-@click.option("--context", help="kubeconfig context (kube target).")
-@click.option(
-    "--kubeconfig",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="kubeconfig file (kube target).",
-)
+@_kube_options
 @click.option(
     "--out",
     "out_dir",
@@ -144,6 +133,14 @@ def _run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     help="Where result.json and samples.jsonl go. Default: ./zonedrill-runs/<run-id>/",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result document on stdout.")
+@click.option(
+    "--service-url",
+    "service_urls",
+    multiple=True,
+    metavar="NS/NAME=URL",
+    help="Probe this Service at URL (a port-forward, an ingress) instead of the "
+    "API server's service proxy. Repeatable.",
+)
 @click.option(
     "--transport",
     type=click.Choice([t.value for t in Transport]),
@@ -155,10 +152,13 @@ def run(
     drill_file: Path,
     target: str | None,
     lab_file: Path | None,
-    context: str | None,
     kubeconfig: Path | None,
+    context: str | None,
+    qps: float,
+    lock_namespace: str,
     out_dir: Path | None,
     as_json: bool,
+    service_urls: tuple[str, ...],
     transport: str,
 ) -> None:
     r"""Run one drill: baseline, lose zones, probe, restore, score.
@@ -167,39 +167,63 @@ def run(
     Examples:
       zonedrill run drills/pangyo-battery-fire.yaml
       zonedrill run drills/pangyo-battery-fire.yaml --json --out /tmp/run1
+      zonedrill run drills/kube/pangyo-battery-fire.yaml --kubeconfig ~/.kube/config
     """
-    del context  # used by the kube target
     console = _stderr() if as_json else Console()
+    options = _target_options(kubeconfig, context, qps, lock_namespace)
     try:
         drill = load_drill(drill_file)
-        chosen = _pick_target(drill, target, kubeconfig)
-        _require_lab(drill_file, chosen)
-        lab = _lab_for(drill_file, drill, lab_file)
+        chosen = pick_target(drill, target, options)
+        overrides = _parse_service_urls(service_urls)
+        lab = lab_for(drill_file, drill, lab_file) if chosen == "lab" else None
     except ZonedrillError as exc:
         sys.exit(_fail(console, exc))
     run_id = f"{drill.metadata.name}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
-    folder = out_dir or Path("zonedrill-runs") / run_id
-    code = _run_async(
-        lambda: _run_on_lab(drill, lab, run_id, folder, Transport(transport), console, as_json)
+    settings = RunSettings(
+        run_id=run_id,
+        out_dir=out_dir or Path("zonedrill-runs") / run_id,
+        state_dir=state_dir(),
+        transport=Transport(transport),
+        service_urls=overrides,
     )
-    sys.exit(code)
+
+    async def open_port() -> ClusterPort:
+        return await open_lab_target(lab) if lab is not None else open_adapter(chosen, options)
+
+    sys.exit(_run_async(lambda: _run_drill(drill, open_port, settings, console, as_json)))
 
 
-async def _run_on_lab(
-    drill: DrillModel,
-    lab: Lab,
-    run_id: str,
-    out_dir: Path,
-    transport: Transport,
+def _parse_service_urls(pairs: tuple[str, ...]) -> dict[str, str]:
+    found = {}
+    for pair in pairs:
+        key, _, url = pair.partition("=")
+        if key.count("/") != 1 or not url.startswith(("http://", "https://")):
+            raise InvalidInputError(
+                [
+                    Problem(
+                        "--service-url",
+                        None,
+                        None,
+                        "",
+                        f'expected NAMESPACE/NAME=http://..., got "{pair}"',
+                    )
+                ]
+            )
+        found[key] = url
+    return found
+
+
+async def _run_drill(
+    drill: Drill,
+    open_port: Callable[[], Awaitable[ClusterPort]],
+    settings: RunSettings,
     console: Console,
     as_json: bool,
 ) -> int:
-    from orchestrator.engine import DrillRun, RunSettings  # noqa: PLC0415 - keeps --help fast
-    from orchestrator.lab import open_lab  # noqa: PLC0415
-
-    root = state_dir()
-    port = await open_lab(lab, lock_dir=root / "locks")
-    settings = RunSettings(run_id=run_id, out_dir=out_dir, state_dir=root, transport=transport)
+    try:
+        port = await open_port()
+    except ZonedrillError as exc:
+        return _fail(console, exc)
     try:
         with ConsoleObserver(console) as observer:
             drill_run = DrillRun(drill=drill, port=port, settings=settings, observer=observer)
@@ -208,7 +232,7 @@ async def _run_on_lab(
                 name = signal.Signals(signum).name
                 loop.add_signal_handler(signum, drill_run.request_abort, f"{name} received")
             outcome = await drill_run.execute()
-    except (LockHeldError, UnrestoredRunError, ClusterError, SafetyRefusalError) as exc:
+    except ZonedrillError as exc:
         return _fail(console, exc)
     finally:
         await port.close()
@@ -252,59 +276,97 @@ def validate(files: tuple[Path, ...]) -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Lab file to use instead of the drill's spec.lab.",
 )
-def plan(drill_file: Path, target: str | None, lab_file: Path | None) -> None:
+@_kube_options
+def plan(
+    drill_file: Path,
+    target: str | None,
+    lab_file: Path | None,
+    kubeconfig: Path | None,
+    context: str | None,
+    qps: float,
+    lock_namespace: str,
+) -> None:
     """Show what a drill would do and the risks seen (e.g. a predicted outage); touch nothing."""
     console = Console()
+    options = _target_options(kubeconfig, context, qps, lock_namespace)
     try:
         drill = load_drill(drill_file)
-        _require_lab(drill_file, _pick_target(drill, target, None))
-        lab = _lab_for(drill_file, drill, lab_file)
-        result = _run_async(lambda: _plan_on_lab(drill, lab))
+        chosen = pick_target(drill, target, options)
+        lab = lab_for(drill_file, drill, lab_file) if chosen == "lab" else None
+        result = _run_async(lambda: _plan(drill, lab, chosen, options))
     except ZonedrillError as exc:
         sys.exit(_fail(console, exc))
     console.print(render_plan(result))
 
 
-async def _plan_on_lab(drill: DrillModel, lab: Lab) -> Any:
-    from orchestrator.lab import open_lab  # noqa: PLC0415 - keeps --help fast
-
-    port = await open_lab(lab, lock_dir=state_dir() / "locks", serve=False)
-    return await prepare(drill, port)
+async def _plan(drill: Drill, lab: Lab | None, target: str, options: TargetOptions) -> Plan:
+    port = await open_lab_target(lab, serve=False) if lab else open_adapter(target, options)
+    try:
+        return await prepare(drill, port)
+    finally:
+        await port.close()
 
 
 @main.command()
 @click.argument("run_id", required=False)
 @click.option("--all", "all_runs", is_flag=True, help="Restore every unrestored run.")
-def rollback(run_id: str | None, all_runs: bool) -> None:
-    """Restore what journals say a run left changed (after a run was killed outright)."""
+@_kube_options
+def rollback(
+    run_id: str | None,
+    all_runs: bool,
+    kubeconfig: Path | None,
+    context: str | None,
+    qps: float,
+    lock_namespace: str,
+) -> None:
+    """Restore what a killed run left changed.
+
+    Works from the journals under the state directory and, on a cluster, also from the node
+    annotations zonedrill leaves (zonedrill.io/cordoned-by, zonedrill.io/tainted-by), so it still
+    works when the journal is gone: then pass --kubeconfig/--context.
+    """
     console = Console()
     if bool(run_id) == all_runs:
         console.print("error: give a RUN_ID or --all")
         sys.exit(EXIT_INVALID)
-    runs = [r for r in open_runs(state_dir()) if all_runs or r.run_id == run_id]
-    if not runs:
-        console.print("nothing to restore: no unrestored run" + (f" {run_id}" if run_id else ""))
-        return
-    code = 0
-    for entry in runs:
-        if entry.target == "lab":
-            Journal.reopen(entry.path).close(restored=True, note="lab gone with its process")
-            console.print(
-                f"{entry.run_id}: its lab lived in process {entry.pid}, which is gone; "
-                "nothing is left changed"
-            )
-        else:
-            console.print(
-                f"[red]{entry.run_id}: kube rollback needs the Kubernetes adapter, "
-                "which this version does not have[/]"
-            )
-            code = EXIT_ERROR
-    sys.exit(code)
+    wanted = None if all_runs else run_id
+    runs = [r for r in open_runs(state_dir()) if wanted is None or r.run_id == wanted]
+    for entry in [r for r in runs if r.target == "lab"]:
+        Journal.reopen(entry.path).close(restored=True, note="lab gone with its process")
+        console.print(
+            f"{entry.run_id}: its lab lived in process {entry.pid}, which is gone; "
+            "nothing is left changed"
+        )
+    if kubeconfig or context or any(r.target == "kube" for r in runs):
+        options = _target_options(kubeconfig, context, qps, lock_namespace)
+        sys.exit(_run_async(lambda: _rollback_kube(options, wanted, console)))
+
+
+async def _rollback_kube(options: TargetOptions, run_id: str | None, console: Console) -> int:
+    try:
+        port = open_adapter("kube", options)
+    except ZonedrillError as exc:
+        return _fail(console, exc)
+    try:
+        # A killed drill's lock lapses once nobody renews it; a live drill keeps renewing it.
+        async with port.lock(holder="zonedrill rollback", wait=ROLLBACK_LOCK_WAIT):
+            report = await rollback_runs(port, state_dir=state_dir(), run_id=run_id)
+    except ZonedrillError as exc:
+        return _fail(console, exc)
+    finally:
+        await port.close()
+    for journal in report.journals:
+        console.print(f"{journal}: restored from its journal")
+    for mark in report.marks_undone:
+        console.print(f"undone from node annotations: {mark}")
+    if not report.journals and not report.marks_undone:
+        console.print(f"nothing to restore on {port.identity}")
+    return 0
 
 
 @main.command()
 @click.argument("kind", type=click.Choice(["drill", "lab"]), default="drill")
 def schema(kind: str) -> None:
     """Print the JSON Schema of drill or lab files (for editor completion)."""
-    model = DrillModel if kind == "drill" else Lab
+    model = Drill if kind == "drill" else Lab
     click.echo(json.dumps(model.model_json_schema(by_alias=True, mode="validation"), indent=2))

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from orchestrator import faults
-from orchestrator.drill.model import Drill
+from orchestrator.drill.model import Drill, FaultMode, Probe
 from orchestrator.errors import ClusterError, UnrestoredRunError, ZonedrillError
 from orchestrator.faults import FaultContext, FaultReport
 from orchestrator.guardrails import Guardrails
 from orchestrator.journal import Journal, open_runs
-from orchestrator.port import ClusterPort
+from orchestrator.port import ClusterPort, ServiceEndpoint
 from orchestrator.preflight import Plan, prepare
 from orchestrator.probes import ProbeClient, ProbeRunner, ProbeTarget, Transport, make_client
 from orchestrator.result import (
@@ -45,6 +45,8 @@ class RunSettings:
     out_dir: Path
     state_dir: Path
     transport: Transport = Transport.AIOHTTP
+    service_urls: dict[str, str] = field(default_factory=dict)
+    """``namespace/name`` -> URL: probe these Services at an explicit address instead."""
 
 
 class RunObserver(Protocol):
@@ -154,12 +156,7 @@ class DrillRun:
         loop = asyncio.get_running_loop()
         probes = self.drill.spec.probes
         clock.start(loop.time() + START_LEAD, self.drill, settle=max(p.timeout for p in probes))
-        targets = [
-            ProbeTarget(p, await self.port.service_endpoint(ref=p.http.service))
-            if p.http.service
-            else ProbeTarget(p, _direct(p.http.url or ""))
-            for p in probes
-        ]
+        targets = [ProbeTarget(p, await self._endpoint(p)) for p in probes]
         clients = {
             t.endpoint.ca_file: make_client(
                 transport=self.settings.transport, ca_file=t.endpoint.ca_file
@@ -180,6 +177,15 @@ class DrillRun:
             grid.cancel()
             await asyncio.gather(grid, return_exceptions=True)
             await _close_clients(clients, runner)
+
+    async def _endpoint(self, probe: Probe) -> ServiceEndpoint:
+        service = probe.http.service
+        if service is None:
+            return ServiceEndpoint(url=probe.http.url or "")
+        override = self.settings.service_urls.get(f"{service.namespace}/{service.name}")
+        if override is not None:
+            return ServiceEndpoint(url=override)
+        return await self.port.service_endpoint(ref=service)
 
     async def _baseline_then_chaos(
         self, plan: Plan, context: FaultContext, clock: _Clock, runner: ProbeRunner
@@ -248,10 +254,12 @@ class DrillRun:
             for task in lost.values():
                 await _stop(task)
 
-    async def _lose(self, context: FaultContext, plan: Plan, record: StepRecord, mode: Any) -> None:
+    async def _lose(
+        self, context: FaultContext, plan: Plan, record: StepRecord, mode: FaultMode
+    ) -> None:
         report = FaultReport(nodes=record.nodes)
         try:
-            report = await faults.lose_zone(context, plan.zones[record.zone], mode)
+            await faults.lose_zone(context, plan.zones[record.zone], mode, report)
         finally:
             record.pods_deleted, record.pods_evicted = report.pods_deleted, report.pods_evicted
             record.evictions_blocked = report.evictions_blocked
@@ -346,12 +354,6 @@ class _Clock:
             self.figures_end,
             self.now(),
         )
-
-
-def _direct(url: str) -> Any:
-    from orchestrator.port import ServiceEndpoint  # noqa: PLC0415 - keeps the import list short
-
-    return ServiceEndpoint(url=url)
 
 
 async def _sleep_until(deadline: float) -> None:

@@ -75,9 +75,13 @@ async def send(context: FaultContext, changes: Sequence[Change]) -> None:
     await asyncio.gather(*(context.port.apply(c, run_id=context.run_id) for c in changes))
 
 
-async def lose_zone(context: FaultContext, zone: ResolvedZone, mode: FaultMode) -> FaultReport:
-    """Cordon, drain or power-cut every node of ``zone``."""
-    report = FaultReport(nodes=zone.node_names)
+async def lose_zone(
+    context: FaultContext, zone: ResolvedZone, mode: FaultMode, report: FaultReport
+) -> FaultReport:
+    """Cordon, drain or power-cut every node of ``zone``, counting into ``report`` as it goes.
+
+    The caller owns ``report``, so the counts survive when a long drain is cancelled.
+    """
     current = {n.name: n for n in await context.port.list_nodes()}
     to_cordon = [n for n in zone.node_names if not current[n].unschedulable]
     await send(context, [Cordon(node=n) for n in to_cordon])

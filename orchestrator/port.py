@@ -149,6 +149,16 @@ class ServiceEndpoint:
     ca_file: str | None = None
 
 
+@dataclass(frozen=True)
+class TargetOptions:
+    """How to reach a real cluster; handed to the adapter registered for the target."""
+
+    kubeconfig: str | None = None
+    context: str | None = None
+    qps: float = 100.0
+    lock_namespace: str = "zonedrill"
+
+
 class ClusterPort(Protocol):
     """What a drill needs from a cluster. Implemented by the lab and by ``k8s``."""
 
@@ -163,6 +173,10 @@ class ClusterPort(Protocol):
     @property
     def persistent(self) -> bool:
         """True when changes outlive this process (a real cluster), False for the lab."""
+
+    @property
+    def own_node(self) -> str | None:
+        """The node zonedrill itself runs on, when it runs inside the cluster."""
 
     async def list_nodes(self) -> list[NodeInfo]:
         """Every node of the cluster."""
@@ -179,8 +193,14 @@ class ClusterPort(Protocol):
     async def service_endpoint(self, *, ref: ServiceRef) -> ServiceEndpoint:
         """How to reach a Service from where zonedrill runs."""
 
-    def lock(self, *, holder: str) -> AbstractAsyncContextManager[None]:
-        """Hold the one-drill-at-a-time lock of this cluster; raise LockHeldError if taken."""
+    async def marked_changes(self) -> list[tuple[str, Change]]:
+        """Changes the cluster itself still marks as made by a run: (run id, change) pairs.
+
+        Rollback uses them when a run's journal is gone.
+        """
+
+    def lock(self, *, holder: str, wait: float = 0.0) -> AbstractAsyncContextManager[None]:
+        """Hold the one-drill-at-a-time lock; wait up to ``wait`` s for it, then LockHeldError."""
 
     async def close(self) -> None:
         """Release connections and servers."""

@@ -44,6 +44,13 @@ async def prepare(drill: Drill, port: ClusterPort) -> Plan:
     """Resolve and check everything; raise SafetyRefusalError listing every reason to refuse."""
     nodes = await port.list_nodes()
     zones, problems = resolve_zones(drill, nodes)
+    own = port.own_node
+    for zone in zones.values():
+        if own is not None and own in zone.node_names:
+            problems.append(
+                f'zone "{zone.name}" holds node {own}, where zonedrill itself runs; '
+                "run it from a node outside the zones it loses"
+            )
     workers = [n for n in nodes if not n.control_plane]
     excluded = set(drill.spec.safety.exclude_namespaces)
     pods_by_zone: dict[str, list[PodInfo]] = {}

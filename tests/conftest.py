@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,8 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+ZONEDRILL = [sys.executable, "-m", "orchestrator"]
+"""The zonedrill command of the interpreter running the tests (PATH may hold another one)."""
 
 
 @pytest.fixture(autouse=True)

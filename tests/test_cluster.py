@@ -6,6 +6,7 @@ import itertools
 import json
 import os
 import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -243,7 +244,7 @@ def test_up_and_down_commands(tmp_path: Path) -> None:
     """`python -m tests.cluster up` prints a working kubeconfig; `down` leaves no process behind."""
     folder = tmp_path / "plane"
     up = subprocess.run(
-        ["python3", "-m", "tests.cluster", "up", "--dir", str(folder), "--zones", "a=1,b=1"],
+        [sys.executable, "-m", "tests.cluster", "up", "--dir", str(folder), "--zones", "a=1,b=1"],
         capture_output=True,
         text=True,
         check=True,
@@ -254,7 +255,7 @@ def test_up_and_down_commands(tmp_path: Path) -> None:
     try:
         nodes = subprocess.run(
             [
-                "python3",
+                sys.executable,
                 "-c",
                 "import sys; from kubernetes import client, config; "
                 "api = config.new_client_from_config(config_file=sys.argv[1]); "
@@ -269,7 +270,7 @@ def test_up_and_down_commands(tmp_path: Path) -> None:
         assert nodes.stdout.strip() == "2"
     finally:
         subprocess.run(
-            ["python3", "-m", "tests.cluster", "down", "--dir", str(folder)],
+            [sys.executable, "-m", "tests.cluster", "down", "--dir", str(folder)],
             check=True,
             timeout=120,
         )

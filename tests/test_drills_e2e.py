@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from orchestrator.samples import in_range
-from tests.conftest import cli_env
+from tests.conftest import ZONEDRILL, cli_env
 
 DRILLS = [
     "pangyo-battery-fire",
@@ -42,7 +42,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Finished]:
     started = {}
     for name in DRILLS:
         out, state = base / name, base / f"{name}-state"
-        command = ["zonedrill", "run", f"drills/{name}.yaml", "--out", str(out), "--json"]
+        command = [*ZONEDRILL, "run", f"drills/{name}.yaml", "--out", str(out), "--json"]
         started[name] = (
             subprocess.Popen(
                 command,
@@ -147,7 +147,7 @@ def test_sigint_mid_run_aborts_restores_and_writes_the_result(tmp_path: Path) ->
     """SIGINT during the chaos phase: exit 3, outcome aborted, lab restored, journal closed."""
     out, state = tmp_path / "out", tmp_path / "state"
     process = subprocess.Popen(
-        ["zonedrill", "run", "drills/pangyo-battery-fire.yaml", "--out", str(out)],
+        [*ZONEDRILL, "run", "drills/pangyo-battery-fire.yaml", "--out", str(out)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from orchestrator.journal import Journal, open_runs
 from orchestrator.port import AddTaint, Cordon, DeletePod, PodRef, Taint
-from tests.conftest import REPO, cli_env
+from tests.conftest import REPO, ZONEDRILL, cli_env
 
 LAB = REPO / "drills" / "labs" / "pangyo.yaml"
 
@@ -43,7 +43,7 @@ spec:
 def run(path: Path, state: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     """Run zonedrill with ``state`` as its state dir."""
     return subprocess.run(
-        ["zonedrill", "run", str(path), *extra],
+        [*ZONEDRILL, "run", str(path), *extra],
         capture_output=True,
         text=True,
         env=cli_env(state),
@@ -98,7 +98,7 @@ def test_second_run_on_the_same_lab_is_refused_with_the_holder(tmp_path: Path) -
     """While one run holds the lab's lock, another exits 4 naming the holder."""
     state = tmp_path / "state"
     first = subprocess.Popen(
-        ["zonedrill", "run", str(drill(tmp_path)), "--out", str(tmp_path / "a")],
+        [*ZONEDRILL, "run", str(drill(tmp_path)), "--out", str(tmp_path / "a")],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -123,7 +123,7 @@ def test_rollback_closes_journals_of_dead_lab_runs(tmp_path: Path) -> None:
     journal.record([Cordon(node="pangyo-1")])
     assert [r.run_id for r in open_runs(state)] == ["killed-1"]
     done = subprocess.run(
-        ["zonedrill", "rollback", "--all"],
+        [*ZONEDRILL, "rollback", "--all"],
         capture_output=True,
         text=True,
         env=cli_env(state),
@@ -160,8 +160,9 @@ def test_torn_last_journal_line_is_ignored(tmp_path: Path) -> None:
     ]
 
 
-def test_kube_target_is_refused_with_a_clear_message(tmp_path: Path) -> None:
-    """The kube target is not built yet: exit 2, saying so and how to run on the lab."""
-    done = run(drill(tmp_path), tmp_path / "state", "--target=kube")
-    assert done.returncode == 2
-    assert "--target lab" in done.stdout
+def test_unreachable_cluster_exits_4_with_the_reason(tmp_path: Path) -> None:
+    """--target kube with a kubeconfig that cannot be loaded: exit 4, saying why."""
+    missing = tmp_path / "no-such-kubeconfig"
+    done = run(drill(tmp_path), tmp_path / "state", "--target=kube", "--kubeconfig", str(missing))
+    assert done.returncode == 4
+    assert "cannot load the cluster configuration" in done.stdout

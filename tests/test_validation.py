@@ -10,6 +10,7 @@ import pytest
 from orchestrator.drill import load_file
 from orchestrator.errors import InvalidInputError, Problem
 from orchestrator.yamlfile import MAX_FILE_BYTES
+from tests.conftest import ZONEDRILL
 
 VALID = """\
 apiVersion: zonedrill/v1
@@ -312,7 +313,7 @@ def test_validate_command_exits_2_and_prints_locations(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(edit("lose: a}", "lose: c}"))
     done = subprocess.run(
-        ["zonedrill", "validate", str(path)], capture_output=True, text=True, check=False
+        [*ZONEDRILL, "validate", str(path)], capture_output=True, text=True, check=False
     )
     assert done.returncode == 2
     assert f"{path}:16:22: spec.steps[0].lose:" in done.stdout.replace("\n", "")
@@ -322,6 +323,6 @@ def test_example_drills_and_labs_validate() -> None:
     """Every shipped drill and lab file is valid."""
     files = sorted(str(p) for p in Path("drills").rglob("*.yaml"))
     done = subprocess.run(
-        ["zonedrill", "validate", *files], capture_output=True, text=True, check=False
+        [*ZONEDRILL, "validate", *files], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stdout

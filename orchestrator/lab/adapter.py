@@ -52,6 +52,22 @@ class LabTarget:
         """The lab lives and dies with this process."""
         return False
 
+    @property
+    def own_node(self) -> str | None:
+        """zonedrill does not run on a lab node."""
+        return None
+
+    async def marked_changes(self) -> list[tuple[str, Change]]:
+        """Cordons and taints the lab's nodes still attribute to a run."""
+        marks: list[tuple[str, Change]] = []
+        for node in self.cluster.nodes.values():
+            if node.cordoned_by is not None:
+                marks.append((node.cordoned_by, Cordon(node=node.name)))
+            marks += [
+                (run, AddTaint(node=node.name, taint=t)) for t, run in node.taint_owners.items()
+            ]
+        return marks
+
     async def start_servers(self) -> None:
         """Start one loopback HTTP server per lab service."""
         for key, service in self.cluster.services.items():
@@ -113,10 +129,10 @@ class LabTarget:
         return ServiceEndpoint(url=f"http://127.0.0.1:{running.port}")
 
     @asynccontextmanager
-    async def lock(self, *, holder: str) -> AsyncIterator[None]:
+    async def lock(self, *, holder: str, wait: float = 0.0) -> AsyncIterator[None]:
         """A file lock per lab name."""
         name = re.sub(r"[^A-Za-z0-9._-]+", "_", self.identity)
-        async with file_lock(self._lock_dir / f"{name}.lock", holder=holder):
+        async with file_lock(self._lock_dir / f"{name}.lock", holder=holder, wait=wait):
             yield
 
     async def close(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import json
 import os
@@ -14,17 +15,12 @@ from orchestrator.errors import LockHeldError
 
 
 @asynccontextmanager
-async def file_lock(path: Path, *, holder: str) -> AsyncIterator[None]:
-    """Hold an exclusive flock on ``path``; raise LockHeldError naming the holder if taken."""
+async def file_lock(path: Path, *, holder: str, wait: float = 0.0) -> AsyncIterator[None]:
+    """Hold an exclusive flock on ``path`` (waiting up to ``wait`` s); else LockHeldError."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise LockHeldError(
-                f"another drill is running on this target: {_holder(path)}"
-            ) from None
+        await _take(fd, path, wait)
         since = datetime.now(UTC).isoformat(timespec="seconds")
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps({"holder": holder, "pid": os.getpid(), "since": since}).encode())
@@ -34,6 +30,21 @@ async def file_lock(path: Path, *, holder: str) -> AsyncIterator[None]:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+async def _take(fd: int, path: Path, wait: float) -> None:
+    deadline = asyncio.get_running_loop().time() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if asyncio.get_running_loop().time() >= deadline:
+                raise LockHeldError(
+                    f"another drill is running on this target: {_holder(path)}"
+                ) from None
+            await asyncio.sleep(0.2)
+        else:
+            return
 
 
 def _holder(path: Path) -> str:

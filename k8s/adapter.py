@@ -1,0 +1,216 @@
+"""The Kubernetes cluster behind the cluster port."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Collection
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client, config
+from kubernetes.config.config_exception import ConfigException
+
+from k8s import events, nodes, pods
+from k8s.api import ApiSettings, KubeApi
+from k8s.lease import drill_lease
+from orchestrator.drill.model import ServiceRef
+from orchestrator.errors import ClusterUnreachableError
+from orchestrator.port import (
+    POWER_LOSS_TAINT,
+    AddTaint,
+    Change,
+    Cordon,
+    DeletePod,
+    EvictPod,
+    NodeInfo,
+    PodInfo,
+    PodRef,
+    RemoveTaint,
+    ServiceEndpoint,
+    Taint,
+    TargetOptions,
+    Uncordon,
+)
+
+
+@dataclass(frozen=True)
+class KubeSettings:
+    """Where the cluster is and how to treat it."""
+
+    kubeconfig: Path | None = None
+    context: str | None = None
+    lock_namespace: str = "zonedrill"
+    api: ApiSettings = field(default_factory=ApiSettings)
+
+
+def _node_info(node: Any) -> NodeInfo:
+    taints = tuple(
+        Taint(key=t.key, effect=t.effect, value=t.value or "") for t in (node.spec.taints or [])
+    )
+    allocatable = (node.status.allocatable or {}) if node.status else {}
+    pods_room = allocatable.get("pods")
+    return NodeInfo(
+        name=node.metadata.name,
+        labels=dict(node.metadata.labels or {}),
+        unschedulable=bool(node.spec.unschedulable),
+        taints=taints,
+        pod_capacity=int(pods_room) if pods_room else None,
+    )
+
+
+class KubeTarget:
+    """A real cluster as a ClusterPort."""
+
+    def __init__(
+        self,
+        api: KubeApi,
+        *,
+        server: str,
+        in_cluster: bool,
+        settings: KubeSettings,
+    ) -> None:
+        self.api, self.server, self.in_cluster, self.settings = api, server, in_cluster, settings
+
+    @property
+    def target(self) -> str:
+        """Results say ``kube``."""
+        return "kube"
+
+    @property
+    def identity(self) -> str:
+        """``kube/<API server URL>``."""
+        return f"kube/{self.server}"
+
+    @property
+    def persistent(self) -> bool:
+        """Changes outlive this process."""
+        return True
+
+    @property
+    def own_node(self) -> str | None:
+        """From the downward API (ZONEDRILL_NODE_NAME) when running in a pod."""
+        return os.environ.get("ZONEDRILL_NODE_NAME") if self.in_cluster else None
+
+    async def marked_changes(self) -> list[tuple[str, Change]]:
+        """Cordons and power-loss taints that node annotations attribute to a run."""
+        listing = await self.api.call(self.api.core.list_node, verb="list", what="nodes")
+        marks: list[tuple[str, Change]] = []
+        for node in listing.items:
+            notes = node.metadata.annotations or {}
+            if nodes.CORDONED_BY in notes:
+                marks.append((notes[nodes.CORDONED_BY], Cordon(node=node.metadata.name)))
+            if nodes.TAINTED_BY in notes:
+                marks.append(
+                    (
+                        notes[nodes.TAINTED_BY],
+                        AddTaint(node=node.metadata.name, taint=POWER_LOSS_TAINT),
+                    )
+                )
+        return marks
+
+    async def list_nodes(self) -> list[NodeInfo]:
+        """Every node."""
+        listing = await self.api.call(self.api.core.list_node, verb="list", what="nodes")
+        return [_node_info(n) for n in listing.items]
+
+    async def list_pods(self, *, nodes: Collection[str]) -> list[PodInfo]:
+        """Pods bound to ``nodes``."""
+        return await pods.list_pods(self.api, nodes=nodes)
+
+    async def apply(self, change: Change, *, run_id: str) -> None:
+        """Carry out one change; node changes are marked with ``run_id`` and leave an Event."""
+        api = self.api
+        match change:
+            case Cordon(node=node):
+                if await nodes.cordon(api, node, run_id=run_id):
+                    await self._event(node, "DrillCordon", f"cordoned by zonedrill run {run_id}")
+            case Uncordon(node=node):
+                if await nodes.uncordon(api, node, run_id=run_id):
+                    await self._event(node, "DrillRestore", f"uncordoned by zonedrill run {run_id}")
+            case AddTaint(node=node, taint=taint):
+                if await nodes.add_taint(api, node, taint, run_id=run_id):
+                    await self._event(
+                        node,
+                        "DrillPowerLoss",
+                        f"tainted {taint.key}:{taint.effect} by zonedrill run {run_id}",
+                    )
+            case RemoveTaint(node=node, taint=taint):
+                if await nodes.remove_taint(api, node, taint, run_id=run_id):
+                    await self._event(
+                        node, "DrillRestore", f"taint {taint.key} removed by zonedrill run {run_id}"
+                    )
+            case DeletePod(pod=pod, grace_seconds=grace):
+                await pods.delete_pod(api, pod, grace_seconds=grace)
+            case EvictPod(pod=pod):
+                await pods.evict_pod(api, pod)
+
+    async def _event(self, node: str, reason: str, message: str) -> None:
+        await events.emit(self.api, node, reason=reason, message=message)
+
+    async def wait_pods_gone(self, *, pods: Collection[PodRef], timeout: float) -> set[PodRef]:
+        """Follow a watch until ``pods`` are gone."""
+        from k8s.pods import wait_gone  # noqa: PLC0415 - the parameter shadows the module
+
+        return await wait_gone(self.api, pods=pods, timeout=timeout)
+
+    async def service_endpoint(self, *, ref: ServiceRef) -> ServiceEndpoint:
+        """Cluster DNS inside the cluster; the API server's service proxy outside it."""
+        if self.in_cluster:
+            return ServiceEndpoint(url=f"http://{ref.name}.{ref.namespace}.svc:{ref.port}")
+        configuration = self.api.api_client.configuration
+        token = configuration.api_key.get("authorization") or configuration.api_key.get(
+            "BearerToken"
+        )
+        headers = {"Authorization": token} if token else {}
+        url = (
+            f"{self.server}/api/v1/namespaces/{ref.namespace}/services/{ref.name}:{ref.port}/proxy"
+        )
+        return ServiceEndpoint(url=url, headers=headers, ca_file=configuration.ssl_ca_cert)
+
+    @asynccontextmanager
+    async def lock(self, *, holder: str, wait: float = 0.0) -> AsyncIterator[None]:
+        """The drill Lease in the lock namespace."""
+        namespace = self.settings.lock_namespace
+        async with drill_lease(self.api, namespace=namespace, holder=holder, wait=wait):
+            yield
+
+    async def close(self) -> None:
+        """Release the thread and connection pools."""
+        self.api.close()
+
+
+def open_target(options: TargetOptions) -> KubeTarget:
+    """The ``zonedrill.targets`` entry point for ``kube``: how the CLI finds this adapter."""
+    return connect(
+        KubeSettings(
+            kubeconfig=Path(options.kubeconfig) if options.kubeconfig else None,
+            context=options.context,
+            lock_namespace=options.lock_namespace,
+            api=ApiSettings(qps=options.qps, burst=max(1, int(options.qps * 2))),
+        )
+    )
+
+
+def connect(settings: KubeSettings) -> KubeTarget:
+    """Load kubeconfig (or in-cluster config) and build the target."""
+    configuration = client.Configuration()
+    in_cluster = (
+        settings.kubeconfig is None
+        and "KUBERNETES_SERVICE_HOST" in os.environ
+        and ("KUBECONFIG" not in os.environ)
+    )
+    try:
+        if in_cluster:
+            config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        else:
+            config.load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=str(settings.kubeconfig) if settings.kubeconfig else None,
+                context=settings.context,
+                client_configuration=configuration,
+            )
+    except (ConfigException, OSError) as exc:
+        raise ClusterUnreachableError(f"cannot load the cluster configuration: {exc}") from exc
+    api = KubeApi(client.ApiClient(configuration), settings.api)
+    return KubeTarget(api, server=str(configuration.host), in_cluster=in_cluster, settings=settings)

@@ -1,0 +1,90 @@
+"""The one place that calls the Kubernetes API.
+
+The official client is synchronous, so calls run in a thread pool; a token bucket keeps them
+within ``qps`` (with a burst), the budget ``--qps`` sets. Every failure is translated by
+``k8s.errors``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import HTTPError
+
+from k8s.errors import translate
+
+T = TypeVar("T")
+DEFAULT_QPS = 100.0
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """How hard zonedrill may hit the API server."""
+
+    qps: float = DEFAULT_QPS
+    burst: int = 200
+    workers: int = 64
+
+
+class RateBudget:
+    """A token bucket on the loop clock: ``qps`` tokens a second, at most ``burst`` saved."""
+
+    def __init__(self, *, qps: float, burst: int) -> None:
+        self.qps, self.burst = qps, burst
+        self._tokens = float(burst)
+        self._stamp = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    async def take(self) -> None:
+        """Wait for one token."""
+        async with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.qps)
+            self._stamp = now
+            if self._tokens < 1:
+                await asyncio.sleep((1 - self._tokens) / self.qps)
+                self._stamp = time.monotonic()
+                self._tokens = 1.0
+            self._tokens -= 1
+
+
+class KubeApi:
+    """Typed-enough access to the API groups zonedrill uses."""
+
+    def __init__(self, api_client: client.ApiClient, settings: ApiSettings) -> None:
+        api_client.configuration.connection_pool_maxsize = settings.workers
+        self.api_client = api_client
+        self.core: Any = client.CoreV1Api(api_client)
+        self.coordination: Any = client.CoordinationV1Api(api_client)
+        self._budget = RateBudget(qps=settings.qps, burst=settings.burst)
+        self._pool = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="kube")
+        self.calls = 0
+
+    async def call(
+        self, function: Callable[..., T], *args: Any, verb: str, what: str, **kwargs: Any
+    ) -> T:
+        """Run one API call in the pool, within the rate budget, with errors translated."""
+        await self._budget.take()
+        self.calls += 1
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._pool, lambda: function(*args, **kwargs))
+        except (ApiException, HTTPError, OSError) as exc:
+            raise translate(exc, verb=verb, what=what) from exc
+
+    async def stream(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a long call (a watch) in the pool without spending the budget per event."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, lambda: function(*args, **kwargs))
+
+    def close(self) -> None:
+        """Stop the pool and the connection pool."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.api_client.close()  # type: ignore[no-untyped-call]

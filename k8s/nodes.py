@@ -1,0 +1,113 @@
+"""Node changes with ownership: a run marks what it changed and undoes only that.
+
+Every patch carries the resourceVersion it was computed from, so a concurrent change by
+someone else makes it fail with a conflict and it is recomputed, never applied blindly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+from k8s.api import KubeApi
+from orchestrator.errors import ClusterConflictError, ClusterError
+from orchestrator.port import Taint
+
+CORDONED_BY = "zonedrill.io/cordoned-by"
+TAINTED_BY = "zonedrill.io/tainted-by"
+CONFLICT_RETRIES = 8
+# JSON merge patch: lists (taints) are replaced whole and null deletes an annotation.
+MERGE_PATCH = "application/merge-patch+json"
+
+
+def _taints(node: Any) -> list[dict[str, str]]:
+    return [
+        {"key": t.key, "value": t.value or "", "effect": t.effect} for t in (node.spec.taints or [])
+    ]
+
+
+def _has(node: Any, taint: Taint) -> bool:
+    return any(t["key"] == taint.key and t["effect"] == taint.effect for t in _taints(node))
+
+
+async def _patch_with_retry(api: KubeApi, name: str, build: Any, *, verb: str) -> bool:
+    """GET the node, let ``build`` compute a patch (or None), PATCH it; retry on conflict."""
+    for _ in range(CONFLICT_RETRIES):
+        node = await api.call(api.core.read_node, name, verb="get", what=f'nodes "{name}"')
+        patch = build(node)
+        if patch is None:
+            return False
+        patch.setdefault("metadata", {})["resourceVersion"] = node.metadata.resource_version
+        try:
+            await api.call(
+                api.core.patch_node,
+                name,
+                patch,
+                _content_type=MERGE_PATCH,
+                verb=verb,
+                what=f'nodes "{name}"',
+            )
+        except ClusterConflictError:
+            await asyncio.sleep(0.05)
+            continue
+        return True
+    raise ClusterError(
+        f"node {name} kept changing under us; gave up after {CONFLICT_RETRIES} tries"
+    )
+
+
+async def cordon(api: KubeApi, name: str, *, run_id: str) -> bool:
+    """Cordon ``name`` and mark it ours, unless it is unschedulable already."""
+
+    def build(node: Any) -> dict[str, Any] | None:
+        if node.spec.unschedulable:
+            return None
+        return {"metadata": {"annotations": {CORDONED_BY: run_id}}, "spec": {"unschedulable": True}}
+
+    return await _patch_with_retry(api, name, build, verb="patch")
+
+
+async def uncordon(api: KubeApi, name: str, *, run_id: str) -> bool:
+    """Uncordon ``name`` only if ``run_id`` cordoned it."""
+
+    def build(node: Any) -> dict[str, Any] | None:
+        if (node.metadata.annotations or {}).get(CORDONED_BY) != run_id:
+            return None
+        return {"metadata": {"annotations": {CORDONED_BY: None}}, "spec": {"unschedulable": False}}
+
+    return await _patch_with_retry(api, name, build, verb="patch")
+
+
+async def add_taint(api: KubeApi, name: str, taint: Taint, *, run_id: str) -> bool:
+    """Add ``taint`` and mark it ours, unless the node has it already."""
+
+    def build(node: Any) -> dict[str, Any] | None:
+        if _has(node, taint):
+            return None
+        taints = [
+            *_taints(node),
+            {
+                "key": taint.key,
+                "value": taint.value,
+                "effect": taint.effect,
+                "timeAdded": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            },
+        ]
+        return {"metadata": {"annotations": {TAINTED_BY: run_id}}, "spec": {"taints": taints}}
+
+    return await _patch_with_retry(api, name, build, verb="patch")
+
+
+async def remove_taint(api: KubeApi, name: str, taint: Taint, *, run_id: str) -> bool:
+    """Remove ``taint`` only if ``run_id`` added it."""
+
+    def build(node: Any) -> dict[str, Any] | None:
+        if (node.metadata.annotations or {}).get(TAINTED_BY) != run_id:
+            return None
+        kept = [
+            t for t in _taints(node) if not (t["key"] == taint.key and t["effect"] == taint.effect)
+        ]
+        return {"metadata": {"annotations": {TAINTED_BY: None}}, "spec": {"taints": kept or None}}
+
+    return await _patch_with_retry(api, name, build, verb="patch")
