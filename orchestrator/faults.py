@@ -87,13 +87,16 @@ async def lose_zone(
     await send(context, [Cordon(node=n) for n in to_cordon])
     report.cordoned = to_cordon
     if mode is FaultMode.POWER_LOSS:
+        # Listed before the taint: a NoExecute taint makes the cluster start evicting at once,
+        # and every pod on the zone at the moment of the cut counts as lost with it.
+        doomed = await context.port.list_pods(nodes=zone.node_names)
         taints = [
             AddTaint(node=n, taint=POWER_LOSS_TAINT)
             for n in zone.node_names
             if POWER_LOSS_TAINT not in current[n].taints
         ]
         await send(context, taints)
-        await _power_cut(context, zone, report)
+        await _power_cut(context, _touchable(context, doomed, drain=False), report)
     elif mode is FaultMode.DRAIN:
         await _drain(context, zone, report)
     return report
@@ -108,8 +111,7 @@ def _touchable(context: FaultContext, pods: list[PodInfo], *, drain: bool) -> li
     return kept
 
 
-async def _power_cut(context: FaultContext, zone: ResolvedZone, report: FaultReport) -> None:
-    pods = _touchable(context, await context.port.list_pods(nodes=zone.node_names), drain=False)
+async def _power_cut(context: FaultContext, pods: list[PodInfo], report: FaultReport) -> None:
     changes = [DeletePod(pod=p.ref, grace_seconds=0) for p in pods]
     context.journal.record(changes)
     results = await asyncio.gather(

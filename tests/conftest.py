@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-ZONEDRILL = [sys.executable, "-m", "orchestrator"]
-"""The zonedrill command of the interpreter running the tests (PATH may hold another one)."""
+from tests.support import REPO, ZONEDRILL, cli_env  # noqa: F401 - re-exported for tests
 
 
 @pytest.fixture(autouse=True)
@@ -22,11 +18,6 @@ def isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ZONEDRILL_STATE_DIR", str(folder))
     monkeypatch.chdir(REPO)
     return folder
-
-
-def cli_env(state: Path) -> dict[str, str]:
-    """The environment for a zonedrill subprocess using ``state``."""
-    return {**os.environ, "ZONEDRILL_STATE_DIR": str(state), "COLUMNS": "200"}
 
 
 @pytest.fixture(scope="session")
@@ -44,3 +35,7 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield plane
     finally:
         plane.stop()
+
+
+# Fixtures for drills with --target kube (defined in tests/kubecase.py).
+from tests.kubecase import app, kube, pristine  # noqa: E402, F401

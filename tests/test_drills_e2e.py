@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from orchestrator.samples import in_range
-from tests.conftest import ZONEDRILL, cli_env
+from tests.support import ZONEDRILL, cli_env
 
 DRILLS = [
     "pangyo-battery-fire",

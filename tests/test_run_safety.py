@@ -8,7 +8,7 @@ from pathlib import Path
 
 from orchestrator.journal import Journal, open_runs
 from orchestrator.port import AddTaint, Cordon, DeletePod, PodRef, Taint
-from tests.conftest import REPO, ZONEDRILL, cli_env
+from tests.support import REPO, ZONEDRILL, cli_env
 
 LAB = REPO / "drills" / "labs" / "pangyo.yaml"
 

@@ -10,7 +10,7 @@ import pytest
 from orchestrator.drill import load_file
 from orchestrator.errors import InvalidInputError, Problem
 from orchestrator.yamlfile import MAX_FILE_BYTES
-from tests.conftest import ZONEDRILL
+from tests.support import ZONEDRILL
 
 VALID = """\
 apiVersion: zonedrill/v1

@@ -1,0 +1,173 @@
+"""Fixtures and helpers for drills on the real control plane with --target kube."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from tests.cluster.front import ServiceFront
+from tests.cluster.zones import (
+    api_client,
+    apps_api,
+    core_api,
+    deployment_body,
+    service_body,
+    wait_for,
+)
+from tests.support import ZONEDRILL, cli_env
+
+_names = itertools.count(1)
+ZONES = ("pangyo", "ansan", "gasan")
+CONTROLLER_UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
+
+
+@pytest.fixture
+def kube(control_plane: Any) -> client.ApiClient:
+    """An API client for the session's control plane, with the lock namespace in place."""
+    api = api_client(control_plane)
+    core = core_api(api)
+    if "zonedrill" not in {n.metadata.name for n in core.list_namespace().items}:
+        core.create_namespace({"metadata": {"name": "zonedrill"}})
+    return api
+
+
+def node_state(kube: client.ApiClient) -> dict[str, Any]:
+    """Every node's unschedulable flag, taints and zonedrill annotations."""
+    state = {}
+    for node in core_api(kube).list_node().items:
+        notes = {k: v for k, v in (node.metadata.annotations or {}).items() if "zonedrill" in k}
+        # The node-lifecycle controller mirrors spec.unschedulable as a taint, a moment later.
+        taints = sorted(
+            (t.key, t.effect)
+            for t in (node.spec.taints or [])
+            if t.key != CONTROLLER_UNSCHEDULABLE_TAINT
+        )
+        state[node.metadata.name] = (bool(node.spec.unschedulable), taints, notes)
+    return state
+
+
+@pytest.fixture
+def pristine(kube: client.ApiClient) -> Iterator[dict[str, Any]]:
+    """The node state before the test; put back afterwards whatever the test did."""
+    before = node_state(kube)
+    yield before
+    core = core_api(kube)
+    for name, (unschedulable, taints, _) in before.items():
+        body = {
+            "metadata": {
+                "annotations": {"zonedrill.io/cordoned-by": None, "zonedrill.io/tainted-by": None}
+            },
+            "spec": {
+                "unschedulable": unschedulable,
+                "taints": [{"key": k, "effect": e} for k, e in taints] or None,
+            },
+        }
+        core.patch_node(name, body, _content_type="application/merge-patch+json")
+
+
+@pytest.fixture
+def app(kube: client.ApiClient) -> Iterator[dict[str, Any]]:
+    """A namespace with a 3-replica Deployment packed into pangyo, its Service and front."""
+    namespace = f"k{next(_names)}"
+    core, apps = core_api(kube), apps_api(kube)
+    core.create_namespace({"metadata": {"name": namespace}})
+    others = [
+        n.metadata.name for n in core.list_node().items if not n.metadata.name.startswith("pangyo")
+    ]
+    for node in others:  # pack: only pangyo is schedulable while the pods are placed
+        core.patch_node(node, {"spec": {"unschedulable": True}})
+    apps.create_namespaced_deployment(namespace, deployment_body("talk", replicas=3))
+    core.create_namespaced_service(namespace, service_body("talk"))
+    front = ServiceFront(kube, namespace=namespace, name="talk", min_ready=2).start()
+
+    def packed() -> bool:
+        # The scheduler's cache may lag the cordons by a moment: move any stray replica.
+        live = [
+            p
+            for p in core.list_namespaced_pod(namespace).items
+            if p.metadata.deletion_timestamp is None
+        ]
+        strays = [p for p in live if p.spec.node_name and not p.spec.node_name.startswith("pangyo")]
+        for pod in strays:
+            core.delete_namespaced_pod(pod.metadata.name, namespace, grace_period_seconds=0)
+        home = [
+            p
+            for p in live
+            if (p.spec.node_name or "").startswith("pangyo")
+            and any(c.type == "Ready" and c.status == "True" for c in (p.status.conditions or []))
+        ]
+        return not strays and len(live) == len(home) == 3 and front.ready == 3
+
+    wait_for(packed, what="3 ready talk endpoints, all in pangyo")
+    for node in others:
+        core.patch_node(node, {"spec": {"unschedulable": False}})
+    yield {"namespace": namespace, "front": front}
+    front.stop()
+    core.delete_namespace(namespace)
+
+
+def drill_file(
+    tmp_path: Path, namespace: str, *, mode: str, rto: str = "20s", duration: str = "12s"
+) -> Path:
+    """A kube drill losing pangyo in ``mode`` and probing talk through --service-url."""
+    zones = "\n".join(f"    {z}: {{nodeSelector: {{zonedrill.io/power-zone: {z}}}}}" for z in ZONES)
+    path = tmp_path / f"{mode}.yaml"
+    path.write_text(f"""\
+apiVersion: zonedrill/v1
+kind: Drill
+metadata: {{name: kube-{mode}}}
+spec:
+  zones:
+{zones}
+  probes:
+    - name: talk
+      http: {{service: {{namespace: {namespace}, name: talk}}}}
+      every: 100ms
+  baseline: 1s
+  duration: {duration}
+  steps:
+    - {{at: 0s, lose: pangyo, mode: {mode}}}
+  targets:
+    - {{probe: talk, rto: {rto}}}
+  safety: {{maxNodeFraction: 0.5, excludeNamespaces: [kube-system]}}
+""")
+    return path
+
+
+def zonedrill_kube(control_plane: Any, app: dict[str, Any], state: Path, *args: str) -> list[str]:
+    """The zonedrill command line for the test cluster, probes through the front."""
+    del state
+    return [
+        *ZONEDRILL,
+        *args,
+        "--target",
+        "kube",
+        "--kubeconfig",
+        str(control_plane.kubeconfig),
+        "--service-url",
+        f"{app['namespace']}/talk={app['front'].url}",
+    ]
+
+
+def run_drill(
+    control_plane: Any, app: dict[str, Any], path: Path, state: Path
+) -> tuple[int, dict[str, Any], str]:
+    """Run a kube drill to the end; return exit code, result and output."""
+    out = path.parent / f"out-{path.stem}"
+    done = subprocess.run(
+        zonedrill_kube(control_plane, app, state, "run", str(path), "--out", str(out)),
+        capture_output=True,
+        text=True,
+        env=cli_env(state),
+        timeout=180,
+        check=False,
+    )
+    result = json.loads((out / "result.json").read_text()) if (out / "result.json").exists() else {}
+    return done.returncode, result, done.stdout + done.stderr
