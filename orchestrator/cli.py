@@ -82,6 +82,14 @@ def _target_options(
     )
 
 
+LAB_OPTION = click.option(
+    "--lab",
+    "lab_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Lab file to use instead of the drill's spec.lab.",
+)
+
+
 def _kube_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """The options every command that may reach a real cluster takes."""
     for option in reversed(
@@ -119,12 +127,7 @@ def _kube_options(function: Callable[..., Any]) -> Callable[..., Any]:
     type=click.Choice(["lab", "kube"]),
     help="Where to run. Default: lab when the drill names a lab and no --kubeconfig.",
 )
-@click.option(
-    "--lab",
-    "lab_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Lab file to use instead of the drill's spec.lab.",
-)
+@LAB_OPTION
 @_kube_options
 @click.option(
     "--out",
@@ -270,12 +273,7 @@ def validate(files: tuple[Path, ...]) -> None:
 @main.command()
 @click.argument("drill_file", metavar="DRILL", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--target", type=click.Choice(["lab", "kube"]), help="As for run.")
-@click.option(
-    "--lab",
-    "lab_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Lab file to use instead of the drill's spec.lab.",
-)
+@LAB_OPTION
 @_kube_options
 def plan(
     drill_file: Path,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -14,3 +16,18 @@ ZONEDRILL = [sys.executable, "-m", "orchestrator"]
 def cli_env(state: Path) -> dict[str, str]:
     """The environment for a zonedrill subprocess using ``state``."""
     return {**os.environ, "ZONEDRILL_STATE_DIR": str(state), "COLUMNS": "200"}
+
+
+def start_until(
+    command: list[str], *, env: dict[str, str], marker: str, timeout: float = 120.0
+) -> subprocess.Popen[str]:
+    """Start ``command`` and return once a line of its output contains ``marker``."""
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    assert process.stdout is not None
+    deadline = time.monotonic() + timeout
+    for line in process.stdout:
+        if marker in line or time.monotonic() > deadline:
+            break
+    return process

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import pytest
 
 from orchestrator.samples import in_range
-from tests.support import ZONEDRILL, cli_env
+from tests.support import ZONEDRILL, cli_env, start_until
 
 DRILLS = [
     "pangyo-battery-fire",
@@ -146,18 +145,11 @@ def test_every_run_closed_its_journal(runs: dict[str, Finished]) -> None:
 def test_sigint_mid_run_aborts_restores_and_writes_the_result(tmp_path: Path) -> None:
     """SIGINT during the chaos phase: exit 3, outcome aborted, lab restored, journal closed."""
     out, state = tmp_path / "out", tmp_path / "state"
-    process = subprocess.Popen(
+    process = start_until(
         [*ZONEDRILL, "run", "drills/pangyo-battery-fire.yaml", "--out", str(out)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
         env=cli_env(state),
+        marker="lose pangyo (power-loss) done",
     )
-    assert process.stdout is not None
-    deadline = time.monotonic() + 60
-    for line in process.stdout:
-        if "lose pangyo (power-loss) done" in line or time.monotonic() > deadline:
-            break
     process.send_signal(2)
     rest, _ = process.communicate(timeout=60)
     assert process.returncode == 3, rest

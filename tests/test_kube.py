@@ -14,7 +14,7 @@ from kubernetes import client
 
 from tests.cluster.zones import core_api, pdb_body, policy_api, wait_for
 from tests.kubecase import drill_file, node_state, run_drill, zonedrill_kube
-from tests.support import ZONEDRILL, cli_env
+from tests.support import ZONEDRILL, cli_env, start_until
 
 pytestmark = pytest.mark.cluster
 
@@ -121,23 +121,12 @@ def test_a_concurrent_drill_is_refused_naming_the_holder(
 ) -> None:
     """While one drill holds the Lease, a second exits 4 and names the first."""
     state = tmp_path / "state"
-    first = subprocess.Popen(
-        zonedrill_kube(
-            control_plane,
-            app,
-            state,
-            "run",
-            str(drill_file(tmp_path, app["namespace"], mode="cordon", duration="6s")),
-        ),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    drill = drill_file(tmp_path, app["namespace"], mode="cordon", duration="6s")
+    first = start_until(
+        zonedrill_kube(control_plane, app, state, "run", str(drill)),
         env=cli_env(state),
+        marker="baseline",
     )
-    assert first.stdout is not None
-    for line in first.stdout:
-        if "baseline" in line:
-            break
     second = tmp_path / "second"
     second.mkdir()
     code, _, output = run_drill(
@@ -195,23 +184,12 @@ def test_sigkill_then_rollback_restores_everything(
     Without the journal, rollback works from the node annotations alone.
     """
     state = tmp_path / "state"
-    process = subprocess.Popen(
-        zonedrill_kube(
-            control_plane,
-            app,
-            state,
-            "run",
-            str(drill_file(tmp_path, app["namespace"], mode="power-loss", duration="60s")),
-        ),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    drill = drill_file(tmp_path, app["namespace"], mode="power-loss", duration="60s")
+    process = start_until(
+        zonedrill_kube(control_plane, app, state, "run", str(drill)),
         env=cli_env(state),
+        marker="lose pangyo (power-loss) done",
     )
-    assert process.stdout is not None
-    for line in process.stdout:
-        if "lose pangyo (power-loss) done" in line:
-            break
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     assert node_state(kube) != pristine

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from orchestrator.journal import Journal, open_runs
 from orchestrator.port import AddTaint, Cordon, DeletePod, PodRef, Taint
-from tests.support import REPO, ZONEDRILL, cli_env
+from tests.support import REPO, ZONEDRILL, cli_env, start_until
 
 LAB = REPO / "drills" / "labs" / "pangyo.yaml"
 
@@ -97,17 +97,11 @@ def test_failing_baseline_is_not_steady_and_touches_nothing(tmp_path: Path) -> N
 def test_second_run_on_the_same_lab_is_refused_with_the_holder(tmp_path: Path) -> None:
     """While one run holds the lab's lock, another exits 4 naming the holder."""
     state = tmp_path / "state"
-    first = subprocess.Popen(
+    first = start_until(
         [*ZONEDRILL, "run", str(drill(tmp_path)), "--out", str(tmp_path / "a")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
         env=cli_env(state),
+        marker="baseline",
     )
-    assert first.stdout is not None
-    for line in first.stdout:
-        if "baseline" in line:
-            break
     second = run(drill(tmp_path), state, "--out", str(tmp_path / "b"))
     first.communicate(timeout=60)
     assert second.returncode == 4
