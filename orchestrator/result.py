@@ -187,7 +187,7 @@ def result_document(
         "drill": drill.metadata.name,
         "description": drill.metadata.description,
         "target": facts.target,
-        "startedAt": timeline.wall(timeline.baseline_start),
+        "startedAt": timeline.wall(0.0),
         "endedAt": timeline.wall(timeline.ended),
         "outcome": facts.outcome,
         "reason": facts.reason,
