@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from orchestrator.drill.model import FaultMode
 from orchestrator.errors import ClusterNotFoundError, EvictionBlockedError
-from orchestrator.journal import Journal
+from orchestrator.journal import Journal, JournalEntry
 from orchestrator.port import (
     POWER_LOSS_TAINT,
     AddTaint,
@@ -151,11 +151,28 @@ async def _evict_until_allowed(context: FaultContext, pod: PodRef, report: Fault
 
 
 async def restore(context: FaultContext, *, nodes: Sequence[str] | None = None) -> int:
-    """Undo what this run changed (on ``nodes``, or everywhere); return how many changes."""
+    """Undo what this run changed (on ``nodes``, or everywhere); return how many changes.
+
+    Nodes are restored concurrently, each node's changes newest first. A failure on one node
+    does not stop the others: everything that can be restored is, then the first error is raised.
+    """
     entries = context.journal.pending_restores(nodes=nodes)
+    by_node: dict[str, list[JournalEntry]] = {}
+    for entry in entries:
+        by_node.setdefault(getattr(entry.change, "node", ""), []).append(entry)
+    results = await asyncio.gather(
+        *(_restore_node(context, node_entries) for node_entries in by_node.values()),
+        return_exceptions=True,
+    )
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return len(entries)
+
+
+async def _restore_node(context: FaultContext, entries: list[JournalEntry]) -> None:
     for entry in entries:
         undo = inverse(entry.change)
         if undo is not None:
             await context.port.apply(undo, run_id=context.run_id)
         context.journal.mark_restored([entry.seq])
-    return len(entries)
