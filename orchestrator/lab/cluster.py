@@ -74,6 +74,7 @@ class LabCluster:
         self.pods: dict[PodRef, LabPod] = {}
         self.services = {f"{s.namespace}/{s.name}": s for s in lab.spec.services}
         self._listeners: list[Callable[[], None]] = []
+        self._wakeups: set[float] = set()
         now = self.now()
         for service in lab.spec.services:
             for _ in range(service.replicas):
@@ -191,12 +192,22 @@ class LabCluster:
         self._loop.call_at(pod.ready_at, self._notify)
         return True
 
+    def _wake_at(self, when: float) -> None:
+        """One scheduling pass at ``when``, however many pending pods wait for that moment."""
+        if when not in self._wakeups:
+            self._wakeups.add(when)
+            self._loop.call_at(when, self._woken, when)
+
+    def _woken(self, when: float) -> None:
+        self._wakeups.discard(when)
+        self._schedule_pending()
+
     def _schedule_pending(self) -> None:
         now = self.now()
         pending = sorted((p for p in self.pods.values() if p.node is None), key=lambda p: p.seq)
         for pod in pending:
             if pod.schedulable_after > now:
-                self._loop.call_at(pod.schedulable_after, self._schedule_pending)
+                self._wake_at(pod.schedulable_after)
             else:
                 self._bind(pod)
         self._notify()
