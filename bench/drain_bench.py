@@ -105,11 +105,7 @@ async def zonedrill(
 
 def kubectl(plane: ControlPlane) -> dict[str, float]:
     """kubectl drain -l on the lost zone, with -v=6 to count its requests."""
-    command = [
-        str(plane.binaries / "zonedrill-k8s"),
-        "kubectl",
-        "--kubeconfig",
-        str(plane.kubeconfig),
+    command = plane.kubectl(
         "drain",
         "-l",
         f"{ZONE_LABEL}=lost",
@@ -118,7 +114,7 @@ def kubectl(plane: ControlPlane) -> dict[str, float]:
         "--force",
         "--timeout=30m",
         "-v=6",
-    ]
+    )
     started = time.monotonic()
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     seconds = time.monotonic() - started

@@ -196,18 +196,7 @@ def test_daemonset_runs_one_pod_per_node(kube: client.ApiClient, namespace: str)
 def test_kubectl_works_with_the_kubeconfig(control_plane: Any) -> None:
     """kubectl built from the same module lists the zones' nodes with the written kubeconfig."""
     done = subprocess.run(
-        [
-            str(control_plane.binaries / "zonedrill-k8s"),
-            "kubectl",
-            "--kubeconfig",
-            str(control_plane.kubeconfig),
-            "get",
-            "nodes",
-            "-l",
-            POWER_ZONE,
-            "-o",
-            "name",
-        ],
+        control_plane.kubectl("get", "nodes", "-l", POWER_ZONE, "-o", "name"),
         capture_output=True,
         text=True,
         check=True,
@@ -215,15 +204,7 @@ def test_kubectl_works_with_the_kubeconfig(control_plane: Any) -> None:
     )
     assert len(done.stdout.split()) == 8
     version = subprocess.run(
-        [
-            str(control_plane.binaries / "zonedrill-k8s"),
-            "kubectl",
-            "--kubeconfig",
-            str(control_plane.kubeconfig),
-            "version",
-            "-o",
-            "json",
-        ],
+        control_plane.kubectl("version", "-o", "json"),
         capture_output=True,
         text=True,
         check=True,

@@ -127,6 +127,16 @@ class ControlPlane:
         time.sleep(1.0)
         self.check_alive()
 
+    def kubectl(self, *args: str) -> list[str]:
+        """A kubectl command line (built from the same module) for this control plane."""
+        return [
+            str(self.binaries / "zonedrill-k8s"),
+            "kubectl",
+            "--kubeconfig",
+            str(self.kubeconfig),
+            *args,
+        ]
+
     def _k8s(self, component: str, flags: list[str]) -> list[str]:
         return [str(self.binaries / "zonedrill-k8s"), component, *flags]
 
