@@ -120,7 +120,16 @@ def _build_into(folder: Path, *, log: bool) -> Path:
     started = time.monotonic()
     if log:
         print(f"building the test control plane into {folder} (first time only)", flush=True)
-    _go("build", "-trimpath", "-ldflags", _ldflags(), "-o", str(work / "zonedrill-k8s"), ".")
+    _go(
+        "build",
+        "-trimpath",
+        "-buildvcs=false",
+        "-ldflags",
+        _ldflags(),
+        "-o",
+        str(work / "zonedrill-k8s"),
+        ".",
+    )
     _go("install", f"sigs.k8s.io/kwok/cmd/kwok@{versions.KWOK}", env={"GOBIN": str(work)})
     _stages(work / "kwok-stages.yaml")
     (work / "ready").write_text(f"built in {time.monotonic() - started:.0f}s\n")
