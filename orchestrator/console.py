@@ -118,7 +118,7 @@ class ConsoleObserver:
     def _panel(self) -> Any:
         left = f"{max(0.0, self._until - self._clock()):.0f}s left" if self._until else ""
         table = Table(box=None, show_header=True, header_style="dim")
-        for column in ("probe", "state", "availability", "last"):
+        for column in ("probe", "state", "passed so far", "last"):
             table.add_column(column)
         for name, view in self._probes.items():
             state = Text("up", "green") if view.up else Text("DOWN", "bold red")
