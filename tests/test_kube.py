@@ -207,33 +207,3 @@ def test_sigkill_then_rollback_restores_everything(
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert node_state(kube) == pristine
-
-
-async def test_service_probes_go_through_the_api_server_proxy(
-    control_plane: Any, app: dict[str, Any]
-) -> None:
-    """Outside the cluster, a Service probe is an authenticated request to the service proxy.
-
-    KWOK pods have no real address, so the proxy cannot reach them; the answer must come from
-    the API server itself (not 401/403), which shows the URL, token and CA are right.
-    """
-    from k8s.adapter import KubeSettings, connect  # noqa: PLC0415 - the adapter under test
-    from orchestrator.drill.model import ServiceRef  # noqa: PLC0415
-    from orchestrator.probes import Transport, make_client  # noqa: PLC0415
-
-    port = connect(KubeSettings(kubeconfig=Path(control_plane.kubeconfig)))
-    ref = ServiceRef(namespace=app["namespace"], name="talk", port=80)
-    endpoint = await port.service_endpoint(ref=ref)
-    await port.close()
-    assert endpoint.url == (
-        f"{control_plane.server}/api/v1/namespaces/{app['namespace']}/services/talk:80/proxy"
-    )
-    assert endpoint.headers["Authorization"].startswith("Bearer ")
-    client_ = make_client(transport=Transport.AIOHTTP, ca_file=endpoint.ca_file)
-    request = client_.build(
-        method="GET", url=endpoint.url + "/healthz", headers=dict(endpoint.headers), timeout=10
-    )
-    answer = await client_.send(request)
-    await client_.aclose()
-    assert answer.status_code not in (401, 403), answer.text
-    assert answer.status_code >= 500
