@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import time
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from tests.cluster.zones import core_api, pdb_body, policy_api, wait_for
+from tests.cluster.zones import apps_api, core_api, pdb_body, policy_api, wait_for
 from tests.kubecase import drill_file, node_state, run_drill, zonedrill_kube
 from tests.support import ZONEDRILL, cli_env, start_until
 
@@ -83,33 +84,49 @@ def test_drain_is_paced_by_a_pdb(
     pristine: dict[str, Any],
     tmp_path: Path,
 ) -> None:
-    """minAvailable 2 of 3: evictions beyond the first wait for replacements; all go in the end."""
+    """A PDB that allows no disruption blocks the drain (429, retried) until room appears.
+
+    minAvailable 3 of 3 refuses every eviction; once the drain is retrying, the Deployment is
+    scaled to 4, and the evictions go through one at a time as replacements become ready.
+    """
     policy = policy_api(kube)
     namespace = app["namespace"]
-    policy.create_namespaced_pod_disruption_budget(namespace, pdb_body("talk", min_available=2))
+    policy.create_namespaced_pod_disruption_budget(namespace, pdb_body("talk", min_available=3))
     wait_for(
         lambda: (
-            (
-                policy.read_namespaced_pod_disruption_budget(
-                    "talk", namespace
-                ).status.observed_generation
-            )
+            policy.read_namespaced_pod_disruption_budget(
+                "talk", namespace
+            ).status.observed_generation
             == 1
         ),
         what="the PDB to be observed",
     )
-    code, result, output = run_drill(
-        control_plane,
-        app,
-        drill_file(tmp_path, namespace, mode="drain", duration="20s"),
-        tmp_path / "state",
+    state, out = tmp_path / "state", tmp_path / "out"
+    drill = drill_file(tmp_path, namespace, mode="drain", duration="25s")
+    process = start_until(
+        [*zonedrill_kube(control_plane, app, state, "run", str(drill)), "--out", str(out)],
+        env=cli_env(state),
+        marker="lose pangyo (drain): 3 nodes",
     )
-    assert code == 0, output
-    lose = result["steps"][0]
+    time.sleep(2.0)  # the drain is now retrying 429s: nothing may be evicted yet
+    assert len(pods_on_pangyo(kube, namespace)) == 3
+    apps_api(kube).patch_namespaced_deployment_scale("talk", namespace, {"spec": {"replicas": 4}})
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 0, output
+    lose = json.loads((out / "result.json").read_text())["steps"][0]
     assert lose["podsEvicted"] == 3
     assert lose["evictionsBlocked"] >= 1
-    assert result["probes"][0]["availability"] == 100.0
+    assert pods_on_pangyo(kube, namespace) == []
     assert node_state(kube) == pristine
+
+
+def pods_on_pangyo(kube: client.ApiClient, namespace: str) -> list[str]:
+    """Names of the live pods in ``namespace`` bound to pangyo nodes."""
+    return [
+        p.metadata.name
+        for p in core_api(kube).list_namespaced_pod(namespace).items
+        if (p.spec.node_name or "").startswith("pangyo") and p.metadata.deletion_timestamp is None
+    ]
 
 
 def test_a_concurrent_drill_is_refused_naming_the_holder(
