@@ -263,6 +263,10 @@ class DrillRun:
         finally:
             record.pods_deleted, record.pods_evicted = report.pods_deleted, report.pods_evicted
             record.evictions_blocked = report.evictions_blocked
+            if report.pods_left:
+                record.note = "still there when the drain stopped waiting: " + ", ".join(
+                    report.pods_left
+                )
             record.ended = asyncio.get_running_loop().time() - self._origin
             self.observer.step(record)
 

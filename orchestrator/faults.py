@@ -50,7 +50,6 @@ class FaultReport:
     """What losing a zone did."""
 
     nodes: list[str]
-    cordoned: list[str] = field(default_factory=list)
     pods_deleted: int = 0
     pods_evicted: int = 0
     evictions_blocked: int = 0
@@ -67,17 +66,33 @@ class FaultContext:
     exclude_namespaces: frozenset[str]
 
 
-async def send(context: FaultContext, changes: Sequence[Change]) -> None:
-    """Journal ``changes`` durably, then make them concurrently."""
+async def send(
+    context: FaultContext, changes: Sequence[Change], *, gone_is_done: bool = False
+) -> None:
+    """Journal ``changes`` durably, then make them concurrently.
+
+    Every change is attempted before the first error is raised. With ``gone_is_done``, an object
+    that vanished on its own (a pod already deleted) counts as done.
+    """
     if not changes:
         return
     context.journal.record(changes)
-    await asyncio.gather(*(context.port.apply(c, run_id=context.run_id) for c in changes))
+    results = await asyncio.gather(
+        *(context.port.apply(c, run_id=context.run_id) for c in changes), return_exceptions=True
+    )
+    _raise_first(results, ignore=(ClusterNotFoundError,) if gone_is_done else ())
+
+
+def _raise_first(results: Sequence[object], *, ignore: tuple[type[Exception], ...] = ()) -> None:
+    """Raise the first exception in ``results`` that is not of an ``ignore`` type."""
+    for result in results:
+        if isinstance(result, BaseException) and not isinstance(result, ignore):
+            raise result
 
 
 async def lose_zone(
     context: FaultContext, zone: ResolvedZone, mode: FaultMode, report: FaultReport
-) -> FaultReport:
+) -> None:
     """Cordon, drain or power-cut every node of ``zone``, counting into ``report`` as it goes.
 
     The caller owns ``report``, so the counts survive when a long drain is cancelled.
@@ -85,7 +100,6 @@ async def lose_zone(
     current = {n.name: n for n in await context.port.list_nodes()}
     to_cordon = [n for n in zone.node_names if not current[n].unschedulable]
     await send(context, [Cordon(node=n) for n in to_cordon])
-    report.cordoned = to_cordon
     if mode is FaultMode.POWER_LOSS:
         # Listed before the taint: a NoExecute taint makes the cluster start evicting at once,
         # and every pod on the zone at the moment of the cut counts as lost with it.
@@ -99,7 +113,6 @@ async def lose_zone(
         await _power_cut(context, _touchable(context, doomed, drain=False), report)
     elif mode is FaultMode.DRAIN:
         await _drain(context, zone, report)
-    return report
 
 
 def _touchable(context: FaultContext, pods: list[PodInfo], *, drain: bool) -> list[PodInfo]:
@@ -113,14 +126,7 @@ def _touchable(context: FaultContext, pods: list[PodInfo], *, drain: bool) -> li
 
 async def _power_cut(context: FaultContext, pods: list[PodInfo], report: FaultReport) -> None:
     changes = [DeletePod(pod=p.ref, grace_seconds=0) for p in pods]
-    context.journal.record(changes)
-    results = await asyncio.gather(
-        *(context.port.apply(c, run_id=context.run_id) for c in changes), return_exceptions=True
-    )
-    for result in results:
-        # A pod that vanished on its own is as gone as one we deleted.
-        if isinstance(result, BaseException) and not isinstance(result, ClusterNotFoundError):
-            raise result
+    await send(context, changes, gone_is_done=True)
     report.pods_deleted = len(changes)
 
 
@@ -164,9 +170,7 @@ async def restore(context: FaultContext, *, nodes: Sequence[str] | None = None) 
         *(_restore_node(context, node_entries) for node_entries in by_node.values()),
         return_exceptions=True,
     )
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
+    _raise_first(results)
     return len(entries)
 
 
