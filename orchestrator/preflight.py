@@ -52,27 +52,35 @@ async def prepare(drill: Drill, port: ClusterPort) -> Plan:
                 "run it from a node outside the zones it loses"
             )
     workers = [n for n in nodes if not n.control_plane]
-    excluded = set(drill.spec.safety.exclude_namespaces)
-    pods_by_zone: dict[str, list[PodInfo]] = {}
-    for name, zone in zones.items():
-        pods = await port.list_pods(nodes=zone.node_names)
-        pods_by_zone[name] = [p for p in pods if p.ref.namespace not in excluded]
+    # One snapshot of every pod serves the zones and the forecasts alike.
+    all_pods = await port.list_pods(nodes=[n.name for n in nodes])
     plan = Plan(
         drill=drill.metadata.name,
         target=port.target,
         zones=zones,
         total_nodes=len(workers),
-        pods_by_zone=pods_by_zone,
+        pods_by_zone=_pods_by_zone(zones, all_pods, set(drill.spec.safety.exclude_namespaces)),
     )
     if not problems:
         _plan_steps(drill, plan)
         problems += _fraction_problems(drill, plan)
-        await _foresee(drill, port, plan)
+        _foresee(plan, nodes, all_pods)
     if problems:
         raise SafetyRefusalError(
             "preflight refused the drill:\n" + "\n".join(f"  - {p}" for p in problems)
         )
     return plan
+
+
+def _pods_by_zone(
+    zones: dict[str, ResolvedZone], pods: list[PodInfo], excluded: set[str]
+) -> dict[str, list[PodInfo]]:
+    zone_of = {node: zone.name for zone in zones.values() for node in zone.node_names}
+    found: dict[str, list[PodInfo]] = {name: [] for name in zones}
+    for pod in pods:
+        if pod.node in zone_of and pod.ref.namespace not in excluded:
+            found[zone_of[pod.node]].append(pod)
+    return found
 
 
 def resolve_zones(drill: Drill, nodes: list[NodeInfo]) -> tuple[dict[str, ResolvedZone], list[str]]:
@@ -138,10 +146,8 @@ def _fraction_problems(drill: Drill, plan: Plan) -> list[str]:
     return problems
 
 
-async def _foresee(drill: Drill, port: ClusterPort, plan: Plan) -> None:
+def _foresee(plan: Plan, all_nodes: list[NodeInfo], all_pods: list[PodInfo]) -> None:
     """Name workloads that lose every ready replica, and displaced pods that will not fit."""
-    all_nodes = await port.list_nodes()
-    all_pods = await port.list_pods(nodes=[n.name for n in all_nodes])
     ready_by_workload = Counter(p.workload for p in all_pods if p.ready and p.workload)
     for step in plan.steps:
         lost_pods = [p for z in step.lost_zones for p in plan.pods_by_zone[z]]
