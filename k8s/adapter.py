@@ -12,7 +12,9 @@ from typing import Any
 from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException
 
-from k8s import events, nodes, pods
+from k8s import events
+from k8s import nodes as node_api
+from k8s import pods as pod_api
 from k8s.api import ApiSettings, KubeApi
 from k8s.lease import drill_lease
 from orchestrator.drill.model import ServiceRef
@@ -99,12 +101,12 @@ class KubeTarget:
         marks: list[tuple[str, Change]] = []
         for node in listing.items:
             notes = node.metadata.annotations or {}
-            if nodes.CORDONED_BY in notes:
-                marks.append((notes[nodes.CORDONED_BY], Cordon(node=node.metadata.name)))
-            if nodes.TAINTED_BY in notes:
+            if node_api.CORDONED_BY in notes:
+                marks.append((notes[node_api.CORDONED_BY], Cordon(node=node.metadata.name)))
+            if node_api.TAINTED_BY in notes:
                 marks.append(
                     (
-                        notes[nodes.TAINTED_BY],
+                        notes[node_api.TAINTED_BY],
                         AddTaint(node=node.metadata.name, taint=POWER_LOSS_TAINT),
                     )
                 )
@@ -117,43 +119,41 @@ class KubeTarget:
 
     async def list_pods(self, *, nodes: Collection[str]) -> list[PodInfo]:
         """Pods bound to ``nodes``."""
-        return await pods.list_pods(self.api, nodes=nodes)
+        return await pod_api.list_pods(self.api, nodes=nodes)
 
     async def apply(self, change: Change, *, run_id: str) -> None:
         """Carry out one change; node changes are marked with ``run_id`` and leave an Event."""
         api = self.api
         match change:
             case Cordon(node=node):
-                if await nodes.cordon(api, node, run_id=run_id):
+                if await node_api.cordon(api, node, run_id=run_id):
                     await self._event(node, "DrillCordon", f"cordoned by zonedrill run {run_id}")
             case Uncordon(node=node):
-                if await nodes.uncordon(api, node, run_id=run_id):
+                if await node_api.uncordon(api, node, run_id=run_id):
                     await self._event(node, "DrillRestore", f"uncordoned by zonedrill run {run_id}")
             case AddTaint(node=node, taint=taint):
-                if await nodes.add_taint(api, node, taint, run_id=run_id):
+                if await node_api.add_taint(api, node, taint, run_id=run_id):
                     await self._event(
                         node,
                         "DrillPowerLoss",
                         f"tainted {taint.key}:{taint.effect} by zonedrill run {run_id}",
                     )
             case RemoveTaint(node=node, taint=taint):
-                if await nodes.remove_taint(api, node, taint, run_id=run_id):
+                if await node_api.remove_taint(api, node, taint, run_id=run_id):
                     await self._event(
                         node, "DrillRestore", f"taint {taint.key} removed by zonedrill run {run_id}"
                     )
             case DeletePod(pod=pod, grace_seconds=grace):
-                await pods.delete_pod(api, pod, grace_seconds=grace)
+                await pod_api.delete_pod(api, pod, grace_seconds=grace)
             case EvictPod(pod=pod):
-                await pods.evict_pod(api, pod)
+                await pod_api.evict_pod(api, pod)
 
     async def _event(self, node: str, reason: str, message: str) -> None:
         await events.emit(self.api, node, reason=reason, message=message)
 
     async def wait_pods_gone(self, *, pods: Collection[PodRef], timeout: float) -> set[PodRef]:
         """Follow a watch until ``pods`` are gone."""
-        from k8s.pods import wait_gone  # noqa: PLC0415 - the parameter shadows the module
-
-        return await wait_gone(self.api, pods=pods, timeout=timeout)
+        return await pod_api.wait_gone(self.api, pods=pods, timeout=timeout)
 
     async def service_endpoint(self, *, ref: ServiceRef) -> ServiceEndpoint:
         """Cluster DNS inside the cluster; the API server's service proxy outside it."""

@@ -34,7 +34,7 @@ class ApiSettings:
 
 
 class RateBudget:
-    """A token bucket on the loop clock: ``qps`` tokens a second, at most ``burst`` saved."""
+    """A token bucket on the monotonic clock: ``qps`` tokens a second, at most ``burst`` saved."""
 
     def __init__(self, *, qps: float, burst: int) -> None:
         self.qps, self.burst = qps, burst

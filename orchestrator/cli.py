@@ -338,6 +338,8 @@ def rollback(
     if kubeconfig or context or any(r.target == "kube" for r in runs):
         options = _target_options(kubeconfig, context, qps, lock_namespace)
         sys.exit(_run_async(lambda: _rollback_kube(options, wanted, console)))
+    if not runs:
+        console.print("nothing to restore: no unrestored run" + (f" {run_id}" if run_id else ""))
 
 
 async def _rollback_kube(options: TargetOptions, run_id: str | None, console: Console) -> int:
