@@ -12,7 +12,7 @@ from typing import Any
 from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException
 
-from k8s import events
+from k8s import events, shapes
 from k8s import nodes as node_api
 from k8s import pods as pod_api
 from k8s.api import ApiSettings, KubeApi
@@ -25,6 +25,7 @@ from orchestrator.port import (
     Change,
     Cordon,
     DeletePod,
+    DisruptionBudget,
     EvictPod,
     NodeInfo,
     PodInfo,
@@ -59,6 +60,7 @@ def _node_info(node: Any) -> NodeInfo:
         unschedulable=bool(node.spec.unschedulable),
         taints=taints,
         pod_capacity=int(pods_room) if pods_room else None,
+        allocatable=shapes.resources(allocatable) if allocatable else None,
     )
 
 
@@ -120,6 +122,15 @@ class KubeTarget:
     async def list_pods(self, *, nodes: Collection[str]) -> list[PodInfo]:
         """Pods bound to ``nodes``."""
         return await pod_api.list_pods(self.api, nodes=nodes)
+
+    async def list_disruption_budgets(self) -> list[DisruptionBudget]:
+        """Every PodDisruptionBudget, with its current ``disruptionsAllowed``."""
+        listing = await self.api.call(
+            self.api.policy.list_pod_disruption_budget_for_all_namespaces,
+            verb="list",
+            what="poddisruptionbudgets",
+        )
+        return [shapes.disruption_budget(pdb) for pdb in listing.items]
 
     async def apply(self, change: Change, *, run_id: str) -> None:
         """Carry out one change; node changes are marked with ``run_id`` and leave an Event."""

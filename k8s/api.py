@@ -63,6 +63,7 @@ class KubeApi:
         self.api_client = api_client
         self.core: Any = client.CoreV1Api(api_client)
         self.coordination: Any = client.CoordinationV1Api(api_client)
+        self.policy: Any = client.PolicyV1Api(api_client)
         self._budget = RateBudget(qps=settings.qps, burst=settings.burst)
         self._pool = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="kube")
         self.calls = 0

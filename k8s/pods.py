@@ -8,6 +8,7 @@ from typing import Any
 
 from kubernetes import watch
 
+from k8s import shapes
 from k8s.api import KubeApi
 from orchestrator.port import PodInfo, PodRef
 
@@ -37,6 +38,9 @@ def pod_info(pod: Any) -> PodInfo:
         terminating=pod.metadata.deletion_timestamp is not None,
         ready=any(c.type == "Ready" and c.status == "True" for c in (conditions or [])),
         workload=_workload(pod),
+        labels=dict(pod.metadata.labels or {}),
+        requests=shapes.pod_requests(pod.spec),
+        spread=shapes.spread_constraints(pod.spec),
     )
 
 

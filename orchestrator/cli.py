@@ -274,11 +274,21 @@ def validate(files: tuple[Path, ...]) -> None:
 @click.argument("drill_file", metavar="DRILL", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--target", type=click.Choice(["lab", "kube"]), help="As for run.")
 @LAB_OPTION
+@click.option(
+    "--pods",
+    "pods_listed",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    metavar="N",
+    help="Name up to N pods each lose step would evict or delete (0: counts only).",
+)
 @_kube_options
 def plan(
     drill_file: Path,
     target: str | None,
     lab_file: Path | None,
+    pods_listed: int,
     kubeconfig: Path | None,
     context: str | None,
     qps: float,
@@ -294,7 +304,7 @@ def plan(
         result = _run_async(lambda: _plan(drill, lab, chosen, options))
     except ZonedrillError as exc:
         sys.exit(_fail(console, exc))
-    console.print(render_plan(result))
+    console.print(render_plan(result, pods_listed=pods_listed))
 
 
 async def _plan(drill: Drill, lab: Lab | None, target: str, options: TargetOptions) -> Plan:

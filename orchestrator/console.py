@@ -13,6 +13,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from orchestrator.drill.model import FaultMode
 from orchestrator.durations import format_duration
 from orchestrator.preflight import Plan
 from orchestrator.result import StepRecord
@@ -127,8 +128,8 @@ class ConsoleObserver:
         return Group(Text(f"{self._phase} {left}", style="bold cyan"), table)
 
 
-def render_plan(plan: Plan) -> Group:
-    """The plan as printed by ``run`` and ``plan``."""
+def render_plan(plan: Plan, *, pods_listed: int = 0) -> Group:
+    """The plan as printed by ``run`` and ``plan``, naming up to ``pods_listed`` pods a step."""
     table = Table(title=f"plan: {plan.drill} on {plan.target}", title_justify="left")
     for column in ("zone", "nodes", "pods", "workloads"):
         table.add_column(column)
@@ -144,9 +145,23 @@ def render_plan(plan: Plan) -> Group:
                 f"{step.pods} pods"
             )
         )
+        lines += _pod_lines(plan, step.zone, step.mode, pods_listed)
     lines += [Text(f"  risk: {risk}", style="yellow") for risk in plan.risks]
     lines += [Text(f"  note: {note}", style="dim") for note in plan.notes]
     return Group(*lines)
+
+
+def _pod_lines(plan: Plan, zone: str, mode: FaultMode, limit: int) -> list[Text]:
+    if limit <= 0 or mode is FaultMode.CORDON:
+        return []
+    pods = sorted(plan.pods_by_zone.get(zone, []), key=lambda p: p.ref)
+    if mode is FaultMode.DRAIN:
+        pods = [p for p in pods if p.evictable]
+    verb = "evict" if mode is FaultMode.DRAIN else "delete"
+    lines = [Text(f"    {verb} {pod.ref} on {pod.node}", style="dim") for pod in pods[:limit]]
+    if len(pods) > limit:
+        lines.append(Text(f"    … and {len(pods) - limit} more (--pods N lists more)", "dim"))
+    return lines
 
 
 def _seconds(value: float | None) -> str:

@@ -118,9 +118,7 @@ async def lose_zone(
 def _touchable(context: FaultContext, pods: list[PodInfo], *, drain: bool) -> list[PodInfo]:
     kept = [p for p in pods if p.ref.namespace not in context.exclude_namespaces]
     if drain:
-        kept = [
-            p for p in kept if p.owner_kind != "DaemonSet" and not p.mirror and not p.terminating
-        ]
+        kept = [p for p in kept if p.evictable]
     return kept
 
 

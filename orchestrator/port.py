@@ -33,6 +33,82 @@ class Taint:
 POWER_LOSS_TAINT = Taint(key="zonedrill.io/power-loss", effect="NoExecute")
 
 
+@dataclass(frozen=True, order=True)
+class Resources:
+    """CPU and memory, as requested by a pod or allocatable on a node (ordered CPU first)."""
+
+    cpu_milli: int = 0
+    memory_bytes: int = 0
+
+    def __add__(self, other: Resources) -> Resources:
+        return Resources(self.cpu_milli + other.cpu_milli, self.memory_bytes + other.memory_bytes)
+
+    def __sub__(self, other: Resources) -> Resources:
+        return Resources(self.cpu_milli - other.cpu_milli, self.memory_bytes - other.memory_bytes)
+
+    def __str__(self) -> str:
+        return f"{self.cpu_milli / 1000:g} CPU, {self.memory_bytes / 2**30:.1f} GiB"
+
+
+@dataclass(frozen=True)
+class LabelRequirement:
+    """One ``matchExpressions`` entry of a label selector."""
+
+    key: str
+    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
+    values: tuple[str, ...] = ()
+
+    def holds(self, labels: Mapping[str, str]) -> bool:
+        """Whether ``labels`` satisfy this requirement, as Kubernetes decides it."""
+        present = self.key in labels
+        match self.operator:
+            case "In":
+                return present and labels[self.key] in self.values
+            case "NotIn":
+                return not present or labels[self.key] not in self.values
+            case "Exists":
+                return present
+            case "DoesNotExist":
+                return not present
+
+
+@dataclass(frozen=True)
+class LabelSelector:
+    """A Kubernetes label selector: ``matchLabels`` and ``matchExpressions`` all hold."""
+
+    match_labels: Mapping[str, str] = field(default_factory=dict)
+    match_expressions: tuple[LabelRequirement, ...] = ()
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        """True when every label and every expression holds (an empty selector matches all)."""
+        return all(labels.get(k) == v for k, v in self.match_labels.items()) and all(
+            r.holds(labels) for r in self.match_expressions
+        )
+
+
+@dataclass(frozen=True)
+class SpreadConstraint:
+    """A pod's ``topologySpreadConstraints`` entry, as far as a forecast needs it."""
+
+    topology_key: str
+    max_skew: int
+    hard: bool  # whenUnsatisfiable: DoNotSchedule
+    honors_taints: bool  # nodeTaintsPolicy: Honor (the default, Ignore, counts tainted nodes)
+
+
+@dataclass(frozen=True)
+class DisruptionBudget:
+    """A PodDisruptionBudget: which pods it guards and how many may go now."""
+
+    namespace: str
+    name: str
+    selector: LabelSelector
+    disruptions_allowed: int
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
 @dataclass(frozen=True)
 class NodeInfo:
     """What the core needs to know about one node."""
@@ -42,6 +118,7 @@ class NodeInfo:
     unschedulable: bool = False
     taints: tuple[Taint, ...] = ()
     pod_capacity: int | None = None
+    allocatable: Resources | None = None
 
     @property
     def control_plane(self) -> bool:
@@ -75,6 +152,19 @@ class PodInfo:
     terminating: bool = False
     ready: bool = True
     workload: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    requests: Resources = Resources()
+    spread: tuple[SpreadConstraint, ...] = ()
+
+    @property
+    def evictable(self) -> bool:
+        """True for pods a drain evicts: not DaemonSet, mirror or already terminating pods."""
+        return self.owner_kind != "DaemonSet" and not self.mirror and not self.terminating
+
+    @property
+    def comes_back(self) -> bool:
+        """True when a controller recreates the pod elsewhere (not DaemonSet, mirror or bare)."""
+        return self.owner_kind not in (None, "DaemonSet", "Node") and not self.mirror
 
 
 @dataclass(frozen=True)
@@ -183,6 +273,9 @@ class ClusterPort(Protocol):
 
     async def list_pods(self, *, nodes: Collection[str]) -> list[PodInfo]:
         """Pods bound to any of ``nodes`` and not yet gone."""
+
+    async def list_disruption_budgets(self) -> list[DisruptionBudget]:
+        """Every PodDisruptionBudget of the cluster."""
 
     async def apply(self, change: Change, *, run_id: str) -> None:
         """Carry out one change, marking it as made by ``run_id`` where it can be undone."""

@@ -5,12 +5,12 @@ Nothing here changes the cluster. ``zonedrill plan`` is this module's output on 
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 
 from orchestrator.drill.model import Drill, FaultMode
 from orchestrator.errors import SafetyRefusalError
 from orchestrator.faults import ResolvedZone
+from orchestrator.forecast import Loss, Snapshot, foresee
 from orchestrator.port import ClusterPort, NodeInfo, PodInfo
 
 
@@ -64,7 +64,8 @@ async def prepare(drill: Drill, port: ClusterPort) -> Plan:
     if not problems:
         _plan_steps(drill, plan)
         problems += _fraction_problems(drill, plan)
-        _foresee(plan, nodes, all_pods)
+        budgets = await port.list_disruption_budgets()
+        _foresee(plan, Snapshot(nodes=nodes, pods=all_pods, budgets=budgets))
     if problems:
         raise SafetyRefusalError(
             "preflight refused the drill:\n" + "\n".join(f"  - {p}" for p in problems)
@@ -146,37 +147,15 @@ def _fraction_problems(drill: Drill, plan: Plan) -> list[str]:
     return problems
 
 
-def _foresee(plan: Plan, all_nodes: list[NodeInfo], all_pods: list[PodInfo]) -> None:
-    """Name workloads that lose every ready replica, and displaced pods that will not fit."""
-    ready_by_workload = Counter(p.workload for p in all_pods if p.ready and p.workload)
+def _foresee(plan: Plan, snapshot: Snapshot) -> None:
+    """Ask every forecast about every lose step."""
     for step in plan.steps:
-        lost_pods = [p for z in step.lost_zones for p in plan.pods_by_zone[z]]
-        if step.mode is not FaultMode.CORDON:
-            lost_ready = Counter(p.workload for p in lost_pods if p.ready and p.workload)
-            for workload, count in sorted(lost_ready.items()):
-                if workload is not None and count >= ready_by_workload[workload]:
-                    plan.risks.append(
-                        f"step {step.index} ({step.mode} {step.zone}): predicted outage of "
-                        f"{workload}: all {count} ready replicas are in "
-                        + ", ".join(step.lost_zones)
-                    )
-            _capacity_risk(plan, step, all_nodes, all_pods, len(lost_pods))
-
-
-def _capacity_risk(
-    plan: Plan, step: StepPlan, nodes: list[NodeInfo], pods: list[PodInfo], displaced: int
-) -> None:
-    lost_nodes = {n for z in step.lost_zones for n in plan.zones[z].node_names}
-    survivors = [
-        n for n in nodes if n.name not in lost_nodes and not n.unschedulable and not n.control_plane
-    ]
-    if any(n.pod_capacity is None for n in survivors):
-        return
-    used = Counter(p.node for p in pods)
-    room = sum((n.pod_capacity or 0) - used[n.name] for n in survivors)
-    if displaced > room:
-        plan.risks.append(
-            f"step {step.index} ({step.mode} {step.zone}): predicted Pending: {displaced} "
-            "displaced "
-            f"pods, room for {room} in the surviving zones"
+        lost_nodes = frozenset(n for z in step.lost_zones for n in plan.zones[z].node_names)
+        loss = Loss(
+            label=f"step {step.index} ({step.mode} {step.zone})",
+            mode=step.mode,
+            lost_zones=step.lost_zones,
+            lost_nodes=lost_nodes,
+            lost_pods=[p for z in step.lost_zones for p in plan.pods_by_zone[z]],
         )
+        plan.risks += foresee(loss, snapshot)

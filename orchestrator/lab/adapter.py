@@ -18,7 +18,9 @@ from orchestrator.port import (
     Change,
     Cordon,
     DeletePod,
+    DisruptionBudget,
     EvictPod,
+    LabelSelector,
     NodeInfo,
     PodInfo,
     PodRef,
@@ -96,10 +98,27 @@ class LabTarget:
                 owner_kind="ReplicaSet",
                 ready=p.ready(now),
                 workload=f"{p.service.namespace}/{p.service.name}",
+                labels={"app": p.service.name},
             )
             for p in self.cluster.pods.values()
             if p.node is not None and p.node in wanted
         ]
+
+    async def list_disruption_budgets(self) -> list[DisruptionBudget]:
+        """One budget per lab service with a ``pdb``, selecting ``app=<service>``."""
+        budgets = []
+        for service in self.cluster.services.values():
+            allowed = self.cluster.disruptions_allowed(service)
+            if allowed is not None:
+                budgets.append(
+                    DisruptionBudget(
+                        namespace=service.namespace,
+                        name=service.name,
+                        selector=LabelSelector(match_labels={"app": service.name}),
+                        disruptions_allowed=allowed,
+                    )
+                )
+        return budgets
 
     async def apply(self, change: Change, *, run_id: str) -> None:
         """Carry out one change on the simulated cluster."""

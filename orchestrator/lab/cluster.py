@@ -163,18 +163,21 @@ class LabCluster:
         except KeyError:
             raise ClusterNotFoundError(f"node {name} not found") from None
 
-    def _disruption_allowed(self, pod: LabPod) -> bool:
-        pdb = pod.service.pdb
+    def disruptions_allowed(self, service: LabService) -> int | None:
+        """What a PDB's status.disruptionsAllowed would say now; None without a PDB."""
+        pdb = service.pdb
         if pdb is None:
-            return True
+            return None
         if pdb.min_available is not None:
             desired = pdb.min_available
         else:
-            desired = pod.service.replicas - (pdb.max_unavailable or 0)
-        healthy = self.ready_replicas(pod.service)
+            desired = service.replicas - (pdb.max_unavailable or 0)
+        return max(0, self.ready_replicas(service) - desired)
+
+    def _disruption_allowed(self, pod: LabPod) -> bool:
+        allowed = self.disruptions_allowed(pod.service)
         # Like the eviction API: a ready pod costs one healthy replica, an unready one costs none.
-        after = healthy - 1 if pod.ready(self.now()) else healthy
-        return after >= desired
+        return allowed is None or allowed > 0 or not pod.ready(self.now())
 
     def _new_pod(self, service: LabService, *, schedulable_after: float) -> LabPod:
         seq = next(self._seq)
