@@ -25,7 +25,7 @@ from tests.support import ZONEDRILL, cli_env
 
 _names = itertools.count(1)
 ZONES = ("pangyo", "ansan", "gasan")
-CONTROLLER_UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
+CONTROLLER_TAINTS = "node.kubernetes.io/"  # unschedulable, not-ready …: set by controllers
 
 
 @pytest.fixture
@@ -43,14 +43,19 @@ def node_state(kube: client.ApiClient) -> dict[str, Any]:
     state = {}
     for node in core_api(kube).list_node().items:
         notes = {k: v for k, v in (node.metadata.annotations or {}).items() if "zonedrill" in k}
-        # The node-lifecycle controller mirrors spec.unschedulable as a taint, a moment later.
+        # The node-lifecycle controller mirrors spec.unschedulable and readiness as taints.
         taints = sorted(
             (t.key, t.effect)
             for t in (node.spec.taints or [])
-            if t.key != CONTROLLER_UNSCHEDULABLE_TAINT
+            if not t.key.startswith(CONTROLLER_TAINTS)
         )
         state[node.metadata.name] = (bool(node.spec.unschedulable), taints, notes)
     return state
+
+
+def namespaces_left(kube: client.ApiClient, names: set[str]) -> set[str]:
+    """Which of ``names`` still exist (deleted namespaces linger while their pods go)."""
+    return names & {n.metadata.name for n in core_api(kube).list_namespace().items}
 
 
 @pytest.fixture

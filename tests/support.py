@@ -31,3 +31,24 @@ def start_until(
         if marker in line or time.monotonic() > deadline:
             break
     return process
+
+
+EXAMPLE_OUTCOMES: dict[str, tuple[int, str, frozenset[tuple[str, str]]]] = {
+    "pangyo-battery-fire": (
+        1,
+        "failed",
+        frozenset({("talk-api", "rto"), ("talk-api", "availability")}),
+    ),
+    "pangyo-battery-fire-multizone": (0, "passed", frozenset()),
+    "pangyo-drain-pdb": (0, "passed", frozenset()),
+    "pangyo-guardrail-abort": (3, "aborted", frozenset({("talk-api", "rto")})),
+}
+"""Each example drill's exit code, outcome and failed (probe, metric) checks, on lab and kube."""
+
+
+def outcome_of(code: int, result: dict[str, object]) -> tuple[int, str, frozenset[tuple[str, str]]]:
+    """The (exit code, outcome, failed checks) of a finished run, to compare with the table."""
+    checks = result.get("checks") or []
+    assert isinstance(checks, list)
+    failed = frozenset((c["probe"], c["metric"]) for c in checks if not c["passed"])
+    return code, str(result.get("outcome")), failed

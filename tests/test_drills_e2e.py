@@ -11,14 +11,9 @@ from typing import Any
 import pytest
 
 from orchestrator.samples import in_range
-from tests.support import ZONEDRILL, cli_env, start_until
+from tests.support import EXAMPLE_OUTCOMES, ZONEDRILL, cli_env, outcome_of, start_until
 
-DRILLS = [
-    "pangyo-battery-fire",
-    "pangyo-battery-fire-multizone",
-    "pangyo-drain-pdb",
-    "pangyo-guardrail-abort",
-]
+DRILLS = list(EXAMPLE_OUTCOMES)
 pytestmark = pytest.mark.e2e
 
 
@@ -124,6 +119,13 @@ def test_guardrail_aborts_and_restores(runs: dict[str, Finished]) -> None:
     assert timeline["figuresEnd"] - timeline["t0"] == pytest.approx(5.25, abs=0.5)
     restore = [s for s in run.result["steps"] if s["action"] == "restore"]
     assert [s["index"] for s in restore] == [None]
+
+
+@pytest.mark.parametrize("name", DRILLS)
+def test_example_ends_as_documented(runs: dict[str, Finished], name: str) -> None:
+    """Exit code, outcome and failed checks are the ones the kube versions must match too."""
+    run = runs[name]
+    assert outcome_of(run.code, run.result) == EXAMPLE_OUTCOMES[name]
 
 
 def test_every_run_closed_its_journal(runs: dict[str, Finished]) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from tests.cluster import build
 from tests.cluster.pki import Pki, make_pki
+from tests.cluster.stages import write_stages
 
 SERVICE_CIDR = "10.96.0.0/16"
 NODE_LEASE_SECONDS = 8  # kwok renews every 2s; the node monitor grace below is well above that
@@ -118,7 +119,7 @@ class ControlPlane:
                 "--manage-all-nodes=false",
                 "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
                 f"--node-lease-duration-seconds={NODE_LEASE_SECONDS}",
-                f"--config={self.binaries / 'kwok-stages.yaml'}",
+                f"--config={write_stages(self.binaries, self.folder)}",
                 f"--server-address=127.0.0.1:{free_port()}",
                 "--cidr=10.244.0.0/16",
                 "--node-ip=10.200.0.1",

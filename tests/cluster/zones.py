@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from kubernetes import client, config
@@ -94,25 +95,47 @@ def wait_for(check: Any, *, what: str, timeout: float = 60.0, every: float = 0.2
     raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where a Deployment's pods may go and what they ask for."""
+
+    zone: str | None = None  # nodeSelector: only this power zone
+    avoid_zone: str | None = None  # node affinity: anywhere but this power zone
+    spread: bool = False  # topology spread over zones, maxSkew 1, DoNotSchedule
+    taints_policy: str = "Honor"  # the spread's nodeTaintsPolicy
+    cpu: str = "100m"
+    annotations: dict[str, str] = field(default_factory=dict)  # on the pod template
+
+
 def deployment_body(
-    name: str, *, replicas: int, zone: str | None = None, spread: bool = False
+    name: str, *, replicas: int, placement: Placement | None = None, **kwargs: Any
 ) -> dict[str, Any]:
-    """A Deployment packed into ``zone`` or spread across zones by topologySpreadConstraints."""
+    """A Deployment placed as ``placement`` (or the Placement fields passed as keywords) says."""
+    where = placement or Placement(**kwargs)
     labels = {"app": name}
     pod_spec: dict[str, Any] = {
         "containers": [
             {
                 "name": "app",
                 "image": FAKE_IMAGE,
-                "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}},
+                "resources": {"requests": {"cpu": where.cpu, "memory": "64Mi"}},
             }
         ],
         "terminationGracePeriodSeconds": 0,
         "automountServiceAccountToken": False,
     }
-    if zone is not None:
-        pod_spec["nodeSelector"] = {POWER_ZONE: zone}
-    if spread:
+    if where.zone is not None:
+        pod_spec["nodeSelector"] = {POWER_ZONE: where.zone}
+    if where.avoid_zone is not None:
+        term = {"key": POWER_ZONE, "operator": "NotIn", "values": [where.avoid_zone]}
+        pod_spec["affinity"] = {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [{"matchExpressions": [term]}]
+                }
+            }
+        }
+    if where.spread:
         pod_spec["topologySpreadConstraints"] = [
             {
                 "maxSkew": 1,
@@ -120,10 +143,11 @@ def deployment_body(
                 "whenUnsatisfiable": "DoNotSchedule",
                 # Honor: cordoned or tainted nodes leave the skew count. With the default (Ignore)
                 # a lost zone stays a domain with 0 pods and replacements stay Pending.
-                "nodeTaintsPolicy": "Honor",
+                "nodeTaintsPolicy": where.taints_policy,
                 "labelSelector": {"matchLabels": labels},
             }
         ]
+    template_meta: dict[str, Any] = {"labels": labels, "annotations": dict(where.annotations)}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -131,7 +155,7 @@ def deployment_body(
         "spec": {
             "replicas": replicas,
             "selector": {"matchLabels": labels},
-            "template": {"metadata": {"labels": labels}, "spec": pod_spec},
+            "template": {"metadata": template_meta, "spec": pod_spec},
         },
     }
 

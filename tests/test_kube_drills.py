@@ -1,0 +1,129 @@
+"""The example drills on the real control plane (--target kube) end as they do on the lab."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from orchestrator.drill.lab import Lab, LabService
+from orchestrator.drill.loader import load_drill, load_lab
+from tests.cluster.front import ServiceFront
+from tests.cluster.zones import core_api, wait_for
+from tests.kubecase import namespaces_left, node_state
+from tests.support import EXAMPLE_OUTCOMES, REPO, ZONEDRILL, cli_env, outcome_of
+
+pytestmark = pytest.mark.cluster
+
+MANIFESTS = REPO / "drills" / "kube"
+
+
+def lab_of(drill: str) -> Lab:
+    """The lab the drill names: the kube manifest of the same name mirrors it."""
+    path = REPO / "drills" / f"{drill}.yaml"
+    lab_path = load_drill(path).spec.lab
+    assert lab_path is not None
+    return load_lab(path.parent / lab_path)
+
+
+def lab_name(drill: str) -> str:
+    """The file stem of the drill's lab, which is also its kube manifest's."""
+    lab_path = load_drill(REPO / "drills" / f"{drill}.yaml").spec.lab
+    assert lab_path is not None
+    return Path(lab_path).stem
+
+
+def ready_pods(kube: client.ApiClient, namespace: str, app: str) -> list[Any]:
+    """Ready, live pods of ``app``."""
+    found = core_api(kube).list_namespaced_pod(namespace, label_selector=f"app={app}").items
+    return [
+        p
+        for p in found
+        if p.metadata.deletion_timestamp is None
+        and any(c.type == "Ready" and c.status == "True" for c in (p.status.conditions or []))
+    ]
+
+
+def place_like_the_lab(kube: client.ApiClient, lab: Lab) -> None:
+    """Wait for every replica; a packed service must sit wholly in the lab's first zone."""
+    core, first_zone = core_api(kube), next(iter(lab.spec.zones))
+    for service in lab.spec.services:
+
+        def placed(service: LabService = service) -> bool:
+            pods = ready_pods(kube, service.namespace, service.name)
+            if service.spread != "pack":
+                return len(pods) == service.replicas
+            # Preferred affinity packs most pods; the scheduler's spreading may place a stray.
+            strays = [p for p in pods if not p.spec.node_name.startswith(first_zone)]
+            for pod in strays:
+                core.delete_namespaced_pod(pod.metadata.name, service.namespace)
+            return not strays and len(pods) == service.replicas
+
+        wait_for(placed, what=f"{service.replicas} ready {service.name} placed", timeout=120)
+
+
+@contextmanager
+def workloads(control_plane: Any, kube: client.ApiClient, drill: str) -> Iterator[list[str]]:
+    """Apply the drill's kube manifest and front its Services; remove it all afterwards."""
+    lab = lab_of(drill)
+    manifest = MANIFESTS / f"{lab_name(drill)}.yaml"
+    subprocess.run(control_plane.kubectl("apply", "-f", str(manifest)), check=True, timeout=60)
+    place_like_the_lab(kube, lab)
+    fronts = {
+        s.name: ServiceFront(kube, namespace=s.namespace, name=s.name, min_ready=s.min_ready)
+        for s in lab.spec.services
+    }
+    try:
+        for front in fronts.values():
+            front.start()
+        wait_for(lambda: all(f.ready >= f.min_ready for f in fronts.values()), what="fronts")
+        yield [f"--service-url={f.namespace}/{name}={f.url}" for name, f in sorted(fronts.items())]
+    finally:
+        for front in fronts.values():
+            front.stop()
+        namespaces = {s.namespace for s in lab.spec.services}
+        core = core_api(kube)
+        for namespace in namespaces:
+            core.delete_namespace(namespace)
+        wait_for(lambda: not namespaces_left(kube, namespaces), what="namespaces gone", timeout=120)
+
+
+@pytest.mark.parametrize("drill", list(EXAMPLE_OUTCOMES))
+def test_example_drill_on_kube_ends_as_on_the_lab(
+    control_plane: Any,
+    kube: client.ApiClient,
+    pristine: dict[str, Any],
+    tmp_path: Path,
+    drill: str,
+) -> None:
+    """Same exit code, outcome and failed checks as the lab run; nodes end as they began."""
+    with workloads(control_plane, kube, drill) as urls:
+        out = tmp_path / "out"
+        command = [
+            *ZONEDRILL,
+            "run",
+            str(REPO / "drills" / f"{drill}.yaml"),
+            "--target=kube",
+            f"--kubeconfig={control_plane.kubeconfig}",
+            f"--out={out}",
+            *urls,
+        ]
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            env=cli_env(tmp_path / "state"),
+            timeout=240,
+            check=False,
+        )
+    result = json.loads((out / "result.json").read_text())
+    assert outcome_of(done.returncode, result) == EXAMPLE_OUTCOMES[drill], done.stderr
+    assert result["target"] == "kube"
+    assert result["restored"] is True
+    assert node_state(kube) == pristine
