@@ -8,6 +8,7 @@ import secrets
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,14 +17,18 @@ import click
 from rich.console import Console
 
 from orchestrator import __version__
+from orchestrator.cli_results import HISTORY_OPTION, gate, history, report
 from orchestrator.console import ConsoleObserver, render_plan, render_summary
 from orchestrator.drill import Drill, Lab, load_drill, load_file, load_lab
 from orchestrator.engine import DrillRun, RunSettings
 from orchestrator.errors import InvalidInputError, Problem, SafetyRefusalError, ZonedrillError
+from orchestrator.history import History, RunEntry, default_path
 from orchestrator.journal import Journal, open_runs, state_dir
 from orchestrator.port import ClusterPort, TargetOptions
 from orchestrator.preflight import Plan, prepare
 from orchestrator.probes import Transport
+from orchestrator.report.document import load_result
+from orchestrator.report.render import write_reports
 from orchestrator.rollback import rollback as rollback_runs
 from orchestrator.targets import lab_for, open_adapter, open_lab_target, pick_target
 
@@ -38,6 +43,7 @@ Start here:
   zonedrill validate drills/pangyo-battery-fire.yaml   check a drill (and its lab)
   zonedrill plan drills/pangyo-battery-fire.yaml       see what would happen; touches nothing
   zonedrill run drills/pangyo-battery-fire.yaml        run it on the embedded lab
+  zonedrill gate --drill pangyo-battery-fire --max-age 7d   gate a pipeline on recent runs
 
 \b
 Exit codes of run: 0 passed, 1 targets missed, 2 invalid input, 3 aborted or not steady,
@@ -151,6 +157,15 @@ def _kube_options(function: Callable[..., Any]) -> Callable[..., Any]:
     show_default=True,
     help="HTTP engine under the probes (see bench/probe_throughput.py).",
 )
+@HISTORY_OPTION
+@click.option(
+    "--trigger",
+    default="manual",
+    show_default=True,
+    envvar="ZONEDRILL_TRIGGER",
+    help="What started this run (e.g. schedule, ci), kept in the history for `gate --trigger`. "
+    "Env: ZONEDRILL_TRIGGER.",
+)
 def run(
     drill_file: Path,
     target: str | None,
@@ -163,14 +178,19 @@ def run(
     as_json: bool,
     service_urls: tuple[str, ...],
     transport: str,
+    history_path: Path | None,
+    trigger: str,
 ) -> None:
     r"""Run one drill: baseline, lose zones, probe, restore, score.
+
+    Writes result.json, samples.jsonl, report.html, report.md and junit.xml into --out, and
+    records the run in the history (see zonedrill history and zonedrill gate).
 
     \b
     Examples:
       zonedrill run drills/pangyo-battery-fire.yaml
       zonedrill run drills/pangyo-battery-fire.yaml --json --out /tmp/run1
-      zonedrill run drills/kube/pangyo-battery-fire.yaml --kubeconfig ~/.kube/config
+      zonedrill run drills/pangyo-battery-fire.yaml --target kube --kubeconfig ~/.kube/config
     """
     console = _stderr() if as_json else Console()
     options = _target_options(kubeconfig, context, qps, lock_namespace)
@@ -189,11 +209,12 @@ def run(
         transport=Transport(transport),
         service_urls=overrides,
     )
+    after = Aftermath(history=History(history_path or default_path(state_dir())), trigger=trigger)
 
     async def open_port() -> ClusterPort:
         return await open_lab_target(lab) if lab is not None else open_adapter(chosen, options)
 
-    sys.exit(_run_async(lambda: _run_drill(drill, open_port, settings, console, as_json)))
+    sys.exit(_run_async(lambda: _run_drill(drill, open_port, settings, console, as_json, after)))
 
 
 def _parse_service_urls(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -222,6 +243,7 @@ async def _run_drill(
     settings: RunSettings,
     console: Console,
     as_json: bool,
+    after: Aftermath,
 ) -> int:
     try:
         port = await open_port()
@@ -241,9 +263,32 @@ async def _run_drill(
         await port.close()
     console.print(render_summary(outcome.document))
     console.print(f"result: {outcome.out_dir / 'result.json'}", highlight=False)
+    _report_and_record(outcome.out_dir, after, console)
     if as_json:
         sys.stdout.write(json.dumps(outcome.document, indent=2) + "\n")
     return outcome.exit_code
+
+
+@dataclass(frozen=True)
+class Aftermath:
+    """Where a finished run is recorded, and what started it."""
+
+    history: History
+    trigger: str
+
+
+def _report_and_record(out_dir: Path, after: Aftermath, console: Console) -> None:
+    """Write the reports and record the run; a failure here is reported, never fatal."""
+    try:
+        finished = load_result(out_dir)
+        written = write_reports(finished)
+        document = finished.path.read_text(encoding="utf-8")
+        entry = RunEntry(doc=finished.doc, trigger=after.trigger, result_path=str(finished.path))
+        after.history.record(entry, document=document)
+    except (ZonedrillError, OSError) as exc:
+        console.print(f"[yellow]warning:[/] reports or history not written: {exc}")
+        return
+    console.print("reports: " + ", ".join(p.name for p in written), highlight=False)
 
 
 @main.command()
@@ -380,3 +425,8 @@ def schema(kind: str) -> None:
     """Print the JSON Schema of drill or lab files (for editor completion)."""
     model = Drill if kind == "drill" else Lab
     click.echo(json.dumps(model.model_json_schema(by_alias=True, mode="validation"), indent=2))
+
+
+main.add_command(report)
+main.add_command(gate)
+main.add_command(history)

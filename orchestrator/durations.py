@@ -59,3 +59,25 @@ def parse_percent(text: str) -> float:
     if not 0.0 <= value <= FULL_PERCENT or math.isnan(value):
         raise ValueError(f'"{text}" is outside 0%..100%')
     return value
+
+
+_DAYS = re.compile(r"(\d+)(w|d)")
+
+
+def parse_age(text: str) -> float:
+    """Seconds for an age such as "7d", "1w", "36h" or "2d12h" (days and weeks allowed)."""
+    raw = text.strip()
+    days = 0.0
+    while match := _DAYS.match(raw):
+        days += int(match.group(1)) * (7 if match.group(2) == "w" else 1)
+        raw = raw[match.end() :]
+    if not raw:
+        if days == 0 and not text.strip():
+            raise ValueError('an empty age: write one like "7d", "36h" or "1w"')
+        return days * 86400.0
+    try:
+        return days * 86400.0 + parse_duration(raw)
+    except ValueError:
+        raise ValueError(
+            f'"{text}" is not an age: expected forms like "7d", "36h", "1w" or "2d12h"'
+        ) from None

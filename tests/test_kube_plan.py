@@ -147,7 +147,14 @@ def test_forecast_pending_matches_the_scheduler(
     assert "predicted Pending: 2 of forecast/spread's" in forecast
     before = node_state(kube)
     running = subprocess.Popen(
-        [*ZONEDRILL, "run", str(path), *target, f"--service-url=forecast/spread={crowded.url}"],
+        [
+            *ZONEDRILL,
+            "run",
+            str(path),
+            *target,
+            f"--service-url=forecast/spread={crowded.url}",
+            f"--out={tmp_path / 'out'}",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,

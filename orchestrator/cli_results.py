@@ -1,0 +1,329 @@
+"""``zonedrill report``, ``gate`` and ``history``: what happens after a run.
+
+Exit codes: 0 fine (the gate passed), 1 the gate failed, 2 unreadable or foreign input.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import NoReturn
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from orchestrator.durations import parse_age
+from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
+from orchestrator.gate import GatePolicy, Verdict, judge_all
+from orchestrator.history import History, RunEntry, default_path
+from orchestrator.journal import state_dir
+from orchestrator.report import numbers
+from orchestrator.report.document import (
+    FinishedRun,
+    LatencyDoc,
+    ProbeDoc,
+    ResultDoc,
+    load_result,
+)
+from orchestrator.report.render import Format, markdown, render
+
+EXIT_GATE_FAILED, EXIT_INVALID = 1, 2
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def _refuse(exc: ZonedrillError) -> NoReturn:
+    console = Console(stderr=True)
+    problems = exc.problems if isinstance(exc, InvalidInputError) else []
+    for problem in problems:
+        console.print(f"[red]error[/] {problem}", highlight=False, soft_wrap=True)
+    if not problems:
+        console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    sys.exit(EXIT_INVALID)
+
+
+def _history(path: Path | None) -> History:
+    return History(path or default_path(state_dir()))
+
+
+HISTORY_OPTION = click.option(
+    "--history",
+    "history_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="History database. Default: history.sqlite in the state directory "
+    "($ZONEDRILL_STATE_DIR or $XDG_STATE_HOME/zonedrill).",
+)
+
+
+@click.command()
+@click.argument("result", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "form",
+    type=click.Choice([f.value for f in Format]),
+    default=Format.MD.value,
+    show_default=True,
+    help="html: one self-contained page; md: for a PR comment or CI summary; junit: JUnit XML.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write here instead of standard output.",
+)
+def report(result: Path, form: str, output: Path | None) -> None:
+    r"""Render a finished run (its result.json or its folder) as HTML, Markdown or JUnit.
+
+    \b
+    run already writes all three next to result.json; this renders them again, e.g.:
+      zonedrill report zonedrill-runs/<run-id> --format md >> "$GITHUB_STEP_SUMMARY"
+      zonedrill report zonedrill-runs/<run-id>/result.json --format html -o drill.html
+    """
+    try:
+        text = render(load_result(result), Format(form))
+    except ZonedrillError as exc:
+        _refuse(exc)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+@click.command()
+@click.argument("results", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--drill", help="Judge this drill's runs from the history instead of files.")
+@click.option(
+    "--last",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="How many of the drill's latest runs to judge (with --drill).",
+)
+@click.option("--trigger", help="Only runs recorded with this --trigger (e.g. schedule).")
+@click.option("--min-score", type=click.FloatRange(0, 100), help="Lowest acceptable score.")
+@click.option("--max-age", help='Oldest acceptable run, e.g. "7d", "36h" (since it ended).')
+@click.option(
+    "--require-outcome",
+    "outcomes",
+    multiple=True,
+    type=click.Choice(["passed", "failed", "aborted", "not-steady", "error"]),
+    help="Acceptable outcomes (repeatable). Default: passed.",
+)
+@HISTORY_OPTION
+def gate(
+    results: tuple[Path, ...],
+    drill: str | None,
+    last: int,
+    trigger: str | None,
+    min_score: float | None,
+    max_age: str | None,
+    outcomes: tuple[str, ...],
+    history_path: Path | None,
+) -> None:
+    r"""Exit 0 when every result passes the gate, 1 when one does not, 2 for bad input.
+
+    \b
+    Results come from files (result.json or run folders) or, with --drill, from the history:
+      zonedrill gate zonedrill-runs/<run-id> --min-score 90
+      zonedrill gate --drill pangyo-battery-fire --trigger schedule --max-age 7d
+    The second says: the last scheduled run of the drill passed, within 7 days.
+    No recorded run fails the gate. A failing result prints one line with every reason.
+    """
+    try:
+        policy = GatePolicy(
+            outcomes=frozenset(outcomes or ["passed"]),
+            min_score=min_score,
+            max_age=_age_option(max_age),
+        )
+        docs = _gate_inputs(results, drill, last, trigger, history_path)
+    except ZonedrillError as exc:
+        _refuse(exc)
+    sys.exit(_announce(judge_all(docs, policy, now=datetime.now(UTC)), drill, trigger))
+
+
+def _announce(verdicts: list[Verdict], drill: str | None, trigger: str | None) -> int:
+    """Print one line per result and the gate's verdict; return the exit code."""
+    if not verdicts:
+        scope = f" with trigger {trigger!r}" if trigger else ""
+        click.echo(f"FAIL no run of drill {drill!r}{scope} is recorded")
+        return EXIT_GATE_FAILED
+    for verdict in verdicts:
+        click.echo(verdict.line())
+    failed = sum(not v.passed for v in verdicts)
+    word = "failed" if failed else "passed"
+    click.echo(f"gate {word}: {len(verdicts) - failed} of {len(verdicts)} result(s) pass")
+    return EXIT_GATE_FAILED if failed else 0
+
+
+def _age_option(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        return parse_age(text)
+    except ValueError as exc:
+        raise InvalidInputError([Problem("--max-age", None, None, "", str(exc))]) from None
+
+
+def _gate_inputs(
+    results: tuple[Path, ...], drill: str | None, last: int, trigger: str | None, path: Path | None
+) -> list[ResultDoc]:
+    if bool(results) == bool(drill):
+        message = "give result files, or --drill NAME to read the history (not both)"
+        raise InvalidInputError([Problem("gate", None, None, "", message)])
+    if drill:
+        return [e.doc for e in _history(path).runs(drill=drill, trigger=trigger, last=last)]
+    problems: list[Problem] = []
+    docs = []
+    for given in results:
+        try:
+            docs.append(load_result(given, with_samples=False).doc)
+        except InvalidInputError as exc:
+            problems += exc.problems
+    if problems:
+        raise InvalidInputError(problems)
+    return docs
+
+
+@click.group(invoke_without_command=True)
+@click.option("--drill", help="Only this drill's runs.")
+@click.option("--last", type=click.IntRange(min=1), default=20, show_default=True)
+@HISTORY_OPTION
+@click.pass_context
+def history(ctx: click.Context, drill: str | None, last: int, history_path: Path | None) -> None:
+    r"""List recorded runs with outcome, score and worst RTO, and the trend per drill.
+
+    \b
+      zonedrill history --drill pangyo-battery-fire
+      zonedrill history show <run-id>          one run in full
+      zonedrill history compare <run-a> <run-b>  figures side by side
+    """
+    ctx.obj = _history(history_path)
+    if ctx.invoked_subcommand is not None:
+        return
+    try:
+        entries = ctx.obj.runs(drill=drill, last=last)
+    except ZonedrillError as exc:
+        _refuse(exc)
+    console = Console()
+    if not entries:
+        console.print("no runs recorded" + (f" for drill {drill}" if drill else ""))
+        return
+    console.print(_runs_table(entries))
+    for name in sorted({e.doc.drill for e in entries}):
+        console.print(
+            trend_line(name, [e for e in entries if e.doc.drill == name]), highlight=False
+        )
+
+
+def _runs_table(entries: list[RunEntry]) -> Table:
+    table = Table(title="runs, newest first", title_justify="left")
+    for column in (
+        "ended (UTC)",
+        "run",
+        "drill",
+        "target",
+        "trigger",
+        "outcome",
+        "score",
+        "worst RTO",
+    ):
+        table.add_column(column)
+    for entry in entries:
+        doc = entry.doc
+        rto = "not recovered" if entry.unrecovered else numbers.seconds(entry.worst_rto)
+        table.add_row(
+            f"{doc.ended_at:%Y-%m-%d %H:%M}",
+            doc.run_id,
+            doc.drill,
+            doc.target,
+            entry.trigger,
+            doc.outcome,
+            numbers.score(doc.score),
+            rto,
+        )
+    return table
+
+
+def _worst_rto(entry: RunEntry) -> str:
+    return "not recovered" if entry.unrecovered else numbers.seconds(entry.worst_rto)
+
+
+def trend_line(drill: str, newest_first: list[RunEntry]) -> str:
+    """``drill: score ▁▅█ 55.6 → 100.0 (+44.4) over 3 run(s); worst RTO 10.24 s → —``."""
+    runs = list(reversed(newest_first))
+    scores = [e.doc.score for e in runs if e.doc.score is not None]
+    if not scores:
+        return f"{drill}: no scored runs"
+    low, high = min(scores), max(scores)
+    top = len(SPARKS) - 1
+    spark = "".join(SPARKS[int((s - low) / (high - low or 1) * top)] for s in scores)
+    change = f"{scores[0]:.1f} → {scores[-1]:.1f} ({scores[-1] - scores[0]:+.1f})"
+    rto = f"worst RTO {_worst_rto(runs[0])} → {_worst_rto(runs[-1])}"
+    return f"{drill}: score {spark} {change} over {len(runs)} run(s); {rto}"
+
+
+@history.command("show")
+@click.argument("run_id")
+@click.pass_obj
+def history_show(store: History, run_id: str) -> None:
+    """One recorded run in full (as Markdown)."""
+    try:
+        entry = store.get(run_id)
+    except ZonedrillError as exc:
+        _refuse(exc)
+    click.echo(f"trigger: {entry.trigger}; result: {entry.result_path}\n")
+    click.echo(markdown(FinishedRun(doc=entry.doc, path=Path(entry.result_path), samples=[])))
+
+
+@history.command("compare")
+@click.argument("run_a")
+@click.argument("run_b")
+@click.pass_obj
+def history_compare(store: History, run_a: str, run_b: str) -> None:
+    """Two recorded runs' figures side by side, with the change from A to B."""
+    try:
+        a, b = store.get(run_a).doc, store.get(run_b).doc
+    except ZonedrillError as exc:
+        _refuse(exc)
+    table = Table(title=f"A = {a.run_id}\nB = {b.run_id}", title_justify="left")
+    for column in ("figure", "A", "B", "change"):
+        table.add_column(column)
+    for name, value_a, value_b, show in comparison_rows(a, b):
+        change = "" if value_a is None or value_b is None else f"{value_b - value_a:+.2f}"
+        table.add_row(name, show(value_a), show(value_b), change)
+    table.add_row("outcome", a.outcome, b.outcome, "" if a.outcome == b.outcome else "changed")
+    Console().print(table)
+
+
+Row = tuple[str, float | None, float | None, Callable[[float | None], str]]
+
+
+def _rto_text(value: float | None) -> str:
+    return numbers.metric_value("rto", value)
+
+
+def comparison_rows(a: ResultDoc, b: ResultDoc) -> list[Row]:
+    """Score, then per probe availability, downtime, p99 and RTO per zone, in A's order."""
+    rows: list[Row] = [("score", a.score, b.score, numbers.score)]
+    probes_b = {p.name: p for p in b.probes}
+    for probe in a.probes:
+        rows += _probe_rows(probe, probes_b.get(probe.name))
+    return rows
+
+
+def _probe_rows(mine: ProbeDoc, theirs: ProbeDoc | None) -> list[Row]:
+    name = mine.name
+    other = theirs or mine.model_copy(
+        update={"availability": None, "downtime": None, "latency": LatencyDoc(), "rto": []}
+    )
+    rows: list[Row] = [
+        (f"{name} availability", mine.availability, other.availability, numbers.percent),
+        (f"{name} downtime", mine.downtime, other.downtime, numbers.seconds),
+        (f"{name} p99", mine.latency.p99, other.latency.p99, numbers.seconds),
+    ]
+    for index, rto in enumerate(mine.rto):
+        later = other.rto[index].seconds if index < len(other.rto) else None
+        rows.append((f"{name} RTO after {rto.zone}", rto.seconds, later, _rto_text))
+    return rows

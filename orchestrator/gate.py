@@ -1,0 +1,79 @@
+"""The gate: whether drill results let a pipeline go ahead.
+
+Pure judgement over result documents; the CLI gathers them (files or history) and turns the
+verdicts into an exit code. Every failing result gets every reason it fails, in one line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from orchestrator.durations import format_duration
+from orchestrator.report.document import ResultDoc
+from orchestrator.report.numbers import score as format_score
+
+
+@dataclass(frozen=True)
+class GatePolicy:
+    """What a result must show to pass."""
+
+    outcomes: frozenset[str] = frozenset({"passed"})
+    min_score: float | None = None
+    max_age: float | None = None  # seconds since the run ended
+    require_restored: bool = True
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The gate's judgement of one result."""
+
+    run_id: str
+    drill: str
+    reasons: list[str] = field(default_factory=list)
+    summary: str = ""
+
+    @property
+    def passed(self) -> bool:
+        """True when no reason was found to fail."""
+        return not self.reasons
+
+    def line(self) -> str:
+        """``ok   RUN (DRILL): summary`` or ``FAIL RUN (DRILL): reason; reason``."""
+        if self.passed:
+            return f"ok   {self.run_id} ({self.drill}): {self.summary}"
+        return f"FAIL {self.run_id} ({self.drill}): " + "; ".join(self.reasons)
+
+
+def judge(doc: ResultDoc, policy: GatePolicy, *, now: datetime) -> Verdict:
+    """Every reason ``doc`` fails ``policy`` (none: it passes)."""
+    reasons = []
+    if doc.outcome not in policy.outcomes:
+        wanted = " or ".join(sorted(policy.outcomes))
+        why = f" ({doc.reason})" if doc.reason else ""
+        reasons.append(f"outcome {doc.outcome}{why}, required {wanted}")
+    if policy.min_score is not None and (doc.score is None or doc.score < policy.min_score):
+        reasons.append(f"score {format_score(doc.score)} below the minimum {policy.min_score:g}")
+    age = (now - doc.ended_at).total_seconds()
+    if policy.max_age is not None and age > policy.max_age:
+        reasons.append(f"ended {_age(age)} ago, older than the maximum age {_age(policy.max_age)}")
+    if policy.require_restored and not doc.restored:
+        reasons.append("the cluster was not restored (run zonedrill rollback)")
+    summary = f"{doc.outcome}, score {format_score(doc.score)}, ended {_age(age)} ago"
+    return Verdict(run_id=doc.run_id, drill=doc.drill, reasons=reasons, summary=summary)
+
+
+def judge_all(docs: Sequence[ResultDoc], policy: GatePolicy, *, now: datetime) -> list[Verdict]:
+    """A verdict per result, in the order given."""
+    return [judge(doc, policy, now=now) for doc in docs]
+
+
+DAY, HOUR = 86400.0, 3600.0
+
+
+def _age(seconds: float) -> str:
+    if seconds >= DAY:
+        days, rest = divmod(seconds, DAY)
+        return f"{int(days)}d{int(rest // HOUR)}h" if rest >= HOUR else f"{int(days)}d"
+    return format_duration(max(0.0, round(seconds)))

@@ -1,0 +1,158 @@
+"""Run history: every finished run in an embedded SQLite database.
+
+The database lives in the state directory (``history.sqlite``) unless ``--history PATH`` says
+otherwise. Two drills finishing at once both get recorded: the database runs in WAL mode, each
+write is one ``BEGIN IMMEDIATE`` transaction, and a writer waits up to ``BUSY_SECONDS`` for the
+other instead of failing. The whole result document is kept, so the gate can judge a run even
+after its folder was cleaned up.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestrator.errors import InvalidInputError, Problem
+from orchestrator.report.document import ResultDoc, parse_result
+
+BUSY_SECONDS = 30.0
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    drill TEXT NOT NULL,
+    target TEXT NOT NULL,
+    trigger TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    score REAL,
+    worst_rto REAL,
+    unrecovered INTEGER NOT NULL,
+    started_at TEXT NOT NULL,
+    ended_at TEXT NOT NULL,
+    result_path TEXT NOT NULL,
+    document TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_by_drill ON runs (drill, ended_at);
+"""
+
+
+def default_path(state: Path) -> Path:
+    """``history.sqlite`` in the state directory."""
+    return state / "history.sqlite"
+
+
+@dataclass(frozen=True)
+class RunEntry:
+    """One recorded run."""
+
+    doc: ResultDoc
+    trigger: str
+    result_path: str
+
+    @property
+    def worst_rto(self) -> float | None:
+        """The longest recovery over every probe and step (None: none or not recovered)."""
+        values = [r.seconds for p in self.doc.probes for r in p.rto]
+        if not values or any(v is None for v in values):
+            return None
+        return max(v for v in values if v is not None)
+
+    @property
+    def unrecovered(self) -> bool:
+        """True when some probe had not recovered by the end of a window."""
+        return any(r.seconds is None for p in self.doc.probes for r in p.rto)
+
+
+class History:
+    """The history database at ``path`` (created on first use)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            connection = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise self._unreadable(exc) from exc
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
+            connection.executescript(SCHEMA)
+            connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            yield connection
+        except sqlite3.DatabaseError as exc:
+            raise self._unreadable(exc) from exc
+        finally:
+            connection.close()
+
+    def _unreadable(self, exc: Exception) -> InvalidInputError:
+        message = f"not a usable zonedrill history: {exc}"
+        return InvalidInputError([Problem(str(self.path), None, None, "", message)])
+
+    def record(self, entry: RunEntry, *, document: str) -> None:
+        """Store one run (the same run id again replaces it)."""
+        doc = entry.doc
+        row = (
+            doc.run_id,
+            doc.drill,
+            doc.target,
+            entry.trigger,
+            doc.outcome,
+            doc.score,
+            entry.worst_rto,
+            int(entry.unrecovered),
+            doc.started_at.isoformat(),
+            doc.ended_at.isoformat(),
+            entry.result_path,
+            document,
+        )
+        with self._connect() as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute(
+                "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row
+            )
+            connection.execute("COMMIT")
+
+    def runs(
+        self, *, drill: str | None = None, trigger: str | None = None, last: int | None = None
+    ) -> list[RunEntry]:
+        """Recorded runs, newest first, optionally of one drill and trigger, at most ``last``."""
+        query = "SELECT document, trigger, result_path FROM runs WHERE 1=1"
+        arguments: list[object] = []
+        if drill is not None:
+            query += " AND drill = ?"
+            arguments.append(drill)
+        if trigger is not None:
+            query += " AND trigger = ?"
+            arguments.append(trigger)
+        query += " ORDER BY ended_at DESC, run_id DESC"
+        if last is not None:
+            query += " LIMIT ?"
+            arguments.append(last)
+        with self._connect() as connection:
+            rows = connection.execute(query, arguments).fetchall()
+        return [self._entry(*row) for row in rows]
+
+    def get(self, run_id: str) -> RunEntry:
+        """One run by id (a unique prefix is enough); InvalidInputError when none or several."""
+        with self._connect() as connection:
+            rows = connection.execute(
+                "SELECT document, trigger, result_path FROM runs WHERE substr(run_id, 1, ?) = ? "
+                "ORDER BY run_id LIMIT 3",
+                (len(run_id), run_id),
+            ).fetchall()
+        exact = [r for r in rows if self._entry(*r).doc.run_id == run_id]
+        if len(exact) == 1 or len(rows) == 1:
+            return self._entry(*(exact or rows)[0])
+        found = "no run" if not rows else "several runs"
+        message = f"{found} with id {run_id!r} in the history; list them with zonedrill history"
+        raise InvalidInputError([Problem(str(self.path), None, None, "run", message)])
+
+    def _entry(self, document: str, trigger: str, result_path: str) -> RunEntry:
+        doc = parse_result(document, source=f"{self.path} (run record)")
+        return RunEntry(doc=doc, trigger=trigger, result_path=result_path)

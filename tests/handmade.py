@@ -1,0 +1,140 @@
+"""Hand-built results and samples for the report, gate and history tests.
+
+The flagship-like run: talk-api probed every 250 ms for a 5 s baseline and a 30 s chaos phase;
+pangyo is lost at T0 and talk-api fails for exactly 40 samples (10.00 s), then recovers. So:
+120 chaos samples, 80 passed, availability 66.67 %, downtime 10.00 s, RTO 10.00 s.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from orchestrator.samples import Sample, write_samples
+
+EVERY, T0, BASELINE, CHAOS = 0.25, 5.25, 5.0, 30.0
+FAILING = 40  # samples from T0 on
+
+
+def talk_samples(
+    *, every: float = EVERY, chaos: float = CHAOS, failing: int = FAILING
+) -> list[Sample]:
+    """talk-api: passing baseline, ``failing`` failed samples from T0, then passing again."""
+    samples = []
+    start = T0 - BASELINE
+    count = round((BASELINE + chaos) / every)
+    for index in range(count):
+        scheduled = start + index * every
+        chaos_index = round((scheduled - T0) / every)
+        down = 0 <= chaos_index < failing
+        latency = None if down else 0.020 + (index % 5) * 0.001
+        samples.append(
+            Sample(
+                probe="talk-api",
+                index=index,
+                scheduled=scheduled,
+                started=scheduled + 0.0004,
+                passed=not down,
+                latency=latency,
+                status=None if down else 200,
+                error="refused" if down else None,
+            )
+        )
+    return samples
+
+
+def result_document(**changes: Any) -> dict[str, Any]:
+    """The result of the run the samples describe; ``changes`` override top-level fields."""
+    started = datetime(2026, 11, 25, 10, 0, 0, tzinfo=UTC)
+    document: dict[str, Any] = {
+        "apiVersion": "zonedrill/v1",
+        "kind": "DrillResult",
+        "runId": "handmade-20261125T100000Z-0001",
+        "drill": "handmade",
+        "description": "Pangyo loses power; talk-api is down for 10 s.",
+        "target": "lab",
+        "startedAt": _stamp(started),
+        "endedAt": _stamp(started + timedelta(seconds=36)),
+        "outcome": "failed",
+        "reason": None,
+        "score": 55.6,
+        "checks": [
+            _check("rto", 5.0, 10.0, 0.0, 2.0),
+            _check("availability", 99.0, 66.6667, 0.0, 2.0),
+            _check("p99Latency", 0.2, 0.024, 1.0, 2.0),
+        ],
+        "probes": [
+            {
+                "name": "talk-api",
+                "samples": 120,
+                "passed": 80,
+                "availability": 66.6667,
+                "downtime": 10.0,
+                "latency": {"p50": 0.022, "p95": 0.024, "p99": 0.024},
+                "rto": [{"step": 0, "zone": "pangyo", "seconds": 10.0, "recoveredBy": "failover"}],
+            }
+        ],
+        "steps": [
+            _step(0, "lose", "power-loss", 0.0, pods=4),
+            _step(None, "restore", None, 20.0, pods=0),
+        ],
+        "restored": True,
+        "risks": ["step 0 (power-loss pangyo): predicted outage of messaging/talk-api"],
+        "timeline": {
+            "baselineStart": T0 - BASELINE,
+            "baselineEnd": T0 - EVERY,
+            "t0": T0,
+            "chaosEnd": T0 + CHAOS,
+            "figuresEnd": T0 + CHAOS,
+        },
+        "samplesFile": "samples.jsonl",
+    }
+    return document | changes
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _check(
+    metric: str, target: float, observed: float, credit: float, weight: float
+) -> dict[str, Any]:
+    return {
+        "probe": "talk-api",
+        "metric": metric,
+        "target": target,
+        "observed": observed,
+        "credit": credit,
+        "weight": weight,
+        "passed": credit == 1.0,
+    }
+
+
+def _step(
+    index: int | None, action: str, mode: str | None, offset: float, *, pods: int
+) -> dict[str, Any]:
+    return {
+        "index": index,
+        "action": action,
+        "zone": "pangyo",
+        "mode": mode,
+        "nodes": ["pangyo-1", "pangyo-2", "pangyo-3"],
+        "podsDeleted": pods,
+        "podsEvicted": 0,
+        "evictionsBlocked": 0,
+        "startedAt": None,
+        "endedAt": None,
+        "offset": offset,
+        "note": "",
+    }
+
+
+def write_run(folder: Path, document: dict[str, Any], samples: list[Sample] | None = None) -> Path:
+    """Write result.json and samples.jsonl into ``folder``; return the result file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_samples(folder / "samples.jsonl", talk_samples() if samples is None else samples)
+    path = folder / "result.json"
+    path.write_text(json.dumps(document, indent=2))
+    return path
