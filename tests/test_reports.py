@@ -56,9 +56,9 @@ def test_junit_has_a_case_per_check_and_probe_with_numbers_on_failures(flagship:
     assert suite is not None
     assert (suite.get("tests"), suite.get("failures")) == ("5", "4")
     failures = {
-        case.get("name"): case.find("failure").get("message")  # type: ignore[union-attr]
+        str(case.get("name")): str(failure.get("message"))
         for case in suite.iter("testcase")
-        if case.find("failure") is not None
+        if (failure := case.find("failure")) is not None
     }
     assert failures["talk-api RTO ≤ 5.00 s"] == "observed 10.00 s, target 5.00 s, credit 0.00"
     assert failures["talk-api availability ≥ 99.00 %"].startswith("observed 66.67 %")

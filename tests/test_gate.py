@@ -1,0 +1,172 @@
+"""zonedrill gate: exit codes and reasons (passed, failed, aborted, stale, low, mixed, corrupt)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from orchestrator.cli import main
+from orchestrator.durations import parse_age
+from orchestrator.history import History, RunEntry
+from orchestrator.report.document import parse_result
+from tests.handmade import result_document, write_run
+
+
+def stamp(age: timedelta) -> str:
+    """An RFC 3339 time ``age`` ago."""
+    return (datetime.now(UTC) - age).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def made(
+    run_id: str, outcome: str, score: float, *, age: timedelta = timedelta(hours=1)
+) -> dict[str, Any]:
+    """A hand-built result with the given outcome, score and age."""
+    return result_document(
+        runId=run_id,
+        outcome=outcome,
+        score=score,
+        startedAt=stamp(age + timedelta(minutes=1)),
+        endedAt=stamp(age),
+        reason="guardrail: talk-api failing" if outcome == "aborted" else None,
+    )
+
+
+RESULTS = {
+    "passed": made("run-passed", "passed", 100.0),
+    "failed": made("run-failed", "failed", 55.6),
+    "aborted": made("run-aborted", "aborted", 0.0),
+    "stale": made("run-stale", "passed", 100.0, age=timedelta(days=9)),
+    "low": made("run-low", "passed", 82.5),
+}
+
+
+def gate(tmp_path: Path, *args: str) -> tuple[int, str]:
+    """Run ``zonedrill gate`` in process; return exit code and all output."""
+    runner = CliRunner()
+    done = runner.invoke(
+        main, ["gate", *args], env={"ZONEDRILL_STATE_DIR": str(tmp_path / "state")}
+    )
+    return done.exit_code, done.output
+
+
+def files(tmp_path: Path, *names: str) -> list[str]:
+    """Write the named hand-built results; return their paths."""
+    return [str(write_run(tmp_path / name, RESULTS[name])) for name in names]
+
+
+@pytest.mark.parametrize(
+    ("names", "options", "code", "expected"),
+    [
+        (["passed"], [], 0, "ok   run-passed (handmade): passed, score 100.0"),
+        (["failed"], [], 1, "FAIL run-failed (handmade): outcome failed, required passed"),
+        (["aborted"], [], 1, "outcome aborted (guardrail: talk-api failing), required passed"),
+        (["stale"], ["--max-age", "7d"], 1, "ended 9d ago, older than the maximum age 7d"),
+        (["stale"], ["--max-age", "10d"], 0, "gate passed: 1 of 1"),
+        (["low"], ["--min-score", "90"], 1, "score 82.5 below the minimum 90"),
+        (["low"], ["--min-score", "80"], 0, "gate passed: 1 of 1"),
+        (
+            ["passed", "failed", "low"],
+            ["--min-score", "90"],
+            1,
+            "gate failed: 1 of 3 result(s) pass",
+        ),
+        (["aborted"], ["--require-outcome", "aborted"], 0, "gate passed"),
+    ],
+    ids=[
+        "passed",
+        "failed",
+        "aborted",
+        "stale",
+        "fresh-enough",
+        "low",
+        "high-enough",
+        "mixed",
+        "allowed",
+    ],
+)
+def test_gate_matrix(
+    tmp_path: Path, names: list[str], options: list[str], code: int, expected: str
+) -> None:
+    """Each case exits as a pipeline expects and says why in one line per failing result."""
+    exit_code, output = gate(tmp_path, *files(tmp_path, *names), *options)
+    assert exit_code == code, output
+    assert expected in output
+
+
+def test_every_reason_of_one_result_is_on_its_line(tmp_path: Path) -> None:
+    """A failed, low, stale result gets one line naming all three problems."""
+    old_failure = made("run-old", "failed", 40.0, age=timedelta(days=30))
+    path = write_run(tmp_path / "old", old_failure)
+    code, output = gate(tmp_path, str(path), "--min-score", "90", "--max-age", "7d")
+    line = next(x for x in output.splitlines() if x.startswith("FAIL"))
+    assert code == 1
+    assert "outcome failed" in line
+    assert "score 40.0 below" in line
+    assert "older than the maximum age 7d" in line
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "not JSON"),
+        ('{"kind": "Drill"}', "not a zonedrill result"),
+        ('{"kind": "DrillResult", "apiVersion": "zonedrill/v1"}', "runId: Field required"),
+    ],
+    ids=["corrupt", "foreign", "incomplete"],
+)
+def test_unreadable_input_exits_2(tmp_path: Path, content: str, message: str) -> None:
+    """Damaged or foreign files are input errors (exit 2), never a pass or a plain fail."""
+    bad = tmp_path / "result.json"
+    bad.write_text(content)
+    code, output = gate(tmp_path, str(bad), *files(tmp_path, "passed"))
+    assert code == 2
+    assert message in output
+
+
+def record(history: History, document: dict[str, Any], trigger: str) -> None:
+    """Put a hand-built result into the history."""
+    text = json.dumps(document)
+    doc = parse_result(text, source="test")
+    history.record(RunEntry(doc=doc, trigger=trigger, result_path="/nowhere"), document=text)
+
+
+def test_last_scheduled_run_within_7_days_from_history(tmp_path: Path) -> None:
+    """--drill/--trigger/--last judge the newest scheduled run, not a newer manual one."""
+    history = History(tmp_path / "h.sqlite")
+    record(history, made("sched-old", "passed", 100.0, age=timedelta(days=2)), "schedule")
+    record(history, made("manual-new", "failed", 10.0, age=timedelta(hours=1)), "manual")
+    common = ["--drill", "handmade", "--history", str(tmp_path / "h.sqlite"), "--max-age", "7d"]
+    code, output = gate(tmp_path, *common, "--trigger", "schedule")
+    assert (code, "ok   sched-old" in output) == (0, True)
+    code, output = gate(tmp_path, *common)
+    assert (code, "FAIL manual-new" in output) == (1, True)
+
+
+def test_no_recorded_run_fails_the_gate(tmp_path: Path) -> None:
+    """A gate over an empty history fails closed and says so."""
+    code, output = gate(tmp_path, "--drill", "never-ran", "--history", str(tmp_path / "h.sqlite"))
+    assert code == 1
+    assert "no run of drill 'never-ran' is recorded" in output
+
+
+def test_bad_age_and_corrupt_history_exit_2(tmp_path: Path) -> None:
+    """A malformed --max-age and a history file that is not SQLite are input errors."""
+    code, output = gate(tmp_path, *files(tmp_path, "passed"), "--max-age", "7x")
+    assert (code, "is not an age" in output) == (2, True)
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"this is not a database" * 100)
+    code, output = gate(tmp_path, "--drill", "handmade", "--history", str(junk))
+    assert (code, "not a usable zonedrill history" in output) == (2, True)
+
+
+def test_ages_accept_days_and_weeks() -> None:
+    """--max-age takes d and w on top of Go durations."""
+    assert parse_age("7d") == 7 * 86400
+    assert parse_age("1w2d") == 9 * 86400
+    assert parse_age("2d12h") == 2.5 * 86400
+    assert parse_age("90m") == 5400

@@ -1,0 +1,99 @@
+"""The HTML report in a real headless Chromium: no console errors, nothing fetched, numbers visible.
+
+Needs Debian's chromium at /usr/bin/chromium (`.ci/run` installs it). Screenshots are kept in
+``test-artifacts/`` (or ``$ZONEDRILL_TEST_ARTIFACTS``) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from orchestrator.report.document import load_result
+from orchestrator.report.render import write_reports
+from tests.handmade import T0, result_document, talk_samples, write_run
+from tests.support import REPO
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Without these Chromium reaches for Google's services at start, which this network refuses.
+QUIET_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def artifacts() -> Path:
+    """Where screenshots go."""
+    folder = Path(os.environ.get("ZONEDRILL_TEST_ARTIFACTS") or REPO / "test-artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's headless Chromium driven by Playwright."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: apt-get install chromium (.ci/run installs it)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=QUIET_FLAGS)
+        yield launched
+        launched.close()
+
+
+def open_report(browser: Browser, html: Path, shot: str) -> tuple[str, list[str], list[str], Any]:
+    """Load the page; return its text, console errors, URLs it requested, and the page."""
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    errors: list[str] = []
+    requested: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requested.append(r.url))
+    page.goto(html.as_uri(), wait_until="load")
+    page.screenshot(path=str(artifacts() / shot), full_page=True)
+    return page.inner_text("body"), errors, requested, page
+
+
+def test_flagship_report_renders_cleanly_with_its_numbers(browser: Browser, tmp_path: Path) -> None:
+    """Outcome, score, availability and RTO are on screen; no error, no outside request."""
+    run = load_result(write_run(tmp_path, result_document()))
+    html = next(p for p in write_reports(run) if p.suffix == ".html")
+    text, errors, requested, page = open_report(browser, html, "report-flagship.png")
+    assert errors == []
+    assert requested == [html.as_uri()]
+    assert "FAILED" in text
+    assert "score 55.6 / 100" in text
+    assert "availability 66.67 %" in text
+    assert "RTO after pangyo: 10.00 s" in text
+    assert page.locator("#score").is_visible()
+    chart = page.locator("section.probe svg").first.bounding_box()
+    assert chart is not None
+    assert chart["width"] > 800
+    assert page.locator("svg text", has_text="RTO 10.00 s").count() == 1
+    page.close()
+
+
+def test_hour_long_report_stays_light_and_readable(browser: Browser, tmp_path: Path) -> None:
+    """An hour at 100 ms (36,000 samples) loads without errors and draws its one failure."""
+    document = result_document()
+    document["timeline"]["chaosEnd"] = T0 + 3600.0
+    samples = talk_samples(every=0.1, chaos=3600.0, failing=1)
+    run = load_result(write_run(tmp_path, document, samples))
+    html = next(p for p in write_reports(run) if p.suffix == ".html")
+    text, errors, _, page = open_report(browser, html, "report-one-hour.png")
+    assert errors == []
+    assert "score 55.6 / 100" in text
+    assert page.locator("rect.fail").count() == 1
+    page.close()
