@@ -134,24 +134,30 @@ class History:
         if last is not None:
             query += " LIMIT ?"
             arguments.append(last)
+        if not self.path.exists():  # reading never creates a database (a typo stays visible)
+            return []
         with self._connect() as connection:
             rows = connection.execute(query, arguments).fetchall()
         return [self._entry(*row) for row in rows]
 
     def get(self, run_id: str) -> RunEntry:
         """One run by id (a unique prefix is enough); InvalidInputError when none or several."""
-        with self._connect() as connection:
-            rows = connection.execute(
-                "SELECT document, trigger, result_path FROM runs WHERE substr(run_id, 1, ?) = ? "
-                "ORDER BY run_id LIMIT 3",
-                (len(run_id), run_id),
-            ).fetchall()
+        rows = self._rows_by_prefix(run_id) if self.path.exists() else []
         exact = [r for r in rows if self._entry(*r).doc.run_id == run_id]
         if len(exact) == 1 or len(rows) == 1:
             return self._entry(*(exact or rows)[0])
         found = "no run" if not rows else "several runs"
         message = f"{found} with id {run_id!r} in the history; list them with zonedrill history"
         raise InvalidInputError([Problem(str(self.path), None, None, "run", message)])
+
+    def _rows_by_prefix(self, run_id: str) -> list[tuple[str, str, str]]:
+        with self._connect() as connection:
+            rows: list[tuple[str, str, str]] = connection.execute(
+                "SELECT document, trigger, result_path FROM runs WHERE substr(run_id, 1, ?) = ? "
+                "ORDER BY run_id LIMIT 3",
+                (len(run_id), run_id),
+            ).fetchall()
+        return rows
 
     def _entry(self, document: str, trigger: str, result_path: str) -> RunEntry:
         doc = parse_result(document, source=f"{self.path} (run record)")
