@@ -45,7 +45,8 @@ async def prepare(drill: Drill, port: ClusterPort) -> Plan:
     nodes = await port.list_nodes()
     zones, problems = resolve_zones(drill, nodes)
     own = port.own_node
-    for zone in zones.values():
+    lost = {step.zone for step in drill.spec.steps if step.restore is None}
+    for zone in (zones[name] for name in lost if name in zones):
         if own is not None and own in zone.node_names:
             problems.append(
                 f'zone "{zone.name}" holds node {own}, where zonedrill itself runs; '
