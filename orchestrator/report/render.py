@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import enum
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 
 from orchestrator.report import numbers, timeline
-from orchestrator.report.document import CheckDoc, FinishedRun, ProbeDoc
+from orchestrator.report.document import CheckDoc, FinishedRun, ProbeDoc, ResultDoc
 
 OUTCOME_ICONS = {"passed": "✅", "failed": "❌", "aborted": "⚠️", "not-steady": "⚠️", "error": "💥"}
 
@@ -105,59 +106,70 @@ def _probe_row(probe: ProbeDoc) -> str:
     )
 
 
-def junit(run: FinishedRun) -> str:
-    """One testcase per check, one per probe and one for the outcome; failures carry numbers."""
-    doc = run.doc
-    suite = ET.Element(
-        "testsuite", name=f"zonedrill.{doc.drill}", timestamp=doc.started_at.isoformat()
-    )
-    cases = 0
-    failures = 0
-    for check in doc.checks:
-        failures += _case(
-            suite,
-            f"{doc.drill}.checks",
-            numbers.check_name(check),
-            None if check.passed else numbers.check_verdict(check),
-        )
-        cases += 1
+@dataclass(frozen=True)
+class Case:
+    """One JUnit testcase: ``failure`` is None when it passed."""
+
+    group: str
+    name: str
+    failure: str | None
+    out: str = ""
+
+
+def junit_cases(doc: ResultDoc) -> list[Case]:
+    """A case per check, one per probe (failing when any of its checks did), one for the outcome."""
+    cases = [
+        Case("checks", numbers.check_name(c), None if c.passed else numbers.check_verdict(c))
+        for c in doc.checks
+    ]
     for probe in doc.probes:
-        missed = [c for c in doc.checks if c.probe == probe.name and not c.passed]
+        missed = [
+            numbers.check_name(c) for c in doc.checks if c.probe == probe.name and not c.passed
+        ]
         figures = (
             f"availability {numbers.percent(probe.availability)}, downtime "
             f"{numbers.seconds(probe.downtime)}, p99 {numbers.seconds(probe.latency.p99)}, "
             f"RTO {_rto_text(probe)}"
         )
-        message = None
-        if missed:
-            message = f"{figures}; missed: " + "; ".join(numbers.check_name(c) for c in missed)
-        failures += _case(suite, f"{doc.drill}.probes", probe.name, message, figures)
-        cases += 1
+        failure = f"{figures}; missed: " + "; ".join(missed) if missed else None
+        cases.append(Case("probes", probe.name, failure, figures))
     verdict = (
         None if doc.outcome == "passed" else f"{doc.outcome}: {doc.reason or 'targets missed'}"
     )
-    failures += _case(
-        suite, f"{doc.drill}.run", "outcome", verdict, f"score {numbers.score(doc.score)}"
+    cases.append(Case("run", "outcome", verdict, f"score {numbers.score(doc.score)}"))
+    return cases
+
+
+def junit(run: FinishedRun) -> str:
+    """JUnit XML of ``junit_cases``; failure messages carry the numbers."""
+    doc = run.doc
+    cases = junit_cases(doc)
+    counts = {"tests": str(len(cases)), "failures": str(sum(c.failure is not None for c in cases))}
+    root = ET.Element("testsuites", {"name": "zonedrill", **counts})
+    suite = ET.SubElement(
+        root,
+        "testsuite",
+        {
+            "name": f"zonedrill.{doc.drill}",
+            "timestamp": doc.started_at.isoformat(),
+            "time": f"{(doc.ended_at - doc.started_at).total_seconds():.3f}",
+            "errors": "0",
+            **counts,
+        },
     )
-    suite.set("tests", str(cases + 1))
-    suite.set("failures", str(failures))
-    suite.set("errors", "0")
-    duration = (doc.ended_at - doc.started_at).total_seconds()
-    suite.set("time", f"{duration:.3f}")
-    root = ET.Element("testsuites", name="zonedrill", tests=str(cases + 1), failures=str(failures))
-    root.append(suite)
+    for case in cases:
+        element = ET.SubElement(
+            suite, "testcase", classname=f"zonedrill.{doc.drill}.{case.group}", name=case.name
+        )
+        if case.out:
+            ET.SubElement(element, "system-out").text = case.out
+        if case.failure is not None:
+            failure = ET.SubElement(
+                element, "failure", message=case.failure, type="DrillCheckMissed"
+            )
+            failure.text = case.failure
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
-
-
-def _case(suite: ET.Element, classname: str, name: str, failure: str | None, out: str = "") -> int:
-    case = ET.SubElement(suite, "testcase", classname=f"zonedrill.{classname}", name=name)
-    if out:
-        ET.SubElement(case, "system-out").text = out
-    if failure is None:
-        return 0
-    ET.SubElement(case, "failure", message=failure, type="DrillCheckMissed").text = failure
-    return 1
 
 
 RENDERERS = {Format.HTML: html, Format.MD: markdown, Format.JUNIT: junit}
