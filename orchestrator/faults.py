@@ -130,15 +130,16 @@ async def _power_cut(context: FaultContext, pods: list[PodInfo], report: FaultRe
 
 async def _drain(context: FaultContext, zone: ResolvedZone, report: FaultReport) -> None:
     pods = _touchable(context, await context.port.list_pods(nodes=zone.node_names), drain=True)
+    # One durable batch for the zone: an fsync per pod stalled the loop at thousands of pods.
+    context.journal.record([EvictPod(pod=p.ref) for p in pods])
     await asyncio.gather(*(_evict_until_allowed(context, p.ref, report) for p in pods))
     left = await context.port.wait_pods_gone(pods=[p.ref for p in pods], timeout=60.0)
     report.pods_left = sorted(str(p) for p in left)
 
 
 async def _evict_until_allowed(context: FaultContext, pod: PodRef, report: FaultReport) -> None:
-    """Evict ``pod``, retrying a PDB refusal with backoff until it goes (or we are cancelled)."""
+    """Evict ``pod`` (journaled already), retrying a PDB refusal with backoff until it goes."""
     change = EvictPod(pod=pod)
-    context.journal.record([change])
     delay = EVICTION_BACKOFF_FIRST
     while True:
         try:
