@@ -320,8 +320,10 @@ def test_validate_command_exits_2_and_prints_locations(tmp_path: Path) -> None:
 
 
 def test_example_drills_and_labs_validate() -> None:
-    """Every shipped drill and lab file is valid."""
-    files = sorted(str(p) for p in Path("drills").rglob("*.yaml"))
+    """Every shipped drill and lab file is valid (drills/kube holds Kubernetes manifests)."""
+    files = sorted(
+        str(p) for p in [*Path("drills").glob("*.yaml"), *Path("drills/labs").glob("*.yaml")]
+    )
     done = subprocess.run(
         [*ZONEDRILL, "validate", *files], capture_output=True, text=True, check=False
     )
