@@ -18,6 +18,7 @@ from tests.cluster.zones import (
     apps_api,
     core_api,
     deployment_body,
+    packed_into,
     service_body,
     wait_for,
 )
@@ -93,22 +94,7 @@ def app(kube: client.ApiClient) -> Iterator[dict[str, Any]]:
     front = ServiceFront(kube, namespace=namespace, name="talk", min_ready=2).start()
 
     def packed() -> bool:
-        # The scheduler's cache may lag the cordons by a moment: move any stray replica.
-        live = [
-            p
-            for p in core.list_namespaced_pod(namespace).items
-            if p.metadata.deletion_timestamp is None
-        ]
-        strays = [p for p in live if p.spec.node_name and not p.spec.node_name.startswith("pangyo")]
-        for pod in strays:
-            core.delete_namespaced_pod(pod.metadata.name, namespace, grace_period_seconds=0)
-        home = [
-            p
-            for p in live
-            if (p.spec.node_name or "").startswith("pangyo")
-            and any(c.type == "Ready" and c.status == "True" for c in (p.status.conditions or []))
-        ]
-        return not strays and len(live) == len(home) == 3 and front.ready == 3
+        return packed_into(kube, namespace, "talk", "pangyo", 3) and front.ready == 3
 
     wait_for(packed, what="3 ready talk endpoints, all in pangyo")
     for node in others:
@@ -119,9 +105,15 @@ def app(kube: client.ApiClient) -> Iterator[dict[str, Any]]:
 
 
 def drill_file(
-    tmp_path: Path, namespace: str, *, mode: str, rto: str = "20s", duration: str = "12s"
+    tmp_path: Path,
+    namespace: str,
+    *,
+    mode: str,
+    rto: str = "20s",
+    duration: str = "12s",
+    service: str = "talk",
 ) -> Path:
-    """A kube drill losing pangyo in ``mode`` and probing talk through --service-url."""
+    """A kube drill losing pangyo in ``mode``, probing ``service`` (a probe of the same name)."""
     zones = "\n".join(f"    {z}: {{nodeSelector: {{zonedrill.io/power-zone: {z}}}}}" for z in ZONES)
     path = tmp_path / f"{mode}.yaml"
     path.write_text(f"""\
@@ -132,15 +124,15 @@ spec:
   zones:
 {zones}
   probes:
-    - name: talk
-      http: {{service: {{namespace: {namespace}, name: talk}}}}
+    - name: {service}
+      http: {{service: {{namespace: {namespace}, name: {service}}}}}
       every: 100ms
   baseline: 1s
   duration: {duration}
   steps:
     - {{at: 0s, lose: pangyo, mode: {mode}}}
   targets:
-    - {{probe: talk, rto: {rto}}}
+    - {{probe: {service}, rto: {rto}}}
   safety: {{maxNodeFraction: 0.5, excludeNamespaces: [kube-system]}}
 """)
     return path

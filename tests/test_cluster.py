@@ -25,11 +25,13 @@ from tests.cluster.zones import (
     core_api,
     daemonset_body,
     deployment_body,
+    is_ready,
     pdb_body,
     policy_api,
     service_body,
     wait_for,
 )
+from tests.cluster.zones import live_pods as pods
 
 pytestmark = pytest.mark.cluster
 _names = itertools.count(1)
@@ -63,17 +65,6 @@ def restore_nodes(kube: client.ApiClient) -> Iterator[None]:
         core.patch_node(name, {"spec": {"unschedulable": unschedulable, "taints": taints}})
 
 
-def pods(kube: client.ApiClient, namespace: str, app: str) -> list[Any]:
-    """Pods of ``app`` that are not being deleted."""
-    items = core_api(kube).list_namespaced_pod(namespace, label_selector=f"app={app}").items
-    return [p for p in items if p.metadata.deletion_timestamp is None]
-
-
-def ready(pod: Any) -> bool:
-    """True when the pod reports Ready."""
-    return any(c.type == "Ready" and c.status == "True" for c in (pod.status.conditions or []))
-
-
 def zone_of(kube: client.ApiClient, pod: Any) -> str:
     """The power zone of the node a pod runs on."""
     node = core_api(kube).read_node(pod.spec.node_name)
@@ -86,7 +77,7 @@ def deploy(kube: client.ApiClient, namespace: str, name: str, **kwargs: Any) -> 
     core_api(kube).create_namespaced_service(namespace, service_body(name))
     replicas = kwargs["replicas"]
     wait_for(
-        lambda: sum(ready(p) for p in pods(kube, namespace, name)) == replicas,
+        lambda: sum(is_ready(p) for p in pods(kube, namespace, name)) == replicas,
         what=f"{replicas} ready pods of {name}",
     )
 

@@ -15,7 +15,7 @@ from kubernetes import client
 from orchestrator.drill.lab import Lab, LabService
 from orchestrator.drill.loader import load_drill, load_lab
 from tests.cluster.front import ServiceFront
-from tests.cluster.zones import core_api, wait_for
+from tests.cluster.zones import core_api, is_ready, live_pods, packed_into, wait_for
 from tests.kubecase import namespaces_left, node_state
 from tests.support import EXAMPLE_OUTCOMES, REPO, ZONEDRILL, cli_env, outcome_of
 
@@ -39,31 +39,18 @@ def lab_name(drill: str) -> str:
     return Path(lab_path).stem
 
 
-def ready_pods(kube: client.ApiClient, namespace: str, app: str) -> list[Any]:
-    """Ready, live pods of ``app``."""
-    found = core_api(kube).list_namespaced_pod(namespace, label_selector=f"app={app}").items
-    return [
-        p
-        for p in found
-        if p.metadata.deletion_timestamp is None
-        and any(c.type == "Ready" and c.status == "True" for c in (p.status.conditions or []))
-    ]
-
-
 def place_like_the_lab(kube: client.ApiClient, lab: Lab) -> None:
     """Wait for every replica; a packed service must sit wholly in the lab's first zone."""
-    core, first_zone = core_api(kube), next(iter(lab.spec.zones))
+    first_zone = next(iter(lab.spec.zones))
     for service in lab.spec.services:
 
         def placed(service: LabService = service) -> bool:
-            pods = ready_pods(kube, service.namespace, service.name)
-            if service.spread != "pack":
-                return len(pods) == service.replicas
-            # Preferred affinity packs most pods; the scheduler's spreading may place a stray.
-            strays = [p for p in pods if not p.spec.node_name.startswith(first_zone)]
-            for pod in strays:
-                core.delete_namespaced_pod(pod.metadata.name, service.namespace)
-            return not strays and len(pods) == service.replicas
+            if service.spread == "pack":
+                return packed_into(
+                    kube, service.namespace, service.name, first_zone, service.replicas
+                )
+            pods = live_pods(kube, service.namespace, service.name)
+            return sum(is_ready(p) for p in pods) == service.replicas
 
         wait_for(placed, what=f"{service.replicas} ready {service.name} placed", timeout=120)
 

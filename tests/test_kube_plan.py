@@ -17,12 +17,14 @@ from tests.cluster.zones import (
     apps_api,
     core_api,
     deployment_body,
+    is_ready,
+    live_pods,
     pdb_body,
     policy_api,
     service_body,
     wait_for,
 )
-from tests.kubecase import ZONES, namespaces_left, node_state
+from tests.kubecase import drill_file, namespaces_left, node_state
 from tests.support import ZONEDRILL, cli_env
 
 pytestmark = pytest.mark.cluster
@@ -33,12 +35,7 @@ BIG = "28"  # CPU of a 32-CPU KWOK node: one such pod per node
 
 def ready_count(kube: client.ApiClient, app: str) -> int:
     """Ready, live pods of ``app`` in the forecast namespace."""
-    pods = core_api(kube).list_namespaced_pod(NAMESPACE, label_selector=f"app={app}").items
-    return sum(
-        p.metadata.deletion_timestamp is None
-        and any(c.type == "Ready" and c.status == "True" for c in (p.status.conditions or []))
-        for p in pods
-    )
+    return sum(is_ready(p) for p in live_pods(kube, NAMESPACE, app))
 
 
 def deploy(kube: client.ApiClient, name: str, replicas: int, placement: Placement) -> None:
@@ -74,24 +71,7 @@ def crowded(kube: client.ApiClient, pristine: dict[str, Any]) -> Iterator[Servic
 
 def drill(tmp_path: Path, mode: str) -> Path:
     """Lose pangyo in ``mode`` for 10 s, probing the spread Service."""
-    zones = "\n".join(f"    {z}: {{nodeSelector: {{zonedrill.io/power-zone: {z}}}}}" for z in ZONES)
-    path = tmp_path / f"{mode}.yaml"
-    path.write_text(f"""\
-apiVersion: zonedrill/v1
-kind: Drill
-metadata: {{name: forecast-{mode}}}
-spec:
-  zones:
-{zones}
-  probes:
-    - {{name: spread, http: {{service: {{namespace: {NAMESPACE}, name: spread}}}}, every: 200ms}}
-  baseline: 1s
-  duration: 10s
-  steps:
-    - {{at: 0s, lose: pangyo, mode: {mode}}}
-  safety: {{maxNodeFraction: 0.5, excludeNamespaces: [kube-system]}}
-""")
-    return path
+    return drill_file(tmp_path, NAMESPACE, mode=mode, duration="10s", service="spread")
 
 
 def unschedulable(kube: client.ApiClient) -> Counter[str]:

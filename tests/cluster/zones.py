@@ -77,12 +77,33 @@ def create_zones(plane: HasKubeconfig, zones: dict[str, Any], *, pods: int = 110
             name = f"{zone}-{index}"
             core.create_node(node_body(name, zone, pods=pods))
             names.append(name)
-    wait_for(lambda: all(_node_ready(core.read_node(n)) for n in names), what="KWOK nodes Ready")
+    wait_for(lambda: all(is_ready(core.read_node(n)) for n in names), what="KWOK nodes Ready")
     return names
 
 
-def _node_ready(node: Any) -> bool:
-    return any(c.type == "Ready" and c.status == "True" for c in (node.status.conditions or []))
+def is_ready(item: Any) -> bool:
+    """True when a node or pod reports the Ready condition."""
+    return any(c.type == "Ready" and c.status == "True" for c in (item.status.conditions or []))
+
+
+def live_pods(api: client.ApiClient, namespace: str, app: str) -> list[Any]:
+    """Pods of ``app`` that are not being deleted."""
+    items = core_api(api).list_namespaced_pod(namespace, label_selector=f"app={app}").items
+    return [p for p in items if p.metadata.deletion_timestamp is None]
+
+
+def packed_into(api: client.ApiClient, namespace: str, app: str, zone: str, replicas: int) -> bool:
+    """True once ``replicas`` ready pods of ``app`` all run in ``zone``.
+
+    Any replica placed elsewhere is deleted so that it comes back: the scheduler's cache may lag
+    cordons by a moment, and preferred affinity only weighs the choice.
+    """
+    live = live_pods(api, namespace, app)
+    strays = [p for p in live if p.spec.node_name and not p.spec.node_name.startswith(zone)]
+    for pod in strays:
+        core_api(api).delete_namespaced_pod(pod.metadata.name, namespace, grace_period_seconds=0)
+    home = [p for p in live if (p.spec.node_name or "").startswith(zone) and is_ready(p)]
+    return not strays and len(live) == len(home) == replicas
 
 
 def wait_for(check: Any, *, what: str, timeout: float = 60.0, every: float = 0.2) -> None:
