@@ -18,7 +18,7 @@ from rich.console import Console
 
 from orchestrator import __version__
 from orchestrator.cli_results import HISTORY_OPTION, gate, history, report
-from orchestrator.console import ConsoleObserver, render_plan, render_summary
+from orchestrator.console import ConsoleObserver, print_error, render_plan, render_summary
 from orchestrator.drill import Drill, Lab, load_drill, load_file, load_lab
 from orchestrator.engine import DrillRun, RunSettings
 from orchestrator.errors import InvalidInputError, Problem, SafetyRefusalError, ZonedrillError
@@ -62,12 +62,10 @@ def _stderr() -> Console:
 
 
 def _fail(console: Console, exc: ZonedrillError) -> int:
+    print_error(console, exc)
     if isinstance(exc, InvalidInputError):
-        for problem in exc.problems:
-            console.print(f"[red]error[/] {problem}", highlight=False, soft_wrap=True)
         console.print(f"{len(exc.problems)} error(s); nothing was touched.")
         return EXIT_INVALID
-    console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
     if isinstance(exc, SafetyRefusalError):
         return EXIT_INVALID
     return EXIT_ERROR

@@ -15,6 +15,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from orchestrator.console import print_error
 from orchestrator.durations import parse_age
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
 from orchestrator.gate import GatePolicy, Verdict, judge_all
@@ -35,12 +36,7 @@ SPARKS = "▁▂▃▄▅▆▇█"
 
 
 def _refuse(exc: ZonedrillError) -> NoReturn:
-    console = Console(stderr=True)
-    problems = exc.problems if isinstance(exc, InvalidInputError) else []
-    for problem in problems:
-        console.print(f"[red]error[/] {problem}", highlight=False, soft_wrap=True)
-    if not problems:
-        console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    print_error(Console(stderr=True), exc)
     sys.exit(EXIT_INVALID)
 
 

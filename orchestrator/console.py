@@ -15,6 +15,7 @@ from rich.text import Text
 
 from orchestrator.drill.model import FaultMode
 from orchestrator.durations import format_duration
+from orchestrator.errors import InvalidInputError, ZonedrillError
 from orchestrator.preflight import Plan
 from orchestrator.result import StepRecord
 from orchestrator.samples import Sample
@@ -126,6 +127,15 @@ class ConsoleObserver:
             share = f"{100 * view.passed / view.samples:.1f}%" if view.samples else "-"
             table.add_row(name, state, share, view.last)
         return Group(Text(f"{self._phase} {left}", style="bold cyan"), table)
+
+
+def print_error(console: Console, exc: ZonedrillError) -> None:
+    """An error as the CLI prints it: each located problem on its own line, else the message."""
+    problems = exc.problems if isinstance(exc, InvalidInputError) else []
+    for problem in problems:
+        console.print(f"[red]error[/] {problem}", highlight=False, soft_wrap=True)
+    if not problems:
+        console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
 
 
 def render_plan(plan: Plan, *, pods_listed: int = 0) -> Group:

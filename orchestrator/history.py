@@ -143,18 +143,19 @@ class History:
     def get(self, run_id: str) -> RunEntry:
         """One run by id (a unique prefix is enough); InvalidInputError when none or several."""
         rows = self._rows_by_prefix(run_id) if self.path.exists() else []
-        exact = [r for r in rows if self._entry(*r).doc.run_id == run_id]
+        exact = [r for r in rows if r[0] == run_id]
         if len(exact) == 1 or len(rows) == 1:
-            return self._entry(*(exact or rows)[0])
+            return self._entry(*(exact or rows)[0][1:])
         found = "no run" if not rows else "several runs"
         message = f"{found} with id {run_id!r} in the history; list them with zonedrill history"
         raise InvalidInputError([Problem(str(self.path), None, None, "run", message)])
 
-    def _rows_by_prefix(self, run_id: str) -> list[tuple[str, str, str]]:
+    def _rows_by_prefix(self, run_id: str) -> list[tuple[str, str, str, str]]:
+        """(run id, document, trigger, result path) of up to 3 runs whose id starts so."""
         with self._connect() as connection:
-            rows: list[tuple[str, str, str]] = connection.execute(
-                "SELECT document, trigger, result_path FROM runs WHERE substr(run_id, 1, ?) = ? "
-                "ORDER BY run_id LIMIT 3",
+            rows: list[tuple[str, str, str, str]] = connection.execute(
+                "SELECT run_id, document, trigger, result_path FROM runs "
+                "WHERE substr(run_id, 1, ?) = ? ORDER BY run_id LIMIT 3",
                 (len(run_id), run_id),
             ).fetchall()
         return rows
