@@ -18,8 +18,15 @@ from rich.console import Console
 
 from orchestrator import __version__
 from orchestrator.cli_results import HISTORY_OPTION, gate, history, report
-from orchestrator.console import ConsoleObserver, print_error, render_plan, render_summary
-from orchestrator.drill import Drill, Lab, load_drill, load_file, load_lab
+from orchestrator.console import (
+    ConsoleObserver,
+    SafeConsole,
+    print_error,
+    render_plan,
+    render_summary,
+    styled,
+)
+from orchestrator.drill import Drill, Lab, load_drill, load_file
 from orchestrator.engine import DrillRun, RunSettings
 from orchestrator.errors import InvalidInputError, Problem, SafetyRefusalError, ZonedrillError
 from orchestrator.history import History, RunEntry, default_path
@@ -58,7 +65,7 @@ def main() -> None:
 
 
 def _stderr() -> Console:
-    return Console(stderr=True)
+    return SafeConsole(stderr=True)
 
 
 def _fail(console: Console, exc: ZonedrillError) -> int:
@@ -190,7 +197,7 @@ def run(
       zonedrill run drills/pangyo-battery-fire.yaml --json --out /tmp/run1
       zonedrill run drills/pangyo-battery-fire.yaml --target kube --kubeconfig ~/.kube/config
     """
-    console = _stderr() if as_json else Console()
+    console = _stderr() if as_json else SafeConsole()
     options = _target_options(kubeconfig, context, qps, lock_namespace)
     try:
         drill = load_drill(drill_file)
@@ -284,7 +291,7 @@ def _report_and_record(out_dir: Path, after: Aftermath, console: Console) -> Non
         entry = RunEntry(doc=finished.doc, trigger=after.trigger, result_path=str(finished.path))
         after.history.record(entry, document=document)
     except (ZonedrillError, OSError) as exc:
-        console.print(f"[yellow]warning:[/] reports or history not written: {exc}")
+        console.print(styled(("warning:", "yellow"), f" reports or history not written: {exc}"))
         return
     console.print("reports: " + ", ".join(p.name for p in written), highlight=False)
 
@@ -296,19 +303,19 @@ def validate(files: tuple[Path, ...]) -> None:
 
     Every problem is reported with file:line:column, the field path and what was expected.
     """
-    console = Console()
+    console = SafeConsole()
     failed = 0
     for path in files:
         try:
             loaded = load_file(path)
             if isinstance(loaded, Drill) and loaded.spec.lab is not None:
-                load_lab((path.parent / loaded.spec.lab).resolve())
+                lab_for(path, loaded, None)
         except InvalidInputError as exc:
             failed += 1
             _fail(console, exc)
             continue
         console.print(
-            f"[green]ok[/] {path} ({type(loaded).__name__} {loaded.metadata.name})", highlight=False
+            styled(("ok", "green"), f" {path} ({type(loaded).__name__} {loaded.metadata.name})")
         )
     sys.exit(EXIT_INVALID if failed else 0)
 
@@ -338,7 +345,7 @@ def plan(
     lock_namespace: str,
 ) -> None:
     """Show what a drill would do and the risks seen (e.g. a predicted outage); touch nothing."""
-    console = Console()
+    console = SafeConsole()
     options = _target_options(kubeconfig, context, qps, lock_namespace)
     try:
         drill = load_drill(drill_file)
@@ -376,7 +383,7 @@ def rollback(
     annotations zonedrill leaves (zonedrill.io/cordoned-by, zonedrill.io/tainted-by), so it still
     works when the journal is gone: then pass --kubeconfig/--context.
     """
-    console = Console()
+    console = SafeConsole()
     if bool(run_id) == all_runs:
         console.print("error: give a RUN_ID or --all")
         sys.exit(EXIT_INVALID)

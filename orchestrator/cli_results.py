@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import NoReturn
 
 import click
-from rich.console import Console
 from rich.table import Table
 
-from orchestrator.console import print_error
+from orchestrator.console import SafeConsole, print_error
 from orchestrator.durations import parse_age
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
 from orchestrator.gate import GatePolicy, Verdict, judge_all
@@ -36,7 +35,7 @@ SPARKS = "▁▂▃▄▅▆▇█"
 
 
 def _refuse(exc: ZonedrillError) -> NoReturn:
-    print_error(Console(stderr=True), exc)
+    print_error(SafeConsole(stderr=True), exc)
     sys.exit(EXIT_INVALID)
 
 
@@ -202,7 +201,7 @@ def history(ctx: click.Context, drill: str | None, last: int, history_path: Path
         entries = ctx.obj.runs(drill=drill, last=last)
     except ZonedrillError as exc:
         _refuse(exc)
-    console = Console()
+    console = SafeConsole()
     if not entries:
         console.print("no runs recorded" + (f" for drill {drill}" if drill else ""))
         return
@@ -290,7 +289,7 @@ def history_compare(store: History, run_a: str, run_b: str) -> None:
         change = "" if value_a is None or value_b is None else f"{value_b - value_a:+.2f}"
         table.add_row(name, show(value_a), show(value_b), change)
     table.add_row("outcome", a.outcome, b.outcome, "" if a.outcome == b.outcome else "changed")
-    Console().print(table)
+    SafeConsole().print(table)
 
 
 Row = tuple[str, float | None, float | None, Callable[[float | None], str]]

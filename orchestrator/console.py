@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,44 @@ OUTCOME_STYLE = {
     "not-steady": "bold yellow",
     "error": "bold red",
 }
+
+
+_ESCAPES = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|.?)")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean(text: str) -> str:
+    """User text fit for a terminal.
+
+    Escape sequences and control characters (but newline and tab) are dropped, and text that is
+    not valid Unicode is replaced.
+    """
+    text = _CONTROLS.sub("", _ESCAPES.sub("", text))
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+class SafeConsole(Console):
+    """A console that never reads text as markup or emoji codes and cleans every string.
+
+    File names, drill names and error messages come from users: ``[bold]prod.yaml`` must print
+    as written, and an ESC in a description must not reach the terminal.
+    """
+
+    def __init__(self, *, stderr: bool = False) -> None:
+        super().__init__(stderr=stderr, markup=False, emoji=False, highlight=False)
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        """Print as Console does, with every plain string cleaned."""
+        super().print(*(clean(o) if isinstance(o, str) else o for o in objects), **options)
+
+
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """A line from plain parts and (text, style) parts, every part cleaned."""
+    line = Text()
+    for part in parts:
+        text, style = (part, "") if isinstance(part, str) else part
+        line.append(clean(text), style)
+    return line
 
 
 @dataclass
@@ -76,7 +115,7 @@ class ConsoleObserver:
         if name == "chaos":
             self._t0 = self._clock()
         left = f" ({format_duration(round(until - self._clock(), 1))})" if until else ""
-        self.console.print(f"[bold]▶ {name}[/]{left}")
+        self.console.print(styled((f"▶ {name}", "bold"), left))
 
     def step(self, record: StepRecord) -> None:
         """Print a step as it starts and as it ends."""
@@ -104,13 +143,14 @@ class ConsoleObserver:
         view.passed += sample.passed
         view.last = str(sample.status or sample.error or "")
         if view.up is not None and view.up != sample.passed:
-            state = "[green]UP[/]" if sample.passed else f"[red]DOWN[/] ({sample.error})"
-            self.console.print(f"  {self._stamp()} probe {sample.probe} {state}")
+            state = ("UP", "green") if sample.passed else ("DOWN", "red")
+            why = "" if sample.passed else f" ({sample.error})"
+            self.console.print(styled(f"  {self._stamp()} probe {sample.probe} ", state, why))
         view.up = sample.passed
 
     def note(self, message: str) -> None:
         """Print a warning."""
-        self.console.print(f"[yellow]! {message}[/]")
+        self.console.print(styled((f"! {message}", "yellow")))
 
     def _stamp(self) -> str:
         if self._t0 is None:
@@ -133,9 +173,9 @@ def print_error(console: Console, exc: ZonedrillError) -> None:
     """An error as the CLI prints it: each located problem on its own line, else the message."""
     problems = exc.problems if isinstance(exc, InvalidInputError) else []
     for problem in problems:
-        console.print(f"[red]error[/] {problem}", highlight=False, soft_wrap=True)
+        console.print(styled(("error", "red"), f" {problem}"), soft_wrap=True)
     if not problems:
-        console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        console.print(styled(("error:", "red"), f" {exc}"), soft_wrap=True)
 
 
 def render_plan(plan: Plan, *, pods_listed: int = 0) -> Group:
@@ -156,8 +196,8 @@ def render_plan(plan: Plan, *, pods_listed: int = 0) -> Group:
             )
         )
         lines += _pod_lines(plan, step.zone, step.mode, pods_listed)
-    lines += [Text(f"  risk: {risk}", style="yellow") for risk in plan.risks]
-    lines += [Text(f"  note: {note}", style="dim") for note in plan.notes]
+    lines += [styled((f"  risk: {risk}", "yellow")) for risk in plan.risks]
+    lines += [styled((f"  note: {note}", "dim")) for note in plan.notes]
     return Group(*lines)
 
 
@@ -230,9 +270,9 @@ def _verdict(document: dict[str, Any]) -> list[Text]:
     for check in document["checks"]:
         if not check["passed"]:
             lines.append(Text(f"  why: {_why(check)}", "red"))
-    lines += [Text(f"  risk seen at preflight: {risk}", "yellow") for risk in document["risks"]]
+    lines += [styled((f"  risk seen at preflight: {risk}", "yellow")) for risk in document["risks"]]
     if document.get("reason"):
-        lines.append(Text(f"  reason: {document['reason']}", "yellow"))
+        lines.append(styled((f"  reason: {document['reason']}", "yellow")))
     restored = document["restored"]
     lines.append(
         Text(

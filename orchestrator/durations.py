@@ -8,6 +8,8 @@ import re
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 FULL_PERCENT = 100.0
+MAX_DURATION = 7 * 24 * 3600.0
+"""The longest duration a file may give (a week): longer is a typo, not a drill."""
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 
 
@@ -29,6 +31,8 @@ def parse_duration(text: str) -> float:
         pos = match.end()
     if not raw:
         raise ValueError('an empty string is not a duration: expected forms like "30s"')
+    if not total <= MAX_DURATION:  # also refuses the inf of a 400-digit number
+        raise ValueError(f'"{text[:40]}" is too long: expected at most 168h (a week)')
     return total
 
 

@@ -16,8 +16,6 @@ from typing import Literal, Protocol
 
 from orchestrator.drill.model import ServiceRef
 
-POWER_ZONE_LABEL = "zonedrill.io/power-zone"
-TOPOLOGY_ZONE_LABEL = "topology.kubernetes.io/zone"
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
 
 

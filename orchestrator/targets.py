@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from orchestrator.drill import Drill, Lab, load_lab
+from orchestrator.drill import Drill, Lab, check_fits_lab, load_lab
 from orchestrator.errors import InvalidInputError, Problem
 from orchestrator.journal import state_dir
 from orchestrator.port import ClusterPort, TargetOptions
@@ -26,7 +26,13 @@ def pick_target(drill: Drill, target: str | None, options: TargetOptions) -> str
 
 
 def lab_for(drill_path: Path, drill: Drill, lab_option: Path | None) -> Lab:
-    """The lab file: ``--lab`` or the drill's ``spec.lab`` (relative to the drill)."""
+    """The lab (``--lab`` or the drill's ``spec.lab``), checked to have what the drill names."""
+    lab = _lab_file(drill_path, drill, lab_option)
+    check_fits_lab(drill_path, drill, lab)
+    return lab
+
+
+def _lab_file(drill_path: Path, drill: Drill, lab_option: Path | None) -> Lab:
     if lab_option is not None:
         return load_lab(lab_option)
     if drill.spec.lab is None:

@@ -1,12 +1,16 @@
 """Load one YAML document into plain Python values while remembering where each came from.
 
 Positions are 1-based (line, column) so they can be printed as ``file:line:column``.
-Files are bounded in size and in the number of nodes they expand to, so a huge file or an
-alias bomb ("billion laughs") is refused with a clear message instead of eating memory.
+Files are bounded in size (read with a byte limit, never trusting ``stat``: ``/dev/zero`` has
+size 0), in the number of nodes they expand to (an alias bomb, "billion laughs") and in nesting.
+Only plain JSON-like values come out: tags, complex keys, non-finite numbers, integers past 2^53
+and text that is not valid Unicode are located problems, never values handed on.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +23,8 @@ from orchestrator.errors import InvalidInputError, Problem
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_NODES = 100_000
+MAX_DEPTH = 64
+MAX_SAFE_INTEGER = 2**53
 
 FieldPath = tuple[str | int, ...]
 Position = tuple[int, int]
@@ -32,6 +38,7 @@ class YamlDocument:
     data: Any
     value_positions: dict[FieldPath, Position] = field(default_factory=dict)
     key_positions: dict[FieldPath, Position] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
 
     def locate(self, path: FieldPath, *, prefer_key: bool = False) -> Position | None:
         """Return the position of ``path``, or of its nearest located ancestor."""
@@ -64,31 +71,48 @@ class _NodeBudget:
     def __init__(self, limit: int) -> None:
         self.left = limit
 
-    def spend(self) -> None:
+    def spend(self, depth: int) -> None:
         self.left -= 1
         if self.left < 0:
-            raise _TooLargeError
+            raise _TooLargeError(
+                f"the document expands to more than {MAX_NODES} values (an alias bomb?)"
+            )
+        if depth > MAX_DEPTH:
+            raise _TooLargeError(f"nested too deep: zonedrill reads at most {MAX_DEPTH} levels")
 
 
 class _TooLargeError(Exception):
     pass
 
 
-def load_yaml_file(path: Path) -> YamlDocument:
-    """Read and parse ``path``; raise InvalidInputError with located problems if not YAML."""
+def read_bounded(path: Path, *, limit: int = MAX_FILE_BYTES) -> bytes:
+    """At most ``limit`` bytes of ``path``; InvalidInputError when there are more or none to read.
+
+    The limit is enforced on what is read, not on ``stat``: devices and pipes report size 0.
+    """
     name = str(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise _refuse(
-                name, f"the file is {size} bytes; zonedrill reads at most {MAX_FILE_BYTES}"
-            )
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
     except OSError as exc:
-        raise _refuse(name, f"cannot read the file: {exc.strerror or exc}") from exc
+        raise refuse(name, f"cannot read the file: {exc.strerror or exc}") from exc
+    if len(data) > limit:
+        raise refuse(name, f"the file is over {limit} bytes: zonedrill reads at most {limit}")
+    return data
+
+
+def read_text(path: Path, *, limit: int = MAX_FILE_BYTES) -> str:
+    """The UTF-8 text of ``path``, read with a byte limit."""
+    data = read_bounded(path, limit=limit)
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise _refuse(name, f"the file is not UTF-8 text: {exc.reason}") from exc
-    return parse_yaml_text(text, file=name)
+        raise refuse(str(path), f"the file is not UTF-8 text: {exc.reason}") from exc
+
+
+def load_yaml_file(path: Path) -> YamlDocument:
+    """Read and parse ``path``; raise InvalidInputError with located problems if not YAML."""
+    return parse_yaml_text(read_text(path), file=str(path))
 
 
 def parse_yaml_text(text: str, *, file: str) -> YamlDocument:
@@ -101,37 +125,39 @@ def parse_yaml_text(text: str, *, file: str) -> YamlDocument:
         line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
         message = f"not valid YAML: {exc.problem or exc.context}"
         raise InvalidInputError([Problem(file, line, column, "", message)]) from exc
-    except YAMLError as exc:
-        raise _refuse(file, f"not valid YAML: {exc}") from exc
+    except RecursionError:
+        raise refuse(file, f"nested too deep: zonedrill reads at most {MAX_DEPTH} levels") from None
+    except (YAMLError, ValueError) as exc:
+        # ValueError: an integer of thousands of digits is refused by int() itself.
+        raise refuse(file, f"not valid YAML: {exc}") from exc
     if len(documents) != 1:
-        raise _refuse(file, f"expected exactly one YAML document, found {len(documents)}")
+        raise refuse(file, f"expected exactly one YAML document, found {len(documents)}")
     document = YamlDocument(file=file, data=None)
     try:
         document.data = _plain(documents[0], (), document, _NodeBudget(MAX_NODES))
-    except _TooLargeError:
-        raise _refuse(
-            file, f"the document expands to more than {MAX_NODES} values (an alias bomb?)"
-        ) from None
+    except _TooLargeError as exc:
+        raise refuse(file, str(exc)) from None
     document.value_positions.setdefault((), (1, 1))
+    if document.problems:
+        raise InvalidInputError(document.problems)
     return document
 
 
-def _refuse(file: str, message: str) -> InvalidInputError:
+def refuse(file: str, message: str) -> InvalidInputError:
+    """An error about a whole file (no line to point at)."""
     return InvalidInputError([Problem(file, None, None, "", message)])
 
 
 def _plain(node: Any, path: FieldPath, doc: YamlDocument, budget: _NodeBudget) -> Any:
-    budget.spend()
+    budget.spend(len(path))
+    tag = getattr(getattr(node, "tag", None), "value", None)
+    if tag is not None:
+        doc.problems.append(
+            doc.problem(path, f"YAML tags such as {tag} are not accepted: write a plain value")
+        )
+        return None
     if isinstance(node, CommentedMap):
-        result: dict[str, Any] = {}
-        for key, value in node.items():
-            child = (*path, str(key))
-            key_line, key_col = node.lc.key(key)
-            value_line, value_col = node.lc.value(key)
-            doc.key_positions[child] = (key_line + 1, key_col + 1)
-            doc.value_positions[child] = (value_line + 1, value_col + 1)
-            result[str(key)] = _plain(value, child, doc, budget)
-        return result
+        return _mapping(node, path, doc, budget)
     if isinstance(node, CommentedSeq):
         items = []
         for index, value in enumerate(node):
@@ -139,7 +165,66 @@ def _plain(node: Any, path: FieldPath, doc: YamlDocument, budget: _NodeBudget) -
             doc.value_positions[(*path, index)] = (line + 1, col + 1)
             items.append(_plain(value, (*path, index), doc, budget))
         return items
+    problem = _scalar_problem(node)
+    if problem is not None:
+        doc.problems.append(doc.problem(path, problem))
+        return None
     return _scalar(node)
+
+
+def _mapping(node: CommentedMap, path: FieldPath, doc: YamlDocument, budget: _NodeBudget) -> Any:
+    result: dict[str, Any] = {}
+    for key, value in node.items():
+        key_line, key_col = node.lc.key(key)
+        if not isinstance(key, str | int | bool) or _scalar_problem(key) is not None:
+            doc.problems.append(
+                Problem(doc.file, key_line + 1, key_col + 1, format_path(path), _KEY_PROBLEM)
+            )
+            continue
+        child = (*path, str(key))
+        value_line, value_col = node.lc.value(key)
+        doc.key_positions[child] = (key_line + 1, key_col + 1)
+        doc.value_positions[child] = (value_line + 1, value_col + 1)
+        result[str(key)] = _plain(value, child, doc, budget)
+    return result
+
+
+_KEY_PROBLEM = "a key must be plain text (complex keys such as [a, b] or {a: 1} are not accepted)"
+
+
+def _int_problem(node: int) -> str | None:
+    if abs(node) <= MAX_SAFE_INTEGER:
+        return None
+    return f"the integer {str(node)[:20]}... is larger than 2^53: expected a smaller number"
+
+
+def _float_problem(node: float) -> str | None:
+    return None if math.isfinite(node) else f"{node} is not a finite number"
+
+
+def _text_problem(node: str) -> str | None:
+    try:
+        node.encode("utf-8")
+    except UnicodeEncodeError:
+        return "the text is not valid Unicode (a lone surrogate such as \\ud800)"
+    return None
+
+
+# Checked in order: bool before int, since a bool is an int.
+_SCALAR_RULES: tuple[tuple[type | tuple[type, ...], Callable[[Any], str | None]], ...] = (
+    ((bool, type(None)), lambda _: None),
+    (int, _int_problem),
+    (float, _float_problem),
+    (str, _text_problem),
+)
+
+
+def _scalar_problem(node: Any) -> str | None:
+    """Why a scalar cannot be handed on, or None."""
+    for types, rule in _SCALAR_RULES:
+        if isinstance(node, types):
+            return rule(node)
+    return f"a {type(node).__name__} value is not accepted here: quote it to make it text"
 
 
 def _scalar(node: Any) -> Any:
@@ -150,6 +235,4 @@ def _scalar(node: Any) -> Any:
         return int(node)
     if isinstance(node, float):
         return float(node)
-    if isinstance(node, str):
-        return str(node)
-    return node
+    return str(node)

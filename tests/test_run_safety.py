@@ -35,6 +35,7 @@ spec:
   duration: 4s
   steps:
     - {{at: 0s, lose: pangyo}}
+  targets: [{{probe: api, availability: "50%"}}]
   safety: {{maxNodeFraction: {fraction}}}
 """)
     return path
@@ -76,10 +77,10 @@ def test_max_node_fraction_refuses_before_touching(tmp_path: Path) -> None:
 
 
 def test_zone_matching_no_node_is_refused(tmp_path: Path) -> None:
-    """A nodeSelector that matches nothing exits 2 and names the zone and selector."""
+    """A nodeSelector that matches no lab node exits 2 before the run, located in the drill."""
     done = run(drill(tmp_path, zone_label="nowhere"), tmp_path / "state")
     assert done.returncode == 2
-    assert 'zone "pangyo" matches no node (nodeSelector zonedrill.io/power-zone=nowhere)' in (
+    assert "drill.yaml:7:28: spec.zones.pangyo.nodeSelector: matches no node of lab" in (
         done.stdout.replace("\n", "")
     )
 

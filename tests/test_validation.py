@@ -216,13 +216,13 @@ def test_a_drill_without_lose_steps_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_drill_without_probes_is_refused(tmp_path: Path) -> None:
-    """At least one probe is required."""
+    """At least one probe is required, and (v1.1) at least one target."""
     text = edit(
         "  probes:\n    - name: api\n      http:\n        url: http://127.0.0.1:9/\n"
         "      every: 1s\n",
         "  probes: []\n",
     ).replace("  targets:\n    - {probe: api, rto: 10s}\n", "")
-    assert [p.path for p in problems_of(tmp_path, text)] == ["spec.probes"]
+    assert [p.path for p in problems_of(tmp_path, text)] == ["spec.probes", "spec.targets"]
 
 
 def test_every_error_of_a_file_is_reported(tmp_path: Path) -> None:

@@ -8,6 +8,14 @@ from pydantic import Field
 
 from orchestrator.drill.types import DnsLabel, Duration, FileModel, Metadata, NonEmptyStr
 
+POWER_ZONE_LABEL = "zonedrill.io/power-zone"
+TOPOLOGY_ZONE_LABEL = "topology.kubernetes.io/zone"
+
+
+def lab_node_labels(zone: str) -> dict[str, str]:
+    """The labels every lab node of ``zone`` carries (what a drill's nodeSelector can match)."""
+    return {POWER_ZONE_LABEL: zone, TOPOLOGY_ZONE_LABEL: zone}
+
 
 class LabZone(FileModel):
     """A power zone of the lab: how many nodes, and how many pods fit on each."""
@@ -51,3 +59,7 @@ class Lab(FileModel):
     kind: Literal["Lab"]
     metadata: Metadata
     spec: LabSpec
+
+    def has_service(self, namespace: str, name: str) -> bool:
+        """True when the lab runs a service of this namespace and name."""
+        return any(s.namespace == namespace and s.name == name for s in self.spec.services)

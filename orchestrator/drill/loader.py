@@ -36,6 +36,14 @@ def load_lab(path: Path) -> Lab:
     return _expect(load_file(path), Lab, path)
 
 
+def check_fits_lab(path: Path, drill: Drill, lab: Lab) -> None:
+    """Refuse, located in the drill file, zones and services the lab does not have."""
+    findings = list(rules.lab_fit_findings(drill, lab))
+    if findings:
+        document = load_yaml_file(path)
+        raise InvalidInputError([document.problem(p, message) for p, message in findings])
+
+
 def _expect(loaded: Drill | Lab, model: type[ModelT], path: Path) -> ModelT:
     if not isinstance(loaded, model):
         kind = type(loaded).__name__
@@ -60,7 +68,7 @@ def _pick_model(document: YamlDocument) -> type[Drill] | type[Lab]:
         got = data.get("apiVersion")
         problems.append(document.problem(("apiVersion",), f'expected "{API_VERSION}", got {got!r}'))
     kind = data.get("kind")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         problems.append(document.problem(("kind",), f'expected "Drill" or "Lab", got {kind!r}'))
     if problems:
         raise InvalidInputError(problems)
@@ -68,16 +76,27 @@ def _pick_model(document: YamlDocument) -> type[Drill] | type[Lab]:
 
 
 def _validate(document: YamlDocument, model: type[Drill] | type[Lab], path: Path) -> Drill | Lab:
+    problems: list[Problem] = []
+    loaded: Drill | Lab | None = None
     try:
         loaded = model.model_validate(document.data)
     except ValidationError as exc:
-        raise InvalidInputError(_schema_problems(document, model, exc)) from None
+        problems = _schema_problems(document, model, exc)
+    findings: list[rules.Finding] = []
+    if model is Drill:
+        findings += rules.reference_findings(document.data)
     if isinstance(loaded, Drill):
-        findings = list(rules.drill_findings(loaded, file=path))
-    else:
-        findings = list(rules.lab_findings(loaded))
-    if findings:
-        raise InvalidInputError([document.problem(p, message) for p, message in findings])
+        findings += rules.drill_findings(loaded, file=path)
+    elif isinstance(loaded, Lab):
+        findings += rules.lab_findings(loaded)
+    seen = {p.path for p in problems}
+    problems += [
+        problem
+        for problem in (document.problem(p, message) for p, message in findings)
+        if problem.path not in seen
+    ]
+    if problems or loaded is None:
+        raise InvalidInputError(problems)
     return loaded
 
 

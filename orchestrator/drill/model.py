@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from orchestrator.drill.types import DnsLabel, Duration, FileModel, Metadata, NonEmptyStr, Percent
 
 API_VERSION = "zonedrill/v1"
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+HEADER_VALUE = re.compile(r"[\x20-\x7e]*")
 DEFAULT_TIMEOUT_CAP = 2.0
 HTTP_SUCCESS_CLASS = 2
 
@@ -45,6 +48,20 @@ class HttpCheck(FileModel):
     method: Literal["GET", "HEAD", "POST", "PUT", "OPTIONS"] = "GET"
     headers: dict[str, str] = Field(default_factory=dict)
     timeout: Duration | None = None
+
+    @field_validator("headers")
+    @classmethod
+    def _sendable(cls, headers: dict[str, str]) -> dict[str, str]:
+        # A header that cannot go on the wire would fail every sample for a reason the drill
+        # author can fix now; refuse it here instead.
+        for name, value in headers.items():
+            if not HEADER_NAME.fullmatch(name):
+                raise ValueError(f"header name {name!r} is not an HTTP token (letters, digits, -)")
+            if not HEADER_VALUE.fullmatch(value):
+                raise ValueError(
+                    f"the value of header {name} must be printable ASCII without CR or LF"
+                )
+        return headers
 
 
 class Expect(FileModel):
@@ -102,7 +119,7 @@ class Target(FileModel):
     rto: Duration | None = None
     availability: Percent | None = None
     p99_latency: Duration | None = None
-    weight: float = Field(default=1.0, gt=0)
+    weight: float = Field(default=1.0, gt=0, allow_inf_nan=False)
 
 
 class StopIf(FileModel):
@@ -115,7 +132,7 @@ class StopIf(FileModel):
 class Safety(FileModel):
     """Limits zonedrill checks before it touches anything."""
 
-    max_node_fraction: float = Field(default=0.5, gt=0, le=1)
+    max_node_fraction: float = Field(default=0.5, gt=0, le=1, allow_inf_nan=False)
     exclude_namespaces: list[str] = Field(default_factory=lambda: ["kube-system"])
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from orchestrator.drill.lab import Lab
+from orchestrator.drill.lab import POWER_ZONE_LABEL, Lab, lab_node_labels
 from orchestrator.drill.model import Drill
 from orchestrator.durations import format_duration
 from orchestrator.yamlfile import FieldPath
@@ -18,19 +19,50 @@ Finding = tuple[FieldPath, str]
 
 MIN_EVERY = 0.05
 MAX_TIMEOUT = 30.0
+MIN_SAMPLES_IN_CHAOS = 10
 
 
 def drill_findings(drill: Drill, *, file: Path | None) -> Iterator[Finding]:
-    """Every rule of spec §1.1 that ``drill`` breaks."""
+    """Every rule of spec §1.1 that ``drill`` breaks, but references (see reference_findings)."""
     yield from _unique_names(drill)
-    yield from _references(drill)
+    yield from _empty_targets(drill)
     yield from _step_order(drill)
     yield from _probe_timing(drill)
     yield from _required_parts(drill)
     if drill.spec.lab is not None and file is not None:
-        lab_path = (file.parent / drill.spec.lab).resolve()
-        if not lab_path.is_file():
-            yield ("spec", "lab"), f"no lab file at {lab_path} (the path is relative to the drill)"
+        yield from _lab_file(file.parent, drill.spec.lab)
+
+
+def _lab_file(folder: Path, lab: str) -> Iterator[Finding]:
+    try:
+        lab_path = (folder / lab).resolve()
+        found = lab_path.is_file()
+    except (OSError, ValueError) as exc:
+        yield ("spec", "lab"), f"not a usable path: {exc}"
+        return
+    if not found:
+        yield ("spec", "lab"), f"no lab file at {lab_path} (the path is relative to the drill)"
+
+
+def lab_fit_findings(drill: Drill, lab: Lab) -> Iterator[Finding]:
+    """What the drill names that its lab does not have: a zone no lab node matches, a service."""
+    for zone, selector in drill.spec.zones.items():
+        wanted = selector.node_selector.items()
+        if not any(wanted <= lab_node_labels(name).items() for name in lab.spec.zones):
+            yield (
+                ("spec", "zones", zone, "nodeSelector"),
+                f"matches no node of lab {lab.metadata.name}; its nodes carry "
+                f"{POWER_ZONE_LABEL}=<zone> with zones: {', '.join(lab.spec.zones)}",
+            )
+    for index, probe in enumerate(drill.spec.probes):
+        ref = probe.http.service
+        if ref is not None and not lab.has_service(ref.namespace, ref.name):
+            known = ", ".join(f"{s.namespace}/{s.name}" for s in lab.spec.services) or "none"
+            yield (
+                ("spec", "probes", index, "http", "service"),
+                f"lab {lab.metadata.name} has no service {ref.namespace}/{ref.name}; "
+                f"it has: {known}",
+            )
 
 
 def _duplicates(names: list[str]) -> set[str]:
@@ -53,24 +85,43 @@ def _known(kind: str, name: str, known: list[str]) -> str:
     return f'no {kind} named "{name}"; expected one of: {listed}'
 
 
-def _references(drill: Drill) -> Iterator[Finding]:
-    zones = list(drill.spec.zones)
-    probes = [p.name for p in drill.spec.probes]
-    for index, step in enumerate(drill.spec.steps):
-        has_lose, has_restore = step.lose is not None, step.restore is not None
+def reference_findings(data: Any) -> Iterator[Finding]:
+    """Names that point nowhere, read from the file's plain data.
+
+    These run on the data, not the model, so that a type error elsewhere in the file (which
+    leaves no model to check) does not hide them.
+    """
+    spec = data.get("spec") if isinstance(data, dict) else None
+    if not isinstance(spec, dict):
+        return
+    zones = list(spec["zones"]) if isinstance(spec.get("zones"), dict) else None
+    probes = [p.get("name") for _, p in _entries(spec, "probes")]
+    for index, step in _entries(spec, "steps"):
+        has_lose, has_restore = "lose" in step, "restore" in step
         if has_lose == has_restore:
             yield ("spec", "steps", index), 'a step needs exactly one of "lose" and "restore"'
             continue
         field = "lose" if has_lose else "restore"
-        if step.zone not in zones:
-            yield ("spec", "steps", index, field), _known("zone", step.zone, zones)
-        if has_restore and step.mode is not None:
+        zone = step[field]
+        if zones is not None and isinstance(zone, str) and zone not in zones:
+            yield ("spec", "steps", index, field), _known("zone", zone, zones)
+        if has_restore and "mode" in step:
             yield ("spec", "steps", index, "mode"), '"mode" belongs on a "lose" step'
-    named = [("targets", i, t.probe) for i, t in enumerate(drill.spec.targets)]
-    named += [("stopIf", i, g.probe) for i, g in enumerate(drill.spec.stop_if)]
-    for section, index, name in named:
-        if name not in probes:
-            yield ("spec", section, index, "probe"), _known("probe", name, probes)
+    for section in ("targets", "stopIf"):
+        for index, entry in _entries(spec, section):
+            name = entry.get("probe")
+            if isinstance(name, str) and name not in probes:
+                known = [p for p in probes if isinstance(p, str)]
+                yield ("spec", section, index, "probe"), _known("probe", name, known)
+
+
+def _entries(spec: dict[str, Any], key: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    items = spec.get(key)
+    if isinstance(items, list):
+        yield from ((i, item) for i, item in enumerate(items) if isinstance(item, dict))
+
+
+def _empty_targets(drill: Drill) -> Iterator[Finding]:
     for index, target in enumerate(drill.spec.targets):
         if target.rto is None and target.availability is None and target.p99_latency is None:
             yield (
@@ -132,6 +183,13 @@ def _probe_timing(drill: Drill) -> Iterator[Finding]:
             yield (*path, "http", "url"), "expected an http:// or https:// URL"
         if not probe.http.path.startswith("/"):
             yield (*path, "http", "path"), 'expected a path starting with "/"'
+        if probe.every * MIN_SAMPLES_IN_CHAOS > drill.spec.duration:
+            yield (
+                (*path, "every"),
+                f"{format_duration(probe.every)} leaves fewer than {MIN_SAMPLES_IN_CHAOS} samples "
+                f"in the {format_duration(drill.spec.duration)} chaos phase: expected at most "
+                f"{format_duration(drill.spec.duration / MIN_SAMPLES_IN_CHAOS)}",
+            )
 
 
 def _required_parts(drill: Drill) -> Iterator[Finding]:
@@ -141,6 +199,8 @@ def _required_parts(drill: Drill) -> Iterator[Finding]:
         yield ("spec", "steps"), 'a drill needs at least one "lose" step'
     if drill.spec.duration <= 0:
         yield ("spec", "duration"), "expected a duration above 0s"
+    if not drill.spec.targets:
+        yield ("spec", "targets"), "a drill needs at least one target: what would it be scored on?"
 
 
 def lab_findings(lab: Lab) -> Iterator[Finding]:

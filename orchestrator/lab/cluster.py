@@ -11,9 +11,9 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from orchestrator.drill.lab import Lab, LabService
+from orchestrator.drill.lab import Lab, LabService, lab_node_labels
 from orchestrator.errors import ClusterNotFoundError, EvictionBlockedError
-from orchestrator.port import POWER_ZONE_LABEL, TOPOLOGY_ZONE_LABEL, PodRef, Taint
+from orchestrator.port import PodRef, Taint
 
 BLOCKING_EFFECTS = ("NoSchedule", "NoExecute")
 
@@ -32,7 +32,7 @@ class LabNode:
     @property
     def labels(self) -> dict[str, str]:
         """The labels every lab node carries."""
-        return {POWER_ZONE_LABEL: self.zone, TOPOLOGY_ZONE_LABEL: self.zone}
+        return lab_node_labels(self.zone)
 
     @property
     def schedulable(self) -> bool:
