@@ -17,7 +17,7 @@ import click
 from rich.console import Console
 
 from orchestrator import __version__
-from orchestrator.cli_results import HISTORY_OPTION, gate, history, report
+from orchestrator.cli_results import HISTORY_OPTION, gate, history, report, verify
 from orchestrator.console import (
     ConsoleObserver,
     SafeConsole,
@@ -435,3 +435,4 @@ def schema(kind: str) -> None:
 main.add_command(report)
 main.add_command(gate)
 main.add_command(history)
+main.add_command(verify)

@@ -5,6 +5,7 @@ Exit codes: 0 fine (the gate passed), 1 the gate failed, 2 unreadable or foreign
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -14,21 +15,17 @@ from typing import NoReturn
 import click
 from rich.table import Table
 
-from orchestrator.console import SafeConsole, print_error
+from orchestrator.console import SafeConsole, clean, print_error
+from orchestrator.document import LatencyDoc, Outcome, ProbeDoc, ResultDoc
 from orchestrator.durations import parse_age
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
-from orchestrator.gate import GatePolicy, Verdict, judge_all
+from orchestrator.gate import GatePolicy, Verdict, judge_all, refuse_implausible
 from orchestrator.history import History, RunEntry, default_path
 from orchestrator.journal import state_dir
 from orchestrator.report import numbers
-from orchestrator.report.document import (
-    FinishedRun,
-    LatencyDoc,
-    ProbeDoc,
-    ResultDoc,
-    load_result,
-)
+from orchestrator.report.document import FinishedRun, load_result, read_samples_of
 from orchestrator.report.render import Format, markdown, render
+from orchestrator.verify import differences
 
 EXIT_GATE_FAILED, EXIT_INVALID = 1, 2
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -86,6 +83,37 @@ def report(result: Path, form: str, output: Path | None) -> None:
         output.write_text(text, encoding="utf-8")
 
 
+def _finite(_: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a number from 0 to 100", param=param)
+    return value
+
+
+@click.command()
+@click.argument("run_dir", metavar="RUN_DIR", type=click.Path(path_type=Path))
+def verify(run_dir: Path) -> None:
+    r"""Recompute a run's figures, checks, score and outcome from its samples; exit 0 if they match.
+
+    Reads result.json (its drillSpec, phase boundaries and step times) and samples.jsonl, checks
+    the samples against samplesDigest, and names every field that differs (exit 1). Exit 2 when
+    the files cannot be read.
+
+    \b
+      zonedrill verify zonedrill-runs/<run-id>
+    """
+    try:
+        finished = load_result(run_dir, with_samples=False)
+        samples, found = read_samples_of(finished)
+    except ZonedrillError as exc:
+        _refuse(exc)
+    diffs = differences(finished.doc, samples, found)
+    for line in diffs:
+        click.echo(clean(f"differs: {line}"))
+    verdict = "does not match" if diffs else "matches"
+    click.echo(clean(f"{finished.path}: {verdict} its {len(samples)} samples"))
+    sys.exit(EXIT_GATE_FAILED if diffs else 0)
+
+
 @click.command()
 @click.argument("results", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--drill", help="Judge this drill's runs from the history instead of files.")
@@ -97,13 +125,15 @@ def report(result: Path, form: str, output: Path | None) -> None:
     help="How many of the drill's latest runs to judge (with --drill).",
 )
 @click.option("--trigger", help="Only runs recorded with this --trigger (e.g. schedule).")
-@click.option("--min-score", type=click.FloatRange(0, 100), help="Lowest acceptable score.")
+@click.option(
+    "--min-score", type=click.FloatRange(0, 100), callback=_finite, help="Lowest acceptable score."
+)
 @click.option("--max-age", help='Oldest acceptable run, e.g. "7d", "36h" (since it ended).')
 @click.option(
     "--require-outcome",
     "outcomes",
     multiple=True,
-    type=click.Choice(["passed", "failed", "aborted", "not-steady", "error"]),
+    type=click.Choice([o.value for o in Outcome]),
     help="Acceptable outcomes (repeatable). Default: passed.",
 )
 @HISTORY_OPTION
@@ -133,19 +163,21 @@ def gate(
             max_age=_age_option(max_age),
         )
         docs = _gate_inputs(results, drill, last, trigger, history_path)
+        now = datetime.now(UTC)
+        refuse_implausible(docs, now=now)
     except ZonedrillError as exc:
         _refuse(exc)
-    sys.exit(_announce(judge_all(docs, policy, now=datetime.now(UTC)), drill, trigger))
+    sys.exit(_announce(judge_all(docs, policy, now=now), drill, trigger))
 
 
 def _announce(verdicts: list[Verdict], drill: str | None, trigger: str | None) -> int:
     """Print one line per result and the gate's verdict; return the exit code."""
     if not verdicts:
         scope = f" with trigger {trigger!r}" if trigger else ""
-        click.echo(f"FAIL no run of drill {drill!r}{scope} is recorded")
+        click.echo(clean(f"FAIL no run of drill {drill!r}{scope} is recorded"))
         return EXIT_GATE_FAILED
     for verdict in verdicts:
-        click.echo(verdict.line())
+        click.echo(clean(verdict.line()))
     failed = sum(not v.passed for v in verdicts)
     word = "failed" if failed else "passed"
     click.echo(f"gate {word}: {len(verdicts) - failed} of {len(verdicts)} result(s) pass")
@@ -173,7 +205,7 @@ def _gate_inputs(
     docs = []
     for given in results:
         try:
-            docs.append(load_result(given, with_samples=False).doc)
+            docs.append(load_result(given, missing_ok=True).doc)
         except InvalidInputError as exc:
             problems += exc.problems
     if problems:
@@ -268,7 +300,7 @@ def history_show(store: History, run_id: str) -> None:
         entry = store.get(run_id)
     except ZonedrillError as exc:
         _refuse(exc)
-    click.echo(f"trigger: {entry.trigger}; result: {entry.result_path}\n")
+    click.echo(clean(f"trigger: {entry.trigger}; result: {entry.result_path}\n"))
     click.echo(markdown(FinishedRun(doc=entry.doc, path=Path(entry.result_path), samples=[])))
 
 

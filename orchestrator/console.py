@@ -14,6 +14,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from orchestrator.document import Outcome
 from orchestrator.drill.model import FaultMode
 from orchestrator.durations import format_duration
 from orchestrator.errors import InvalidInputError, ZonedrillError
@@ -22,11 +23,11 @@ from orchestrator.result import StepRecord
 from orchestrator.samples import Sample
 
 OUTCOME_STYLE = {
-    "passed": "bold green",
-    "failed": "bold red",
-    "aborted": "bold yellow",
-    "not-steady": "bold yellow",
-    "error": "bold red",
+    Outcome.PASSED: "bold green",
+    Outcome.FAILED: "bold red",
+    Outcome.ABORTED: "bold yellow",
+    Outcome.NOT_STEADY: "bold yellow",
+    Outcome.ERROR: "bold red",
 }
 
 
@@ -265,7 +266,7 @@ def _verdict(document: dict[str, Any]) -> list[Text]:
     outcome = document["outcome"]
     score = document["score"]
     head = Text(f"score {score if score is not None else '-'}   outcome ")
-    head.append(outcome.upper(), OUTCOME_STYLE.get(outcome, "bold"))
+    head.append(outcome.upper(), OUTCOME_STYLE[Outcome(outcome)])
     lines = [head]
     for check in document["checks"]:
         if not check["passed"]:

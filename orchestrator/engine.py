@@ -24,15 +24,15 @@ from orchestrator.port import ClusterPort, ServiceEndpoint
 from orchestrator.preflight import Plan, prepare
 from orchestrator.probes import ProbeClient, ProbeRunner, ProbeTarget, Transport, make_client
 from orchestrator.result import (
-    EXIT_CODES,
     RunFacts,
     StepRecord,
     Timeline,
-    figures_for,
+    derive,
     result_document,
     write_result,
 )
-from orchestrator.samples import Sample, before, write_samples
+from orchestrator.samples import Sample, before, digest, encode_samples
+from orchestrator.storage import check_out_dir, check_state_dir, write_durably
 
 START_LEAD = 0.05
 
@@ -104,6 +104,8 @@ class DrillRun:
         """Run every phase; return the result. Raises only before anything is touched."""
         loop = asyncio.get_running_loop()
         self._origin, wall_origin = loop.time(), datetime.now(UTC)
+        check_out_dir(self.settings.out_dir, samples=self._samples_expected())
+        check_state_dir(self.settings.state_dir)
         plan = await prepare(self.drill, self.port)
         self.observer.planned(plan)
         async with self.port.lock(holder=f"zonedrill run {self.settings.run_id}"):
@@ -123,6 +125,10 @@ class DrillRun:
             )
             facts, timeline = await self._run_and_restore(plan, context, wall_origin)
         return self._report(facts, timeline)
+
+    def _samples_expected(self) -> int:
+        spec = self.drill.spec
+        return sum(int((spec.baseline + spec.duration) / p.every) + 1 for p in spec.probes)
 
     def _refuse_unrestored(self) -> None:
         for run in open_runs(self.settings.state_dir, identity=self.port.identity):
@@ -313,17 +319,29 @@ class DrillRun:
             self.request_abort(reason)
 
     def _report(self, facts: RunFacts, timeline: Timeline) -> RunOutcome:
-        steady = facts.outcome not in ("not-steady",) and timeline.figures_end > timeline.t0
-        figures, checks = figures_for(self.drill, self.samples, self.steps, timeline, steady=steady)
-        if facts.outcome == "graded":
-            facts.outcome = "passed" if all(c.passed for c in checks) else "failed"
-        document = result_document(
-            self.drill, facts, timeline=timeline, steps=self.steps, figures=figures, checks=checks
+        derived = derive(
+            self.drill,
+            self.samples,
+            self.steps,
+            timeline,
+            outcome=facts.outcome,
+            reason=facts.reason,
         )
+        # Samples first: a result is never written whose samples are not all on disk.
+        data = encode_samples(self.samples)
         out_dir = self.settings.out_dir
+        write_durably(out_dir / "samples.jsonl", data)
+        document = result_document(
+            self.drill,
+            facts,
+            derived,
+            timeline=timeline,
+            steps=self.steps,
+            samples_digest=digest(data),
+        )
         write_result(out_dir, document)
-        write_samples(out_dir / "samples.jsonl", self.samples)
-        return RunOutcome(document, EXIT_CODES[facts.outcome], out_dir)
+        dumped = document.model_dump(mode="json", by_alias=True)
+        return RunOutcome(dumped, derived.outcome.exit_code, out_dir)
 
 
 class _Clock:

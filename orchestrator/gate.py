@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from orchestrator.document import ResultDoc
 from orchestrator.durations import format_duration
-from orchestrator.report.document import ResultDoc
+from orchestrator.errors import InvalidInputError, Problem
 from orchestrator.report.numbers import score as format_score
 
 
@@ -64,12 +65,34 @@ def judge(doc: ResultDoc, policy: GatePolicy, *, now: datetime) -> Verdict:
     return Verdict(run_id=doc.run_id, drill=doc.drill, reasons=reasons, summary=summary)
 
 
+def refuse_implausible(docs: Sequence[ResultDoc], *, now: datetime) -> None:
+    """Refuse results that end more than FUTURE_SLACK in the future (spec §4: exit 2).
+
+    Every other self-consistency rule is checked by the result model as it is read.
+    """
+    problems = [
+        Problem(
+            doc.run_id,
+            None,
+            None,
+            "endedAt",
+            f"{doc.ended_at:%Y-%m-%d %H:%M:%S} UTC is in the future: forged or mis-clocked",
+        )
+        for doc in docs
+        if (doc.ended_at - now).total_seconds() > FUTURE_SLACK
+    ]
+    if problems:
+        raise InvalidInputError(problems)
+
+
 def judge_all(docs: Sequence[ResultDoc], policy: GatePolicy, *, now: datetime) -> list[Verdict]:
     """A verdict per result, in the order given."""
     return [judge(doc, policy, now=now) for doc in docs]
 
 
 DAY, HOUR = 86400.0, 3600.0
+FUTURE_SLACK = 300.0
+"""Seconds a result may seem to end in the future (clock skew between machines), spec §4."""
 
 
 def _age(seconds: float) -> str:

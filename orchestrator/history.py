@@ -15,8 +15,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrator.document import ResultDoc
 from orchestrator.errors import InvalidInputError, Problem
-from orchestrator.report.document import ResultDoc, parse_result
+from orchestrator.report.document import parse_result
 
 BUSY_SECONDS = 30.0
 SCHEMA_VERSION = 1

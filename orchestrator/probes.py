@@ -2,7 +2,8 @@
 
 Sample k of a probe starts at ``start + k·every`` on the loop's monotonic clock, whatever
 happened to earlier samples: a slow or dead service never shifts the grid, and samples overlap
-up to their timeout. Every network failure is a failed sample, never an exception of the run.
+up to their timeout. Every failure, a network one or any exception while building or sending
+the request, is a failed sample with its reason, never an exception of the run or a lost sample.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import httpx
 from orchestrator import __version__
 from orchestrator.drill.model import Probe
 from orchestrator.port import ServiceEndpoint
-from orchestrator.samples import Sample
+from orchestrator.samples import Sample, grid_start
 from orchestrator.samples import before as is_before
 
 MAX_BODY_BYTES = 64 * 1024
@@ -144,8 +145,8 @@ class ProbeRunner:
         count = len(self._targets)
         async with asyncio.TaskGroup() as group:
             for position, target in enumerate(self._targets):
-                phase = position / count * target.probe.every
-                group.create_task(self._grid(target, start=start + phase, until=until))
+                first = grid_start(start, target.probe.every, position=position, count=count)
+                group.create_task(self._grid(target, start=first, until=until))
 
     async def drain(self) -> None:
         """Wait for samples still in flight (each is bounded by its timeout)."""
@@ -167,13 +168,7 @@ class ProbeRunner:
         loop = asyncio.get_running_loop()
         every = target.probe.every
         client = self._clients[target.endpoint.ca_file]
-        # Built once: every sample sends the same request, which saves URL and header work.
-        request = client.build(
-            method=target.probe.http.method,
-            url=target.url,
-            headers={**target.endpoint.headers, **target.probe.http.headers},
-            timeout=target.probe.timeout,
-        )
+        request = _prebuilt(client, target)
         index = 0
         while is_before(deadline := start + index * every, until):
             delay = deadline - loop.time()
@@ -191,29 +186,60 @@ class ProbeRunner:
         self,
         target: ProbeTarget,
         client: ProbeClient,
-        request: httpx.Request,
+        request: httpx.Request | str,
         index: int,
         scheduled: float,
     ) -> None:
         loop = asyncio.get_running_loop()
-        probe = target.probe
         started = loop.time()
         sample = functools.partial(
-            Sample, probe.name, index, scheduled - self._origin, started - self._origin
+            Sample, target.probe.name, index, scheduled - self._origin, started - self._origin
         )
         try:
-            async with asyncio.timeout(probe.timeout):
-                response = await client.send(request)
-            latency = loop.time() - started
+            self._on_sample(await _ask(target.probe, client, request, sample, started))
         except (httpx.HTTPError, aiohttp.ClientError, OSError, TimeoutError) as exc:
-            self._on_sample(sample(passed=False, error=classify(exc)))
-            return
-        verdict = _judge(probe, response, latency)
-        self._on_sample(
-            sample(
-                passed=verdict is None, latency=latency, status=response.status_code, error=verdict
-            )
+            self._on_sample(sample(passed=False, error=classify(exc), detail=_why(exc)))
+        except Exception as exc:  # noqa: BLE001 - no evidence is lost: any failure is a failed sample
+            self._on_sample(sample(passed=False, error="error", detail=_why(exc)))
+
+
+def _prebuilt(client: ProbeClient, target: ProbeTarget) -> httpx.Request | str:
+    """The request every sample sends, built once; or why it cannot be built."""
+    try:
+        return client.build(
+            method=target.probe.http.method,
+            url=target.url,
+            headers={**target.endpoint.headers, **target.probe.http.headers},
+            timeout=target.probe.timeout,
         )
+    except Exception as exc:  # noqa: BLE001 - then every sample fails with this reason
+        return f"the request cannot be built: {_why(exc)}"
+
+
+async def _ask(
+    probe: Probe,
+    client: ProbeClient,
+    request: httpx.Request | str,
+    sample: Callable[..., Sample],
+    started: float,
+) -> Sample:
+    if isinstance(request, str):
+        return sample(passed=False, error="error", detail=request)
+    async with asyncio.timeout(probe.timeout):
+        response = await client.send(request)
+    latency = asyncio.get_running_loop().time() - started
+    verdict = _judge(probe, response, latency)
+    return sample(
+        passed=verdict is None, latency=latency, status=response.status_code, error=verdict
+    )
+
+
+MAX_DETAIL = 200
+
+
+def _why(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return text[:MAX_DETAIL]
 
 
 def _judge(probe: Probe, response: httpx.Response, latency: float) -> str | None:

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from orchestrator import __version__
+from orchestrator.document import (
+    CheckDoc,
+    LatencyDoc,
+    Outcome,
+    ProbeDoc,
+    ResultDoc,
+    RtoDoc,
+    StepDoc,
+    TimelineDoc,
+)
 from orchestrator.drill.model import Drill
-from orchestrator.samples import Sample
+from orchestrator.samples import Sample, grid_start
 from orchestrator.scoring import Check, LoseWindow, ProbeFigures, build_checks, probe_figures, score
-
-OUTCOMES = ("passed", "failed", "aborted", "not-steady", "error")
-EXIT_CODES = {"passed": 0, "failed": 1, "aborted": 3, "not-steady": 3, "error": 4}
+from orchestrator.storage import write_durably
 
 
 @dataclass
@@ -46,11 +52,10 @@ class Timeline:
     figures_end: float
     ended: float
 
-    def wall(self, mono: float) -> str:
-        """RFC 3339 UTC with milliseconds for a monotonic offset."""
-        moment = self.wall_origin.timestamp() + mono
-        text = datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds")
-        return text.replace("+00:00", "Z")
+    def moment(self, mono: float) -> datetime:
+        """The UTC wall-clock time of a monotonic offset, to the millisecond."""
+        moment = datetime.fromtimestamp(self.wall_origin.timestamp() + mono, UTC)
+        return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def lose_windows(steps: list[StepRecord], chaos_end: float) -> list[LoseWindow]:
@@ -87,6 +92,7 @@ def figures_for(
         else (timeline.baseline_start, timeline.baseline_end)
     )
     windows = lose_windows(steps, timeline.figures_end) if steady else []
+    probes = drill.spec.probes
     figures = [
         probe_figures(
             p.name,
@@ -95,67 +101,92 @@ def figures_for(
             t0=start,
             end=end,
             windows=windows,
+            first=grid_start(timeline.baseline_start, p.every, position=i, count=len(probes)),
         )
-        for p in drill.spec.probes
+        for i, p in enumerate(probes)
     ]
     checks = build_checks(drill.spec.targets, {f.name: f for f in figures}) if steady else []
     return figures, checks
+
+
+def decide(
+    outcome: str, reason: str, figures: list[ProbeFigures], checks: list[Check]
+) -> tuple[Outcome, str]:
+    """The final outcome and why: ``graded`` becomes passed or failed, unless evidence is short.
+
+    Spec §3, no evidence, no pass: a probe that recorded fewer than half the chaos-phase samples
+    that were due turns any scored outcome (an abort too) into ``error``.
+    """
+    if outcome in (Outcome.ERROR, Outcome.NOT_STEADY):
+        return Outcome(outcome), reason
+    gap = evidence_gap(figures)
+    if gap:
+        return Outcome.ERROR, gap
+    if outcome == "graded":
+        return (Outcome.PASSED if all(c.passed for c in checks) else Outcome.FAILED), reason
+    return Outcome(outcome), reason
+
+
+def evidence_gap(figures: list[ProbeFigures]) -> str:
+    """Why the samples are too few to score the run, or ""."""
+    short = [f for f in figures if 2 * f.samples < f.due]
+    return "; ".join(
+        f"probe {f.name} recorded {f.samples} of the {f.due} samples due in the chaos phase: "
+        "no evidence, no pass"
+        for f in short
+    )
 
 
 def _r(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def _probe_json(figure: ProbeFigures, drill: Drill) -> dict[str, Any]:
+def _probe_doc(figure: ProbeFigures, drill: Drill) -> ProbeDoc:
     probe = drill.probe(figure.name)
-    return {
-        "name": figure.name,
-        "samples": figure.samples,
-        "passed": figure.passed,
-        "availability": _r(figure.availability),
-        "downtime": _r(figure.downtime),
-        "latency": {"p50": _r(figure.p50, 6), "p95": _r(figure.p95, 6), "p99": _r(figure.p99, 6)},
-        "rto": [
-            {
-                "step": r.step,
-                "zone": r.zone,
-                "seconds": _r(r.seconds),
-                "recoveredBy": r.recovered_by,
-            }
+    return ProbeDoc(
+        name=figure.name,
+        samples=figure.samples,
+        passed=figure.passed,
+        due=figure.due,
+        availability=_r(figure.availability),
+        downtime=_r(figure.downtime),
+        latency=LatencyDoc(p50=_r(figure.p50, 6), p95=_r(figure.p95, 6), p99=_r(figure.p99, 6)),
+        rto=[
+            RtoDoc(step=r.step, zone=r.zone, seconds=_r(r.seconds), recovered_by=r.recovered_by)
             for r in figure.recoveries
         ],
-        "every": probe.every,
-        "timeout": probe.timeout,
-    }
+        every=probe.every,
+        timeout=probe.timeout,
+    )
 
 
-def _check_json(check: Check) -> dict[str, Any]:
-    return {
-        "probe": check.probe,
-        "metric": check.metric,
-        "target": check.target,
-        "observed": _r(check.observed, 6),
-        "credit": round(check.credit, 4),
-        "weight": check.weight,
-        "passed": check.passed,
-    }
+def _check_doc(check: Check) -> CheckDoc:
+    return CheckDoc(
+        probe=check.probe,
+        metric=check.metric,
+        target=check.target,
+        observed=_r(check.observed, 6),
+        credit=round(check.credit, 4),
+        weight=check.weight,
+        passed=check.passed,
+    )
 
 
-def _step_json(step: StepRecord, timeline: Timeline) -> dict[str, Any]:
-    return {
-        "index": step.index,
-        "action": step.action,
-        "zone": step.zone,
-        "mode": step.mode,
-        "nodes": step.nodes,
-        "podsDeleted": step.pods_deleted,
-        "podsEvicted": step.pods_evicted,
-        "evictionsBlocked": step.evictions_blocked,
-        "startedAt": timeline.wall(step.started),
-        "endedAt": timeline.wall(step.ended) if step.ended is not None else None,
-        "offset": _r(step.started - timeline.t0),
-        "note": step.note,
-    }
+def _step_doc(step: StepRecord, timeline: Timeline) -> StepDoc:
+    return StepDoc(
+        index=step.index,
+        action="lose" if step.action == "lose" else "restore",
+        zone=step.zone,
+        mode=step.mode,
+        nodes=step.nodes,
+        pods_deleted=step.pods_deleted,
+        pods_evicted=step.pods_evicted,
+        evictions_blocked=step.evictions_blocked,
+        started_at=timeline.moment(step.started),
+        ended_at=timeline.moment(step.ended) if step.ended is not None else None,
+        offset=step.started - timeline.t0,
+        note=step.note,
+    )
 
 
 @dataclass
@@ -170,48 +201,84 @@ class RunFacts:
     risks: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Derived:
+    """Everything in a result that follows from the samples, the drill and the step times."""
+
+    probes: list[ProbeDoc]
+    checks: list[CheckDoc]
+    score: float | None
+    outcome: Outcome
+    reason: str
+
+
+def derive(
+    drill: Drill,
+    samples: list[Sample],
+    steps: list[StepRecord],
+    timeline: Timeline,
+    *,
+    outcome: str,
+    reason: str,
+) -> Derived:
+    """Figures, checks, score and final outcome, from the samples.
+
+    ``outcome`` is how the run ended: graded, aborted, error or not-steady. The run and
+    ``zonedrill verify`` both come through here, so they cannot disagree on a formula.
+    """
+    steady = outcome != Outcome.NOT_STEADY and timeline.figures_end > timeline.t0
+    figures, checks = figures_for(drill, samples, steps, timeline, steady=steady)
+    final, why = decide(outcome, reason, figures, checks)
+    return Derived(
+        probes=[_probe_doc(f, drill) for f in figures],
+        checks=[_check_doc(c) for c in checks],
+        score=score(checks) if checks and final.scored else None,
+        outcome=final,
+        reason=why,
+    )
+
+
 def result_document(
     drill: Drill,
     facts: RunFacts,
+    derived: Derived,
     *,
     timeline: Timeline,
     steps: list[StepRecord],
-    figures: list[ProbeFigures],
-    checks: list[Check],
-) -> dict[str, Any]:
-    """The result.json document."""
-    return {
-        "apiVersion": "zonedrill/v1",
-        "kind": "DrillResult",
-        "runId": facts.run_id,
-        "drill": drill.metadata.name,
-        "description": drill.metadata.description,
-        "target": facts.target,
-        "startedAt": timeline.wall(0.0),
-        "endedAt": timeline.wall(timeline.ended),
-        "outcome": facts.outcome,
-        "reason": facts.reason,
-        "score": score(checks) if checks else None,
-        "checks": [_check_json(c) for c in checks],
-        "probes": [_probe_json(f, drill) for f in figures],
-        "steps": [_step_json(s, timeline) for s in steps],
-        "restored": facts.restored,
-        "risks": facts.risks,
-        "timeline": {
-            "baselineStart": _r(timeline.baseline_start, 6),
-            "baselineEnd": _r(timeline.baseline_end, 6),
-            "t0": _r(timeline.t0, 6),
-            "chaosEnd": _r(timeline.chaos_end, 6),
-            "figuresEnd": _r(timeline.figures_end, 6),
-        },
-        "samplesFile": "samples.jsonl",
-        "zonedrillVersion": __version__,
-    }
+    samples_digest: str,
+) -> ResultDoc:
+    """The result document of a finished run."""
+    return ResultDoc(
+        api_version="zonedrill/v1",
+        kind="DrillResult",
+        run_id=facts.run_id,
+        drill=drill.metadata.name,
+        description=drill.metadata.description,
+        target=facts.target,
+        started_at=timeline.moment(0.0),
+        ended_at=timeline.moment(timeline.ended),
+        outcome=derived.outcome,
+        reason=derived.reason,
+        score=derived.score,
+        checks=derived.checks,
+        probes=derived.probes,
+        steps=[_step_doc(s, timeline) for s in steps],
+        restored=facts.restored,
+        risks=facts.risks,
+        timeline=TimelineDoc(
+            baseline_start=timeline.baseline_start,
+            baseline_end=timeline.baseline_end,
+            t0=timeline.t0,
+            chaos_end=timeline.chaos_end,
+            figures_end=timeline.figures_end,
+        ),
+        samples_digest=samples_digest,
+        drill_spec=drill,
+        zonedrill_version=__version__,
+    )
 
 
-def write_result(out_dir: Path, document: dict[str, Any]) -> Path:
-    """Write result.json into ``out_dir``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "result.json"
-    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    return path
+def write_result(out_dir: Path, document: ResultDoc) -> Path:
+    """Write result.json into ``out_dir`` durably (a temporary file, fsynced, then renamed)."""
+    data = document.model_dump_json(by_alias=True, indent=2).encode() + b"\n"
+    return write_durably(out_dir / "result.json", data)

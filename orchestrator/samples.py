@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -30,7 +32,8 @@ class Sample:
     ``scheduled`` is the grid point (T_start + k·every), ``started`` when the request went out.
     ``latency`` is set when an answer arrived (even an unexpected one); ``error`` names the
     failure class when it did not (timeout, refused, reset, tls, protocol, error) or why a
-    received answer failed (status, body, slow).
+    received answer failed (status, body, slow); ``detail`` says more, such as the exception
+    that made a sample fail.
     """
 
     probe: str
@@ -41,17 +44,69 @@ class Sample:
     latency: float | None = None
     status: int | None = None
     error: str | None = None
+    detail: str | None = None
 
 
-def write_samples(path: Path, samples: Iterable[Sample]) -> None:
-    """Write samples as JSON lines, in grid order per probe."""
+def grid_start(start: float, every: float, *, position: int, count: int) -> float:
+    """Where probe ``position`` of ``count`` starts its grid.
+
+    Each grid is offset by position/count of its period, so that ``count`` probes do not all
+    fire in the same loop tick.
+    """
+    return start + position / count * every
+
+
+def due(first: float, every: float, *, start: float, end: float) -> int:
+    """How many points of the grid ``first + k·every`` (k >= 0) fall in [start, end)."""
+    low = _first_at_or_after(first, every, start)
+    high = _first_at_or_after(first, every, end)
+    return max(0, high - low)
+
+
+def _first_at_or_after(first: float, every: float, moment: float) -> int:
+    """The smallest k >= 0 whose grid point is not before ``moment`` (with the tolerance)."""
+    k = max(0, math.floor((moment - first) / every) - 1)
+    while before(first + k * every, moment):
+        k += 1
+    return k
+
+
+def encode_samples(samples: Iterable[Sample]) -> bytes:
+    """Samples as JSON lines, in grid order per probe: the bytes of samples.jsonl."""
     ordered = sorted(samples, key=lambda s: (s.probe, s.index))
-    with path.open("w", encoding="utf-8") as handle:
-        for sample in ordered:
-            handle.write(json.dumps(asdict(sample), separators=(",", ":")) + "\n")
+    return b"".join(
+        json.dumps(asdict(s), separators=(",", ":"), allow_nan=False).encode() + b"\n"
+        for s in ordered
+    )
 
 
-def read_samples(path: Path) -> list[Sample]:
-    """Read samples written by ``write_samples``."""
-    with path.open(encoding="utf-8") as handle:
-        return [Sample(**json.loads(line)) for line in handle if line.strip()]
+def digest(data: bytes) -> str:
+    """``sha256:<hex>`` of samples.jsonl as written (the result's samplesDigest)."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+MAX_SAMPLE_LINE = 4096
+
+
+def read_samples(path: Path) -> tuple[list[Sample], str]:
+    """The samples in ``path`` and the digest of its bytes; ValueError naming the bad line."""
+    samples, hashed = [], hashlib.sha256()
+    with path.open("rb") as handle:
+        for number, line in enumerate(iter(lambda: handle.readline(MAX_SAMPLE_LINE + 1), b"")):
+            hashed.update(line)
+            if len(line) > MAX_SAMPLE_LINE:
+                raise ValueError(f"line {number + 1} is longer than {MAX_SAMPLE_LINE} bytes")
+            if line.strip():
+                samples.append(_sample(line, number + 1))
+    return samples, "sha256:" + hashed.hexdigest()
+
+
+def _sample(line: bytes, number: int) -> Sample:
+    try:
+        sample = Sample(**json.loads(line))
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"line {number} is not a sample: {exc}") from None
+    numbers = (sample.scheduled, sample.started, sample.latency or 0.0)
+    if not all(isinstance(n, int | float) and math.isfinite(n) for n in numbers):
+        raise ValueError(f"line {number} has a time that is not a finite number")
+    return sample

@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
 from orchestrator.drill.model import Target
-from orchestrator.samples import Sample, in_range
+from orchestrator.samples import Sample, due, in_range
 
 RecoveredBy = Literal["failover", "restore"]
 
@@ -45,6 +45,7 @@ class ProbeFigures:
     name: str
     samples: int
     passed: int
+    due: int
     availability: float | None
     downtime: float
     p50: float | None
@@ -122,8 +123,12 @@ def probe_figures(
     t0: float,
     end: float,
     windows: Sequence[LoseWindow],
+    first: float,
 ) -> ProbeFigures:
-    """Availability, downtime, latency percentiles and RTOs of one probe over [t0, end)."""
+    """Availability, downtime, latency percentiles and RTOs of one probe over [t0, end).
+
+    ``first`` is the probe's first grid point, from which the samples due in [t0, end) follow.
+    """
     chaos = in_window(samples, t0, end)
     passed = [s for s in chaos if s.passed]
     latencies = [s.latency for s in passed if s.latency is not None]
@@ -132,6 +137,7 @@ def probe_figures(
         name=name,
         samples=len(chaos),
         passed=len(passed),
+        due=due(first, every, start=t0, end=end),
         availability=availability,
         downtime=(len(chaos) - len(passed)) * every,
         p50=nearest_rank(latencies, 50),

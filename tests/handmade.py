@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from orchestrator.samples import Sample, write_samples
+from orchestrator.samples import Sample, digest, encode_samples
 
 EVERY, T0, BASELINE, CHAOS = 0.25, 5.25, 5.0, 30.0
 FAILING = 40  # samples from T0 on
@@ -59,10 +59,10 @@ def result_document(**changes: Any) -> dict[str, Any]:
         "endedAt": _stamp(started + timedelta(seconds=36)),
         "outcome": "failed",
         "reason": None,
-        "score": 55.6,
+        "score": 33.3,
         "checks": [
             _check("rto", 5.0, 10.0, 0.0, 2.0),
-            _check("availability", 99.0, 66.6667, 0.0, 2.0),
+            _check("availability", 99.0, 66.666667, 0.0, 2.0),
             _check("p99Latency", 0.2, 0.024, 1.0, 2.0),
         ],
         "probes": [
@@ -74,6 +74,9 @@ def result_document(**changes: Any) -> dict[str, Any]:
                 "downtime": 10.0,
                 "latency": {"p50": 0.022, "p95": 0.024, "p99": 0.024},
                 "rto": [{"step": 0, "zone": "pangyo", "seconds": 10.0, "recoveredBy": "failover"}],
+                "due": 120,
+                "every": EVERY,
+                "timeout": EVERY,
             }
         ],
         "steps": [
@@ -90,8 +93,50 @@ def result_document(**changes: Any) -> dict[str, Any]:
             "figuresEnd": T0 + CHAOS,
         },
         "samplesFile": "samples.jsonl",
+        "samplesDigest": digest(encode_samples(talk_samples())),
+        "drillSpec": DRILL_SPEC,
     }
     return document | changes
+
+
+DRILL_SPEC: dict[str, Any] = {
+    "apiVersion": "zonedrill/v1",
+    "kind": "Drill",
+    "metadata": {"name": "handmade"},
+    "spec": {
+        "zones": {
+            "pangyo": {"nodeSelector": {"zonedrill.io/power-zone": "pangyo"}},
+            "ansan": {"nodeSelector": {"zonedrill.io/power-zone": "ansan"}},
+        },
+        "probes": [
+            {
+                "name": "talk-api",
+                "http": {"service": {"namespace": "messaging", "name": "talk-api"}},
+                "every": "250ms",
+            }
+        ],
+        "baseline": "5s",
+        "duration": "30s",
+        "steps": [{"at": "0s", "lose": "pangyo"}, {"at": "20s", "restore": "pangyo"}],
+        "targets": [
+            {
+                "probe": "talk-api",
+                "rto": "5s",
+                "availability": "99%",
+                "p99Latency": "200ms",
+                "weight": 2,
+            }
+        ],
+    },
+}
+"""The drill the hand-built run ran (the result's drillSpec)."""
+
+
+def scored_document(run_id: str, outcome: str, score: float, **changes: Any) -> dict[str, Any]:
+    """A hand-built result with one check whose credit gives ``score`` (so the two agree)."""
+    credit = score / 100
+    check = _check("rto", 5.0, 5.0 * (2 - credit), credit, 1.0)
+    return result_document(runId=run_id, outcome=outcome, score=score, checks=[check]) | changes
 
 
 def _stamp(moment: datetime) -> str:
@@ -132,9 +177,15 @@ def _step(
 
 
 def write_run(folder: Path, document: dict[str, Any], samples: list[Sample] | None = None) -> Path:
-    """Write result.json and samples.jsonl into ``folder``; return the result file."""
+    """Write result.json and samples.jsonl into ``folder``; return the result file.
+
+    Given ``samples`` replace the run's own, and the digest follows them.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    write_samples(folder / "samples.jsonl", talk_samples() if samples is None else samples)
+    data = encode_samples(talk_samples() if samples is None else samples)
+    (folder / "samples.jsonl").write_bytes(data)
+    if samples is not None:
+        document = document | {"samplesDigest": digest(data)}
     path = folder / "result.json"
     path.write_text(json.dumps(document, indent=2))
     return path

@@ -14,7 +14,7 @@ from orchestrator.cli import main
 from orchestrator.durations import parse_age
 from orchestrator.history import History, RunEntry
 from orchestrator.report.document import parse_result
-from tests.handmade import result_document, write_run
+from tests.handmade import scored_document, write_run
 
 
 def stamp(age: timedelta) -> str:
@@ -26,10 +26,10 @@ def made(
     run_id: str, outcome: str, score: float, *, age: timedelta = timedelta(hours=1)
 ) -> dict[str, Any]:
     """A hand-built result with the given outcome, score and age."""
-    return result_document(
-        runId=run_id,
-        outcome=outcome,
-        score=score,
+    return scored_document(
+        run_id,
+        outcome,
+        score,
         startedAt=stamp(age + timedelta(minutes=1)),
         endedAt=stamp(age),
         reason="guardrail: talk-api failing" if outcome == "aborted" else None,
@@ -41,8 +41,11 @@ RESULTS = {
     "failed": made("run-failed", "failed", 55.6),
     "aborted": made("run-aborted", "aborted", 0.0),
     "stale": made("run-stale", "passed", 100.0, age=timedelta(days=9)),
-    "low": made("run-low", "passed", 82.5),
+    "low": made("run-low", "failed", 82.5),
 }
+
+
+ANY_GRADE = ["--require-outcome", "passed", "--require-outcome", "failed"]
 
 
 def gate(tmp_path: Path, *args: str) -> tuple[int, str]:
@@ -67,8 +70,8 @@ def files(tmp_path: Path, *names: str) -> list[str]:
         (["aborted"], [], 1, "outcome aborted (guardrail: talk-api failing), required passed"),
         (["stale"], ["--max-age", "7d"], 1, "ended 9d ago, older than the maximum age 7d"),
         (["stale"], ["--max-age", "10d"], 0, "gate passed: 1 of 1"),
-        (["low"], ["--min-score", "90"], 1, "score 82.5 below the minimum 90"),
-        (["low"], ["--min-score", "80"], 0, "gate passed: 1 of 1"),
+        (["low"], ["--min-score", "90", *ANY_GRADE], 1, "score 82.5 below the minimum 90"),
+        (["low"], ["--min-score", "80", *ANY_GRADE], 0, "gate passed: 1 of 1"),
         (
             ["passed", "failed", "low"],
             ["--min-score", "90"],

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from orchestrator.cli import main
 from orchestrator.history import History, RunEntry
 from orchestrator.report.document import parse_result
-from tests.handmade import result_document
+from tests.handmade import scored_document
 
 WRITERS, RUNS_EACH = 6, 25
 
@@ -22,7 +22,7 @@ def entry_for(
 ) -> tuple[RunEntry, str]:
     """A hand-built run with its document text."""
     ended = datetime.now(UTC) - timedelta(minutes=minutes_ago)
-    document = result_document(runId=run_id, score=score, endedAt=ended.isoformat())
+    document = scored_document(run_id, "failed", score, endedAt=ended.isoformat())
     document["probes"][0]["rto"][0]["seconds"] = rto
     text = json.dumps(document)
     return RunEntry(doc=parse_result(text, source=run_id), trigger="ci", result_path="/r"), text

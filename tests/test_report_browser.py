@@ -74,7 +74,7 @@ def test_flagship_report_renders_cleanly_with_its_numbers(browser: Browser, tmp_
     assert errors == []
     assert requested == [html.as_uri()]
     assert "FAILED" in text
-    assert "score 55.6 / 100" in text
+    assert "score 33.3 / 100" in text
     assert "availability 66.67 %" in text
     assert "RTO after pangyo: 10.00 s" in text
     assert page.locator("#score").is_visible()
@@ -94,6 +94,6 @@ def test_hour_long_report_stays_light_and_readable(browser: Browser, tmp_path: P
     html = next(p for p in write_reports(run) if p.suffix == ".html")
     text, errors, _, page = open_report(browser, html, "report-one-hour.png")
     assert errors == []
-    assert "score 55.6 / 100" in text
+    assert "score 33.3 / 100" in text
     assert page.locator("rect.fail").count() == 1
     page.close()

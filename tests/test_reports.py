@@ -13,7 +13,7 @@ from orchestrator.report.document import load_result
 from orchestrator.report.render import Format, render
 from orchestrator.report.timeline import MAX_COLUMNS
 from orchestrator.scoring import LoseWindow, probe_figures
-from tests.handmade import CHAOS, T0, result_document, talk_samples, write_run
+from tests.handmade import BASELINE, CHAOS, T0, result_document, talk_samples, write_run
 from tests.support import ZONEDRILL, cli_env
 
 
@@ -27,7 +27,13 @@ def test_handmade_figures_are_what_the_samples_say() -> None:
     """The hand-built document agrees with scoring over the hand-built samples."""
     window = LoseWindow(step=0, zone="pangyo", start=T0, end=T0 + CHAOS, restored_at=T0 + 20)
     figures = probe_figures(
-        "talk-api", 0.25, talk_samples(), t0=T0, end=T0 + CHAOS, windows=[window]
+        "talk-api",
+        0.25,
+        talk_samples(),
+        t0=T0,
+        end=T0 + CHAOS,
+        windows=[window],
+        first=T0 - BASELINE,
     )
     probe = result_document()["probes"][0]
     assert (figures.samples, figures.passed) == (probe["samples"], probe["passed"])
@@ -40,7 +46,7 @@ def test_handmade_figures_are_what_the_samples_say() -> None:
 def test_markdown_carries_outcome_checks_probes_steps_and_risks(flagship: Path) -> None:
     """Every figure appears once, formatted as the other reports do."""
     text = render(load_result(flagship), Format.MD)
-    assert text.startswith("## ❌ handmade: failed, score 55.6/100\n")
+    assert text.startswith("## ❌ handmade: failed, score 33.3/100\n")
     assert "| talk-api RTO | 5.00 s | 10.00 s | 0.00 | ❌ |" in text
     assert "| talk-api availability | 99.00 % | 66.67 % | 0.00 | ❌ |" in text
     assert "| talk-api p99 latency | 200 ms | 24 ms | 1.00 | ✅ |" in text
@@ -78,7 +84,7 @@ def test_junit_passing_run_has_no_failures(tmp_path: Path) -> None:
 def test_html_shows_numbers_and_draws_the_recovery(flagship: Path) -> None:
     """Score, availability and RTO are in the page; the recovery interval is shaded and labelled."""
     page = render(load_result(flagship), Format.HTML)
-    assert 'id="score">score 55.6 / 100' in page
+    assert 'id="score">score 33.3 / 100' in page
     assert "availability <strong>66.67 %</strong>" in page
     assert "RTO after pangyo: <strong>10.00 s</strong>" in page
     assert ">RTO 10.00 s</text>" in page
@@ -124,7 +130,7 @@ def test_report_command_writes_each_format_and_refuses_foreign_files(
         check=False,
     )
     assert done.returncode == 0
-    assert "score 55.6/100" in done.stdout
+    assert "score 33.3/100" in done.stdout
     foreign = tmp_path / "drill.json"
     foreign.write_text('{"kind": "Drill"}')
     refused = subprocess.run(

@@ -41,7 +41,7 @@ def window(start: float = 0.0, end: float = 10.0, restored_at: float | None = No
 def test_no_impact_gives_rto_zero_and_full_availability() -> None:
     """A window without failures has RTO 0 and 100% availability."""
     samples = series("..........")
-    figures = probe_figures("p", 1.0, samples, t0=0, end=10, windows=[window()])
+    figures = probe_figures("p", 1.0, samples, t0=0, end=10, windows=[window()], first=0.0)
     assert figures.recoveries[0].seconds == 0.0
     assert figures.availability == 100.0
     assert figures.downtime == 0.0
@@ -53,7 +53,7 @@ def test_single_outage_rto_is_time_to_first_passing_sample() -> None:
     result = recovery(window(), samples)
     assert result.seconds == 4.0
     assert result.recovered_by == "failover"
-    figures = probe_figures("p", 1.0, samples, t0=0, end=10, windows=[window()])
+    figures = probe_figures("p", 1.0, samples, t0=0, end=10, windows=[window()], first=0.0)
     assert figures.availability == 70.0
     assert figures.downtime == 3.0
 
@@ -107,7 +107,7 @@ def test_nearest_rank_percentiles() -> None:
 
 def test_latency_percentiles_use_passed_samples_only() -> None:
     """Failed samples carry no latency and do not enter p50."""
-    figures = probe_figures("p", 1.0, series("..x.."), t0=0, end=5, windows=[])
+    figures = probe_figures("p", 1.0, series("..x.."), t0=0, end=5, windows=[], first=0.0)
     assert figures.p50 == pytest.approx(0.02)
     assert figures.p99 == pytest.approx(0.05)
 
@@ -166,7 +166,7 @@ def test_score_is_weighted_and_rounded_to_one_decimal() -> None:
 def test_chaos_window_excludes_baseline_samples() -> None:
     """Only samples scheduled in [t0, end) count toward availability."""
     samples = series("xx........", start=0.0)
-    figures = probe_figures("p", 1.0, samples, t0=2.0, end=10.0, windows=[])
+    figures = probe_figures("p", 1.0, samples, t0=2.0, end=10.0, windows=[], first=0.0)
     assert (figures.samples, figures.availability) == (8, 100.0)
 
 
@@ -178,5 +178,5 @@ def test_grid_boundaries_tolerate_float_noise() -> None:
         Sample("p", 1, end - 1e-12, end, True),
         Sample("p", 2, t0 - 0.01, t0, True),
     ]
-    inside = probe_figures("p", 0.25, noisy, t0=t0, end=end, windows=[])
+    inside = probe_figures("p", 0.25, noisy, t0=t0, end=end, windows=[], first=0.0)
     assert inside.samples == 1

@@ -5,7 +5,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
 from pydantic.alias_generators import to_camel
 
 from orchestrator.durations import parse_duration, parse_percent
@@ -30,9 +38,20 @@ def _percent(value: Any) -> Any:
     raise ValueError(f'expected a percentage string: write "{value}%"')
 
 
+def _duration_text(seconds: float) -> str:
+    # repr round-trips the float exactly, so a drill written back reads as the same drill.
+    text = repr(seconds)
+    return f"{text}s" if "e" not in text else f"{seconds * 1e9:.0f}ns"
+
+
+def _percent_text(value: float) -> str:
+    return f"{value!r}%"
+
+
 Duration = Annotated[
     float,
     BeforeValidator(_duration),
+    PlainSerializer(_duration_text, when_used="json"),
     WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN, "examples": ["30s", "1m30s"]}),
 ]
 """Seconds, written in files as a Go duration string."""
@@ -40,6 +59,7 @@ Duration = Annotated[
 Percent = Annotated[
     float,
     BeforeValidator(_percent),
+    PlainSerializer(_percent_text, when_used="json"),
     WithJsonSchema({"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?%$", "examples": ["99.5%"]}),
 ]
 """A percentage 0..100, written in files as a string like ``"99.5%"``."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from orchestrator.report.document import CheckDoc
+from orchestrator.document import CheckDoc
 
 METRIC_NAMES = {"rto": "RTO", "availability": "availability", "p99Latency": "p99 latency"}
 

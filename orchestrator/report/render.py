@@ -9,10 +9,17 @@ from pathlib import Path
 
 import jinja2
 
+from orchestrator.document import CheckDoc, Outcome, ProbeDoc, ResultDoc
 from orchestrator.report import numbers, timeline
-from orchestrator.report.document import CheckDoc, FinishedRun, ProbeDoc, ResultDoc
+from orchestrator.report.document import FinishedRun
 
-OUTCOME_ICONS = {"passed": "✅", "failed": "❌", "aborted": "⚠️", "not-steady": "⚠️", "error": "💥"}
+OUTCOME_ICONS = {
+    Outcome.PASSED: "✅",
+    Outcome.FAILED: "❌",
+    Outcome.ABORTED: "⚠️",
+    Outcome.NOT_STEADY: "⚠️",
+    Outcome.ERROR: "💥",
+}
 
 
 class Format(enum.StrEnum):

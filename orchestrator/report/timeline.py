@@ -12,7 +12,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from orchestrator.report.document import FinishedRun, ProbeDoc
+from orchestrator.document import ProbeDoc
+from orchestrator.report.document import FinishedRun
 from orchestrator.report.numbers import seconds
 from orchestrator.samples import Sample
 

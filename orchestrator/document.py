@@ -1,0 +1,225 @@
+"""The result document (spec §4): one model, for writing ``result.json`` and for reading it back.
+
+The model is strict and checks that a result is self-consistent, so a forged or damaged result is
+refused wherever it is read (report, gate, history, verify): numbers are finite, times carry a
+zone and do not run backwards, the score is in [0, 100] and agrees with the checks, and a
+``passed`` run has checks and probes and every check passed. Fields zonedrill may add later are
+ignored by older readers.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Literal, Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic.alias_generators import to_camel
+
+from orchestrator.drill.model import Drill
+
+SCORE_SLACK = 0.1
+"""Credits are stored to four places; the score they give back may differ by this much."""
+
+
+class Outcome(StrEnum):
+    """How a run ended."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    ABORTED = "aborted"
+    NOT_STEADY = "not-steady"
+    ERROR = "error"
+
+    @property
+    def exit_code(self) -> int:
+        """The exit code of ``run`` for this outcome (spec §5)."""
+        return EXIT_CODES[self]
+
+    @property
+    def scored(self) -> bool:
+        """False for runs that measured nothing to score (spec §3: score null)."""
+        return self not in (Outcome.ERROR, Outcome.NOT_STEADY)
+
+
+EXIT_CODES = {
+    Outcome.PASSED: 0,
+    Outcome.FAILED: 1,
+    Outcome.ABORTED: 3,
+    Outcome.NOT_STEADY: 3,
+    Outcome.ERROR: 4,
+}
+
+
+class ResultModel(BaseModel):
+    """camelCase keys, strict types (``"100"`` is not a number), finite numbers only."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        frozen=True,
+        strict=True,
+        allow_inf_nan=False,
+    )
+
+
+Seconds = float
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+Stamp = Annotated[AwareDatetime, PlainSerializer(_stamp, when_used="json")]
+"""RFC 3339 UTC with milliseconds; a time without a zone is refused."""
+Metric = Literal["rto", "availability", "p99Latency"]
+
+
+class CheckDoc(ResultModel):
+    """One scored check."""
+
+    probe: str
+    metric: Metric
+    target: float
+    observed: float | None
+    credit: float = Field(ge=0, le=1)
+    weight: float = Field(gt=0)
+    passed: bool
+
+    @model_validator(mode="after")
+    def _agrees(self) -> Self:
+        if self.passed != (self.credit >= 1):
+            raise ValueError(f"passed is {self.passed} with credit {self.credit}")
+        return self
+
+
+class RtoDoc(ResultModel):
+    """A probe's recovery after one lose step."""
+
+    step: int
+    zone: str
+    seconds: Seconds | None = Field(ge=0)
+    recovered_by: Literal["failover", "restore"] | None = None
+
+
+class LatencyDoc(ResultModel):
+    """Nearest-rank latency percentiles over passed samples, in seconds."""
+
+    p50: Seconds | None = Field(default=None, ge=0)
+    p95: Seconds | None = Field(default=None, ge=0)
+    p99: Seconds | None = Field(default=None, ge=0)
+
+
+class ProbeDoc(ResultModel):
+    """A probe's figures over the chaos phase; ``due`` is how many samples the grid scheduled."""
+
+    name: str
+    samples: int = Field(ge=0)
+    passed: int = Field(ge=0)
+    due: int = Field(ge=0)
+    availability: float | None = Field(ge=0, le=100)
+    downtime: Seconds | None = Field(ge=0)
+    latency: LatencyDoc
+    rto: list[RtoDoc]
+    every: Seconds = Field(gt=0)
+    timeout: Seconds = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _counts(self) -> Self:
+        if self.passed > self.samples:
+            raise ValueError(f"{self.passed} passed of {self.samples} samples")
+        return self
+
+
+class StepDoc(ResultModel):
+    """A lose or restore step as it happened; ``offset`` is seconds after T0."""
+
+    index: int | None
+    action: Literal["lose", "restore"]
+    zone: str
+    mode: str | None = None
+    nodes: list[str] = []
+    pods_deleted: int = Field(default=0, ge=0)
+    pods_evicted: int = Field(default=0, ge=0)
+    evictions_blocked: int = Field(default=0, ge=0)
+    started_at: Stamp | None = None
+    ended_at: Stamp | None = None
+    offset: Seconds | None = None
+    note: str = ""
+
+
+class TimelineDoc(ResultModel):
+    """Phase boundaries in seconds on the samples' clock (full precision, for verify)."""
+
+    baseline_start: Seconds
+    baseline_end: Seconds
+    t0: Seconds
+    chaos_end: Seconds
+    figures_end: Seconds
+
+
+class ResultDoc(ResultModel):
+    """A DrillResult (spec §4) with zonedrill's additions."""
+
+    api_version: Literal["zonedrill/v1"]
+    kind: Literal["DrillResult"]
+    run_id: str = Field(min_length=1)
+    drill: str
+    description: str = ""
+    target: str
+    started_at: Stamp
+    ended_at: Stamp
+    outcome: Outcome
+    reason: str | None = None
+    score: float | None = Field(ge=0, le=100)
+    checks: list[CheckDoc]
+    probes: list[ProbeDoc]
+    steps: list[StepDoc]
+    restored: bool
+    risks: list[str] = []
+    timeline: TimelineDoc
+    samples_file: str = "samples.jsonl"
+    samples_digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+    drill_spec: Drill
+    zonedrill_version: str = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        problems = [check(self) for check in CONSISTENCY]
+        found = [p for p in problems if p]
+        if found:
+            raise ValueError("; ".join(found))
+        return self
+
+
+def _times(doc: ResultDoc) -> str:
+    return "endedAt is before startedAt" if doc.ended_at < doc.started_at else ""
+
+
+def _score_scope(doc: ResultDoc) -> str:
+    if doc.outcome.scored != (doc.score is not None):
+        return f"score {doc.score} with outcome {doc.outcome} (only scored runs have a score)"
+    return ""
+
+
+def _score_agrees(doc: ResultDoc) -> str:
+    weight = sum(c.weight for c in doc.checks)
+    if doc.score is None or not doc.checks or not math.isfinite(weight):
+        return ""
+    expected = 100 * sum(c.weight * c.credit for c in doc.checks) / weight
+    if abs(expected - doc.score) > SCORE_SLACK:
+        return f"score {doc.score} does not follow from the checks ({expected:.1f})"
+    return ""
+
+
+def _passed_has_evidence(doc: ResultDoc) -> str:
+    if doc.outcome is not Outcome.PASSED:
+        return ""
+    if not doc.checks or not doc.probes:
+        return "passed with no checks or no probes"
+    failed = [f"{c.probe} {c.metric}" for c in doc.checks if not c.passed]
+    return "passed with failed checks: " + ", ".join(failed) if failed else ""
+
+
+CONSISTENCY = (_times, _score_scope, _score_agrees, _passed_has_evidence)

@@ -1,0 +1,139 @@
+"""Result integrity (spec v1.1 §4): forged results are refused, verify recomputes every figure."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from orchestrator.cli import main
+from tests.handmade import result_document, scored_document, write_run
+from tests.test_gate import gate, stamp
+
+
+def passed(**changes: Any) -> dict[str, Any]:
+    """A consistent passed result, one hour old, with ``changes``."""
+    return (
+        scored_document(
+            "run-ok",
+            "passed",
+            100.0,
+            startedAt=stamp(timedelta(hours=1, minutes=1)),
+            endedAt=stamp(timedelta(hours=1)),
+        )
+        | changes
+    )
+
+
+def failed_check() -> dict[str, Any]:
+    """A check with no credit."""
+    return {**passed()["checks"][0], "credit": 0.0, "passed": False}
+
+
+FORGED = [
+    ("score 150", {"score": 150.0}, "score"),
+    ("score NaN", {"score": float("nan")}, "score"),
+    ("score as text", {"score": "100"}, "score"),
+    ("passed with a failed check", {"checks": [failed_check()], "score": 0.0}, "failed checks"),
+    ("passed without checks", {"checks": [], "score": None}, "no checks"),
+    ("passed without probes", {"probes": []}, "no probes"),
+    ("ended in 2099", {"endedAt": "2099-01-01T00:00:00.000Z"}, "in the future"),
+    ("ended before it started", {"endedAt": "2020-01-01T00:00:00.000Z"}, "before startedAt"),
+    ("restored as text", {"restored": "yes"}, "restored"),
+    ("naive date", {"endedAt": "2026-11-25T10:00:00"}, "timezone"),
+    ("score against its checks", {"checks": [failed_check()] * 2, "outcome": "failed"}, "follow"),
+]
+
+
+@pytest.mark.parametrize(("case", "changes", "words"), FORGED, ids=[f[0] for f in FORGED])
+def test_gate_refuses_forged_results_with_exit_2(
+    tmp_path: Path, case: str, changes: dict[str, Any], words: str
+) -> None:
+    """Each forged or inconsistent result: exit 2 and the reason, never a pass."""
+    folder = tmp_path / "run"
+    folder.mkdir()
+    write_run(folder, passed())
+    (folder / "result.json").write_text(json.dumps(passed(**changes)))
+    code, output = gate(tmp_path, str(folder), "--min-score", "90")
+    assert code == 2, f"{case}: {output}"
+    assert words in output, output
+
+
+def test_the_consistent_result_passes_the_gate(tmp_path: Path) -> None:
+    """The base of every forged case passes, so each refusal above is the forgery's doing."""
+    code, output = gate(tmp_path, str(write_run(tmp_path / "run", passed())), "--min-score", "90")
+    assert code == 0, output
+
+
+def test_json_nested_100000_deep_is_refused(tmp_path: Path) -> None:
+    """A document nested 100,000 deep is an input error, not a RecursionError."""
+    bad = tmp_path / "result.json"
+    bad.write_text("[" * 100_000 + "]" * 100_000)
+    code, output = gate(tmp_path, str(bad))
+    assert code == 2, output
+    assert "Traceback" not in output
+
+
+def test_samples_that_do_not_match_the_digest_are_refused(tmp_path: Path) -> None:
+    """A sample flipped after the fact: the gate refuses the run (exit 2)."""
+    path = write_run(tmp_path / "run", passed())
+    samples = tmp_path / "run" / "samples.jsonl"
+    samples.write_text(samples.read_text().replace('"passed":false', '"passed":true', 1))
+    code, output = gate(tmp_path, str(path))
+    assert (code, "samplesDigest" in output) == (2, True)
+
+
+def verify(folder: Path) -> tuple[int, str]:
+    """Run ``zonedrill verify`` in process."""
+    done = CliRunner().invoke(main, ["verify", str(folder)])
+    return done.exit_code, done.output
+
+
+def test_verify_matches_an_honest_result(tmp_path: Path) -> None:
+    """The hand-built run (computed by hand in tests/handmade.py) verifies."""
+    write_run(tmp_path / "run", result_document())
+    code, output = verify(tmp_path / "run")
+    assert code == 0, output
+    assert "matches its 140 samples" in output
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (lambda d: d["probes"][0].update(availability=99.0), "probes[0].availability"),
+        (lambda d: d["checks"][0].update(observed=4.0), "checks[0].observed"),
+        (lambda d: d["probes"][0]["rto"][0].update(seconds=1.0), "probes[0].rto[0].seconds"),
+    ],
+    ids=["availability", "check", "rto"],
+)
+def test_verify_names_each_field_that_differs(tmp_path: Path, edit: Any, field: str) -> None:
+    """An edited figure: exit 1 and the field named with both values."""
+    document = result_document()
+    edit(document)
+    write_run(tmp_path / "run", document)
+    code, output = verify(tmp_path / "run")
+    assert code == 1, output
+    assert f"differs: {field}: stored" in output
+
+
+def test_verify_names_a_digest_mismatch_and_the_figures_it_moves(tmp_path: Path) -> None:
+    """A flipped sample: the digest and the passed count differ."""
+    write_run(tmp_path / "run", result_document())
+    samples = tmp_path / "run" / "samples.jsonl"
+    samples.write_text(samples.read_text().replace('"passed":false', '"passed":true', 1))
+    code, output = verify(tmp_path / "run")
+    assert code == 1
+    assert "samplesDigest" in output
+    assert "probes[0].passed: stored 80, recomputed 81" in output
+
+
+def test_verify_exits_2_when_files_cannot_be_read(tmp_path: Path) -> None:
+    """No result, or samples gone: exit 2."""
+    assert verify(tmp_path / "nothing")[0] == 2
+    write_run(tmp_path / "run", result_document())
+    (tmp_path / "run" / "samples.jsonl").unlink()
+    assert verify(tmp_path / "run")[0] == 2
