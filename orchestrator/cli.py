@@ -7,7 +7,8 @@ import json
 import secrets
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,10 +28,11 @@ from orchestrator.console import (
     styled,
 )
 from orchestrator.drill import Drill, Lab, load_drill, load_file
+from orchestrator.durations import parse_duration
 from orchestrator.engine import DrillRun, RunSettings
 from orchestrator.errors import InvalidInputError, Problem, SafetyRefusalError, ZonedrillError
 from orchestrator.history import History, RunEntry, default_path
-from orchestrator.journal import Journal, open_runs, state_dir
+from orchestrator.journal import Journal, OpenRun, known_run, open_runs, state_dir
 from orchestrator.port import ClusterPort, TargetOptions
 from orchestrator.preflight import Plan, prepare
 from orchestrator.probes import Transport
@@ -162,6 +164,14 @@ def _kube_options(function: Callable[..., Any]) -> Callable[..., Any]:
     show_default=True,
     help="HTTP engine under the probes (see bench/probe_throughput.py).",
 )
+@click.option(
+    "--restore-timeout",
+    default="10m",
+    show_default=True,
+    callback=lambda _ctx, _param, value: _duration_option("--restore-timeout", value),
+    help="How long the end-of-run restore retries a failing API server before it exits 4 "
+    "naming what is pending (finish it with zonedrill rollback).",
+)
 @HISTORY_OPTION
 @click.option(
     "--trigger",
@@ -183,10 +193,11 @@ def run(
     as_json: bool,
     service_urls: tuple[str, ...],
     transport: str,
+    restore_timeout: float,
     history_path: Path | None,
     trigger: str,
 ) -> None:
-    r"""Run one drill: baseline, lose zones, probe, restore, score.
+    """Run one drill: baseline, lose zones, probe, restore, score.
 
     Writes result.json, samples.jsonl, report.html, report.md and junit.xml into --out, and
     records the run in the history (see zonedrill history and zonedrill gate).
@@ -213,6 +224,7 @@ def run(
         state_dir=state_dir(),
         transport=Transport(transport),
         service_urls=overrides,
+        restore_timeout=restore_timeout,
     )
     after = Aftermath(history=History(history_path or default_path(state_dir())), trigger=trigger)
 
@@ -220,6 +232,13 @@ def run(
         return await open_lab_target(lab) if lab is not None else open_adapter(chosen, options)
 
     sys.exit(_run_async(lambda: _run_drill(drill, open_port, settings, console, as_json, after)))
+
+
+def _duration_option(name: str, value: str) -> float:
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=name) from None
 
 
 def _parse_service_urls(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -257,11 +276,8 @@ async def _run_drill(
     try:
         with ConsoleObserver(console) as observer:
             drill_run = DrillRun(drill=drill, port=port, settings=settings, observer=observer)
-            loop = asyncio.get_running_loop()
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                name = signal.Signals(signum).name
-                loop.add_signal_handler(signum, drill_run.request_abort, f"{name} received")
-            outcome = await drill_run.execute()
+            with _signals_abort(drill_run):
+                outcome = await drill_run.execute()
     except ZonedrillError as exc:
         return _fail(console, exc)
     finally:
@@ -272,6 +288,29 @@ async def _run_drill(
     if as_json:
         sys.stdout.write(json.dumps(outcome.document, indent=2) + "\n")
     return outcome.exit_code
+
+
+@contextmanager
+def _signals_abort(drill_run: DrillRun) -> Iterator[None]:
+    """SIGINT and SIGTERM abort the drill (which restores); after it, they are ignored.
+
+    Plain ``signal.signal`` handlers, not the loop's: the loop's are taken down when the loop
+    closes, and a second Ctrl-C arriving then would kill the process (exit 130) while it writes
+    the result. The handler hands the abort to the loop thread-safely.
+    """
+    loop = asyncio.get_running_loop()
+
+    def abort(signum: int, _frame: object) -> None:
+        reason = f"{signal.Signals(signum).name} received"
+        loop.call_soon_threadsafe(drill_run.request_abort, reason)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, abort)
+    try:
+        yield
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
 
 
 @dataclass(frozen=True)
@@ -389,6 +428,8 @@ def rollback(
         sys.exit(EXIT_INVALID)
     wanted = None if all_runs else run_id
     runs = [r for r in open_runs(state_dir()) if wanted is None or r.run_id == wanted]
+    live = _report_open_runs(runs, console)
+    runs = [r for r in runs if r not in live]
     for entry in [r for r in runs if r.target == "lab"]:
         Journal.reopen(entry.path).close(restored=True, note="lab gone with its process")
         console.print(
@@ -397,9 +438,30 @@ def rollback(
         )
     if kubeconfig or context or any(r.target == "kube" for r in runs):
         options = _target_options(kubeconfig, context, qps, lock_namespace)
-        sys.exit(_run_async(lambda: _rollback_kube(options, wanted, console)))
-    if not runs:
+        code = _run_async(lambda: _rollback_kube(options, wanted, console))
+        sys.exit(code or (EXIT_ERROR if live else 0))
+    if run_id and not live and not known_run(state_dir(), run_id):
+        console.print(f"error: no run {run_id} in the journals under {state_dir()}")
+        sys.exit(EXIT_INVALID)
+    if not runs and not live:
         console.print("nothing to restore: no unrestored run" + (f" {run_id}" if run_id else ""))
+    sys.exit(EXIT_ERROR if live else 0)
+
+
+def _report_open_runs(runs: list[OpenRun], console: Console) -> list[OpenRun]:
+    """Say which runs are still alive (left alone) and which journals had damaged lines."""
+    for run in runs:
+        if run.skipped:
+            console.print(
+                f"{run.run_id}: {run.skipped} torn or damaged line(s) in {run.path} skipped"
+            )
+    live = [run for run in runs if run.alive]
+    for run in live:
+        console.print(
+            f"{run.run_id}: still running in process {run.pid}; left alone. Stop it with "
+            f"kill -INT {run.pid} (it restores on its own), then roll back if needed"
+        )
+    return live
 
 
 async def _rollback_kube(options: TargetOptions, run_id: str | None, console: Console) -> int:
@@ -420,6 +482,11 @@ async def _rollback_kube(options: TargetOptions, run_id: str | None, console: Co
     for mark in report.marks_undone:
         console.print(f"undone from node annotations: {mark}")
     if not report.journals and not report.marks_undone:
+        if run_id and not known_run(state_dir(), run_id):
+            console.print(
+                f"error: no run {run_id} in the journals or node marks of {port.identity}"
+            )
+            return EXIT_INVALID
         console.print(f"nothing to restore on {port.identity}")
     return 0
 

@@ -18,7 +18,7 @@ from rich.table import Table
 from orchestrator.console import SafeConsole, clean, print_error
 from orchestrator.document import LatencyDoc, Outcome, ProbeDoc, ResultDoc
 from orchestrator.durations import parse_age
-from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
+from orchestrator.errors import HistoryBusyError, InvalidInputError, Problem, ZonedrillError
 from orchestrator.gate import GatePolicy, Verdict, judge_all, refuse_implausible
 from orchestrator.history import History, RunEntry, default_path
 from orchestrator.journal import state_dir
@@ -27,13 +27,14 @@ from orchestrator.report.document import FinishedRun, load_result, read_samples_
 from orchestrator.report.render import Format, markdown, render
 from orchestrator.verify import differences
 
-EXIT_GATE_FAILED, EXIT_INVALID = 1, 2
+EXIT_GATE_FAILED, EXIT_INVALID, EXIT_ERROR = 1, 2, 4
 SPARKS = "▁▂▃▄▅▆▇█"
 
 
 def _refuse(exc: ZonedrillError) -> NoReturn:
+    """Print the error; exit 2 for input zonedrill cannot use, 4 when the history is busy."""
     print_error(SafeConsole(stderr=True), exc)
-    sys.exit(EXIT_INVALID)
+    sys.exit(EXIT_ERROR if isinstance(exc, HistoryBusyError) else EXIT_INVALID)
 
 
 def _history(path: Path | None) -> History:
@@ -66,7 +67,7 @@ HISTORY_OPTION = click.option(
     help="Write here instead of standard output.",
 )
 def report(result: Path, form: str, output: Path | None) -> None:
-    r"""Render a finished run (its result.json or its folder) as HTML, Markdown or JUnit.
+    """Render a finished run (its result.json or its folder) as HTML, Markdown or JUnit.
 
     \b
     run already writes all three next to result.json; this renders them again, e.g.:
@@ -92,7 +93,7 @@ def _finite(_: click.Context, param: click.Parameter, value: float | None) -> fl
 @click.command()
 @click.argument("run_dir", metavar="RUN_DIR", type=click.Path(path_type=Path))
 def verify(run_dir: Path) -> None:
-    r"""Recompute a run's figures, checks, score and outcome from its samples; exit 0 if they match.
+    """Recompute a run's figures, checks, score and outcome from its samples; exit 0 if they match.
 
     Reads result.json (its drillSpec, phase boundaries and step times) and samples.jsonl, checks
     the samples against samplesDigest, and names every field that differs (exit 1). Exit 2 when
@@ -147,7 +148,7 @@ def gate(
     outcomes: tuple[str, ...],
     history_path: Path | None,
 ) -> None:
-    r"""Exit 0 when every result passes the gate, 1 when one does not, 2 for bad input.
+    """Exit 0 when every result passes the gate, 1 when one does not, 2 for bad input.
 
     \b
     Results come from files (result.json or run folders) or, with --drill, from the history:
@@ -219,7 +220,7 @@ def _gate_inputs(
 @HISTORY_OPTION
 @click.pass_context
 def history(ctx: click.Context, drill: str | None, last: int, history_path: Path | None) -> None:
-    r"""List recorded runs with outcome, score and worst RTO, and the trend per drill.
+    """List recorded runs with outcome, score and worst RTO, and the trend per drill.
 
     \b
       zonedrill history --drill pangyo-battery-fire

@@ -16,13 +16,14 @@ from typing import Any, Protocol
 
 from orchestrator import faults
 from orchestrator.drill.model import Drill, FaultMode, Probe
-from orchestrator.errors import ClusterError, UnrestoredRunError, ZonedrillError
+from orchestrator.errors import JournalError, UnrestoredRunError, ZonedrillError
 from orchestrator.faults import FaultContext, FaultReport
 from orchestrator.guardrails import Guardrails
 from orchestrator.journal import Journal, open_runs
 from orchestrator.port import ClusterPort, ServiceEndpoint
 from orchestrator.preflight import Plan, prepare
 from orchestrator.probes import ProbeClient, ProbeRunner, ProbeTarget, Transport, make_client
+from orchestrator.restoring import RestoreHooks, describe, restore_all
 from orchestrator.result import (
     RunFacts,
     StepRecord,
@@ -45,6 +46,8 @@ class RunSettings:
     out_dir: Path
     state_dir: Path
     transport: Transport = Transport.AIOHTTP
+    restore_timeout: float = 600.0
+    """Seconds the end-of-run restore keeps retrying a failing cluster (--restore-timeout)."""
     service_urls: dict[str, str] = field(default_factory=dict)
     """``namespace/name`` -> URL: probe these Services at an explicit address instead."""
 
@@ -90,6 +93,8 @@ class DrillRun:
         self._abort_reason = ""
         self._unsteady = asyncio.Event()
         self._restoring = False
+        self._restore_deadline: float | None = None
+        self._unrestored = ""
 
     def request_abort(self, reason: str) -> None:
         """Stop the drill early (signal or guardrail); the run restores and reports ``aborted``."""
@@ -155,8 +160,20 @@ class DrillRun:
             self.observer.note(f"error: {exc}")
         finally:
             facts.restored = await self._restore_all(context, plan, clock)
-            context.journal.close(restored=facts.restored)
+            self._close_journal(context.journal, facts)
         return facts, clock.timeline(wall_origin)
+
+    def _close_journal(self, journal: Journal, facts: RunFacts) -> None:
+        """End the journal; a journal that cannot be written is reported, never fatal here."""
+        try:
+            journal.close(restored=facts.restored)
+        except JournalError as exc:
+            journal.unwritten = str(exc)
+        if self._unrestored:
+            facts.outcome, facts.reason = "error", self._unrestored
+        if journal.unwritten:
+            self.observer.note(f"{journal.unwritten}; the changes were undone all the same")
+            facts.reason = "; ".join(r for r in (facts.reason, journal.unwritten) if r)
 
     async def _phases(self, plan: Plan, context: FaultContext, clock: _Clock) -> tuple[str, str]:
         loop = asyncio.get_running_loop()
@@ -286,28 +303,33 @@ class DrillRun:
     async def _restore_all(self, context: FaultContext, plan: Plan, clock: _Clock) -> bool:
         """Undo every change still in the journal; True when nothing is left changed."""
         self._restoring = True
-        for zone in plan.zones.values():
-            if not context.journal.pending_restores(nodes=zone.node_names):
-                continue
-            record = StepRecord(
-                None,
-                "restore",
-                zone.name,
-                None,
-                clock.now(),
-                nodes=zone.node_names,
-                note="automatic restore at end of run",
+        loop = asyncio.get_running_loop()
+        if self._restore_deadline is None:
+            self._restore_deadline = loop.time() + self.settings.restore_timeout
+        hooks = RestoreHooks(
+            begin=lambda zone: self._restore_record(zone.name, zone.node_names, clock),
+            end=lambda record: self._ended(record, clock),
+            note=self.observer.note,
+        )
+        pending = await restore_all(
+            context, plan.zones.values(), hooks, deadline=self._restore_deadline
+        )
+        if pending:
+            self._unrestored = (
+                f"restore gave up after {self.settings.restore_timeout:g}s with "
+                f"{len(pending)} change(s) pending; finish with: zonedrill rollback "
+                f"{self.settings.run_id}\n{describe(pending)}"
             )
-            self.steps.append(record)
-            try:
-                await self._restore_zone(context, plan, record, clock)
-            except ClusterError as exc:
-                record.note = f"restore failed: {exc}"
-                self.observer.note(
-                    f"restore of {zone.name} failed: {exc}; run: zonedrill "
-                    f"rollback {self.settings.run_id}"
-                )
-        return not context.journal.pending_restores()
+        return not pending
+
+    def _restore_record(self, zone: str, nodes: list[str], clock: _Clock) -> StepRecord:
+        record = StepRecord(None, "restore", zone, None, clock.now(), nodes=nodes)
+        self.steps.append(record)
+        return record
+
+    def _ended(self, record: StepRecord, clock: _Clock) -> None:
+        record.ended = clock.now()
+        self.observer.step(record)
 
     def _on_sample(self, sample: Sample, clock: _Clock, guardrails: Guardrails) -> None:
         self.samples.append(sample)

@@ -5,6 +5,8 @@ ZonedrillError
 ├── SafetyRefusalError       zonedrill refuses to act and says why; exit 2
 ├── LockHeldError            another drill holds the target's lock; exit 4
 ├── UnrestoredRunError       a journal of an earlier run still has changes; exit 4
+├── JournalError             the journal cannot be written; the run restores and exits 4
+├── HistoryBusyError         the history stayed locked by a writer; exit 4, try again
 └── ClusterError             the target failed us; exit 4
     ├── ClusterUnreachableError
     ├── ClusterNotFoundError
@@ -58,6 +60,14 @@ class LockHeldError(ZonedrillError):
 
 class UnrestoredRunError(ZonedrillError):
     """An earlier run left changes that were never restored."""
+
+
+class JournalError(ZonedrillError):
+    """The change journal cannot be written, so no further change may be made."""
+
+
+class HistoryBusyError(ZonedrillError):
+    """Another process kept the history database locked for too long."""
 
 
 class ClusterError(ZonedrillError):

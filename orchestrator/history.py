@@ -3,7 +3,8 @@
 The database lives in the state directory (``history.sqlite``) unless ``--history PATH`` says
 otherwise. Two drills finishing at once both get recorded: the database runs in WAL mode, each
 write is one ``BEGIN IMMEDIATE`` transaction, and a writer waits up to ``BUSY_SECONDS`` for the
-other instead of failing. The whole result document is kept, so the gate can judge a run even
+other instead of failing. Reads open the database read-only and write nothing, so in WAL mode
+they never wait for a writer. The whole result document is kept, so the gate can judge a run even
 after its folder was cleaned up.
 """
 
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.document import ResultDoc
-from orchestrator.errors import InvalidInputError, Problem
+from orchestrator.errors import HistoryBusyError, InvalidInputError, Problem, ZonedrillError
 from orchestrator.report.document import parse_result
 
 BUSY_SECONDS = 30.0
@@ -74,22 +75,37 @@ class History:
         self.path = path
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    def _connect(self, *, write: bool) -> Iterator[sqlite3.Connection]:
+        """A connection; only writers set up the schema, so reads never wait for the write lock."""
+        if write:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        target = str(self.path) if write else f"{self.path.resolve().as_uri()}?mode=ro"
         try:
-            connection = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
+            connection = sqlite3.connect(
+                target, timeout=BUSY_SECONDS, isolation_level=None, uri=not write
+            )
         except sqlite3.Error as exc:
             raise self._unreadable(exc) from exc
         try:
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
-            connection.executescript(SCHEMA)
-            connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            if write:
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.executescript(SCHEMA)
+                connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             yield connection
+        except sqlite3.OperationalError as exc:
+            raise self._busy_or_unreadable(exc) from exc
         except sqlite3.DatabaseError as exc:
             raise self._unreadable(exc) from exc
         finally:
             connection.close()
+
+    def _busy_or_unreadable(self, exc: sqlite3.OperationalError) -> ZonedrillError:
+        if "locked" in str(exc) or "busy" in str(exc):
+            return HistoryBusyError(
+                f"the history {self.path} stayed busy for {BUSY_SECONDS:g}s (another zonedrill "
+                "is writing to it); try again"
+            )
+        return self._unreadable(exc)
 
     def _unreadable(self, exc: Exception) -> InvalidInputError:
         message = f"not a usable zonedrill history: {exc}"
@@ -112,7 +128,7 @@ class History:
             entry.result_path,
             document,
         )
-        with self._connect() as connection:
+        with self._connect(write=True) as connection:
             connection.execute("BEGIN IMMEDIATE")
             connection.execute(
                 "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row
@@ -137,7 +153,7 @@ class History:
             arguments.append(last)
         if not self.path.exists():  # reading never creates a database (a typo stays visible)
             return []
-        with self._connect() as connection:
+        with self._connect(write=False) as connection:
             rows = connection.execute(query, arguments).fetchall()
         return [self._entry(*row) for row in rows]
 
@@ -153,7 +169,7 @@ class History:
 
     def _rows_by_prefix(self, run_id: str) -> list[tuple[str, str, str, str]]:
         """(run id, document, trigger, result path) of up to 3 runs whose id starts so."""
-        with self._connect() as connection:
+        with self._connect(write=False) as connection:
             rows: list[tuple[str, str, str, str]] = connection.execute(
                 "SELECT run_id, document, trigger, result_path FROM runs "
                 "WHERE substr(run_id, 1, ?) = ? ORDER BY run_id LIMIT 3",
@@ -161,6 +177,10 @@ class History:
             ).fetchall()
         return rows
 
-    def _entry(self, document: str, trigger: str, result_path: str) -> RunEntry:
-        doc = parse_result(document, source=f"{self.path} (run record)")
-        return RunEntry(doc=doc, trigger=trigger, result_path=result_path)
+    def _entry(self, document: object, trigger: object, result_path: object) -> RunEntry:
+        source = f"{self.path} (run record)"
+        if not all(isinstance(v, str) for v in (document, trigger, result_path)):
+            message = "a run record holds binary data where text belongs: the history is damaged"
+            raise InvalidInputError([Problem(source, None, None, "", message)])
+        doc = parse_result(str(document), source=source)
+        return RunEntry(doc=doc, trigger=str(trigger), result_path=str(result_path))

@@ -4,6 +4,11 @@ One JSON-lines file per run under ``<state>/journal/<target identity>/<run-id>.j
 Records: ``begin``, ``change`` (before the change is made, fsynced), ``restored`` (after its
 inverse is made) and ``end``. A run without ``end`` is unrestored: ``zonedrill rollback`` and the
 next run's preflight find it.
+
+A journal that cannot be written (a full or failing disk) stops the run before its next change
+and sends it down the restore path; while restoring, a failed write is remembered, not raised, so
+every change is still undone. Readers skip torn or garbage lines and count them, and every append
+starts on a fresh line, so one bad line never locks a target out.
 """
 
 from __future__ import annotations
@@ -11,12 +16,13 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from orchestrator.errors import JournalError
 from orchestrator.port import (
     AddTaint,
     Change,
@@ -83,6 +89,10 @@ class Journal:
         self._seq = 0
         self._restored: set[int] = set()
         self._changes: dict[int, Change] = {}
+        self.skipped = 0
+        """Torn or garbage lines passed over when the journal was read back."""
+        self.unwritten = ""
+        """Why restore records could not be written (the changes were still undone)."""
 
     @classmethod
     def create(cls, *, root: Path, identity: str, run_id: str, drill: str, target: str) -> Journal:
@@ -108,16 +118,24 @@ class Journal:
     @classmethod
     def reopen(cls, path: Path) -> Journal:
         """Open an existing journal (for rollback), replaying what it holds."""
-        records = list(_read(path))
-        run_id = records[0]["runId"] if records else path.stem
+        records, skipped = read_records(path)
+        run_id = str(records[0].get("runId", path.stem)) if records else path.stem
         journal = cls(path, run_id=run_id)
+        journal.skipped = skipped
         for record in records:
-            if record["type"] == "change":
-                journal._changes[record["seq"]] = change_from_json(record["change"])
-                journal._seq = max(journal._seq, record["seq"])
-            elif record["type"] == "restored":
-                journal._restored.add(record["seq"])
+            try:
+                journal._replay(record)
+            except (KeyError, TypeError, ValueError):
+                journal.skipped += 1
         return journal
+
+    def _replay(self, record: dict[str, Any]) -> None:
+        if record["type"] == "change":
+            seq = int(record["seq"])
+            self._changes[seq] = change_from_json(record["change"])
+            self._seq = max(self._seq, seq)
+        elif record["type"] == "restored":
+            self._restored.add(int(record["seq"]))
 
     def record(self, changes: Iterable[Change]) -> None:
         """Write ``changes`` durably; call before making them."""
@@ -143,11 +161,18 @@ class Journal:
         return entries
 
     def mark_restored(self, seqs: Iterable[int]) -> None:
-        """Note that these changes have been undone."""
+        """Note that these changes have been undone.
+
+        Never raises: the restore must go on when the disk is full. The journal on disk then
+        still lists the change, and a later rollback undoes it again, which is harmless.
+        """
         done = [s for s in seqs if s not in self._restored]
         self._restored.update(done)
         if done:
-            self._write([{"type": "restored", "seq": s} for s in done])
+            try:
+                self._write([{"type": "restored", "seq": s} for s in done])
+            except JournalError as exc:
+                self.unwritten = str(exc)
 
     def close(self, *, restored: bool, note: str = "") -> None:
         """Write the end record: the run is over and, if ``restored``, nothing is left changed."""
@@ -158,11 +183,20 @@ class Journal:
         return [self._changes[s] for s in sorted(self._changes)]
 
     def _write(self, records: list[dict[str, Any]]) -> None:
-        data = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records)
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        data = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records).encode()
+        try:
+            with self.path.open("ab+") as handle:
+                if handle.tell() > 0:
+                    handle.seek(-1, os.SEEK_END)
+                    if handle.read(1) != b"\n":
+                        data = b"\n" + data  # after a torn line, start a fresh one
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            raise JournalError(
+                f"cannot write the journal {self.path}: {exc.strerror or exc}"
+            ) from exc
 
 
 @dataclass(frozen=True)
@@ -175,6 +209,29 @@ class OpenRun:
     target: str
     identity: str
     pid: int
+    skipped: int = 0
+    """Torn or garbage lines passed over in its journal."""
+
+    @property
+    def alive(self) -> bool:
+        """True while the process that wrote the journal may still be running it.
+
+        A pid can be reused, so a live pid only counts when that process is a zonedrill; where
+        that cannot be read, a live pid counts (refusing a rollback is the safe mistake).
+        """
+        if self.pid <= 0 or self.pid == os.getpid():
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        try:
+            command = Path(f"/proc/{self.pid}/cmdline").read_bytes()
+        except OSError:
+            return True
+        return b"zonedrill" in command or b"orchestrator" in command
 
 
 def open_runs(root: Path, *, identity: str | None = None) -> list[OpenRun]:
@@ -184,28 +241,50 @@ def open_runs(root: Path, *, identity: str | None = None) -> list[OpenRun]:
     found = []
     for folder in folders:
         for path in sorted(folder.glob("*.jsonl")):
-            records = list(_read(path))
-            if records and records[0]["type"] == "begin" and records[-1]["type"] != "end":
-                head = records[0]
-                found.append(
-                    OpenRun(
-                        path,
-                        head["runId"],
-                        head["drill"],
-                        head["target"],
-                        head["identity"],
-                        head["pid"],
-                    )
-                )
+            records, skipped = read_records(path)
+            head = records[0] if records else {}
+            if head.get("type") == "begin" and records[-1].get("type") != "end":
+                found.append(_open_run(path, head, skipped))
     return found
 
 
-def _read(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8") as handle:
+def _open_run(path: Path, head: dict[str, Any], skipped: int) -> OpenRun:
+    def text(key: str) -> str:
+        return str(head.get(key, "?"))
+
+    pid = head.get("pid")
+    return OpenRun(
+        path,
+        text("runId") if "runId" in head else path.stem,
+        text("drill"),
+        text("target"),
+        text("identity"),
+        pid if isinstance(pid, int) else 0,
+        skipped,
+    )
+
+
+def known_run(root: Path, run_id: str) -> bool:
+    """True when any journal (open or ended) under ``root`` belongs to ``run_id``."""
+    name = f"{run_id}.jsonl"
+    return any(path.name == name for path in (root / "journal").glob("*/*.jsonl"))
+
+
+def read_records(path: Path) -> tuple[list[dict[str, Any]], int]:
+    """The journal's records, and how many torn or garbage lines were passed over."""
+    records, skipped = [], 0
+    with path.open("rb") as handle:
         for line in handle:
-            # A crash mid-write can leave a torn last line; everything before it still counts.
-            if line.endswith("\n"):
-                yield json.loads(line)
+            try:
+                record = json.loads(line)
+            except ValueError:  # a torn line (a crash mid-write), or garbage
+                skipped += bool(line.strip())
+                continue
+            if isinstance(record, dict) and isinstance(record.get("type"), str):
+                records.append(record)
+            else:
+                skipped += 1
+    return records, skipped
 
 
 def _now() -> str:

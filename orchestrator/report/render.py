@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,15 +57,16 @@ def markdown(run: FinishedRun) -> str:
     """A summary fit for a pull-request comment or a CI step summary."""
     doc = run.doc
     lines = [
-        f"## {OUTCOME_ICONS[doc.outcome]} {doc.drill}: {doc.outcome}, "
+        f"## {OUTCOME_ICONS[doc.outcome]} {md(doc.drill)}: {doc.outcome}, "
         f"score {numbers.score(doc.score)}/100",
         "",
     ]
-    lines += [f"> {doc.description}", ""] if doc.description else []
-    lines += [f"**Why:** {doc.reason}", ""] if doc.reason else []
+    lines += [f"> {md(doc.description)}", ""] if doc.description else []
+    lines += [f"**Why:** {md(doc.reason)}", ""] if doc.reason else []
     restored = "restored" if doc.restored else "**NOT restored**: run `zonedrill rollback`"
     lines += [
-        f"Run `{doc.run_id}` on {doc.target}, {doc.started_at:%Y-%m-%d %H:%M} UTC; {restored}."
+        f"Run {md(doc.run_id)} on {md(doc.target)}, {doc.started_at:%Y-%m-%d %H:%M} UTC; "
+        f"{restored}."
     ]
     lines += ["", "| check | target | observed | credit | |", "|---|---|---|---|---|"]
     lines += [_check_row(c) for c in doc.checks] or ["| (no targets) | | | | |"]
@@ -83,31 +85,52 @@ def markdown(run: FinishedRun) -> str:
         at = f"T0{s.offset:+.2f}s" if s.offset is not None else "—"
         mode = f" ({s.mode})" if s.mode else ""
         lines.append(
-            f"| {at} | {s.action} {s.zone}{mode} | {len(s.nodes)} | {s.pods_deleted} "
+            f"| {at} | {s.action} {md(s.zone)}{md(mode)} | {len(s.nodes)} | {s.pods_deleted} "
             f"| {s.pods_evicted} | {s.evictions_blocked} |"
         )
     if doc.risks:
-        lines += ["", "**Risks seen at preflight**", ""] + [f"- {r}" for r in doc.risks]
+        lines += ["", "**Risks seen at preflight**", ""] + [f"- {md(r)}" for r in doc.risks]
     return "\n".join(lines) + "\n"
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~#!])")
+_XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def md(text: str) -> str:
+    """User text as literal Markdown: one line, no raw HTML, no emphasis, links or table cells.
+
+    A description with a newline must not start a heading, ``<script>`` must not pass through,
+    and a pipe must not split a table row.
+    """
+    flat = " ".join(text.split())
+    html_safe = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", html_safe)
+
+
+def xml_text(text: str) -> str:
+    """Text with the characters XML 1.0 cannot hold (``\x01``, lone surrogates) removed."""
+    return _XML_INVALID.sub("", text)
 
 
 def _check_row(check: CheckDoc) -> str:
     target = numbers.metric_value(check.metric, check.target)
     observed = numbers.metric_value(check.metric, check.observed)
     verdict = "✅" if check.passed else "❌"
-    name = f"{check.probe} {numbers.METRIC_NAMES[check.metric]}"
+    name = f"{md(check.probe)} {numbers.METRIC_NAMES[check.metric]}"
     return f"| {name} | {target} | {observed} | {check.credit:.2f} | {verdict} |"
 
 
 def _rto_text(probe: ProbeDoc) -> str:
     return (
-        ", ".join(f"{r.zone}: {numbers.metric_value('rto', r.seconds)}" for r in probe.rto) or "—"
+        ", ".join(f"{md(r.zone)}: {numbers.metric_value('rto', r.seconds)}" for r in probe.rto)
+        or "—"
     )
 
 
 def _probe_row(probe: ProbeDoc) -> str:
     return (
-        f"| {probe.name} | {numbers.percent(probe.availability)} | "
+        f"| {md(probe.name)} | {numbers.percent(probe.availability)} | "
         f"{numbers.seconds(probe.downtime)} | {numbers.seconds(probe.latency.p50)} | "
         f"{numbers.seconds(probe.latency.p99)} | {_rto_text(probe)} |"
     )
@@ -176,7 +199,8 @@ def junit(run: FinishedRun) -> str:
             )
             failure.text = case.failure
     ET.indent(root)
-    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+    # ElementTree escapes markup but passes control characters, which no XML parser accepts.
+    return xml_text(ET.tostring(root, encoding="unicode", xml_declaration=True)) + "\n"
 
 
 RENDERERS = {Format.HTML: html, Format.MD: markdown, Format.JUNIT: junit}
