@@ -2,7 +2,9 @@
 
 The official client is synchronous, so calls run in a thread pool; a token bucket keeps them
 within ``qps`` (with a burst), the budget ``--qps`` sets. Every failure is translated by
-``k8s.errors``.
+``k8s.errors``. Every call has a timeout, so a stalled connection cannot hold a drill (or its
+restore) past its deadlines, and a transient failure (a reset, a timeout, a 5xx, an API Priority
+and Fairness 429) is retried a few times with backoff before it is raised.
 """
 
 from __future__ import annotations
@@ -19,9 +21,14 @@ from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
 from k8s.errors import translate
+from orchestrator.errors import ClusterError, ClusterUnreachableError, EvictionBlockedError
 
 T = TypeVar("T")
 DEFAULT_QPS = 100.0
+REQUEST_TIMEOUT = (5.0, 30.0)
+"""Seconds to connect, and to wait between bytes of an answer."""
+ATTEMPTS = 4
+BACKOFF_FIRST = 0.25
 
 
 @dataclass(frozen=True)
@@ -69,16 +76,35 @@ class KubeApi:
         self.calls = 0
 
     async def call(
-        self, function: Callable[..., T], *args: Any, verb: str, what: str, **kwargs: Any
+        self,
+        function: Callable[..., T],
+        *args: Any,
+        verb: str,
+        what: str,
+        throttle_retry: bool = True,
+        **kwargs: Any,
     ) -> T:
-        """Run one API call in the pool, within the rate budget, with errors translated."""
-        await self._budget.take()
-        self.calls += 1
+        """Run one API call in the pool, within the rate budget, with errors translated.
+
+        Transient failures are retried up to ATTEMPTS times; a 429 only when
+        ``throttle_retry`` (an eviction's 429 is a PodDisruptionBudget's answer, for the caller).
+        """
+        kwargs.setdefault("_request_timeout", REQUEST_TIMEOUT)
         loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._pool, lambda: function(*args, **kwargs))
-        except (ApiException, HTTPError, OSError) as exc:
-            raise translate(exc, verb=verb, what=what) from exc
+        delay = BACKOFF_FIRST
+        for attempt in range(1, ATTEMPTS + 1):
+            await self._budget.take()
+            self.calls += 1
+            try:
+                return await loop.run_in_executor(self._pool, lambda: function(*args, **kwargs))
+            except (ApiException, HTTPError, OSError) as exc:
+                error = translate(exc, verb=verb, what=what)
+                if attempt == ATTEMPTS or not _transient(error, throttle_retry=throttle_retry):
+                    raise error from exc
+            retry_after = error.retry_after if isinstance(error, EvictionBlockedError) else None
+            await asyncio.sleep(retry_after or delay)
+            delay *= 2
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     async def stream(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a long call (a watch) in the pool without spending the budget per event."""
@@ -89,3 +115,9 @@ class KubeApi:
         """Stop the pool and the connection pool."""
         self._pool.shutdown(wait=False, cancel_futures=True)
         self.api_client.close()  # type: ignore[no-untyped-call]
+
+
+def _transient(error: ClusterError, *, throttle_retry: bool) -> bool:
+    if isinstance(error, EvictionBlockedError):
+        return throttle_retry
+    return isinstance(error, ClusterUnreachableError)

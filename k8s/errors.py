@@ -22,7 +22,7 @@ from orchestrator.errors import (
 )
 
 HTTP_UNAUTHORIZED, HTTP_FORBIDDEN, HTTP_NOT_FOUND = 401, 403, 404
-HTTP_CONFLICT, HTTP_TOO_MANY = 409, 429
+HTTP_CONFLICT, HTTP_TOO_MANY, HTTP_SERVER_ERROR = 409, 429, 500
 BY_STATUS: dict[int, type[ClusterError]] = {
     HTTP_NOT_FOUND: ClusterNotFoundError,
     HTTP_CONFLICT: ClusterConflictError,
@@ -68,4 +68,6 @@ def translate(exc: ApiException | HTTPError | OSError, *, verb: str, what: str) 
         )
     if status in BY_STATUS:
         return BY_STATUS[status](f"{verb} {what}: {message}")
-    return ClusterError(f"{verb} {what} failed ({status}): {message}")
+    # A 5xx is the API server (or what is behind it) failing for now: worth a retry.
+    failure = ClusterUnreachableError if status >= HTTP_SERVER_ERROR else ClusterError
+    return failure(f"{verb} {what} failed ({status}): {message}")

@@ -10,7 +10,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from k8s.api import KubeApi
-from orchestrator.errors import ClusterConflictError, ClusterNotFoundError, LockHeldError
+from orchestrator.errors import (
+    ClusterConflictError,
+    ClusterError,
+    ClusterNotFoundError,
+    LockHeldError,
+)
 
 LEASE_NAME = "zonedrill-drill-lock"
 LEASE_SECONDS = 15
@@ -67,6 +72,12 @@ async def _acquire(api: KubeApi, namespace: str, holder: str) -> None:
             raise LockHeldError(
                 f"another drill took the lease {namespace}/{LEASE_NAME} just now"
             ) from None
+        except ClusterNotFoundError as exc:
+            raise ClusterNotFoundError(
+                f"{exc}. The drill lock lives in namespace {namespace}, which does not exist: "
+                "create it with its least-privilege role by kubectl apply -f k8s/rbac.yaml, "
+                "or pass --lock-namespace NAMESPACE"
+            ) from None
         return
     expires = _expires(lease)
     if expires is not None and expires > datetime.now(UTC):
@@ -91,19 +102,25 @@ async def _acquire(api: KubeApi, namespace: str, holder: str) -> None:
 
 
 async def _renew(api: KubeApi, namespace: str, holder: str) -> None:
+    """Renew until cancelled; a renewal the API server cannot take is tried again next time.
+
+    The drill must go on (and restore) while the API server is away; the lease only lapses
+    if it stays away longer than LEASE_SECONDS.
+    """
     what = f'leases "{namespace}/{LEASE_NAME}"'
     while True:
         await asyncio.sleep(RENEW_EVERY)
         patch = {"spec": {"renewTime": _micro(datetime.now(UTC)), "holderIdentity": holder}}
-        await api.call(
-            api.coordination.patch_namespaced_lease,
-            LEASE_NAME,
-            namespace,
-            patch,
-            _content_type="application/merge-patch+json",
-            verb="patch",
-            what=what,
-        )
+        with contextlib.suppress(ClusterError):
+            await api.call(
+                api.coordination.patch_namespaced_lease,
+                LEASE_NAME,
+                namespace,
+                patch,
+                _content_type="application/merge-patch+json",
+                verb="patch",
+                what=what,
+            )
 
 
 async def _acquire_within(api: KubeApi, namespace: str, holder: str, wait: float) -> None:
@@ -133,12 +150,15 @@ async def drill_lease(
         with contextlib.suppress(asyncio.CancelledError):
             await renewing
         release = {"spec": {"holderIdentity": None, "renewTime": None}}
-        await api.call(
-            api.coordination.patch_namespaced_lease,
-            LEASE_NAME,
-            namespace,
-            release,
-            _content_type="application/merge-patch+json",
-            verb="patch",
-            what=f'leases "{namespace}/{LEASE_NAME}"',
-        )
+        # A lease that cannot be released now lapses by itself after LEASE_SECONDS; failing
+        # here would lose the run's result.
+        with contextlib.suppress(ClusterError):
+            await api.call(
+                api.coordination.patch_namespaced_lease,
+                LEASE_NAME,
+                namespace,
+                release,
+                _content_type="application/merge-patch+json",
+                verb="patch",
+                what=f'leases "{namespace}/{LEASE_NAME}"',
+            )

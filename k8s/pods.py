@@ -77,6 +77,7 @@ async def evict_pod(api: KubeApi, pod: PodRef) -> None:
         body,
         verb="create",
         what=f'pods/eviction "{pod}"',
+        throttle_retry=False,
     )
 
 

@@ -23,7 +23,7 @@ from orchestrator.journal import Journal, open_runs
 from orchestrator.port import ClusterPort, ServiceEndpoint
 from orchestrator.preflight import Plan, prepare
 from orchestrator.probes import ProbeClient, ProbeRunner, ProbeTarget, Transport, make_client
-from orchestrator.restoring import RestoreHooks, describe, restore_all
+from orchestrator.restoring import RestoreHooks, describe_pending, restore_all
 from orchestrator.result import (
     RunFacts,
     StepRecord,
@@ -318,7 +318,7 @@ class DrillRun:
             self._unrestored = (
                 f"restore gave up after {self.settings.restore_timeout:g}s with "
                 f"{len(pending)} change(s) pending; finish with: zonedrill rollback "
-                f"{self.settings.run_id}\n{describe(pending)}"
+                f"{self.settings.run_id}\n{describe_pending(pending)}"
             )
         return not pending
 

@@ -101,8 +101,7 @@ async def lose_zone(
     to_cordon = [n for n in zone.node_names if not current[n].unschedulable]
     await send(context, [Cordon(node=n) for n in to_cordon])
     if mode is FaultMode.POWER_LOSS:
-        # Listed before the taint: a NoExecute taint makes the cluster start evicting at once,
-        # and every pod on the zone at the moment of the cut counts as lost with it.
+        # Listed before the taint: every pod on the zone at the moment of the cut is lost with it.
         doomed = await context.port.list_pods(nodes=zone.node_names)
         taints = [
             AddTaint(node=n, taint=POWER_LOSS_TAINT)

@@ -28,7 +28,8 @@ class Taint:
     value: str = ""
 
 
-POWER_LOSS_TAINT = Taint(key="zonedrill.io/power-loss", effect="NoExecute")
+POWER_LOSS_TAINT = Taint(key="zonedrill.io/power-loss", effect="NoSchedule")
+"""Spec v1.1: NoSchedule, so that the taint itself never evicts pods in excludeNamespaces."""
 
 
 @dataclass(frozen=True, order=True)
@@ -217,6 +218,15 @@ class EvictPod:
 
 
 Change = Cordon | Uncordon | AddTaint | RemoveTaint | DeletePod | EvictPod
+
+
+def describe(change: Change) -> str:
+    """A change as people read it: ``cordon pangyo-1``, ``add-taint pangyo-1 key:Effect``."""
+    if isinstance(change, AddTaint | RemoveTaint):
+        return f"{change.op} {change.node} {change.taint.key}:{change.taint.effect}"
+    if isinstance(change, Cordon | Uncordon):
+        return f"{change.op} {change.node}"
+    return f"{change.op} {change.pod}"
 
 
 def inverse(change: Change) -> Change | None:

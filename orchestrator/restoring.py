@@ -16,6 +16,7 @@ from orchestrator import faults
 from orchestrator.errors import ZonedrillError
 from orchestrator.faults import FaultContext, ResolvedZone
 from orchestrator.journal import JournalEntry
+from orchestrator.port import describe
 from orchestrator.result import StepRecord
 
 BACKOFF_FIRST = 0.5
@@ -79,6 +80,6 @@ async def _restore_zone(
     return None
 
 
-def describe(pending: list[JournalEntry]) -> str:
-    """The pending changes, one per line, as ``rollback`` will undo them."""
-    return "\n".join(f"  - {entry.change}" for entry in pending)
+def describe_pending(pending: list[JournalEntry]) -> str:
+    """The pending changes, one per line (rollback undoes each)."""
+    return "\n".join(f"  - {describe(entry.change)}" for entry in pending)

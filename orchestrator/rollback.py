@@ -8,7 +8,7 @@ from pathlib import Path
 from orchestrator import faults
 from orchestrator.faults import FaultContext
 from orchestrator.journal import Journal, open_runs
-from orchestrator.port import ClusterPort, inverse
+from orchestrator.port import ClusterPort, describe, inverse
 
 
 @dataclass
@@ -35,5 +35,5 @@ async def rollback(port: ClusterPort, *, state_dir: Path, run_id: str | None) ->
         undo = inverse(change)
         if undo is not None and (run_id is None or owner == run_id):
             await port.apply(undo, run_id=owner)
-            report.marks_undone.append(f"{change.op} {getattr(change, 'node', '')} by {owner}")
+            report.marks_undone.append(f"{describe(change)} by {owner}")
     return report

@@ -212,40 +212,53 @@ def _status(url: str) -> int:
         return int(error.code)
 
 
+def cluster_command(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m tests.cluster ARGS``."""
+    return subprocess.run(
+        [sys.executable, "-m", "tests.cluster", *args],
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=300,
+    )
+
+
 def test_up_and_down_commands(tmp_path: Path) -> None:
-    """`python -m tests.cluster up` prints a working kubeconfig; `down` leaves no process behind."""
+    """up, down, up works: down leaves nothing behind, and up refuses while one runs.
+
+    The second up failed on the first one's etcd data before.
+    """
     folder = tmp_path / "plane"
-    up = subprocess.run(
-        [sys.executable, "-m", "tests.cluster", "up", "--dir", str(folder), "--zones", "a=1,b=1"],
+    for _ in range(2):
+        up = cluster_command("up", "--dir", str(folder), "--zones", "a=1,b=1")
+        kubeconfig = up.stdout.strip().splitlines()[-1]
+        pids = list(json.loads((folder / "state.json").read_text())["pids"].values())
+        try:
+            again = cluster_command("up", "--dir", str(folder), check=False)
+            assert again.returncode == 1
+            assert "run down first" in again.stdout
+            assert node_count(kubeconfig) == "2"
+        finally:
+            cluster_command("down", "--dir", str(folder))
+        for pid in pids:
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+        assert not folder.exists()
+
+
+def node_count(kubeconfig: str) -> str:
+    """How many nodes the API server behind ``kubeconfig`` lists."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from kubernetes import client, config; "
+            "api = config.new_client_from_config(config_file=sys.argv[1]); "
+            "print(len(client.CoreV1Api(api).list_node().items))",
+            kubeconfig,
+        ],
         capture_output=True,
         text=True,
         check=True,
-        timeout=300,
-    )
-    kubeconfig = up.stdout.strip().splitlines()[-1]
-    pids = list(json.loads((folder / "state.json").read_text())["pids"].values())
-    try:
-        nodes = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "import sys; from kubernetes import client, config; "
-                "api = config.new_client_from_config(config_file=sys.argv[1]); "
-                "print(len(client.CoreV1Api(api).list_node().items))",
-                kubeconfig,
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        )
-        assert nodes.stdout.strip() == "2"
-    finally:
-        subprocess.run(
-            [sys.executable, "-m", "tests.cluster", "down", "--dir", str(folder)],
-            check=True,
-            timeout=120,
-        )
-    for pid in pids:
-        with pytest.raises(ProcessLookupError):
-            os.kill(pid, 0)
+        timeout=60,
+    ).stdout.strip()

@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import ssl
@@ -19,6 +20,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tests.cluster import build
 from tests.cluster.pki import Pki, make_pki
@@ -65,6 +67,8 @@ class ControlPlane:
     admin_token: str = ""
     ca_cert: Path = field(default_factory=Path)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    commands: dict[str, list[str]] = field(default_factory=dict)
+    health: dict[str, tuple[str, Any, str | None, float]] = field(default_factory=dict)
     node_lease_seconds: int = NODE_LEASE_SECONDS  # benchmarks with 1,000s of nodes raise it
 
     def start(self) -> None:
@@ -228,8 +232,23 @@ class ControlPlane:
         path.chmod(0o600)
         return path
 
+    def kill(self, name: str) -> None:
+        """Stop one component at once (SIGKILL), as a crash would."""
+        process = self.processes[name]
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        process.wait()
+
+    def respawn(self, name: str) -> None:
+        """Start a killed component again with its own flags and data, and wait until healthy."""
+        self._spawn(name, self.commands[name])
+        if name in self.health:
+            url, ok, token, timeout = self.health[name]
+            self._wait(name, url, ok=ok, token=token, timeout=timeout)
+
     def _spawn(self, name: str, command: list[str]) -> None:
-        log = (self.folder / "logs" / f"{name}.log").open("wb")
+        self.commands[name] = command
+        log = (self.folder / "logs" / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(
             command,
             stdout=log,
@@ -241,6 +260,7 @@ class ControlPlane:
     def _wait(
         self, name: str, url: str, *, ok: object, token: str | None = None, timeout: float = 60
     ) -> None:
+        self.health[name] = (url, ok, token, timeout)
         context = (
             ssl.create_default_context(cafile=str(self.ca_cert))
             if url.startswith("https")
@@ -339,21 +359,50 @@ def _default_dir(given: str | None) -> Path:
 
 
 def cli(options: argparse.Namespace) -> int:
-    """``up`` and ``down`` for people."""
+    """``up`` and ``down`` for people: ``up`` starts clean or refuses; ``down`` removes state."""
     folder = _default_dir(options.dir)
+    state_file = folder / "state.json"
+    running = _running_pids(state_file)
     if options.command == "down":
-        state_file = folder / "state.json"
-        if not state_file.exists():
-            print(f"nothing running from {folder}")
-            return 0
-        stop_pids(list(json.loads(state_file.read_text())["pids"].values()))
-        state_file.unlink()
-        print("stopped")
+        stop_pids(running)
+        _wipe(folder)
+        print("stopped" if running else f"nothing running from {folder}")
         return 0
+    if running:
+        print(f"a control plane from {folder} is running (pids {running}): run down first")
+        return 1
+    _wipe(folder)  # a crashed up's etcd data would clash with the new nodes
+    folder.mkdir(parents=True)
+    (folder / MARKER).touch()
     plane = start(folder)
-    from tests.cluster.zones import create_zones  # noqa: PLC0415 - needs a running apiserver
+    try:
+        from tests.cluster.zones import create_zones  # noqa: PLC0415 - needs a running apiserver
 
-    create_zones(plane, dict(z.split("=") for z in options.zones.split(",")))
-    (folder / "state.json").write_text(json.dumps(plane.state(), indent=2))
+        create_zones(plane, dict(z.split("=") for z in options.zones.split(",")))
+        state_file.write_text(json.dumps(plane.state(), indent=2))
+    except BaseException:
+        plane.stop()
+        raise
     print(plane.kubeconfig)
     return 0
+
+
+MARKER = ".zonedrill-test-plane"
+
+
+def _wipe(folder: Path) -> None:
+    """Remove a folder ``up`` made (it holds the marker); refuse to touch any other."""
+    if not folder.exists():
+        return
+    if not (folder / MARKER).exists() and any(folder.iterdir()):
+        raise SystemExit(f"{folder} was not made by up (no {MARKER}); give another --dir")
+    shutil.rmtree(folder)
+
+
+def _running_pids(state_file: Path) -> list[int]:
+    """The pids an earlier ``up`` recorded that are still alive, in start order."""
+    try:
+        pids = list(json.loads(state_file.read_text())["pids"].values())
+    except (OSError, ValueError, KeyError):
+        return []
+    return [pid for pid in pids if _alive(pid)]

@@ -1,0 +1,209 @@
+"""API faults during kube drills (issue 9): every drill must end with the nodes as before.
+
+The faults: connection resets and stalls (a TCP fault proxy), a dead API server, an etcd restart.
+These tests kill and restart control-plane components, so they run on a control plane of their
+own (module scope), not the session's.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from tests.cluster.faultproxy import FaultProxy
+from tests.cluster.zones import create_zones
+from tests.kubecase import drill_file, node_state, zonedrill_kube
+from tests.support import ZONEDRILL, cli_env, start_until
+
+pytestmark = pytest.mark.cluster
+OUTAGE = 30.0
+
+
+@pytest.fixture(scope="module")
+def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A control plane these tests may break: pangyo (3), ansan (3), gasan (2)."""
+    from tests.cluster.control_plane import start  # noqa: PLC0415 - builds on first use
+
+    plane = start(tmp_path_factory.mktemp("fault-plane"))
+    try:
+        create_zones(plane, {"pangyo": 3, "ansan": 3, "gasan": 2})
+        yield plane
+    finally:
+        plane.stop()
+
+
+@pytest.fixture
+def proxy(control_plane: Any, tmp_path: Path) -> Iterator[tuple[FaultProxy, Path]]:
+    """A fault proxy in front of the API server, and a kubeconfig that goes through it."""
+    port = int(control_plane.server.rsplit(":", 1)[1])
+    front = FaultProxy(upstream_port=port).start()
+    config = json.loads(Path(control_plane.kubeconfig).read_text())
+    config["clusters"][0]["cluster"]["server"] = front.url
+    path = tmp_path / "through-proxy.kubeconfig"
+    path.write_text(json.dumps(config))
+    try:
+        yield front, path
+    finally:
+        front.stop()
+
+
+def command(control_plane: Any, app: dict[str, Any], kubeconfig: Path, *args: str) -> list[str]:
+    """zonedrill ARGS against the test cluster through ``kubeconfig``."""
+    line = zonedrill_kube(control_plane, app, Path(), *args)
+    line[line.index("--kubeconfig") + 1] = str(kubeconfig)
+    return line
+
+
+def finish(process: subprocess.Popen[str], out: Path) -> tuple[int, dict[str, Any], str]:
+    """Wait for a run started with start_until; return exit code, result and the rest of output."""
+    output, _ = process.communicate(timeout=240)
+    result = json.loads((out / "result.json").read_text()) if (out / "result.json").exists() else {}
+    return process.returncode, result, output
+
+
+@pytest.mark.parametrize("fault", ["reset", "stall"])
+def test_resets_and_stalls_at_the_restore_are_waited_out(
+    control_plane: Any,
+    kube: client.ApiClient,
+    app: dict[str, Any],
+    pristine: dict[str, Any],
+    proxy: tuple[FaultProxy, Path],
+    tmp_path: Path,
+    fault: str,
+) -> None:
+    """Connections reset (and refused for 5 s), or stalled for 10 s, just as the restore starts."""
+    front, kubeconfig = proxy
+    out, state = tmp_path / "out", tmp_path / "state"
+    drill = drill_file(tmp_path, app["namespace"], mode="power-loss", duration="6s")
+    process = start_until(
+        command(control_plane, app, kubeconfig, "run", str(drill), "--out", str(out)),
+        env=cli_env(state),
+        marker="lose pangyo (power-loss) done",
+    )
+    time.sleep(4.5)  # the chaos phase ends 6 s after the lose step started
+    if fault == "reset":
+        front.reset(refuse_for=5.0)
+    else:
+        front.stall(10.0)
+    code, result, output = finish(process, out)
+    assert code != 4, output
+    assert result, output
+    assert result["restored"] is True, output
+    assert node_state(kube) == pristine
+
+
+def outage(control_plane: Any, name: str, *, after: float, seconds: float) -> threading.Thread:
+    """Kill component ``name`` after ``after`` seconds and start it again ``seconds`` later."""
+
+    def play() -> None:
+        time.sleep(after)
+        control_plane.kill(name)
+        time.sleep(seconds)
+        control_plane.respawn(name)
+
+    thread = threading.Thread(target=play, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_api_server_down_30s_through_chaos_and_restore(
+    control_plane: Any,
+    kube: client.ApiClient,
+    app: dict[str, Any],
+    pristine: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    """kube-apiserver dies 1 s after the power cut and is back 30 s later.
+
+    That is long after the restore began: it retries until the API answers, and the nodes end
+    exactly as before.
+    """
+    out = tmp_path / "out"
+    drill = drill_file(tmp_path, app["namespace"], mode="power-loss", duration="10s")
+    process = start_until(
+        zonedrill_kube(control_plane, app, Path(), "run", str(drill), "--out", str(out)),
+        env=cli_env(tmp_path / "state"),
+        marker="lose pangyo (power-loss) done",
+    )
+    player = outage(control_plane, "kube-apiserver", after=1.0, seconds=OUTAGE)
+    code, result, output = finish(process, out)
+    player.join()
+    assert result, output
+    assert result["restored"] is True, output
+    assert "restore incomplete" in output
+    assert code != 4, output
+    assert node_state(kube) == pristine
+
+
+def test_past_the_restore_timeout_it_exits_4_and_rollback_finishes(
+    control_plane: Any,
+    kube: client.ApiClient,
+    app: dict[str, Any],
+    pristine: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    """With --restore-timeout 5s and the API server down for 30 s, the run exits 4.
+
+    It names the pending changes; once the API is back, rollback --all restores them exactly.
+    """
+    out, state = tmp_path / "out", tmp_path / "state"
+    drill = drill_file(tmp_path, app["namespace"], mode="power-loss", duration="4s")
+    process = start_until(
+        [
+            *zonedrill_kube(control_plane, app, Path(), "run", str(drill), "--out", str(out)),
+            "--restore-timeout",
+            "5s",
+        ],
+        env=cli_env(state),
+        marker="lose pangyo (power-loss) done",
+    )
+    player = outage(control_plane, "kube-apiserver", after=0.5, seconds=OUTAGE)
+    code, result, output = finish(process, out)
+    player.join()
+    assert code == 4, output
+    assert result["restored"] is False
+    assert "change(s) pending" in result["reason"]
+    assert "  - cordon pangyo-1" in result["reason"]
+    assert "  - add-taint pangyo-1 zonedrill.io/power-loss:NoSchedule" in result["reason"]
+    done = subprocess.run(
+        [*ZONEDRILL, "rollback", "--all", "--kubeconfig", str(control_plane.kubeconfig)],
+        capture_output=True,
+        text=True,
+        env=cli_env(state),
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert node_state(kube) == pristine
+
+
+def test_etcd_restarted_mid_chaos(
+    control_plane: Any,
+    kube: client.ApiClient,
+    app: dict[str, Any],
+    pristine: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    """etcd is killed and started again (3 s down) during the chaos phase: exact restore."""
+    out = tmp_path / "out"
+    drill = drill_file(tmp_path, app["namespace"], mode="power-loss", duration="10s")
+    process = start_until(
+        zonedrill_kube(control_plane, app, Path(), "run", str(drill), "--out", str(out)),
+        env=cli_env(tmp_path / "state"),
+        marker="lose pangyo (power-loss) done",
+    )
+    player = outage(control_plane, "etcd", after=1.0, seconds=3.0)
+    code, result, output = finish(process, out)
+    player.join()
+    assert result, output
+    assert result["restored"] is True, output
+    assert code != 4, output
+    assert node_state(kube) == pristine
