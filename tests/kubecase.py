@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -78,10 +80,10 @@ def pristine(kube: client.ApiClient) -> Iterator[dict[str, Any]]:
         core.patch_node(name, body, _content_type="application/merge-patch+json")
 
 
-@pytest.fixture
-def app(kube: client.ApiClient) -> Iterator[dict[str, Any]]:
+@contextmanager
+def packed_app(kube: client.ApiClient) -> Iterator[dict[str, Any]]:
     """A namespace with a 3-replica Deployment packed into pangyo, its Service and front."""
-    namespace = f"k{next(_names)}"
+    namespace = f"k{next(_names)}-{os.getpid()}"
     core, apps = core_api(kube), apps_api(kube)
     core.create_namespace({"metadata": {"name": namespace}})
     others = [
@@ -92,16 +94,25 @@ def app(kube: client.ApiClient) -> Iterator[dict[str, Any]]:
     apps.create_namespaced_deployment(namespace, deployment_body("talk", replicas=3))
     core.create_namespaced_service(namespace, service_body("talk"))
     front = ServiceFront(kube, namespace=namespace, name="talk", min_ready=2).start()
+    try:
 
-    def packed() -> bool:
-        return packed_into(kube, namespace, "talk", "pangyo", 3) and front.ready == 3
+        def packed() -> bool:
+            return packed_into(kube, namespace, "talk", "pangyo", 3) and front.ready == 3
 
-    wait_for(packed, what="3 ready talk endpoints, all in pangyo")
-    for node in others:
-        core.patch_node(node, {"spec": {"unschedulable": False}})
-    yield {"namespace": namespace, "front": front}
-    front.stop()
-    core.delete_namespace(namespace)
+        wait_for(packed, what="3 ready talk endpoints, all in pangyo")
+        for node in others:
+            core.patch_node(node, {"spec": {"unschedulable": False}})
+        yield {"namespace": namespace, "front": front}
+    finally:
+        front.stop()
+        core.delete_namespace(namespace)
+
+
+@pytest.fixture
+def app(kube: client.ApiClient) -> Iterator[dict[str, Any]]:
+    """A namespace with a 3-replica Deployment packed into pangyo, its Service and front."""
+    with packed_app(kube) as made:
+        yield made
 
 
 def drill_file(

@@ -14,7 +14,7 @@ from kubernetes import client
 
 from orchestrator.drill.lab import Lab, LabService
 from orchestrator.drill.loader import load_drill, load_lab
-from tests.cluster.front import ServiceFront
+from tests.cluster.fronts import lab_fronts, service_url_flags
 from tests.cluster.zones import core_api, is_ready, live_pods, packed_into, wait_for
 from tests.kubecase import namespaces_left, node_state
 from tests.support import EXAMPLE_OUTCOMES, REPO, ZONEDRILL, cli_env, outcome_of
@@ -62,15 +62,12 @@ def workloads(control_plane: Any, kube: client.ApiClient, drill: str) -> Iterato
     manifest = MANIFESTS / f"{lab_name(drill)}.yaml"
     subprocess.run(control_plane.kubectl("apply", "-f", str(manifest)), check=True, timeout=60)
     place_like_the_lab(kube, lab)
-    fronts = {
-        s.name: ServiceFront(kube, namespace=s.namespace, name=s.name, min_ready=s.min_ready)
-        for s in lab.spec.services
-    }
+    fronts = lab_fronts(kube, lab)
     try:
         for front in fronts.values():
             front.start()
         wait_for(lambda: all(f.ready >= f.min_ready for f in fronts.values()), what="fronts")
-        yield [f"--service-url={f.namespace}/{name}={f.url}" for name, f in sorted(fronts.items())]
+        yield service_url_flags(fronts)
     finally:
         for front in fronts.values():
             front.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from tests.cluster import build
 
@@ -23,11 +24,21 @@ def main(argv: list[str]) -> int:
     )
     down = sub.add_parser("down", help="stop the control plane started by up")
     down.add_argument("--dir", help="the folder given to up, if any")
+    fronts = sub.add_parser(
+        "fronts", help="serve a lab's Services on loopback; print the --service-url flags"
+    )
+    fronts.add_argument("--lab", required=True, help="the lab its kube manifest mirrors")
+    fronts.add_argument("--dir", help="the folder given to up, if any")
     options = parser.parse_args(argv)
     if options.command == "build":
         print(build.build())
     elif options.command == "gomod":
         build.write_go_mod()
+    elif options.command == "fronts":
+        from tests.cluster.fronts import serve  # noqa: PLC0415 - needs a running control plane
+
+        folder = Path(options.dir) if options.dir else build.cache_root() / "running"
+        return serve(folder / "kubeconfig", Path(options.lab))
     else:
         from tests.cluster import control_plane  # noqa: PLC0415 - needs the built binaries
 
