@@ -7,22 +7,30 @@ import json
 import secrets
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 from rich.console import Console
 
 from orchestrator import __version__
+from orchestrator.cli_common import (
+    EXIT_INVALID,
+    LAB_OPTION,
+    fail,
+    kube_options,
+    run_async,
+    stderr,
+    target_options,
+)
 from orchestrator.cli_results import HISTORY_OPTION, gate, history, report, verify
+from orchestrator.cli_rollback import rollback
 from orchestrator.console import (
     ConsoleObserver,
     SafeConsole,
-    print_error,
     render_plan,
     render_summary,
     styled,
@@ -30,20 +38,15 @@ from orchestrator.console import (
 from orchestrator.drill import Drill, Lab, load_drill, load_file
 from orchestrator.durations import parse_duration
 from orchestrator.engine import DrillRun, RunSettings
-from orchestrator.errors import InvalidInputError, Problem, SafetyRefusalError, ZonedrillError
+from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
 from orchestrator.history import History, RunEntry, default_path
-from orchestrator.journal import Journal, OpenRun, known_run, open_runs, state_dir
+from orchestrator.journal import state_dir
 from orchestrator.port import ClusterPort, TargetOptions
 from orchestrator.preflight import Plan, prepare
 from orchestrator.probes import Transport
 from orchestrator.report.document import load_result
 from orchestrator.report.render import write_reports
-from orchestrator.rollback import rollback as rollback_runs
 from orchestrator.targets import lab_for, open_adapter, open_lab_target, pick_target
-
-EXIT_INVALID, EXIT_ERROR = 2, 4
-ROLLBACK_LOCK_WAIT = 30.0
-T = TypeVar("T")
 
 HELP = """Rehearse the loss of a datacenter power zone and score the recovery.
 
@@ -66,73 +69,6 @@ def main() -> None:
     """Entry point of the zonedrill command."""
 
 
-def _stderr() -> Console:
-    return SafeConsole(stderr=True)
-
-
-def _fail(console: Console, exc: ZonedrillError) -> int:
-    print_error(console, exc)
-    if isinstance(exc, InvalidInputError):
-        console.print(f"{len(exc.problems)} error(s); nothing was touched.")
-        return EXIT_INVALID
-    if isinstance(exc, SafetyRefusalError):
-        return EXIT_INVALID
-    return EXIT_ERROR
-
-
-def _run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    return asyncio.run(factory())
-
-
-def _target_options(
-    kubeconfig: Path | None, context: str | None, qps: float, lock_namespace: str
-) -> TargetOptions:
-    return TargetOptions(
-        kubeconfig=str(kubeconfig) if kubeconfig else None,
-        context=context,
-        qps=qps,
-        lock_namespace=lock_namespace,
-    )
-
-
-LAB_OPTION = click.option(
-    "--lab",
-    "lab_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Lab file to use instead of the drill's spec.lab.",
-)
-
-
-def _kube_options(function: Callable[..., Any]) -> Callable[..., Any]:
-    """The options every command that may reach a real cluster takes."""
-    for option in reversed(
-        [
-            click.option(
-                "--kubeconfig",
-                type=click.Path(path_type=Path, dir_okay=False),
-                help="kubeconfig file (kube target). Default: $KUBECONFIG, ~/.kube/config "
-                "or in-cluster config.",
-            ),
-            click.option("--context", help="kubeconfig context (kube target)."),
-            click.option(
-                "--qps",
-                type=float,
-                default=100.0,
-                show_default=True,
-                help="Client-side budget of API calls per second (kube target).",
-            ),
-            click.option(
-                "--lock-namespace",
-                default="zonedrill",
-                show_default=True,
-                help="Namespace of the drill Lease that keeps drills from overlapping.",
-            ),
-        ]
-    ):
-        function = option(function)
-    return function
-
-
 @main.command()
 @click.argument("drill_file", metavar="DRILL", type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
@@ -141,7 +77,7 @@ def _kube_options(function: Callable[..., Any]) -> Callable[..., Any]:
     help="Where to run. Default: lab when the drill names a lab and no --kubeconfig.",
 )
 @LAB_OPTION
-@_kube_options
+@kube_options
 @click.option(
     "--out",
     "out_dir",
@@ -208,15 +144,15 @@ def run(
       zonedrill run drills/pangyo-battery-fire.yaml --json --out /tmp/run1
       zonedrill run drills/pangyo-battery-fire.yaml --target kube --kubeconfig ~/.kube/config
     """
-    console = _stderr() if as_json else SafeConsole()
-    options = _target_options(kubeconfig, context, qps, lock_namespace)
+    console = stderr() if as_json else SafeConsole()
+    options = target_options(kubeconfig, context, qps, lock_namespace)
     try:
         drill = load_drill(drill_file)
         chosen = pick_target(drill, target, options)
         overrides = _parse_service_urls(service_urls)
         lab = lab_for(drill_file, drill, lab_file) if chosen == "lab" else None
     except ZonedrillError as exc:
-        sys.exit(_fail(console, exc))
+        sys.exit(fail(console, exc))
     run_id = f"{drill.metadata.name}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
     settings = RunSettings(
         run_id=run_id,
@@ -231,7 +167,7 @@ def run(
     async def open_port() -> ClusterPort:
         return await open_lab_target(lab) if lab is not None else open_adapter(chosen, options)
 
-    sys.exit(_run_async(lambda: _run_drill(drill, open_port, settings, console, as_json, after)))
+    sys.exit(run_async(lambda: _run_drill(drill, open_port, settings, console, as_json, after)))
 
 
 def _duration_option(name: str, value: str) -> float:
@@ -272,14 +208,14 @@ async def _run_drill(
     try:
         port = await open_port()
     except ZonedrillError as exc:
-        return _fail(console, exc)
+        return fail(console, exc)
     try:
         with ConsoleObserver(console) as observer:
             drill_run = DrillRun(drill=drill, port=port, settings=settings, observer=observer)
             with _signals_abort(drill_run):
                 outcome = await drill_run.execute()
     except ZonedrillError as exc:
-        return _fail(console, exc)
+        return fail(console, exc)
     finally:
         await port.close()
     console.print(render_summary(outcome.document))
@@ -351,7 +287,7 @@ def validate(files: tuple[Path, ...]) -> None:
                 lab_for(path, loaded, None)
         except InvalidInputError as exc:
             failed += 1
-            _fail(console, exc)
+            fail(console, exc)
             continue
         console.print(
             styled(("ok", "green"), f" {path} ({type(loaded).__name__} {loaded.metadata.name})")
@@ -372,7 +308,7 @@ def validate(files: tuple[Path, ...]) -> None:
     metavar="N",
     help="Name up to N pods each lose step would evict or delete (0: counts only).",
 )
-@_kube_options
+@kube_options
 def plan(
     drill_file: Path,
     target: str | None,
@@ -385,14 +321,14 @@ def plan(
 ) -> None:
     """Show what a drill would do and the risks seen (e.g. a predicted outage); touch nothing."""
     console = SafeConsole()
-    options = _target_options(kubeconfig, context, qps, lock_namespace)
+    options = target_options(kubeconfig, context, qps, lock_namespace)
     try:
         drill = load_drill(drill_file)
         chosen = pick_target(drill, target, options)
         lab = lab_for(drill_file, drill, lab_file) if chosen == "lab" else None
-        result = _run_async(lambda: _plan(drill, lab, chosen, options))
+        result = run_async(lambda: _plan(drill, lab, chosen, options))
     except ZonedrillError as exc:
-        sys.exit(_fail(console, exc))
+        sys.exit(fail(console, exc))
     console.print(render_plan(result, pods_listed=pods_listed))
 
 
@@ -402,93 +338,6 @@ async def _plan(drill: Drill, lab: Lab | None, target: str, options: TargetOptio
         return await prepare(drill, port)
     finally:
         await port.close()
-
-
-@main.command()
-@click.argument("run_id", required=False)
-@click.option("--all", "all_runs", is_flag=True, help="Restore every unrestored run.")
-@_kube_options
-def rollback(
-    run_id: str | None,
-    all_runs: bool,
-    kubeconfig: Path | None,
-    context: str | None,
-    qps: float,
-    lock_namespace: str,
-) -> None:
-    """Restore what a killed run left changed.
-
-    Works from the journals under the state directory and, on a cluster, also from the node
-    annotations zonedrill leaves (zonedrill.io/cordoned-by, zonedrill.io/tainted-by), so it still
-    works when the journal is gone: then pass --kubeconfig/--context.
-    """
-    console = SafeConsole()
-    if bool(run_id) == all_runs:
-        console.print("error: give a RUN_ID or --all")
-        sys.exit(EXIT_INVALID)
-    wanted = None if all_runs else run_id
-    runs = [r for r in open_runs(state_dir()) if wanted is None or r.run_id == wanted]
-    live = _report_open_runs(runs, console)
-    runs = [r for r in runs if r not in live]
-    for entry in [r for r in runs if r.target == "lab"]:
-        Journal.reopen(entry.path).close(restored=True, note="lab gone with its process")
-        console.print(
-            f"{entry.run_id}: its lab lived in process {entry.pid}, which is gone; "
-            "nothing is left changed"
-        )
-    if kubeconfig or context or any(r.target == "kube" for r in runs):
-        options = _target_options(kubeconfig, context, qps, lock_namespace)
-        code = _run_async(lambda: _rollback_kube(options, wanted, console))
-        sys.exit(code or (EXIT_ERROR if live else 0))
-    if run_id and not live and not known_run(state_dir(), run_id):
-        console.print(f"error: no run {run_id} in the journals under {state_dir()}")
-        sys.exit(EXIT_INVALID)
-    if not runs and not live:
-        console.print("nothing to restore: no unrestored run" + (f" {run_id}" if run_id else ""))
-    sys.exit(EXIT_ERROR if live else 0)
-
-
-def _report_open_runs(runs: list[OpenRun], console: Console) -> list[OpenRun]:
-    """Say which runs are still alive (left alone) and which journals had damaged lines."""
-    for run in runs:
-        if run.skipped:
-            console.print(
-                f"{run.run_id}: {run.skipped} torn or damaged line(s) in {run.path} skipped"
-            )
-    live = [run for run in runs if run.alive]
-    for run in live:
-        console.print(
-            f"{run.run_id}: still running in process {run.pid}; left alone. Stop it with "
-            f"kill -INT {run.pid} (it restores on its own), then roll back if needed"
-        )
-    return live
-
-
-async def _rollback_kube(options: TargetOptions, run_id: str | None, console: Console) -> int:
-    try:
-        port = open_adapter("kube", options)
-    except ZonedrillError as exc:
-        return _fail(console, exc)
-    try:
-        # A killed drill's lock lapses once nobody renews it; a live drill keeps renewing it.
-        async with port.lock(holder="zonedrill rollback", wait=ROLLBACK_LOCK_WAIT):
-            report = await rollback_runs(port, state_dir=state_dir(), run_id=run_id)
-    except ZonedrillError as exc:
-        return _fail(console, exc)
-    finally:
-        await port.close()
-    for journal in report.journals:
-        console.print(f"{journal}: restored from its journal")
-    for mark in report.marks_undone:
-        console.print(f"undone from node annotations: {mark}")
-    if not report.journals and not report.marks_undone:
-        if run_id and not known_run(state_dir(), run_id):
-            console.print(
-                f"error: no run {run_id} in the journals or node marks of {port.identity}"
-            )
-            return EXIT_INVALID
-        console.print(f"nothing to restore on {port.identity}")
-    return 0
 
 
 @main.command()
@@ -503,3 +352,4 @@ main.add_command(report)
 main.add_command(gate)
 main.add_command(history)
 main.add_command(verify)
+main.add_command(rollback)

@@ -15,6 +15,7 @@ from typing import NoReturn
 import click
 from rich.table import Table
 
+from orchestrator.cli_common import EXIT_ERROR, EXIT_INVALID
 from orchestrator.console import SafeConsole, clean, print_error
 from orchestrator.document import LatencyDoc, Outcome, ProbeDoc, ResultDoc
 from orchestrator.durations import parse_age
@@ -27,7 +28,7 @@ from orchestrator.report.document import FinishedRun, load_result, read_samples_
 from orchestrator.report.render import Format, markdown, render
 from orchestrator.verify import differences
 
-EXIT_GATE_FAILED, EXIT_INVALID, EXIT_ERROR = 1, 2, 4
+EXIT_GATE_FAILED = 1
 SPARKS = "▁▂▃▄▅▆▇█"
 
 

@@ -8,7 +8,6 @@ is written.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +19,7 @@ from orchestrator.errors import JournalError, UnrestoredRunError, ZonedrillError
 from orchestrator.faults import FaultContext, FaultReport
 from orchestrator.guardrails import Guardrails
 from orchestrator.journal import Journal, open_runs
+from orchestrator.phases import RunClock, finished, first_leaf, sleep_until, stop, wait_first
 from orchestrator.port import ClusterPort, ServiceEndpoint
 from orchestrator.preflight import Plan, prepare
 from orchestrator.probes import ProbeClient, ProbeRunner, ProbeTarget, Transport, make_client
@@ -149,7 +149,7 @@ class DrillRun:
     async def _run_and_restore(
         self, plan: Plan, context: FaultContext, wall_origin: datetime
     ) -> tuple[RunFacts, Timeline]:
-        clock = _Clock(self)
+        clock = RunClock(self._origin)
         facts = RunFacts(self.settings.run_id, self.port.target, "error", False, risks=plan.risks)
         try:
             facts.outcome, facts.reason = await self._phases(plan, context, clock)
@@ -175,7 +175,7 @@ class DrillRun:
             self.observer.note(f"{journal.unwritten}; the changes were undone all the same")
             facts.reason = "; ".join(r for r in (facts.reason, journal.unwritten) if r)
 
-    async def _phases(self, plan: Plan, context: FaultContext, clock: _Clock) -> tuple[str, str]:
+    async def _phases(self, plan: Plan, context: FaultContext, clock: RunClock) -> tuple[str, str]:
         loop = asyncio.get_running_loop()
         probes = self.drill.spec.probes
         clock.start(loop.time() + START_LEAD, self.drill, settle=max(p.timeout for p in probes))
@@ -211,12 +211,10 @@ class DrillRun:
         return await self.port.service_endpoint(ref=service)
 
     async def _baseline_then_chaos(
-        self, plan: Plan, context: FaultContext, clock: _Clock, runner: ProbeRunner
+        self, plan: Plan, context: FaultContext, clock: RunClock, runner: ProbeRunner
     ) -> tuple[str, str]:
         self.observer.phase("baseline", until=clock.t0)
-        waited = await _wait_first(
-            _sleep_until(clock.t0), self._abort.wait(), self._unsteady.wait()
-        )
+        waited = await wait_first(sleep_until(clock.t0), self._abort.wait(), self._unsteady.wait())
         if waited == 0:
             await runner.settle(before=clock.baseline_end)
         if self._unsteady.is_set():
@@ -228,21 +226,21 @@ class DrillRun:
             return "aborted", self._abort_reason
         self.observer.phase("chaos", until=clock.chaos_end)
         chaos = asyncio.get_running_loop().create_task(self._chaos(plan, context, clock))
-        if await _wait_first(_await(chaos), self._abort.wait()) == 1:
+        if await wait_first(finished(chaos), self._abort.wait()) == 1:
             chaos.cancel()
         outcome = await self._finish_chaos(chaos, plan, context, clock)
         await runner.drain()
         return outcome
 
     async def _finish_chaos(
-        self, chaos: asyncio.Task[None], plan: Plan, context: FaultContext, clock: _Clock
+        self, chaos: asyncio.Task[None], plan: Plan, context: FaultContext, clock: RunClock
     ) -> tuple[str, str]:
         try:
             await chaos
         except asyncio.CancelledError:
             clock.figures_end = clock.now()
         except ExceptionGroup as group:
-            raise _first_leaf(group) from None
+            raise first_leaf(group) from None
         else:
             clock.figures_end = clock.chaos_end - self._origin
         self.observer.phase("restore", until=None)
@@ -251,11 +249,11 @@ class DrillRun:
             return "aborted", self._abort_reason
         return "graded", ""
 
-    async def _chaos(self, plan: Plan, context: FaultContext, clock: _Clock) -> None:
+    async def _chaos(self, plan: Plan, context: FaultContext, clock: RunClock) -> None:
         lost: dict[str, asyncio.Task[None]] = {}
         async with asyncio.TaskGroup() as group:
             for index, step in enumerate(self.drill.spec.steps):
-                await _sleep_until(clock.t0 + step.at)
+                await sleep_until(clock.t0 + step.at)
                 record = StepRecord(
                     index,
                     "lose" if step.lose else "restore",
@@ -271,11 +269,11 @@ class DrillRun:
                         self._lose(context, plan, record, step.fault_mode)
                     )
                 else:
-                    await _stop(lost.pop(step.zone))
+                    await stop(lost.pop(step.zone))
                     await self._restore_zone(context, plan, record, clock)
-            await _sleep_until(clock.chaos_end)
+            await sleep_until(clock.chaos_end)
             for task in lost.values():
-                await _stop(task)
+                await stop(task)
 
     async def _lose(
         self, context: FaultContext, plan: Plan, record: StepRecord, mode: FaultMode
@@ -294,13 +292,13 @@ class DrillRun:
             self.observer.step(record)
 
     async def _restore_zone(
-        self, context: FaultContext, plan: Plan, record: StepRecord, clock: _Clock
+        self, context: FaultContext, plan: Plan, record: StepRecord, clock: RunClock
     ) -> None:
         await faults.restore(context, nodes=plan.zones[record.zone].node_names)
         record.ended = clock.now()
         self.observer.step(record)
 
-    async def _restore_all(self, context: FaultContext, plan: Plan, clock: _Clock) -> bool:
+    async def _restore_all(self, context: FaultContext, plan: Plan, clock: RunClock) -> bool:
         """Undo every change still in the journal; True when nothing is left changed."""
         self._restoring = True
         loop = asyncio.get_running_loop()
@@ -322,16 +320,16 @@ class DrillRun:
             )
         return not pending
 
-    def _restore_record(self, zone: str, nodes: list[str], clock: _Clock) -> StepRecord:
+    def _restore_record(self, zone: str, nodes: list[str], clock: RunClock) -> StepRecord:
         record = StepRecord(None, "restore", zone, None, clock.now(), nodes=nodes)
         self.steps.append(record)
         return record
 
-    def _ended(self, record: StepRecord, clock: _Clock) -> None:
+    def _ended(self, record: StepRecord, clock: RunClock) -> None:
         record.ended = clock.now()
         self.observer.step(record)
 
-    def _on_sample(self, sample: Sample, clock: _Clock, guardrails: Guardrails) -> None:
+    def _on_sample(self, sample: Sample, clock: RunClock, guardrails: Guardrails) -> None:
         self.samples.append(sample)
         self.observer.sample(sample)
         if not sample.passed and before(sample.scheduled, clock.baseline_end - self._origin):
@@ -364,75 +362,6 @@ class DrillRun:
         write_result(out_dir, document)
         dumped = document.model_dump(mode="json", by_alias=True)
         return RunOutcome(dumped, derived.outcome.exit_code, out_dir)
-
-
-class _Clock:
-    """The run's phase boundaries on the loop clock."""
-
-    def __init__(self, run: DrillRun) -> None:
-        self._run = run
-        self.origin = run._origin
-        self.baseline_start = self.baseline_end = self.t0 = self.chaos_end = self.origin
-        self.figures_end = 0.0
-
-    def start(self, at: float, drill: Drill, *, settle: float) -> None:
-        """Fix the phases: baseline from ``at``, then ``settle`` for its last answers, then T0."""
-        self.baseline_start = at
-        self.baseline_end = at + drill.spec.baseline
-        self.t0 = self.baseline_end + settle
-        self.chaos_end = self.t0 + drill.spec.duration
-
-    def now(self) -> float:
-        """Seconds since the origin."""
-        return asyncio.get_running_loop().time() - self.origin
-
-    def timeline(self, wall_origin: datetime) -> Timeline:
-        """The boundaries relative to the origin, for the result."""
-        o = self.origin
-        return Timeline(
-            wall_origin,
-            self.baseline_start - o,
-            self.baseline_end - o,
-            self.t0 - o,
-            self.chaos_end - o,
-            self.figures_end,
-            self.now(),
-        )
-
-
-async def _sleep_until(deadline: float) -> None:
-    delay = deadline - asyncio.get_running_loop().time()
-    if delay > 0:
-        await asyncio.sleep(delay)
-
-
-async def _await(task: asyncio.Task[None]) -> None:
-    await asyncio.wait({task})
-
-
-async def _wait_first(*waits: Any) -> int:
-    """Run the awaitables; return the index of the first to finish and cancel the rest."""
-    tasks = [asyncio.ensure_future(w) for w in waits]
-    try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    return min(tasks.index(t) for t in done)
-
-
-async def _stop(task: asyncio.Task[None]) -> None:
-    """Stop a lose step that may still be draining, keeping its errors."""
-    if not task.done():
-        task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-
-
-def _first_leaf(group: BaseExceptionGroup[Any]) -> BaseException:
-    first = group.exceptions[0]
-    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 async def _close_clients(clients: dict[str | None, ProbeClient], runner: ProbeRunner) -> None:

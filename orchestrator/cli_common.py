@@ -1,0 +1,89 @@
+"""What every zonedrill command shares: error printing and exit codes, kube options, the loop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from orchestrator.console import SafeConsole, print_error
+from orchestrator.errors import InvalidInputError, SafetyRefusalError, ZonedrillError
+from orchestrator.port import TargetOptions
+
+EXIT_INVALID, EXIT_ERROR = 2, 4
+T = TypeVar("T")
+
+
+def stderr() -> Console:
+    """The console for errors and progress when standard output carries data."""
+    return SafeConsole(stderr=True)
+
+
+def fail(console: Console, exc: ZonedrillError) -> int:
+    """Print ``exc``; return its exit code: 2 for input and safety refusals, else 4."""
+    print_error(console, exc)
+    if isinstance(exc, InvalidInputError):
+        console.print(f"{len(exc.problems)} error(s); nothing was touched.")
+        return EXIT_INVALID
+    if isinstance(exc, SafetyRefusalError):
+        return EXIT_INVALID
+    return EXIT_ERROR
+
+
+def run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run the coroutine ``factory`` makes in a fresh event loop."""
+    return asyncio.run(factory())
+
+
+def target_options(
+    kubeconfig: Path | None, context: str | None, qps: float, lock_namespace: str
+) -> TargetOptions:
+    """The kube options as the port takes them."""
+    return TargetOptions(
+        kubeconfig=str(kubeconfig) if kubeconfig else None,
+        context=context,
+        qps=qps,
+        lock_namespace=lock_namespace,
+    )
+
+
+LAB_OPTION = click.option(
+    "--lab",
+    "lab_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Lab file to use instead of the drill's spec.lab.",
+)
+
+
+def kube_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every command that may reach a real cluster takes."""
+    for option in reversed(
+        [
+            click.option(
+                "--kubeconfig",
+                type=click.Path(path_type=Path, dir_okay=False),
+                help="kubeconfig file (kube target). Default: $KUBECONFIG, ~/.kube/config "
+                "or in-cluster config.",
+            ),
+            click.option("--context", help="kubeconfig context (kube target)."),
+            click.option(
+                "--qps",
+                type=float,
+                default=100.0,
+                show_default=True,
+                help="Client-side budget of API calls per second (kube target).",
+            ),
+            click.option(
+                "--lock-namespace",
+                default="zonedrill",
+                show_default=True,
+                help="Namespace of the drill Lease that keeps drills from overlapping.",
+            ),
+        ]
+    ):
+        function = option(function)
+    return function

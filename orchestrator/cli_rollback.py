@@ -1,0 +1,113 @@
+"""``zonedrill rollback``: restore what killed runs left changed, leaving live runs alone."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from orchestrator.cli_common import (
+    EXIT_ERROR,
+    EXIT_INVALID,
+    fail,
+    kube_options,
+    run_async,
+    target_options,
+)
+from orchestrator.console import SafeConsole
+from orchestrator.errors import ZonedrillError
+from orchestrator.journal import Journal, OpenRun, known_run, open_runs, state_dir
+from orchestrator.port import TargetOptions
+from orchestrator.rollback import rollback as rollback_runs
+from orchestrator.targets import open_adapter
+
+ROLLBACK_LOCK_WAIT = 30.0
+
+
+@click.command()
+@click.argument("run_id", required=False)
+@click.option("--all", "all_runs", is_flag=True, help="Restore every unrestored run.")
+@kube_options
+def rollback(
+    run_id: str | None,
+    all_runs: bool,
+    kubeconfig: Path | None,
+    context: str | None,
+    qps: float,
+    lock_namespace: str,
+) -> None:
+    """Restore what a killed run left changed.
+
+    Works from the journals under the state directory and, on a cluster, also from the node
+    annotations zonedrill leaves (zonedrill.io/cordoned-by, zonedrill.io/tainted-by), so it still
+    works when the journal is gone: then pass --kubeconfig/--context.
+    """
+    console = SafeConsole()
+    if bool(run_id) == all_runs:
+        console.print("error: give a RUN_ID or --all")
+        sys.exit(EXIT_INVALID)
+    wanted = None if all_runs else run_id
+    runs = [r for r in open_runs(state_dir()) if wanted is None or r.run_id == wanted]
+    live = _report_open_runs(runs, console)
+    runs = [r for r in runs if r not in live]
+    for entry in [r for r in runs if r.target == "lab"]:
+        Journal.reopen(entry.path).close(restored=True, note="lab gone with its process")
+        console.print(
+            f"{entry.run_id}: its lab lived in process {entry.pid}, which is gone; "
+            "nothing is left changed"
+        )
+    if kubeconfig or context or any(r.target == "kube" for r in runs):
+        options = target_options(kubeconfig, context, qps, lock_namespace)
+        code = run_async(lambda: _rollback_kube(options, wanted, console))
+        sys.exit(code or (EXIT_ERROR if live else 0))
+    if run_id and not live and not known_run(state_dir(), run_id):
+        console.print(f"error: no run {run_id} in the journals under {state_dir()}")
+        sys.exit(EXIT_INVALID)
+    if not runs and not live:
+        console.print("nothing to restore: no unrestored run" + (f" {run_id}" if run_id else ""))
+    sys.exit(EXIT_ERROR if live else 0)
+
+
+def _report_open_runs(runs: list[OpenRun], console: Console) -> list[OpenRun]:
+    """Say which runs are still alive (left alone) and which journals had damaged lines."""
+    for run in runs:
+        if run.skipped:
+            console.print(
+                f"{run.run_id}: {run.skipped} torn or damaged line(s) in {run.path} skipped"
+            )
+    live = [run for run in runs if run.alive]
+    for run in live:
+        console.print(
+            f"{run.run_id}: still running in process {run.pid}; left alone. Stop it with "
+            f"kill -INT {run.pid} (it restores on its own), then roll back if needed"
+        )
+    return live
+
+
+async def _rollback_kube(options: TargetOptions, run_id: str | None, console: Console) -> int:
+    try:
+        port = open_adapter("kube", options)
+    except ZonedrillError as exc:
+        return fail(console, exc)
+    try:
+        # A killed drill's lock lapses once nobody renews it; a live drill keeps renewing it.
+        async with port.lock(holder="zonedrill rollback", wait=ROLLBACK_LOCK_WAIT):
+            report = await rollback_runs(port, state_dir=state_dir(), run_id=run_id)
+    except ZonedrillError as exc:
+        return fail(console, exc)
+    finally:
+        await port.close()
+    for journal in report.journals:
+        console.print(f"{journal}: restored from its journal")
+    for mark in report.marks_undone:
+        console.print(f"undone from node annotations: {mark}")
+    if not report.journals and not report.marks_undone:
+        if run_id and not known_run(state_dir(), run_id):
+            console.print(
+                f"error: no run {run_id} in the journals or node marks of {port.identity}"
+            )
+            return EXIT_INVALID
+        console.print(f"nothing to restore on {port.identity}")
+    return 0
