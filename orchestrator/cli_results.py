@@ -16,7 +16,7 @@ import click
 from rich.table import Table
 
 from orchestrator.cli_common import EXIT_ERROR, EXIT_INVALID
-from orchestrator.console import SafeConsole, clean, print_error
+from orchestrator.console import SafeConsole, print_error
 from orchestrator.document import LatencyDoc, Outcome, ProbeDoc, ResultDoc
 from orchestrator.durations import parse_age
 from orchestrator.errors import HistoryBusyError, InvalidInputError, Problem, ZonedrillError
@@ -26,6 +26,7 @@ from orchestrator.journal import state_dir
 from orchestrator.report import numbers
 from orchestrator.report.document import FinishedRun, load_result, read_samples_of
 from orchestrator.report.render import Format, markdown, render
+from orchestrator.text import clean
 from orchestrator.verify import differences
 
 EXIT_GATE_FAILED = 1

@@ -24,6 +24,7 @@ from orchestrator.rollback import rollback as rollback_runs
 from orchestrator.targets import open_adapter
 
 ROLLBACK_LOCK_WAIT = 30.0
+TARGETS = ("lab", "kube")
 
 
 @click.command()
@@ -71,7 +72,10 @@ def rollback(
 
 
 def _report_open_runs(runs: list[OpenRun], console: Console) -> list[OpenRun]:
-    """Say which runs are still alive (left alone) and which journals had damaged lines."""
+    """Report damaged journal lines and the runs left alone (alive, or of an unknown target).
+
+    Returns the runs left alone.
+    """
     for run in runs:
         if run.skipped:
             console.print(
@@ -83,7 +87,13 @@ def _report_open_runs(runs: list[OpenRun], console: Console) -> list[OpenRun]:
             f"{run.run_id}: still running in process {run.pid}; left alone. Stop it with "
             f"kill -INT {run.pid} (it restores on its own), then roll back if needed"
         )
-    return live
+    strange = [run for run in runs if run.target not in TARGETS and run not in live]
+    for run in strange:
+        console.print(
+            f"{run.run_id}: its journal {run.path} names an unknown target {run.target!r}; "
+            "left alone: inspect it, restore by hand, then remove it"
+        )
+    return live + strange
 
 
 async def _rollback_kube(options: TargetOptions, run_id: str | None, console: Console) -> int:

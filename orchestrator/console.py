@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from orchestrator.errors import InvalidInputError, ZonedrillError
 from orchestrator.preflight import Plan
 from orchestrator.result import StepRecord
 from orchestrator.samples import Sample
+from orchestrator.text import clean
 
 OUTCOME_STYLE = {
     Outcome.PASSED: "bold green",
@@ -29,20 +29,6 @@ OUTCOME_STYLE = {
     Outcome.NOT_STEADY: "bold yellow",
     Outcome.ERROR: "bold red",
 }
-
-
-_ESCAPES = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|.?)")
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def clean(text: str) -> str:
-    """User text fit for a terminal.
-
-    Escape sequences and control characters (but newline and tab) are dropped, and text that is
-    not valid Unicode is replaced.
-    """
-    text = _CONTROLS.sub("", _ESCAPES.sub("", text))
-    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 class SafeConsole(Console):

@@ -9,15 +9,22 @@ ignored by older readers.
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
-from orchestrator.drill.model import Drill
+from orchestrator.drill.model import MAX_WEIGHT, Drill
 
 SCORE_SLACK = 0.1
 """Credits are stored to four places; the score they give back may differ by this much."""
@@ -71,8 +78,21 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-Stamp = Annotated[AwareDatetime, PlainSerializer(_stamp, when_used="json")]
-"""RFC 3339 UTC with milliseconds; a time without a zone is refused."""
+def _plausible(moment: datetime) -> datetime:
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("a time that cannot be expressed in UTC") from None
+    if not FIRST_YEAR <= utc.year <= LAST_YEAR:
+        raise ValueError(f"a time in the year {utc.year}: expected {FIRST_YEAR} to {LAST_YEAR}")
+    return moment
+
+
+FIRST_YEAR, LAST_YEAR = 2000, 9998
+Stamp = Annotated[
+    AwareDatetime, AfterValidator(_plausible), PlainSerializer(_stamp, when_used="json")
+]
+"""RFC 3339 UTC with milliseconds; a time without a zone, or out of any run's reach, is refused."""
 Metric = Literal["rto", "availability", "p99Latency"]
 
 
@@ -84,7 +104,7 @@ class CheckDoc(ResultModel):
     target: float
     observed: float | None
     credit: float = Field(ge=0, le=1)
-    weight: float = Field(gt=0)
+    weight: float = Field(gt=0, le=MAX_WEIGHT)
     passed: bool
 
     @model_validator(mode="after")
@@ -179,7 +199,7 @@ class ResultDoc(ResultModel):
     restored: bool
     risks: list[str] = []
     timeline: TimelineDoc
-    samples_file: str = "samples.jsonl"
+    samples_file: Literal["samples.jsonl"] = "samples.jsonl"
     samples_digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
     drill_spec: Drill
     zonedrill_version: str = ""
@@ -198,19 +218,47 @@ def _times(doc: ResultDoc) -> str:
 
 
 def _score_scope(doc: ResultDoc) -> str:
-    if doc.outcome.scored != (doc.score is not None):
-        return f"score {doc.score} with outcome {doc.outcome} (only scored runs have a score)"
+    if not doc.outcome.scored and doc.score is not None:
+        return f"score {doc.score} with outcome {doc.outcome}, which is never scored"
+    if doc.outcome.scored and doc.checks and doc.score is None:
+        return f"no score with outcome {doc.outcome} and checks"
     return ""
 
 
 def _score_agrees(doc: ResultDoc) -> str:
     weight = sum(c.weight for c in doc.checks)
-    if doc.score is None or not doc.checks or not math.isfinite(weight):
+    if doc.score is None or not doc.checks:
         return ""
     expected = 100 * sum(c.weight * c.credit for c in doc.checks) / weight
     if abs(expected - doc.score) > SCORE_SLACK:
         return f"score {doc.score} does not follow from the checks ({expected:.1f})"
     return ""
+
+
+def expected_checks(drill: Drill) -> list[tuple[str, str]]:
+    """(probe, metric) of every check the drill's targets ask for, in the order they are made."""
+    fields = (("rto", "rto"), ("availability", "availability"), ("p99_latency", "p99Latency"))
+    return [
+        (target.probe, metric)
+        for target in drill.spec.targets
+        for field, metric in fields
+        if getattr(target, field) is not None
+    ]
+
+
+def _checks_follow_targets(doc: ResultDoc) -> str:
+    made = [(c.probe, c.metric) for c in doc.checks]
+    wanted = expected_checks(doc.drill_spec)
+    graded = doc.outcome in (Outcome.PASSED, Outcome.FAILED)
+    if (made or graded) and made != wanted:
+        return f"the checks {made} are not the ones the drill's targets ask for {wanted}"
+    return ""
+
+
+def _probes_follow_drill(doc: ResultDoc) -> str:
+    made = [p.name for p in doc.probes]
+    wanted = [p.name for p in doc.drill_spec.spec.probes]
+    return "" if made == wanted else f"the probes {made} are not the drill's {wanted}"
 
 
 def _passed_has_evidence(doc: ResultDoc) -> str:
@@ -222,4 +270,41 @@ def _passed_has_evidence(doc: ResultDoc) -> str:
     return "passed with failed checks: " + ", ".join(failed) if failed else ""
 
 
-CONSISTENCY = (_times, _score_scope, _score_agrees, _passed_has_evidence)
+def _enough_samples(doc: ResultDoc) -> str:
+    if not doc.checks or doc.outcome is Outcome.ERROR:
+        return ""
+    short = [p.name for p in doc.probes if 2 * p.samples < p.due]
+    return f"scored with fewer than half the due samples of {short}" if short else ""
+
+
+TIMELINE_SLACK = 1e-6
+
+
+def _timeline_follows_drill(doc: ResultDoc) -> str:
+    t, spec = doc.timeline, doc.drill_spec.spec
+    settle = max(p.timeout for p in spec.probes)
+    spans = (
+        ("baselineEnd - baselineStart", t.baseline_end - t.baseline_start, spec.baseline),
+        ("t0 - baselineEnd", t.t0 - t.baseline_end, settle),
+        ("chaosEnd - t0", t.chaos_end - t.t0, spec.duration),
+    )
+    wrong = [
+        f"{name} is {found:g}s, the drill says {wanted:g}s"
+        for name, found, wanted in spans
+        if abs(found - wanted) > TIMELINE_SLACK * max(1.0, wanted)
+    ]
+    if not t.baseline_start <= t.figures_end <= t.chaos_end + TIMELINE_SLACK:
+        wrong.append("figuresEnd is outside the run")
+    return "; ".join(wrong)
+
+
+CONSISTENCY = (
+    _times,
+    _score_scope,
+    _score_agrees,
+    _checks_follow_targets,
+    _probes_follow_drill,
+    _passed_has_evidence,
+    _enough_samples,
+    _timeline_follows_drill,
+)

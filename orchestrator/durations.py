@@ -6,17 +6,17 @@ import math
 import re
 
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h)")
 FULL_PERCENT = 100.0
 MAX_DURATION = 7 * 24 * 3600.0
 """The longest duration a file may give (a week): longer is a typo, not a drill."""
-_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+_PERCENT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*$")
 
 
 def parse_duration(text: str) -> float:
     """Return seconds for a Go duration string; raise ValueError with a hint otherwise."""
     raw = text.strip()
-    if re.fullmatch(r"[+-]?\d+(\.\d+)?", raw):
+    if re.fullmatch(r"[+-]?[0-9]+(\.[0-9]+)?", raw):
         raise ValueError(f'a bare number is not a duration: write "{raw}s" (or ms, m, h)')
     if raw == "0":
         return 0.0
@@ -65,7 +65,7 @@ def parse_percent(text: str) -> float:
     return value
 
 
-_DAYS = re.compile(r"(\d+)(w|d)")
+_DAYS = re.compile(r"([0-9]{1,6})(w|d)")
 
 
 def parse_age(text: str) -> float:

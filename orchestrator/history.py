@@ -79,6 +79,8 @@ class History:
         """A connection; only writers set up the schema, so reads never wait for the write lock."""
         if write:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists() and not self.path.is_file():  # a FIFO would block SQLite
+            raise self._unreadable(OSError("not a regular file"))
         target = str(self.path) if write else f"{self.path.resolve().as_uri()}?mode=ro"
         try:
             connection = sqlite3.connect(

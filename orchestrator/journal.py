@@ -46,6 +46,12 @@ def state_dir() -> Path:
     return Path(base) / "zonedrill"
 
 
+MAX_PID = 2**22
+"""Linux never hands out a pid this large; a journal naming one is damaged."""
+MAX_RECORD_BYTES = 1024 * 1024
+"""A journal line is a few hundred bytes; longer is garbage, read in pieces and skipped."""
+
+
 def _safe(identity: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", identity)
 
@@ -125,7 +131,7 @@ class Journal:
         for record in records:
             try:
                 journal._replay(record)
-            except (KeyError, TypeError, ValueError):
+            except (KeyError, TypeError, ValueError, OverflowError):
                 journal.skipped += 1
         return journal
 
@@ -241,6 +247,8 @@ def open_runs(root: Path, *, identity: str | None = None) -> list[OpenRun]:
     found = []
     for folder in folders:
         for path in sorted(folder.glob("*.jsonl")):
+            if path.is_symlink() or not path.is_file():
+                continue  # zonedrill writes only regular files here; a FIFO would block
             records, skipped = read_records(path)
             head = records[0] if records else {}
             if head.get("type") == "begin" and records[-1].get("type") != "end":
@@ -259,7 +267,7 @@ def _open_run(path: Path, head: dict[str, Any], skipped: int) -> OpenRun:
         text("drill"),
         text("target"),
         text("identity"),
-        pid if isinstance(pid, int) else 0,
+        pid if isinstance(pid, int) and not isinstance(pid, bool) and 0 < pid < MAX_PID else 0,
         skipped,
     )
 
@@ -274,10 +282,10 @@ def read_records(path: Path) -> tuple[list[dict[str, Any]], int]:
     """The journal's records, and how many torn or garbage lines were passed over."""
     records, skipped = [], 0
     with path.open("rb") as handle:
-        for line in handle:
+        for line in iter(lambda: handle.readline(MAX_RECORD_BYTES), b""):
             try:
                 record = json.loads(line)
-            except ValueError:  # a torn line (a crash mid-write), or garbage
+            except (ValueError, RecursionError):  # a torn line (a crash mid-write), or garbage
                 skipped += bool(line.strip())
                 continue
             if isinstance(record, dict) and isinstance(record.get("type"), str):

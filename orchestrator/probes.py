@@ -25,6 +25,8 @@ from orchestrator.samples import Sample, grid_start
 from orchestrator.samples import before as is_before
 
 MAX_BODY_BYTES = 64 * 1024
+LATE_LIMIT = 1.0
+"""Seconds: a sample starting later than this (or its timeout) after its slot is not measured."""
 MAX_CAUSE_DEPTH = 10
 
 
@@ -195,6 +197,13 @@ class ProbeRunner:
         sample = functools.partial(
             Sample, target.probe.name, index, scheduled - self._origin, started - self._origin
         )
+        late = started - scheduled
+        if late > max(target.probe.timeout, LATE_LIMIT):
+            # zonedrill itself was stalled (a stopped process, a starved host): this moment was
+            # never measured, and a measurement that did not happen must not count as a pass.
+            detail = f"started {late:.2f}s after its slot: zonedrill was stalled"
+            self._on_sample(sample(passed=False, error="late", detail=detail))
+            return
         try:
             self._on_sample(await _ask(target.probe, client, request, sample, started))
         except (httpx.HTTPError, aiohttp.ClientError, OSError, TimeoutError) as exc:

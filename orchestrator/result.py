@@ -110,16 +110,17 @@ def figures_for(
 
 
 def decide(
-    outcome: str, reason: str, figures: list[ProbeFigures], checks: list[Check]
+    outcome: str, reason: str, figures: list[ProbeFigures], checks: list[Check], *, steady: bool
 ) -> tuple[Outcome, str]:
     """The final outcome and why: ``graded`` becomes passed or failed, unless evidence is short.
 
     Spec §3, no evidence, no pass: a probe that recorded fewer than half the chaos-phase samples
-    that were due turns any scored outcome (an abort too) into ``error``.
+    that were due turns any scored outcome (an abort too) into ``error``. A run that never
+    reached the chaos phase (``steady`` false) had no chaos samples due.
     """
     if outcome in (Outcome.ERROR, Outcome.NOT_STEADY):
         return Outcome(outcome), reason
-    gap = evidence_gap(figures)
+    gap = evidence_gap(figures) if steady else ""
     if gap:
         return Outcome.ERROR, gap
     if outcome == "graded":
@@ -228,7 +229,7 @@ def derive(
     """
     steady = outcome != Outcome.NOT_STEADY and timeline.figures_end > timeline.t0
     figures, checks = figures_for(drill, samples, steps, timeline, steady=steady)
-    final, why = decide(outcome, reason, figures, checks)
+    final, why = decide(outcome, reason, figures, checks, steady=steady)
     return Derived(
         probes=[_probe_doc(f, drill) for f in figures],
         checks=[_check_doc(c) for c in checks],

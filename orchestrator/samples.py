@@ -31,7 +31,7 @@ class Sample:
     Times are seconds on the run's monotonic clock, counted from the run's clock origin:
     ``scheduled`` is the grid point (T_start + k·every), ``started`` when the request went out.
     ``latency`` is set when an answer arrived (even an unexpected one); ``error`` names the
-    failure class when it did not (timeout, refused, reset, tls, protocol, error) or why a
+    failure class when it did not (timeout, refused, reset, tls, protocol, error, late) or why a
     received answer failed (status, body, slow); ``detail`` says more, such as the exception
     that made a sample fail.
     """
@@ -91,6 +91,8 @@ MAX_SAMPLE_LINE = 4096
 def read_samples(path: Path) -> tuple[list[Sample], str]:
     """The samples in ``path`` and the digest of its bytes; ValueError naming the bad line."""
     samples, hashed = [], hashlib.sha256()
+    if not path.is_file():
+        raise ValueError(f"{path} is not a regular file")
     with path.open("rb") as handle:
         for number, line in enumerate(iter(lambda: handle.readline(MAX_SAMPLE_LINE + 1), b"")):
             hashed.update(line)
@@ -103,10 +105,49 @@ def read_samples(path: Path) -> tuple[list[Sample], str]:
 
 def _sample(line: bytes, number: int) -> Sample:
     try:
-        sample = Sample(**json.loads(line))
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"line {number} is not a sample: {exc}") from None
-    numbers = (sample.scheduled, sample.started, sample.latency or 0.0)
-    if not all(isinstance(n, int | float) and math.isfinite(n) for n in numbers):
-        raise ValueError(f"line {number} has a time that is not a finite number")
-    return sample
+        fields = json.loads(line)
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(f"line {number} is not JSON: {exc}") from None
+    if not isinstance(fields, dict) or set(fields) - _KINDS.keys():
+        raise ValueError(f"line {number} is not a sample")
+    for name, ok in _KINDS.items():
+        if not ok(fields.get(name)):
+            raise ValueError(f"line {number}: {name} {fields.get(name)!r} is not a valid value")
+    return Sample(**fields)
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _seconds(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _text_or_none(value: object) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _latency(value: object) -> bool:
+    return value is None or (_seconds(value) and float(value) >= 0)  # type: ignore[arg-type]
+
+
+def _status(value: object) -> bool:
+    return value is None or (_count(value) and int(value) < HTTP_STATUS_END)  # type: ignore[call-overload]
+
+
+HTTP_STATUS_END = 1000
+
+
+_KINDS = {
+    "probe": lambda v: isinstance(v, str),
+    "index": _count,
+    "scheduled": _seconds,
+    "started": _seconds,
+    "passed": lambda v: isinstance(v, bool),
+    "latency": _latency,
+    "status": _status,
+    "error": _text_or_none,
+    "detail": _text_or_none,
+}
+"""What each field of a stored sample must be: ``"passed": "false"`` is not a pass."""

@@ -11,7 +11,7 @@ from typing import Any
 
 from orchestrator.document import Outcome, ResultDoc
 from orchestrator.result import Derived, StepRecord, Timeline, derive
-from orchestrator.samples import Sample
+from orchestrator.samples import GRID_TOLERANCE, Sample, grid_start
 
 
 def differences(doc: ResultDoc, samples: list[Sample], found_digest: str) -> list[str]:
@@ -19,10 +19,42 @@ def differences(doc: ResultDoc, samples: list[Sample], found_digest: str) -> lis
     found = []
     if found_digest != doc.samples_digest:
         found.append(f"samplesDigest: stored {doc.samples_digest}, samples hash to {found_digest}")
+    found += _off_grid(doc, samples)
     again = recompute(doc, samples)
     stored = doc.model_dump(mode="json", by_alias=True)
     for key, value in _derived_json(again).items():
         found += _compare(key, stored[key], value)
+    return found
+
+
+def _off_grid(doc: ResultDoc, samples: list[Sample]) -> list[str]:
+    """Samples of probes the drill lacks, or scheduled off the drill's grid.
+
+    The grid (baseline start, each probe's phase and period) pins the timeline to the samples,
+    so a timeline moved to hide an outage shows here.
+    """
+    probes = doc.drill_spec.spec.probes
+    first = {
+        p.name: (
+            grid_start(doc.timeline.baseline_start, p.every, position=i, count=len(probes)),
+            p.every,
+        )
+        for i, p in enumerate(probes)
+    }
+    strangers = sorted({s.probe for s in samples} - first.keys())
+    found = [f"samples: probe {name} is not in the drill" for name in strangers]
+    off = [
+        s
+        for s in samples
+        if s.probe in first
+        and abs(s.scheduled - (first[s.probe][0] + s.index * first[s.probe][1])) > GRID_TOLERANCE
+    ]
+    if off:
+        s = off[0]
+        found.append(
+            f"samples: {len(off)} scheduled off the drill's grid, first {s.probe}[{s.index}] "
+            f"at {s.scheduled!r}"
+        )
     return found
 
 

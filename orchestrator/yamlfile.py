@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -88,14 +89,18 @@ class _TooLargeError(Exception):
 def read_bounded(path: Path, *, limit: int = MAX_FILE_BYTES) -> bytes:
     """At most ``limit`` bytes of ``path``; InvalidInputError when there are more or none to read.
 
-    The limit is enforced on what is read, not on ``stat``: devices and pipes report size 0.
+    Only regular files are read, and the limit is enforced on what is read, not on ``stat``.
     """
     name = str(path)
     try:
+        if not path.is_file():  # a FIFO would block the open; a device never ends
+            raise refuse(name, "not a regular file")
         with path.open("rb") as handle:
             data = handle.read(limit + 1)
-    except OSError as exc:
-        raise refuse(name, f"cannot read the file: {exc.strerror or exc}") from exc
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
+        raise refuse(
+            name, f"cannot read the file: {getattr(exc, 'strerror', None) or exc}"
+        ) from exc
     if len(data) > limit:
         raise refuse(name, f"the file is over {limit} bytes: zonedrill reads at most {limit}")
     return data
@@ -161,8 +166,8 @@ def _plain(node: Any, path: FieldPath, doc: YamlDocument, budget: _NodeBudget) -
     if isinstance(node, CommentedSeq):
         items = []
         for index, value in enumerate(node):
-            line, col = node.lc.item(index)
-            doc.value_positions[(*path, index)] = (line + 1, col + 1)
+            here = doc.value_positions.get(path, (1, 1))
+            doc.value_positions[(*path, index)] = _position(partial(node.lc.item, index), here)
             items.append(_plain(value, (*path, index), doc, budget))
         return items
     problem = _scalar_problem(node)
@@ -174,19 +179,27 @@ def _plain(node: Any, path: FieldPath, doc: YamlDocument, budget: _NodeBudget) -
 
 def _mapping(node: CommentedMap, path: FieldPath, doc: YamlDocument, budget: _NodeBudget) -> Any:
     result: dict[str, Any] = {}
+    here = doc.value_positions.get(path, (1, 1))
     for key, value in node.items():
-        key_line, key_col = node.lc.key(key)
+        # Keys merged in with << (or from an !!omap) have no place of their own: use the map's.
+        key_at = _position(partial(node.lc.key, key), here)
         if not isinstance(key, str | int | bool) or _scalar_problem(key) is not None:
-            doc.problems.append(
-                Problem(doc.file, key_line + 1, key_col + 1, format_path(path), _KEY_PROBLEM)
-            )
+            doc.problems.append(Problem(doc.file, *key_at, format_path(path), _KEY_PROBLEM))
             continue
         child = (*path, str(key))
-        value_line, value_col = node.lc.value(key)
-        doc.key_positions[child] = (key_line + 1, key_col + 1)
-        doc.value_positions[child] = (value_line + 1, value_col + 1)
+        doc.key_positions[child] = key_at
+        doc.value_positions[child] = _position(partial(node.lc.value, key), key_at)
         result[str(key)] = _plain(value, child, doc, budget)
     return result
+
+
+def _position(lookup: Callable[[], Any], fallback: Position) -> Position:
+    """ruamel's 0-based (line, column) as 1-based, or ``fallback`` where it has none."""
+    try:
+        found = lookup()
+    except (KeyError, TypeError, AttributeError):
+        return fallback
+    return (found[0] + 1, found[1] + 1) if found else fallback
 
 
 _KEY_PROBLEM = "a key must be plain text (complex keys such as [a, b] or {a: 1} are not accepted)"

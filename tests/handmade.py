@@ -1,8 +1,9 @@
 """Hand-built results and samples for the report, gate and history tests.
 
-The flagship-like run: talk-api probed every 250 ms for a 5 s baseline and a 30 s chaos phase;
-pangyo is lost at T0 and talk-api fails for exactly 40 samples (10.00 s), then recovers. So:
-120 chaos samples, 80 passed, availability 66.67 %, downtime 10.00 s, RTO 10.00 s.
+The flagship-like run: talk-api probed every 250 ms for a 5 s baseline, a 250 ms settle and a
+30 s chaos phase (141 samples). pangyo is lost at T0 and talk-api fails for exactly 40 samples
+(10.00 s), then recovers. So: 120 chaos samples, 80 passed, availability 66.67 %, downtime
+10.00 s, RTO 10.00 s.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 from orchestrator.samples import Sample, digest, encode_samples
 
 EVERY, T0, BASELINE, CHAOS = 0.25, 5.25, 5.0, 30.0
+BASELINE_START = T0 - EVERY - BASELINE
+"""The baseline starts one settle period (the probe's timeout, 250 ms) plus its length before T0."""
 FAILING = 40  # samples from T0 on
 
 
@@ -23,8 +26,8 @@ def talk_samples(
 ) -> list[Sample]:
     """talk-api: passing baseline, ``failing`` failed samples from T0, then passing again."""
     samples = []
-    start = T0 - BASELINE
-    count = round((BASELINE + chaos) / every)
+    start = BASELINE_START
+    count = round((T0 - BASELINE_START + chaos) / every)
     for index in range(count):
         scheduled = start + index * every
         chaos_index = round((scheduled - T0) / every)
@@ -86,8 +89,8 @@ def result_document(**changes: Any) -> dict[str, Any]:
         "restored": True,
         "risks": ["step 0 (power-loss pangyo): predicted outage of messaging/talk-api"],
         "timeline": {
-            "baselineStart": T0 - BASELINE,
-            "baselineEnd": T0 - EVERY,
+            "baselineStart": BASELINE_START,
+            "baselineEnd": BASELINE_START + BASELINE,
             "t0": T0,
             "chaosEnd": T0 + CHAOS,
             "figuresEnd": T0 + CHAOS,
@@ -132,11 +135,31 @@ DRILL_SPEC: dict[str, Any] = {
 """The drill the hand-built run ran (the result's drillSpec)."""
 
 
+def hour_long_document() -> dict[str, Any]:
+    """The hand-built result stretched to an hour probed every 100 ms (36,000 chaos samples)."""
+    spec = DRILL_SPEC["spec"]
+    probe = {**spec["probes"][0], "every": "100ms"}
+    drill = {**DRILL_SPEC, "spec": {**spec, "duration": "1h", "probes": [probe]}}
+    timeline = {
+        "baselineStart": T0 - 5.1,
+        "baselineEnd": T0 - 0.1,
+        "t0": T0,
+        "chaosEnd": T0 + 3600.0,
+        "figuresEnd": T0 + 3600.0,
+    }
+    return result_document(drillSpec=drill, timeline=timeline)
+
+
 def scored_document(run_id: str, outcome: str, score: float, **changes: Any) -> dict[str, Any]:
     """A hand-built result with one check whose credit gives ``score`` (so the two agree)."""
     credit = score / 100
     check = _check("rto", 5.0, 5.0 * (2 - credit), credit, 1.0)
-    return result_document(runId=run_id, outcome=outcome, score=score, checks=[check]) | changes
+    spec = {**DRILL_SPEC["spec"], "targets": [{"probe": "talk-api", "rto": "5s"}]}
+    drill = {**DRILL_SPEC, "spec": spec}
+    document = result_document(
+        runId=run_id, outcome=outcome, score=score, checks=[check], drillSpec=drill
+    )
+    return document | changes
 
 
 def _stamp(moment: datetime) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -327,3 +328,96 @@ def test_help_texts_have_no_stray_markers(command: str) -> None:
     text = CliRunner().invoke(main, [command, "--help"]).output
     assert "\\b" not in text
     assert "Usage: " in text
+
+
+def test_a_sigint_in_the_baseline_aborts_with_a_result(tmp_path: Path) -> None:
+    """Ctrl-C before T0: nothing was touched, the result says aborted, exit 3."""
+    out = tmp_path / "out"
+    process = start_until(
+        [*ZONEDRILL, "run", str(two_losses(tmp_path)), "--out", str(out)],
+        env=cli_env(tmp_path / "state"),
+        marker="baseline",
+    )
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 3, output
+    result = json.loads((out / "result.json").read_text())
+    assert (result["outcome"], result["score"], result["steps"]) == ("aborted", None, [])
+
+
+def test_a_stalled_zonedrill_does_not_count_unmeasured_moments(tmp_path: Path) -> None:
+    """SIGSTOP for 3 s mid-chaos: the samples it could not start on time are failed ("late")."""
+    out = tmp_path / "out"
+    process = start_until(
+        [*ZONEDRILL, "run", str(two_losses(tmp_path)), "--out", str(out)],
+        env=cli_env(tmp_path / "state"),
+        marker="lose pangyo",
+    )
+    time.sleep(0.5)
+    process.send_signal(signal.SIGSTOP)
+    time.sleep(3.0)
+    process.send_signal(signal.SIGCONT)
+    output, _ = process.communicate(timeout=60)
+    samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    late = [s for s in samples if s["error"] == "late"]
+    assert len(late) >= 8, output
+    assert all(not s["passed"] for s in late)
+    probe = json.loads((out / "result.json").read_text())["probes"][0]
+    assert probe["samples"] - probe["passed"] >= len(late)  # each late sample counts as failed
+
+
+@pytest.mark.parametrize(
+    ("damage", "words"),
+    [
+        (
+            '{"type":"begin","runId":"r1","drill":"d","target":"kube","identity":"x","pid":1180591620717411303424}\n',
+            "",
+        ),
+        (
+            '{"type":"begin","runId":"r1","drill":"d","target":"lab","identity":"x","pid":1}\n{"type":"change","seq":1e400,"change":{}}\n',
+            "",
+        ),
+        (
+            '{"type":"begin","runId":"r1","drill":"d","target":["lab"],"identity":"x","pid":1}\n',
+            "unknown target",
+        ),
+        ("[" * 100_000 + "\n", ""),
+    ],
+    ids=["huge pid", "seq 1e400", "target a list", "deep JSON"],
+)
+def test_damaged_journals_never_crash_rollback(tmp_path: Path, damage: str, words: str) -> None:
+    """Each damaged journal is read without a traceback; strange ones are named, not dropped."""
+    state = tmp_path / "state"
+    folder = state / "journal" / "x"
+    folder.mkdir(parents=True)
+    (folder / "r1.jsonl").write_text(damage)
+    done = subprocess.run(
+        [*ZONEDRILL, "rollback", "--all"],
+        capture_output=True,
+        text=True,
+        env=cli_env(state),
+        timeout=60,
+        check=False,
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode in (0, 4), done.stdout
+    assert words in done.stdout
+
+
+def test_journals_that_are_not_files_are_passed_over(tmp_path: Path) -> None:
+    """A directory, a FIFO and a link named like journals: rollback neither crashes nor hangs."""
+    folder = tmp_path / "state" / "journal" / "x"
+    (folder / "dir.jsonl").mkdir(parents=True)
+    os.mkfifo(folder / "fifo.jsonl")
+    (folder / "zero.jsonl").symlink_to("/dev/zero")
+    done = subprocess.run(
+        [*ZONEDRILL, "rollback", "--all"],
+        capture_output=True,
+        text=True,
+        env=cli_env(tmp_path / "state"),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "nothing to restore" in done.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -125,12 +126,51 @@ def test_pathological_documents_are_refused(tmp_path: Path, text: str) -> None:
     assert problems_of(tmp_path, text)
 
 
-def test_dev_zero_is_refused_by_a_byte_limit() -> None:
-    """/dev/zero (size 0 by stat, endless to read) is refused, not read into memory."""
-    done = validate("/dev/zero")
+def test_dev_zero_and_a_fifo_are_refused_at_once(tmp_path: Path) -> None:
+    """/dev/zero (endless) and a FIFO (blocks its reader) are refused as not regular files."""
+    fifo = tmp_path / "drill.yaml"
+    os.mkfifo(fifo)
+    done = subprocess.run(
+        [*ZONEDRILL, "validate", "/dev/zero", str(fifo)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+    )
     assert done.returncode == 2, done.stderr
-    assert "over 1048576 bytes" in done.stdout
+    assert done.stdout.count("not a regular file") == 2
     assert "Traceback" not in done.stderr
+
+
+def test_a_larger_file_is_refused_by_what_is_read(tmp_path: Path) -> None:
+    """A file one byte over the limit is refused; the limit counts bytes read."""
+    big = tmp_path / "big.yaml"
+    big.write_text("#" * (1024 * 1024) + "\n")
+    assert "over 1048576 bytes" in validate(str(big)).stdout
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    ["{<<: {name: merged}}", "!!omap [{name: merged}]"],
+    ids=["merge key", "omap"],
+)
+def test_merge_keys_and_ordered_maps_are_read_not_crashed_on(tmp_path: Path, metadata: str) -> None:
+    """YAML merge keys and !!omap load as plain mappings, located at their map."""
+    path = tmp_path / "lab.yaml"
+    path.write_text(
+        "apiVersion: zonedrill/v1\nkind: Lab\nmetadata: "
+        + metadata
+        + "\nspec: {zones: {a: {nodes: 1}}}\n"
+    )
+    done = validate(str(path))
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_lab_path_in_a_symlink_loop_is_a_located_problem(tmp_path: Path) -> None:
+    """spec.lab pointing into a symlink loop: exit 2 at spec.lab, no RuntimeError."""
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    found = problems_of(tmp_path, edit("  duration: 60s", "  duration: 60s\n  lab: loop"))
+    assert [p.path for p in found] == ["spec.lab"]
 
 
 def test_user_text_is_never_console_markup(tmp_path: Path) -> None:
@@ -187,3 +227,14 @@ def test_a_drill_is_checked_against_its_lab_before_anything_runs(
     assert done.returncode == 2, out
     assert f"{drill}{located}" in out
     assert words in out
+
+
+def test_a_lab_that_could_never_drain_or_is_too_large_is_refused(tmp_path: Path) -> None:
+    """A PDB keeping more pods than there are replicas, and 15,000 nodes, are both refused."""
+    text = (
+        "apiVersion: zonedrill/v1\nkind: Lab\nmetadata: {name: l}\nspec:\n  zones:\n"
+        "    a: {nodes: 5000}\n    b: {nodes: 5000}\n    c: {nodes: 5000}\n  services:\n"
+        "    - {name: s, replicas: 6, pdb: {minAvailable: 100}}\n"
+    )
+    paths = {p.path for p in problems_of(tmp_path, text, name="lab.yaml")}
+    assert paths == {"spec.services[0].pdb.minAvailable", "spec.zones"}

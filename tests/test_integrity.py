@@ -29,6 +29,10 @@ def passed(**changes: Any) -> dict[str, Any]:
     )
 
 
+TIMELINE: dict[str, float] = result_document()["timeline"]
+PROBE: dict[str, Any] = result_document()["probes"][0]
+
+
 def failed_check() -> dict[str, Any]:
     """A check with no credit."""
     return {**passed()["checks"][0], "credit": 0.0, "passed": False}
@@ -46,6 +50,12 @@ FORGED = [
     ("restored as text", {"restored": "yes"}, "restored"),
     ("naive date", {"endedAt": "2026-11-25T10:00:00"}, "timezone"),
     ("score against its checks", {"checks": [failed_check()] * 2, "outcome": "failed"}, "follow"),
+    ("a check dropped", {"checks": []}, "no checks"),
+    ("samples file elsewhere", {"samplesFile": "gone.jsonl"}, "samplesFile"),
+    ("year 1", {"startedAt": "0001-01-01T00:30:00+01:00"}, "UTC"),
+    ("timeline moved", {"timeline": {**TIMELINE, "t0": TIMELINE["t0"] + 12}}, "t0 - baselineEnd"),
+    ("chaos shortened", {"timeline": {**TIMELINE, "chaosEnd": -1e308}}, "chaosEnd - t0"),
+    ("too few samples", {"probes": [{**PROBE, "samples": 3, "passed": 3}]}, "fewer than half"),
 ]
 
 
@@ -61,6 +71,26 @@ def test_gate_refuses_forged_results_with_exit_2(
     code, output = gate(tmp_path, str(folder), "--min-score", "90")
     assert code == 2, f"{case}: {output}"
     assert words in output, output
+
+
+def test_a_probe_dropped_with_its_checks_is_refused(tmp_path: Path) -> None:
+    """A result missing a probe (and so its checks) the drill has: exit 2."""
+    spec = result_document()["drillSpec"]
+    two = {
+        **spec,
+        "spec": {
+            **spec["spec"],
+            "probes": [
+                *spec["spec"]["probes"],
+                {"name": "auth-api", "http": {"url": "http://127.0.0.1:9/"}, "every": "250ms"},
+            ],
+        },
+    }
+    folder = tmp_path / "run"
+    write_run(folder, passed(drillSpec=two))
+    code, output = gate(tmp_path, str(folder))
+    assert code == 2, output
+    assert "not the drill's" in output
 
 
 def test_the_consistent_result_passes_the_gate(tmp_path: Path) -> None:
@@ -98,7 +128,7 @@ def test_verify_matches_an_honest_result(tmp_path: Path) -> None:
     write_run(tmp_path / "run", result_document())
     code, output = verify(tmp_path / "run")
     assert code == 0, output
-    assert "matches its 140 samples" in output
+    assert "matches its 141 samples" in output
 
 
 @pytest.mark.parametrize(
@@ -129,6 +159,25 @@ def test_verify_names_a_digest_mismatch_and_the_figures_it_moves(tmp_path: Path)
     assert code == 1
     assert "samplesDigest" in output
     assert "probes[0].passed: stored 80, recomputed 81" in output
+
+
+def test_verify_finds_a_timeline_moved_with_the_samples_grid(tmp_path: Path) -> None:
+    """Every phase moved 12 s later (consistent with the drill): the samples are off its grid."""
+    moved = {key: value + 12 for key, value in TIMELINE.items()}
+    write_run(tmp_path / "run", result_document(timeline=moved))
+    code, output = verify(tmp_path / "run")
+    assert code == 1, output
+    assert "scheduled off the drill's grid" in output
+
+
+def test_verify_refuses_samples_of_the_wrong_type(tmp_path: Path) -> None:
+    """``"passed": "false"`` is not a pass: the samples cannot be read, exit 2."""
+    write_run(tmp_path / "run", result_document())
+    samples = tmp_path / "run" / "samples.jsonl"
+    samples.write_text(samples.read_text().replace('"passed":false', '"passed":"false"', 1))
+    code, output = verify(tmp_path / "run")
+    assert code == 2, output
+    assert "passed 'false' is not a valid value" in output
 
 
 def test_verify_exits_2_when_files_cannot_be_read(tmp_path: Path) -> None:

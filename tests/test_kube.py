@@ -224,3 +224,26 @@ def test_sigkill_then_rollback_restores_everything(
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert node_state(kube) == pristine
+
+
+def test_a_missing_lock_namespace_says_how_to_make_it(
+    control_plane: Any, app: dict[str, Any], pristine: dict[str, Any], tmp_path: Path
+) -> None:
+    """A fresh cluster without the lock namespace: exit 4, and the fix is named."""
+    drill = drill_file(tmp_path, app["namespace"], mode="cordon")
+    done = subprocess.run(
+        [
+            *zonedrill_kube(control_plane, app, tmp_path, "run", str(drill)),
+            "--lock-namespace",
+            "no-such-namespace",
+        ],
+        capture_output=True,
+        text=True,
+        env=cli_env(tmp_path / "state"),
+        timeout=120,
+        check=False,
+    )
+    output = done.stdout.replace("\n", " ")
+    assert done.returncode == 4, output
+    assert "kubectl apply -f k8s/rbac.yaml" in output
+    assert "--lock-namespace" in output

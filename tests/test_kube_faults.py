@@ -8,9 +8,11 @@ own (module scope), not the session's.
 from __future__ import annotations
 
 import json
+import ssl
 import subprocess
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,12 +21,14 @@ import pytest
 from kubernetes import client
 
 from tests.cluster.faultproxy import FaultProxy
-from tests.cluster.zones import create_zones
+from tests.cluster.zones import apps_api, create_zones, deployment_body
 from tests.kubecase import drill_file, node_state, zonedrill_kube
 from tests.support import ZONEDRILL, cli_env, start_until
+from tests.test_rbac import apply, manifests, token_kubeconfig
 
 pytestmark = pytest.mark.cluster
 OUTAGE = 30.0
+DEPENDENTS = ("kube-controller-manager", "kube-scheduler", "kwok")
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +112,11 @@ def outage(control_plane: Any, name: str, *, after: float, seconds: float) -> th
         control_plane.kill(name)
         time.sleep(seconds)
         control_plane.respawn(name)
+        # Their watches back off for up to a minute after the outage; the next test needs
+        # pods scheduled and made ready now, so start them afresh (zonedrill is not among them).
+        for client_of_the_api in DEPENDENTS:
+            control_plane.kill(client_of_the_api)
+            control_plane.respawn(client_of_the_api)
 
     thread = threading.Thread(target=play, daemon=True)
     thread.start()
@@ -207,3 +216,103 @@ def test_etcd_restarted_mid_chaos(
     assert result["restored"] is True, output
     assert code != 4, output
     assert node_state(kube) == pristine
+
+
+TINY = "zonedrill-tiny"
+
+
+def throttle(api: client.ApiClient) -> None:
+    """Put ServiceAccount zonedrill/zonedrill in a priority level of one share that rejects."""
+    flow: Any = client.FlowcontrolApiserverV1Api(api)
+    flow.create_priority_level_configuration(
+        {
+            "metadata": {"name": TINY},
+            "spec": {
+                "type": "Limited",
+                "limited": {
+                    "nominalConcurrencyShares": 1,
+                    "lendablePercent": 0,
+                    "limitResponse": {"type": "Reject"},
+                },
+            },
+        }
+    )
+    everything = {"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}
+    flow.create_flow_schema(
+        {
+            "metadata": {"name": TINY},
+            "spec": {
+                "priorityLevelConfiguration": {"name": TINY},
+                "matchingPrecedence": 100,
+                "rules": [
+                    {
+                        "subjects": [
+                            {
+                                "kind": "ServiceAccount",
+                                "serviceAccount": {"name": "zonedrill", "namespace": "zonedrill"},
+                            }
+                        ],
+                        "resourceRules": [
+                            {**everything, "clusterScope": True, "namespaces": ["*"]}
+                        ],
+                        "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
+                    }
+                ],
+            },
+        }
+    )
+
+
+def rejected(control_plane: Any) -> float:
+    """Requests API Priority and Fairness rejected in the tiny priority level so far."""
+    request = urllib.request.Request(  # noqa: S310 - the test plane's loopback URL
+        f"{control_plane.server}/metrics",
+        headers={"Authorization": f"Bearer {control_plane.admin_token}"},
+    )
+    context = ssl.create_default_context(cafile=str(control_plane.ca_cert))
+    with urllib.request.urlopen(request, context=context, timeout=10) as answer:  # noqa: S310
+        text = answer.read().decode()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("apiserver_flowcontrol_rejected_requests_total{")
+        and f'priority_level="{TINY}"' in line
+    )
+
+
+def test_api_priority_and_fairness_429s_are_retried(
+    control_plane: Any,
+    kube: client.ApiClient,
+    app: dict[str, Any],
+    pristine: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    """Real 429s from APF (one concurrency share, reject) while draining 43 pods.
+
+    The drill completes with the API server throttling it, and the nodes end exactly as before.
+    """
+    apply(kube, manifests())
+    limited = token_kubeconfig(control_plane, kube, "zonedrill", tmp_path)
+    body = deployment_body("bulk", replicas=40, zone="pangyo")
+    apps_api(kube).create_namespaced_deployment(app["namespace"], body)
+    throttle(kube)
+    flow: Any = client.FlowcontrolApiserverV1Api(kube)
+    try:
+        out = tmp_path / "out"
+        drill = drill_file(tmp_path, app["namespace"], mode="drain", duration="20s")
+        line = command(control_plane, app, limited, "run", str(drill), "--out", str(out))
+        done = subprocess.run(
+            [*line, "--qps", "1000"],
+            capture_output=True,
+            text=True,
+            env=cli_env(tmp_path / "state"),
+            timeout=240,
+            check=False,
+        )
+        result = json.loads((out / "result.json").read_text())
+        assert result["restored"] is True, done.stdout + done.stderr
+        assert rejected(control_plane) > 0
+        assert node_state(kube) == pristine
+    finally:
+        flow.delete_flow_schema(TINY)
+        flow.delete_priority_level_configuration(TINY)

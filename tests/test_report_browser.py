@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, sync_playwright
 
 from orchestrator.report.document import load_result
 from orchestrator.report.render import write_reports
-from tests.handmade import T0, result_document, talk_samples, write_run
+from tests.handmade import hour_long_document, result_document, talk_samples, write_run
 from tests.support import REPO
 
 pytestmark = pytest.mark.browser
@@ -87,8 +87,7 @@ def test_flagship_report_renders_cleanly_with_its_numbers(browser: Browser, tmp_
 
 def test_hour_long_report_stays_light_and_readable(browser: Browser, tmp_path: Path) -> None:
     """An hour at 100 ms (36,000 samples) loads without errors and draws its one failure."""
-    document = result_document()
-    document["timeline"]["chaosEnd"] = T0 + 3600.0
+    document = hour_long_document()
     samples = talk_samples(every=0.1, chaos=3600.0, failing=1)
     run = load_result(write_run(tmp_path, document, samples))
     html = next(p for p in write_reports(run) if p.suffix == ".html")

@@ -13,7 +13,15 @@ from orchestrator.report.document import load_result
 from orchestrator.report.render import Format, render
 from orchestrator.report.timeline import MAX_COLUMNS
 from orchestrator.scoring import LoseWindow, probe_figures
-from tests.handmade import BASELINE, CHAOS, T0, result_document, talk_samples, write_run
+from tests.handmade import (
+    BASELINE_START,
+    CHAOS,
+    T0,
+    hour_long_document,
+    result_document,
+    talk_samples,
+    write_run,
+)
 from tests.support import ZONEDRILL, cli_env
 
 
@@ -33,7 +41,7 @@ def test_handmade_figures_are_what_the_samples_say() -> None:
         t0=T0,
         end=T0 + CHAOS,
         windows=[window],
-        first=T0 - BASELINE,
+        first=BASELINE_START,
     )
     probe = result_document()["probes"][0]
     assert (figures.samples, figures.passed) == (probe["samples"], probe["passed"])
@@ -108,8 +116,7 @@ def test_html_marks_the_guardrail_abort(tmp_path: Path) -> None:
 def test_hour_long_run_is_drawn_downsampled_but_keeps_every_outage(tmp_path: Path) -> None:
     """36,000 samples become at most MAX_COLUMNS rects; a single failed sample still shows red."""
     samples = talk_samples(every=0.1, chaos=3600.0, failing=1)
-    document = result_document()
-    document["timeline"]["chaosEnd"] = T0 + 3600.0
+    document = hour_long_document()
     page = render(load_result(write_run(tmp_path, document, samples)), Format.HTML)
     rects = re.findall(r'<rect class="(pass|fail)"', page)
     assert len(rects) <= MAX_COLUMNS

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
 from orchestrator.drill.types import DnsLabel, Duration, FileModel, Metadata, NonEmptyStr, Percent
 
 API_VERSION = "zonedrill/v1"
+MAX_WEIGHT = 1e6
+"""Weights are relative; a cap keeps their sum, and so the score, finite."""
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 HEADER_VALUE = re.compile(r"[\x20-\x7e]*")
 DEFAULT_TIMEOUT_CAP = 2.0
@@ -36,7 +38,7 @@ class ServiceRef(FileModel):
 
     namespace: NonEmptyStr
     name: NonEmptyStr
-    port: int | str = 80
+    port: Annotated[int, Field(ge=1, le=65535)] | NonEmptyStr = 80
 
 
 class HttpCheck(FileModel):
@@ -44,7 +46,7 @@ class HttpCheck(FileModel):
 
     url: str | None = None
     service: ServiceRef | None = None
-    path: str = "/"
+    path: str = Field(default="/", pattern=r"^/[\x21-\x7e]*$")
     method: Literal["GET", "HEAD", "POST", "PUT", "OPTIONS"] = "GET"
     headers: dict[str, str] = Field(default_factory=dict)
     timeout: Duration | None = None
@@ -119,7 +121,7 @@ class Target(FileModel):
     rto: Duration | None = None
     availability: Percent | None = None
     p99_latency: Duration | None = None
-    weight: float = Field(default=1.0, gt=0, allow_inf_nan=False)
+    weight: float = Field(default=1.0, gt=0, le=MAX_WEIGHT, allow_inf_nan=False, strict=True)
 
 
 class StopIf(FileModel):

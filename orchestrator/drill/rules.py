@@ -9,8 +9,9 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from orchestrator.drill.lab import POWER_ZONE_LABEL, Lab, lab_node_labels
+from orchestrator.drill.lab import POWER_ZONE_LABEL, Lab, LabService, lab_node_labels
 from orchestrator.drill.model import Drill
 from orchestrator.durations import format_duration
 from orchestrator.yamlfile import FieldPath
@@ -20,6 +21,7 @@ Finding = tuple[FieldPath, str]
 MIN_EVERY = 0.05
 MAX_TIMEOUT = 30.0
 MIN_SAMPLES_IN_CHAOS = 10
+MAX_LAB_NODES = 10_000
 
 
 def drill_findings(drill: Drill, *, file: Path | None) -> Iterator[Finding]:
@@ -37,7 +39,7 @@ def _lab_file(folder: Path, lab: str) -> Iterator[Finding]:
     try:
         lab_path = (folder / lab).resolve()
         found = lab_path.is_file()
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RuntimeError) as exc:  # RuntimeError: a symlink loop
         yield ("spec", "lab"), f"not a usable path: {exc}"
         return
     if not found:
@@ -179,8 +181,10 @@ def _probe_timing(drill: Drill) -> Iterator[Finding]:
             )
         if (probe.http.url is None) == (probe.http.service is None):
             yield (*path, "http"), 'expected exactly one of "url" and "service"'
-        if probe.http.url is not None and not probe.http.url.startswith(("http://", "https://")):
-            yield (*path, "http", "url"), "expected an http:// or https:// URL"
+        if probe.http.url is not None and not _http_url(probe.http.url):
+            yield (*path, "http", "url"), "expected an http:// or https:// URL with a host"
+        if probe.expect.max_latency is not None and probe.expect.max_latency <= 0:
+            yield (*path, "expect", "maxLatency"), "expected a duration above 0s"
         if not probe.http.path.startswith("/"):
             yield (*path, "http", "path"), 'expected a path starting with "/"'
         if probe.every * MIN_SAMPLES_IN_CHAOS > drill.spec.duration:
@@ -192,6 +196,15 @@ def _probe_timing(drill: Drill) -> Iterator[Finding]:
             )
 
 
+def _http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
 def _required_parts(drill: Drill) -> Iterator[Finding]:
     if not drill.spec.probes:
         yield ("spec", "probes"), "a drill needs at least one probe"
@@ -201,6 +214,9 @@ def _required_parts(drill: Drill) -> Iterator[Finding]:
         yield ("spec", "duration"), "expected a duration above 0s"
     if not drill.spec.targets:
         yield ("spec", "targets"), "a drill needs at least one target: what would it be scored on?"
+    for index, guard in enumerate(drill.spec.stop_if):
+        if guard.failing_for <= 0:
+            yield ("spec", "stopIf", index, "failingFor"), "expected a duration above 0s"
 
 
 def lab_findings(lab: Lab) -> Iterator[Finding]:
@@ -220,13 +236,28 @@ def lab_findings(lab: Lab) -> Iterator[Finding]:
                     " could never answer"
                 ),
             )
-        pdb = service.pdb
-        if pdb is not None and (pdb.min_available is None) == (pdb.max_unavailable is None):
-            yield (*path, "pdb"), 'expected exactly one of "minAvailable" and "maxUnavailable"'
+        yield from _pdb_findings(service, path)
+    nodes = sum(z.nodes for z in lab.spec.zones.values())
+    if nodes > MAX_LAB_NODES:
+        yield ("spec", "zones"), f"{nodes} nodes in all: a lab holds at most {MAX_LAB_NODES}"
     capacity = sum(z.nodes * z.pods_per_node for z in lab.spec.zones.values())
     wanted = sum(s.replicas for s in services)
     if wanted > capacity:
         yield (
             ("spec", "services"),
             (f"{wanted} replicas do not fit in {capacity} pod slots: add nodes or podsPerNode"),
+        )
+
+
+def _pdb_findings(service: LabService, path: FieldPath) -> Iterator[Finding]:
+    pdb = service.pdb
+    if pdb is None:
+        return
+    if (pdb.min_available is None) == (pdb.max_unavailable is None):
+        yield (*path, "pdb"), 'expected exactly one of "minAvailable" and "maxUnavailable"'
+    elif pdb.min_available is not None and pdb.min_available > service.replicas:
+        yield (
+            (*path, "pdb", "minAvailable"),
+            f"{pdb.min_available} is more than the {service.replicas} replicas: no pod could "
+            "ever be evicted",
         )

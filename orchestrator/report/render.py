@@ -13,6 +13,7 @@ import jinja2
 from orchestrator.document import CheckDoc, Outcome, ProbeDoc, ResultDoc
 from orchestrator.report import numbers, timeline
 from orchestrator.report.document import FinishedRun
+from orchestrator.text import clean
 
 OUTCOME_ICONS = {
     Outcome.PASSED: "✅",
@@ -83,9 +84,9 @@ def markdown(run: FinishedRun) -> str:
     ]
     for s in doc.steps:
         at = f"T0{s.offset:+.2f}s" if s.offset is not None else "—"
-        mode = f" ({s.mode})" if s.mode else ""
+        mode = f" ({md(s.mode)})" if s.mode else ""
         lines.append(
-            f"| {at} | {s.action} {md(s.zone)}{md(mode)} | {len(s.nodes)} | {s.pods_deleted} "
+            f"| {at} | {s.action} {md(s.zone)}{mode} | {len(s.nodes)} | {s.pods_deleted} "
             f"| {s.pods_evicted} | {s.evictions_blocked} |"
         )
     if doc.risks:
@@ -103,7 +104,7 @@ def md(text: str) -> str:
     A description with a newline must not start a heading, ``<script>`` must not pass through,
     and a pipe must not split a table row.
     """
-    flat = " ".join(text.split())
+    flat = " ".join(clean(text).split())
     html_safe = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MD_SPECIAL.sub(r"\\\1", html_safe)
 
