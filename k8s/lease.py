@@ -107,20 +107,24 @@ async def _renew(api: KubeApi, namespace: str, holder: str) -> None:
     The drill must go on (and restore) while the API server is away; the lease only lapses
     if it stays away longer than LEASE_SECONDS.
     """
-    what = f'leases "{namespace}/{LEASE_NAME}"'
     while True:
         await asyncio.sleep(RENEW_EVERY)
-        patch = {"spec": {"renewTime": _micro(datetime.now(UTC)), "holderIdentity": holder}}
-        with contextlib.suppress(ClusterError):
-            await api.call(
-                api.coordination.patch_namespaced_lease,
-                LEASE_NAME,
-                namespace,
-                patch,
-                _content_type="application/merge-patch+json",
-                verb="patch",
-                what=what,
-            )
+        spec = {"renewTime": _micro(datetime.now(UTC)), "holderIdentity": holder}
+        await _patch_spec(api, namespace, spec)
+
+
+async def _patch_spec(api: KubeApi, namespace: str, spec: dict[str, Any]) -> None:
+    """Merge ``spec`` into the Lease; a failure is left to the lease's own expiry."""
+    with contextlib.suppress(ClusterError):
+        await api.call(
+            api.coordination.patch_namespaced_lease,
+            LEASE_NAME,
+            namespace,
+            {"spec": spec},
+            _content_type="application/merge-patch+json",
+            verb="patch",
+            what=f'leases "{namespace}/{LEASE_NAME}"',
+        )
 
 
 async def _acquire_within(api: KubeApi, namespace: str, holder: str, wait: float) -> None:
@@ -149,16 +153,6 @@ async def drill_lease(
         renewing.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await renewing
-        release = {"spec": {"holderIdentity": None, "renewTime": None}}
         # A lease that cannot be released now lapses by itself after LEASE_SECONDS; failing
         # here would lose the run's result.
-        with contextlib.suppress(ClusterError):
-            await api.call(
-                api.coordination.patch_namespaced_lease,
-                LEASE_NAME,
-                namespace,
-                release,
-                _content_type="application/merge-patch+json",
-                verb="patch",
-                what=f'leases "{namespace}/{LEASE_NAME}"',
-            )
+        await _patch_spec(api, namespace, {"holderIdentity": None, "renewTime": None})

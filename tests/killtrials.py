@@ -20,7 +20,7 @@ from kubernetes import client
 
 from orchestrator.journal import open_runs
 from tests.kubecase import drill_file, node_state, zonedrill_kube
-from tests.support import ZONEDRILL, cli_env
+from tests.support import cli_env, zonedrill
 
 MODES = ("power-loss", "drain", "cordon")
 KILL_WINDOW = (0.2, 9.0)
@@ -67,14 +67,7 @@ def run_trial(
     process.wait(timeout=30)
     changed = changed_nodes(before, node_state(kube))
     started = time.monotonic()
-    done = subprocess.run(
-        [*ZONEDRILL, "rollback", "--all", "--kubeconfig", str(control_plane.kubeconfig)],
-        capture_output=True,
-        text=True,
-        env=cli_env(state),
-        timeout=180,
-        check=False,
-    )
+    done = zonedrill(state, "rollback", "--all", "--kubeconfig", str(control_plane.kubeconfig))
     return Trial(
         seed=seed,
         mode=mode,

@@ -18,6 +18,18 @@ def cli_env(state: Path) -> dict[str, str]:
     return {**os.environ, "ZONEDRILL_STATE_DIR": str(state), "COLUMNS": "200"}
 
 
+def zonedrill(state: Path, *args: str, timeout: float = 180.0) -> subprocess.CompletedProcess[str]:
+    """Run ``zonedrill ARGS`` with ``state`` as its state directory; never raises on its exit."""
+    return subprocess.run(
+        [*ZONEDRILL, *args],
+        capture_output=True,
+        text=True,
+        env=cli_env(state),
+        timeout=timeout,
+        check=False,
+    )
+
+
 def start_until(
     command: list[str], *, env: dict[str, str], marker: str, timeout: float = 120.0
 ) -> subprocess.Popen[str]:

@@ -21,7 +21,7 @@ from orchestrator.port import Cordon
 from orchestrator.report.document import load_result
 from orchestrator.report.render import Format, render
 from tests.handmade import result_document, write_run
-from tests.support import ZONEDRILL, cli_env, start_until
+from tests.support import ZONEDRILL, cli_env, start_until, zonedrill
 
 LAB = """\
 apiVersion: zonedrill/v1
@@ -129,13 +129,7 @@ def test_a_state_disk_filling_mid_chaos_still_restores_everything(
     lose_gasan = next(s for s in result["steps"] if s["zone"] == "gasan")
     assert lose_gasan["podsDeleted"] == 0
     (small_disk / "filler").unlink()
-    done = subprocess.run(
-        [*ZONEDRILL, "rollback", "--all"],
-        capture_output=True,
-        text=True,
-        env=cli_env(state),
-        check=False,
-    )
+    done = zonedrill(state, "rollback", "--all")
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -212,13 +206,7 @@ def test_rollback_leaves_a_live_run_alone(tmp_path: Path) -> None:
         marker="lose pangyo",
     )
     try:
-        done = subprocess.run(
-            [*ZONEDRILL, "rollback", "--all"],
-            capture_output=True,
-            text=True,
-            env=cli_env(state),
-            check=False,
-        )
+        done = zonedrill(state, "rollback", "--all")
         assert done.returncode == 4, done.stdout
         assert f"still running in process {process.pid}" in done.stdout
         assert len(open_runs(state)) == 1
@@ -230,13 +218,7 @@ def test_rollback_leaves_a_live_run_alone(tmp_path: Path) -> None:
 
 def test_rollback_of_an_unknown_run_id_exits_2(tmp_path: Path) -> None:
     """A mistyped run id is an input error, not 'nothing to restore'."""
-    done = subprocess.run(
-        [*ZONEDRILL, "rollback", "nosuch"],
-        capture_output=True,
-        text=True,
-        env=cli_env(tmp_path / "state"),
-        check=False,
-    )
+    done = zonedrill(tmp_path / "state", "rollback", "nosuch")
     assert done.returncode == 2
     assert "no run nosuch" in done.stdout
 
@@ -392,14 +374,7 @@ def test_damaged_journals_never_crash_rollback(tmp_path: Path, damage: str, word
     folder = state / "journal" / "x"
     folder.mkdir(parents=True)
     (folder / "r1.jsonl").write_text(damage)
-    done = subprocess.run(
-        [*ZONEDRILL, "rollback", "--all"],
-        capture_output=True,
-        text=True,
-        env=cli_env(state),
-        timeout=60,
-        check=False,
-    )
+    done = zonedrill(state, "rollback", "--all")
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode in (0, 4), done.stdout
     assert words in done.stdout
@@ -411,13 +386,6 @@ def test_journals_that_are_not_files_are_passed_over(tmp_path: Path) -> None:
     (folder / "dir.jsonl").mkdir(parents=True)
     os.mkfifo(folder / "fifo.jsonl")
     (folder / "zero.jsonl").symlink_to("/dev/zero")
-    done = subprocess.run(
-        [*ZONEDRILL, "rollback", "--all"],
-        capture_output=True,
-        text=True,
-        env=cli_env(tmp_path / "state"),
-        timeout=60,
-        check=False,
-    )
+    done = zonedrill(tmp_path / "state", "rollback", "--all")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "nothing to restore" in done.stdout

@@ -15,7 +15,7 @@ from kubernetes import client
 
 from tests.cluster.zones import apps_api, core_api, pdb_body, policy_api, wait_for
 from tests.kubecase import drill_file, node_state, run_drill, zonedrill_kube
-from tests.support import ZONEDRILL, cli_env, start_until
+from tests.support import cli_env, start_until, zonedrill
 
 pytestmark = pytest.mark.cluster
 
@@ -214,14 +214,7 @@ def test_sigkill_then_rollback_restores_everything(
         for journal in (state / "journal").rglob("*.jsonl"):
             journal.unlink()
     time.sleep(0.5)
-    done = subprocess.run(
-        [*ZONEDRILL, "rollback", "--all", "--kubeconfig", str(control_plane.kubeconfig)],
-        capture_output=True,
-        text=True,
-        env=cli_env(state),
-        timeout=120,
-        check=False,
-    )
+    done = zonedrill(state, "rollback", "--all", "--kubeconfig", str(control_plane.kubeconfig))
     assert done.returncode == 0, done.stdout + done.stderr
     assert node_state(kube) == pristine
 

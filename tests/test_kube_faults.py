@@ -23,7 +23,7 @@ from kubernetes import client
 from tests.cluster.faultproxy import FaultProxy
 from tests.cluster.zones import apps_api, create_zones, deployment_body
 from tests.kubecase import drill_file, node_state, zonedrill_kube
-from tests.support import ZONEDRILL, cli_env, start_until
+from tests.support import cli_env, start_until, zonedrill
 from tests.test_rbac import apply, manifests, token_kubeconfig
 
 pytestmark = pytest.mark.cluster
@@ -182,14 +182,7 @@ def test_past_the_restore_timeout_it_exits_4_and_rollback_finishes(
     assert "change(s) pending" in result["reason"]
     assert "  - cordon pangyo-1" in result["reason"]
     assert "  - add-taint pangyo-1 zonedrill.io/power-loss:NoSchedule" in result["reason"]
-    done = subprocess.run(
-        [*ZONEDRILL, "rollback", "--all", "--kubeconfig", str(control_plane.kubeconfig)],
-        capture_output=True,
-        text=True,
-        env=cli_env(state),
-        timeout=120,
-        check=False,
-    )
+    done = zonedrill(state, "rollback", "--all", "--kubeconfig", str(control_plane.kubeconfig))
     assert done.returncode == 0, done.stdout + done.stderr
     assert node_state(kube) == pristine
 
