@@ -186,3 +186,11 @@ def test_verify_exits_2_when_files_cannot_be_read(tmp_path: Path) -> None:
     write_run(tmp_path / "run", result_document())
     (tmp_path / "run" / "samples.jsonl").unlink()
     assert verify(tmp_path / "run")[0] == 2
+
+
+@pytest.mark.parametrize("command", [["gate"], ["report"], ["verify"]])
+def test_dev_zero_is_refused_by_every_reader(command: list[str]) -> None:
+    """/dev/zero as a result: exit 2 at once, never read into memory."""
+    done = CliRunner().invoke(main, [*command, "/dev/zero"])
+    assert done.exit_code == 2, done.output
+    assert "not a regular file" in done.output
