@@ -185,6 +185,9 @@ def test_a_stale_lease_is_taken_over(
         tmp_path / "state",
     )
     assert code == 0, output
+    lease = coordination.read_namespaced_lease("zonedrill-drill-lock", "zonedrill")
+    assert lease.spec.holder_identity != "ghost"  # taken over, then released by the drill
+    assert "another drill holds the lease" not in output
 
 
 @pytest.mark.parametrize("keep_journal", [True, False], ids=["journal", "annotations-only"])

@@ -155,9 +155,26 @@ def test_torn_last_journal_line_is_ignored(tmp_path: Path) -> None:
     ]
 
 
-def test_unreachable_cluster_exits_4_with_the_reason(tmp_path: Path) -> None:
-    """--target kube with a kubeconfig that cannot be loaded: exit 4, saying why."""
+def test_a_kubeconfig_that_cannot_be_loaded_exits_4_with_the_reason(tmp_path: Path) -> None:
+    """--target kube with a kubeconfig file that is not there: exit 4, saying why."""
     missing = tmp_path / "no-such-kubeconfig"
     done = run(drill(tmp_path), tmp_path / "state", "--target=kube", "--kubeconfig", str(missing))
     assert done.returncode == 4
     assert "cannot load the cluster configuration" in done.stdout
+
+
+def test_an_unreachable_api_server_exits_4_with_the_reason(tmp_path: Path) -> None:
+    """A kubeconfig whose server refuses connections (a closed loopback port): exit 4."""
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+        "current-context": "x",
+    }
+    path = tmp_path / "kubeconfig"
+    path.write_text(json.dumps(config))
+    done = run(drill(tmp_path), tmp_path / "state", "--target=kube", "--kubeconfig", str(path))
+    assert done.returncode == 4, done.stdout
+    assert "cannot reach the API server" in done.stdout.replace("\n", "")

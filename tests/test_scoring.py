@@ -9,6 +9,7 @@ from orchestrator.scoring import (
     Check,
     LoseWindow,
     availability_credit,
+    in_window,
     nearest_rank,
     probe_figures,
     recovery,
@@ -178,5 +179,6 @@ def test_grid_boundaries_tolerate_float_noise() -> None:
         Sample("p", 1, end - 1e-12, end, True),
         Sample("p", 2, t0 - 0.01, t0, True),
     ]
+    assert [s.index for s in in_window(noisy, t0, end)] == [0]
     inside = probe_figures("p", 0.25, noisy, t0=t0, end=end, windows=[], first=0.0)
     assert inside.samples == 1
