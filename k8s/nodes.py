@@ -21,10 +21,25 @@ CONFLICT_RETRIES = 8
 MERGE_PATCH = "application/merge-patch+json"
 
 
-def _taints(node: Any) -> list[dict[str, str]]:
-    return [
-        {"key": t.key, "value": t.value or "", "effect": t.effect} for t in (node.spec.taints or [])
-    ]
+def _taints(node: Any) -> list[dict[str, Any]]:
+    """The node's taints as the API writes them, every field kept (``timeAdded`` too).
+
+    A merge patch replaces the list whole, so whatever is not written back is lost for others.
+    """
+    return [_taint_json(t) for t in (node.spec.taints or [])]
+
+
+def _taint_json(taint: Any) -> dict[str, Any]:
+    written: dict[str, Any] = {"key": taint.key, "effect": taint.effect}
+    if taint.value:
+        written["value"] = taint.value
+    if taint.time_added is not None:
+        written["timeAdded"] = _stamp(taint.time_added)
+    return written
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _has(node: Any, taint: Taint) -> bool:
@@ -91,7 +106,7 @@ async def add_taint(api: KubeApi, name: str, taint: Taint, *, run_id: str) -> bo
                 "key": taint.key,
                 "value": taint.value,
                 "effect": taint.effect,
-                "timeAdded": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "timeAdded": _stamp(datetime.now(UTC)),
             },
         ]
         return {"metadata": {"annotations": {TAINTED_BY: run_id}}, "spec": {"taints": taints}}

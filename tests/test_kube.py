@@ -243,3 +243,33 @@ def test_a_missing_lock_namespace_says_how_to_make_it(
     assert done.returncode == 4, output
     assert "kubectl apply -f k8s/rbac.yaml" in output
     assert "--lock-namespace" in output
+
+
+def test_other_taints_keep_every_field_through_a_drill(
+    control_plane: Any,
+    kube: client.ApiClient,
+    app: dict[str, Any],
+    pristine: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    """A taint someone else put on a lost node keeps its value and timeAdded, to the second."""
+    core = core_api(kube)
+    theirs = {
+        "key": "example.com/maintenance",
+        "value": "window-7",
+        "effect": "PreferNoSchedule",
+        "timeAdded": "2026-01-02T03:04:05Z",
+    }
+    core.patch_node("pangyo-2", {"spec": {"taints": [theirs]}})
+    code, result, output = run_drill(
+        control_plane,
+        app,
+        drill_file(tmp_path, app["namespace"], mode="power-loss", duration="4s"),
+        tmp_path / "state",
+    )
+    assert result["restored"] is True, output
+    after = [t for t in core.read_node("pangyo-2").spec.taints or [] if t.key == theirs["key"]]
+    assert [(t.value, t.effect, t.time_added.strftime("%Y-%m-%dT%H:%M:%SZ")) for t in after] == [
+        ("window-7", "PreferNoSchedule", "2026-01-02T03:04:05Z")
+    ]
+    assert code in (0, 1), output
