@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from orchestrator import faults
 from orchestrator.drill.model import Drill, FaultMode, Probe
-from orchestrator.errors import JournalError, UnrestoredRunError, ZonedrillError
+from orchestrator.errors import JournalError, ResultWriteError, UnrestoredRunError, ZonedrillError
 from orchestrator.faults import FaultContext, FaultReport
 from orchestrator.guardrails import Guardrails
 from orchestrator.journal import Journal, open_runs
@@ -350,7 +350,6 @@ class DrillRun:
         # Samples first: a result is never written whose samples are not all on disk.
         data = encode_samples(self.samples)
         out_dir = self.settings.out_dir
-        write_durably(out_dir / "samples.jsonl", data)
         document = result_document(
             self.drill,
             facts,
@@ -359,7 +358,15 @@ class DrillRun:
             steps=self.steps,
             samples_digest=digest(data),
         )
-        write_result(out_dir, document)
+        try:
+            write_durably(out_dir / "samples.jsonl", data)
+            write_result(out_dir, document)
+        except OSError as exc:
+            restored = "restored" if facts.restored else "NOT restored: run zonedrill rollback"
+            raise ResultWriteError(
+                f"cannot write the result into {out_dir}: {exc.strerror or exc}; the run ended "
+                f"{derived.outcome} and the cluster was {restored}"
+            ) from exc
         dumped = document.model_dump(mode="json", by_alias=True)
         return RunOutcome(dumped, derived.outcome.exit_code, out_dir)
 

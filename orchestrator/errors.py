@@ -7,6 +7,7 @@ ZonedrillError
 ├── UnrestoredRunError       a journal of an earlier run still has changes; exit 4
 ├── JournalError             the journal cannot be written; the run restores and exits 4
 ├── HistoryBusyError         the history stayed locked by a writer; exit 4, try again
+├── ResultWriteError         the result cannot be written after the run; exit 4
 └── ClusterError             the target failed us; exit 4
     ├── ClusterUnreachableError
     ├── ClusterNotFoundError
@@ -68,6 +69,10 @@ class JournalError(ZonedrillError):
 
 class HistoryBusyError(ZonedrillError):
     """Another process kept the history database locked for too long."""
+
+
+class ResultWriteError(ZonedrillError):
+    """The run ended (and restored) but its result could not be written."""
 
 
 class ClusterError(ZonedrillError):

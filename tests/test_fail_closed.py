@@ -389,3 +389,24 @@ def test_journals_that_are_not_files_are_passed_over(tmp_path: Path) -> None:
     done = zonedrill(tmp_path / "state", "rollback", "--all")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "nothing to restore" in done.stdout
+
+
+def test_an_output_disk_filling_mid_run_writes_no_half_result(
+    tmp_path: Path, small_disk: Path
+) -> None:
+    """--out fills up during the drill: exit 4, saying so and how the run ended.
+
+    No result.json and no partial samples are left to be mistaken for a run.
+    """
+    out = small_disk / "out"
+    process = start_until(
+        [*ZONEDRILL, "run", str(two_losses(tmp_path)), "--out", str(out)],
+        env=cli_env(tmp_path / "state"),
+        marker="lose pangyo",
+    )
+    fill(small_disk)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 4, output
+    assert "cannot write the result" in output
+    assert "the cluster was restored" in output
+    assert sorted(p.name for p in out.iterdir()) == []
