@@ -200,7 +200,7 @@ class ResultDoc(ResultModel):
     risks: list[str] = []
     timeline: TimelineDoc
     samples_file: Literal["samples.jsonl"] = "samples.jsonl"
-    samples_digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+    samples_digest: str = Field(pattern=r"^[0-9a-f]{64}$")
     drill_spec: Drill
     zonedrill_version: str = ""
 

@@ -81,8 +81,8 @@ def encode_samples(samples: Iterable[Sample]) -> bytes:
 
 
 def digest(data: bytes) -> str:
-    """``sha256:<hex>`` of samples.jsonl as written (the result's samplesDigest)."""
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+    """The hex sha256 of samples.jsonl as written (the result's samplesDigest, spec §4)."""
+    return hashlib.sha256(data).hexdigest()
 
 
 MAX_SAMPLE_LINE = 4096
@@ -100,7 +100,7 @@ def read_samples(path: Path) -> tuple[list[Sample], str]:
                 raise ValueError(f"line {number + 1} is longer than {MAX_SAMPLE_LINE} bytes")
             if line.strip():
                 samples.append(_sample(line, number + 1))
-    return samples, "sha256:" + hashed.hexdigest()
+    return samples, hashed.hexdigest()
 
 
 def _sample(line: bytes, number: int) -> Sample:
