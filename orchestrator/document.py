@@ -270,10 +270,15 @@ def _passed_has_evidence(doc: ResultDoc) -> str:
     return "passed with failed checks: " + ", ".join(failed) if failed else ""
 
 
+def short_of_evidence(recorded: int, due: int) -> bool:
+    """Spec §3, no evidence, no pass: fewer than half the due samples were recorded."""
+    return 2 * recorded < due
+
+
 def _enough_samples(doc: ResultDoc) -> str:
     if not doc.checks or doc.outcome is Outcome.ERROR:
         return ""
-    short = [p.name for p in doc.probes if 2 * p.samples < p.due]
+    short = [p.name for p in doc.probes if short_of_evidence(p.samples, p.due)]
     return f"scored with fewer than half the due samples of {short}" if short else ""
 
 

@@ -16,6 +16,7 @@ from orchestrator.document import (
     RtoDoc,
     StepDoc,
     TimelineDoc,
+    short_of_evidence,
 )
 from orchestrator.drill.model import Drill
 from orchestrator.samples import Sample, grid_start
@@ -130,7 +131,7 @@ def decide(
 
 def evidence_gap(figures: list[ProbeFigures]) -> str:
     """Why the samples are too few to score the run, or ""."""
-    short = [f for f in figures if 2 * f.samples < f.due]
+    short = [f for f in figures if short_of_evidence(f.samples, f.due)]
     return "; ".join(
         f"probe {f.name} recorded {f.samples} of the {f.due} samples due in the chaos phase: "
         "no evidence, no pass"
