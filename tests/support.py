@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 ZONEDRILL = [sys.executable, "-m", "orchestrator"]
@@ -33,16 +35,43 @@ def zonedrill(state: Path, *args: str, timeout: float = 180.0) -> subprocess.Com
 def start_until(
     command: list[str], *, env: dict[str, str], marker: str, timeout: float = 120.0
 ) -> subprocess.Popen[str]:
-    """Start ``command`` and return once a line of its output contains ``marker``."""
+    """Start ``command`` and return once a line of its output contains ``marker``.
+
+    The output is read in a thread, so a silent child cannot outlast ``timeout``. A child that
+    exits or stays silent without printing the marker is killed and fails the test, with what it
+    printed. The rest of the output stays readable with ``communicate()``.
+    """
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
     )
-    assert process.stdout is not None
-    deadline = time.monotonic() + timeout
-    for line in process.stdout:
-        if marker in line or time.monotonic() > deadline:
-            break
-    return process
+    seen: list[str] = []
+    found = threading.Event()
+
+    def read() -> None:
+        # Byte by byte from the descriptor: a buffered reader would read ahead past the marker,
+        # and communicate(timeout=...) reads the descriptor, not that buffer.
+        assert process.stdout is not None
+        line = bytearray()
+        while byte := os.read(process.stdout.fileno(), 1):
+            line += byte
+            if byte == b"\n":
+                seen.append(line.decode(errors="replace"))
+                line.clear()
+                if marker in seen[-1]:
+                    found.set()
+                    return
+        seen.append(line.decode(errors="replace"))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout)
+    if found.is_set():
+        return process
+    why = "stayed silent" if reader.is_alive() else "closed its output"
+    process.kill()
+    process.wait()
+    reader.join(5)
+    pytest.fail(f"{marker!r} never appeared within {timeout:g}s ({why}); output:\n{''.join(seen)}")
 
 
 EXAMPLE_OUTCOMES: dict[str, tuple[int, str, frozenset[tuple[str, str]]]] = {
