@@ -158,6 +158,32 @@ def test_lost_zone_is_replaced_elsewhere_and_the_front_follows(
         front.stop()
 
 
+def test_a_broken_front_fails_loudly(
+    kube: client.ApiClient, namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A front whose watch dies of an unexpected error answers 500 and fails its test at stop.
+
+    A frozen count would keep answering 200 and pass "no impact" checks.
+    """
+    deploy(kube, namespace, "talk", replicas=1)
+    front = ServiceFront(kube, namespace=namespace, name="talk").start()
+    wait_for(lambda: front.ready == 1, what="1 ready endpoint at the front")
+
+    def malformed(_: object) -> int:
+        raise ValueError("a slice the front cannot read")
+
+    monkeypatch.setattr("tests.cluster.front._ready", malformed)
+    core_api(kube).delete_namespaced_pod(
+        pods(kube, namespace, "talk")[0].metadata.name, namespace, grace_period_seconds=0
+    )
+    wait_for(lambda: front.broken is not None, what="the front to break")
+    assert _status(front.url) == 500
+    with pytest.raises(AssertionError, match="slice the front cannot read"):
+        _ = front.ready
+    with pytest.raises(AssertionError, match="broke"):
+        front.stop()
+
+
 def test_noexecute_taint_evicts_the_nodes_pods(
     kube: client.ApiClient, namespace: str, restore_nodes: None
 ) -> None:

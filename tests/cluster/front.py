@@ -3,6 +3,10 @@
 It answers 200 ``ok`` while the Service's EndpointSlices hold at least ``min_ready`` ready
 endpoints and 503 otherwise, so probes see exactly what the real cluster's endpoints say. A
 watch keeps the count current; the server runs on 127.0.0.1 in a thread of its own.
+
+A front that breaks (any exception but the API's and the network's, which it retries) must not
+freeze its count, which would pass "no impact" checks: it answers 500 from then on, ``ready``
+raises, and ``stop()`` fails the test with the exception.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ class ServiceFront:
         self._ready_by_slice: dict[str, int] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self.broken: BaseException | None = None
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._threads = [
@@ -46,6 +51,7 @@ class ServiceFront:
     @property
     def ready(self) -> int:
         """Ready endpoints right now, over all the Service's slices."""
+        self._check()
         with self._lock:
             return sum(self._ready_by_slice.values())
 
@@ -56,20 +62,32 @@ class ServiceFront:
         return self
 
     def stop(self) -> None:
-        """Stop serving and watching."""
+        """Stop serving and watching; fail if the front broke on the way."""
         self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
+        self._check()
+
+    def _check(self) -> None:
+        if self.broken is not None:
+            raise AssertionError(f"the front for {self.name} broke: {self.broken!r}") from (
+                self.broken
+            )
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         front = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                ready = front.ready
-                up = ready >= front.min_ready
-                body = b"ok\n" if up else f"unavailable: {ready} ready\n".encode()
-                self.send_response(200 if up else 503)
+                try:
+                    ready = front.ready
+                except AssertionError as error:
+                    status, body = 500, f"{error}\n".encode()
+                else:
+                    up = ready >= front.min_ready
+                    status = 200 if up else 503
+                    body = b"ok\n" if up else f"unavailable: {ready} ready\n".encode()
+                self.send_response(status)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -80,6 +98,12 @@ class ServiceFront:
         return Handler
 
     def _follow(self) -> None:
+        try:
+            self._watch()
+        except BaseException as error:  # noqa: BLE001 - kept and raised by ready/stop
+            self.broken = error
+
+    def _watch(self) -> None:
         selector = f"{SERVICE_NAME_LABEL}={self.name}"
         while not self._stopping.is_set():
             try:
