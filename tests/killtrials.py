@@ -19,7 +19,7 @@ from typing import Any
 from kubernetes import client
 
 from orchestrator.journal import open_runs
-from tests.kubecase import drill_file, node_state, zonedrill_kube
+from tests.kubecase import drill_file, node_state, nodes_as_before, zonedrill_kube
 from tests.support import cli_env, zonedrill
 
 MODES = ("power-loss", "drain", "cordon")
@@ -73,7 +73,7 @@ def run_trial(
         mode=mode,
         killed_after=round(delay, 3),
         changed_when_killed=changed,
-        left_changed=changed_nodes(before, node_state(kube)),
+        left_changed=changed_nodes(before, nodes_as_before(kube, before)),
         rollback_exit=done.returncode,
         rollback_seconds=round(time.monotonic() - started, 2),
         open_journals=len(open_runs(state)),

@@ -6,6 +6,7 @@ import itertools
 import json
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,7 +29,7 @@ from tests.support import ZONEDRILL, cli_env
 
 _names = itertools.count(1)
 ZONES = ("pangyo", "ansan", "gasan")
-CONTROLLER_TAINTS = "node.kubernetes.io/"  # unschedulable, not-ready …: set by controllers
+UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"  # the controller mirrors a cordon
 
 
 @pytest.fixture
@@ -42,18 +43,42 @@ def kube(control_plane: Any) -> client.ApiClient:
 
 
 def node_state(kube: client.ApiClient) -> dict[str, Any]:
-    """Every node's unschedulable flag, taints and zonedrill annotations."""
+    """Every node's unschedulable flag, its whole taint list in order and zonedrill annotations.
+
+    Taints keep every field (``timeAdded`` to the second), the controllers' own included. The
+    snapshot is taken once the node-lifecycle controller has mirrored every cordon as its
+    ``node.kubernetes.io/unschedulable`` taint (it lags a cordon or an uncordon by a moment).
+    """
+    deadline = time.monotonic() + 15
+    while not (state := _node_snapshot(kube)) or not all(
+        unschedulable == any(t["key"] == UNSCHEDULABLE_TAINT for t in taints)
+        for unschedulable, taints, _ in state.values()
+    ):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    return state
+
+
+def _node_snapshot(kube: client.ApiClient) -> dict[str, Any]:
     state = {}
     for node in core_api(kube).list_node().items:
         notes = {k: v for k, v in (node.metadata.annotations or {}).items() if "zonedrill" in k}
-        # The node-lifecycle controller mirrors spec.unschedulable and readiness as taints.
-        taints = sorted(
-            (t.key, t.effect)
-            for t in (node.spec.taints or [])
-            if not t.key.startswith(CONTROLLER_TAINTS)
-        )
+        taints = [kube.sanitize_for_serialization(t) for t in node.spec.taints or []]  # type: ignore[no-untyped-call]
         state[node.metadata.name] = (bool(node.spec.unschedulable), taints, notes)
     return state
+
+
+def nodes_as_before(kube: client.ApiClient, before: dict[str, Any]) -> dict[str, Any]:
+    """The node state once it equals ``before``, or after 15 s (for the assert to show).
+
+    The node-lifecycle controller lifts ``node.kubernetes.io/unschedulable`` a moment after an
+    uncordon, so an exact comparison waits that long and no longer.
+    """
+    deadline = time.monotonic() + 15
+    while (now := node_state(kube)) != before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return now
 
 
 def namespaces_left(kube: client.ApiClient, names: set[str]) -> set[str]:
@@ -74,7 +99,7 @@ def pristine(kube: client.ApiClient) -> Iterator[dict[str, Any]]:
             },
             "spec": {
                 "unschedulable": unschedulable,
-                "taints": [{"key": k, "effect": e} for k, e in taints] or None,
+                "taints": taints or None,
             },
         }
         core.patch_node(name, body, _content_type="application/merge-patch+json")

@@ -14,7 +14,7 @@ import pytest
 from kubernetes import client
 
 from tests.cluster.zones import apps_api, core_api, pdb_body, policy_api, wait_for
-from tests.kubecase import drill_file, node_state, run_drill, zonedrill_kube
+from tests.kubecase import drill_file, node_state, nodes_as_before, run_drill, zonedrill_kube
 from tests.support import cli_env, start_until, zonedrill
 
 pytestmark = pytest.mark.cluster
@@ -47,7 +47,7 @@ def test_power_loss_moves_pods_and_restores_nodes_exactly(
     assert talk["seconds"] is not None
     assert talk["recoveredBy"] == "failover"
     assert result["restored"] is True
-    assert node_state(kube) == before
+    assert nodes_as_before(kube, before) == before
     assert before["pangyo-3"][0] is True
     pods = core.list_namespaced_pod(app["namespace"]).items
     assert all(not p.spec.node_name.startswith("pangyo") for p in pods if p.spec.node_name)
@@ -74,7 +74,7 @@ def test_cordon_touches_no_pod_and_restores(
     assert code == 0, output
     assert result["steps"][0]["podsDeleted"] == 0
     assert result["probes"][0]["availability"] == 100.0
-    assert node_state(kube) == pristine
+    assert nodes_as_before(kube, pristine) == pristine
 
 
 def test_drain_is_paced_by_a_pdb(
@@ -117,7 +117,7 @@ def test_drain_is_paced_by_a_pdb(
     assert lose["podsEvicted"] == 3
     assert lose["evictionsBlocked"] >= 1
     assert pods_on_pangyo(kube, namespace) == []
-    assert node_state(kube) == pristine
+    assert nodes_as_before(kube, pristine) == pristine
 
 
 def pods_on_pangyo(kube: client.ApiClient, namespace: str) -> list[str]:
@@ -219,7 +219,7 @@ def test_sigkill_then_rollback_restores_everything(
     time.sleep(0.5)
     done = zonedrill(state, "rollback", "--all", "--kubeconfig", str(control_plane.kubeconfig))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert node_state(kube) == pristine
+    assert nodes_as_before(kube, pristine) == pristine
 
 
 def test_a_missing_lock_namespace_says_how_to_make_it(

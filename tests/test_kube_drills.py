@@ -16,7 +16,7 @@ from orchestrator.drill.lab import Lab, LabService
 from orchestrator.drill.loader import load_drill, load_lab
 from tests.cluster.fronts import lab_fronts, service_url_flags
 from tests.cluster.zones import core_api, is_ready, live_pods, packed_into, wait_for
-from tests.kubecase import namespaces_left, node_state
+from tests.kubecase import namespaces_left, nodes_as_before
 from tests.support import EXAMPLE_OUTCOMES, REPO, ZONEDRILL, cli_env, outcome_of
 
 pytestmark = pytest.mark.cluster
@@ -110,4 +110,4 @@ def test_example_drill_on_kube_ends_as_on_the_lab(
     assert outcome_of(done.returncode, result) == EXAMPLE_OUTCOMES[drill], done.stderr
     assert result["target"] == "kube"
     assert result["restored"] is True
-    assert node_state(kube) == pristine
+    assert nodes_as_before(kube, pristine) == pristine

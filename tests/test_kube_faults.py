@@ -22,7 +22,7 @@ from kubernetes import client
 
 from tests.cluster.faultproxy import FaultProxy
 from tests.cluster.zones import apps_api, create_zones, deployment_body
-from tests.kubecase import drill_file, node_state, zonedrill_kube
+from tests.kubecase import drill_file, nodes_as_before, zonedrill_kube
 from tests.support import cli_env, start_until, zonedrill
 from tests.test_rbac import apply, manifests, token_kubeconfig
 
@@ -101,7 +101,7 @@ def test_resets_and_stalls_at_the_restore_are_waited_out(
     assert code != 4, output
     assert result, output
     assert result["restored"] is True, output
-    assert node_state(kube) == pristine
+    assert nodes_as_before(kube, pristine) == pristine
 
 
 def outage(control_plane: Any, name: str, *, after: float, seconds: float) -> threading.Thread:
@@ -149,7 +149,7 @@ def test_api_server_down_30s_through_chaos_and_restore(
     assert result["restored"] is True, output
     assert "restore incomplete" in output
     assert code != 4, output
-    assert node_state(kube) == pristine
+    assert nodes_as_before(kube, pristine) == pristine
 
 
 def test_past_the_restore_timeout_it_exits_4_and_rollback_finishes(
@@ -184,7 +184,7 @@ def test_past_the_restore_timeout_it_exits_4_and_rollback_finishes(
     assert "  - add-taint pangyo-1 zonedrill.io/power-loss:NoSchedule" in result["reason"]
     done = zonedrill(state, "rollback", "--all", "--kubeconfig", str(control_plane.kubeconfig))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert node_state(kube) == pristine
+    assert nodes_as_before(kube, pristine) == pristine
 
 
 def test_etcd_restarted_mid_chaos(
@@ -208,7 +208,7 @@ def test_etcd_restarted_mid_chaos(
     assert result, output
     assert result["restored"] is True, output
     assert code != 4, output
-    assert node_state(kube) == pristine
+    assert nodes_as_before(kube, pristine) == pristine
 
 
 TINY = "zonedrill-tiny"
@@ -305,7 +305,7 @@ def test_api_priority_and_fairness_429s_are_retried(
         result = json.loads((out / "result.json").read_text())
         assert result["restored"] is True, done.stdout + done.stderr
         assert rejected(control_plane) > 0
-        assert node_state(kube) == pristine
+        assert nodes_as_before(kube, pristine) == pristine
     finally:
         flow.delete_flow_schema(TINY)
         flow.delete_priority_level_configuration(TINY)

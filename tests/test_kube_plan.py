@@ -24,7 +24,7 @@ from tests.cluster.zones import (
     service_body,
     wait_for,
 )
-from tests.kubecase import drill_file, namespaces_left, node_state
+from tests.kubecase import drill_file, namespaces_left, node_state, nodes_as_before
 from tests.support import ZONEDRILL, cli_env
 
 pytestmark = pytest.mark.cluster
@@ -147,4 +147,4 @@ def test_forecast_pending_matches_the_scheduler(
         )
     finally:
         running.wait(timeout=120)
-    assert node_state(kube) == before
+    assert nodes_as_before(kube, before) == before

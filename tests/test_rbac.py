@@ -12,7 +12,7 @@ from kubernetes import client, utils
 from ruamel.yaml import YAML
 
 from tests.cluster.zones import api_client, core_api
-from tests.kubecase import drill_file, node_state, run_drill
+from tests.kubecase import drill_file, nodes_as_before, run_drill
 from tests.support import REPO
 
 pytestmark = pytest.mark.cluster
@@ -73,7 +73,7 @@ def test_a_drill_runs_with_exactly_the_rbac_manifest(
     )
     assert code == 0, output
     assert result["steps"][0]["podsDeleted"] >= 3
-    assert node_state(kube) == pristine
+    assert nodes_as_before(kube, pristine) == pristine
 
 
 def test_a_missing_permission_names_the_verb_and_resource(
@@ -140,4 +140,4 @@ def test_a_missing_permission_names_the_verb_and_resource(
     assert code == 4, output
     assert 'forbidden: cannot patch nodes "pangyo-' in output.replace("\n", "")
     assert result["restored"] is True
-    assert node_state(kube) == pristine
+    assert nodes_as_before(kube, pristine) == pristine
