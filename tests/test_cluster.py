@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -182,6 +183,34 @@ def test_a_broken_front_fails_loudly(
         _ = front.ready
     with pytest.raises(AssertionError, match="broke"):
         front.stop()
+
+
+def test_a_deleted_pod_stays_for_its_grace_period(kube: client.ApiClient, namespace: str) -> None:
+    """KWOK removes a deleted pod at its deletionTimestamp, as a kubelet would, not at once.
+
+    Drains pay these waits; a bench whose pods all vanished at once would hide them.
+    """
+    grace = 4
+    body = deployment_body("slow", replicas=1)
+    body["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = grace
+    apps_api(kube).create_namespaced_deployment(namespace, body)
+    wait_for(lambda: len(pods(kube, namespace, "slow")) == 1, what="1 slow pod")
+    name = pods(kube, namespace, "slow")[0].metadata.name
+    core = core_api(kube)
+    core.delete_namespaced_pod(name, namespace)
+    deleted = time.monotonic()
+
+    def present() -> bool:
+        try:
+            core.read_namespaced_pod(name, namespace)
+        except ApiException as error:
+            if error.status == 404:
+                return False
+            raise
+        return True
+
+    wait_for(lambda: not present(), what="the pod to go after its grace", timeout=grace + 10)
+    assert time.monotonic() - deleted >= grace - 1
 
 
 def test_noexecute_taint_evicts_the_nodes_pods(
