@@ -17,6 +17,7 @@ from k8s import nodes as node_api
 from k8s import pods as pod_api
 from k8s.api import ApiSettings, KubeApi
 from k8s.lease import drill_lease
+from orchestrator import __version__
 from orchestrator.drill.model import ServiceRef
 from orchestrator.errors import ClusterUnreachableError
 from orchestrator.port import (
@@ -223,5 +224,8 @@ def connect(settings: KubeSettings) -> KubeTarget:
             )
     except (ConfigException, OSError) as exc:
         raise ClusterUnreachableError(f"cannot load the cluster configuration: {exc}") from exc
-    api = KubeApi(client.ApiClient(configuration), settings.api)
+    api_client = client.ApiClient(configuration)
+    # Named in the API server's audit log and request metrics, as kubectl names itself.
+    api_client.user_agent = f"zonedrill/{__version__}"
+    api = KubeApi(api_client, settings.api)
     return KubeTarget(api, server=str(configuration.host), in_cluster=in_cluster, settings=settings)
