@@ -56,6 +56,7 @@ DRILL = {
         "baseline": "1s",
         "duration": "8s",
         "steps": [{"at": "0s", "lose": "a"}],
+        "targets": [{"probe": "api", "rto": "10s"}],  # a result needs one check to be scored
     },
 }
 
@@ -103,16 +104,19 @@ async def one_run(folder: Path, index: int) -> tuple[float, float]:
     return back - down, float(measured)
 
 
-async def measure(runs: int = 3) -> None:
-    """Print true outage, measured RTO and their difference for each run."""
+async def measure(runs: int = 3) -> list[float]:
+    """Print true outage, measured RTO and their difference for each run; return the errors (ms)."""
+    errors: list[float] = []
     print("lab power loss, packed service, reschedule 1.5s + startup 2.5s, probe every 100ms:")
     with tempfile.TemporaryDirectory() as tmp:
         for index in range(runs):
             true, measured = await one_run(Path(tmp), index)
+            errors.append(round(1000 * (measured - true), 3))
             print(
                 f"  run {index}: true outage {true:.4f}s  measured RTO {measured:.4f}s  "
                 f"error {1000 * (measured - true):+.1f}ms"
             )
+    return errors
 
 
 if __name__ == "__main__":

@@ -1,12 +1,27 @@
-"""Probe-schedule precision: zonedrill's deadline grid against a sleep-after-work loop.
+"""Probe-schedule precision: zonedrill's deadline grid against the peers' sleep-after-work loops.
 
-100 probes every 100 ms against loopback servers (most fast, some slow, some dead) for 60 s,
-first with zonedrill's ProbeRunner, then, in the same process, with the loop Krkn and Chaos
-Toolkit use (request, then sleep `every`). Reports the start-time error of every sample against
-the ideal grid: p50, p99, max, and the drift (error of the last sample minus the first).
-Then measures a lab power loss: the lab's true outage length against the RTO the probes measure.
+``--probes`` HTTP probes (one in ten slow, 500 ms; one in ten refused; the rest fast) against
+loopback servers in a child process, for ``--seconds`` at each period (100 ms, 1 s, 2 s). Three
+schedulers run in turn, in the same process, against the same servers:
 
-    python -m bench.probe_precision [--seconds 60] [--probes 100]
+- **zonedrill grid**: ProbeRunner; every probe on its own deadline grid, its default timeout
+  (min(period, 2 s)).
+- **Chaos Toolkit loop**: a continuous steady-state hypothesis (``--hypothesis-strategy
+  continuously``): the hypothesis's probes one after another, then a sleep of the period;
+  chaoslib's HTTP provider sets no timeout.
+- **Krkn loop**: its health checks: the URLs one after another, each with a 3 s timeout, then a
+  sleep of the period (2 s by default).
+
+The period is the same for all three in a row. Reported per row: the start-time error of every
+sample against its ideal slot (p50, p99, max; a peer's slot k is start + k x period, the grid's
+is the slot it scheduled, its probes being staggered over the period), the mean drift (error
+of a probe's last sample minus its first), samples taken against samples due, and the mean
+interval between a probe's samples. Order alternates between periods. Then the lab RTO
+check (bench/lab_rto.py).
+
+    python -m bench.probe_precision [--seconds 30] [--probes 10] [--periods 0.1,1,2]
+
+Results go to bench/results/probe-precision-<date>.json.
 """
 
 from __future__ import annotations
@@ -14,20 +29,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
+import signal
 import statistics
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
 from bench.loopback import free_port, pin_to_core, server_process
+from bench.record import http_versions, record
 from orchestrator.drill.model import Probe
 from orchestrator.port import ServiceEndpoint
 from orchestrator.probes import ProbeRunner, ProbeTarget, Transport, make_client
 from orchestrator.samples import Sample
 from orchestrator.scoring import nearest_rank
 
-EVERY = 0.1
+Starts = dict[str, list[float]]  # probe -> times of its samples (starts, or ideal slots), in order
+KRKN_TIMEOUT = 3.0
 
 
 def plan_urls(base: str, probes: int) -> list[str]:
@@ -39,24 +59,32 @@ def plan_urls(base: str, probes: int) -> list[str]:
     ]
 
 
-def summarize(errors_by_probe: dict[str, list[float]]) -> dict[str, float]:
-    """p50/p99/max start error in ms and mean drift (last minus first) in ms."""
-    errors = [e for values in errors_by_probe.values() for e in values]
-    drifts = [values[-1] - values[0] for values in errors_by_probe.values() if values]
+def summarize(starts: Starts, slots: Starts, every: float, seconds: float) -> dict[str, float]:
+    """Start errors against each sample's ideal slot (ms), drift, coverage and mean interval."""
+    errors = {
+        p: [t - slot for t, slot in zip(ts, slots[p], strict=True)] for p, ts in starts.items()
+    }
+    flat = [e for values in errors.values() for e in values]
+    gaps = [b - a for ts in starts.values() for a, b in itertools.pairwise(ts)]
+    due = len(starts) * int(seconds / every)
     return {
-        "samples": len(errors),
-        "p50_ms": 1000 * statistics.median(errors),
-        "p99_ms": 1000 * (nearest_rank(errors, 99) or 0.0),
-        "max_ms": 1000 * max(errors),
-        "drift_ms": 1000 * statistics.mean(drifts),
+        "samples": len(flat),
+        "due": due,
+        "p50Ms": 1000 * statistics.median(flat),
+        "p99Ms": 1000 * (nearest_rank(flat, 99) or 0.0),
+        "maxMs": 1000 * max(flat),
+        "driftMs": 1000 * statistics.mean(v[-1] - v[0] for v in errors.values() if v),
+        "meanIntervalMs": 1000 * statistics.mean(gaps) if gaps else float("nan"),
     }
 
 
-async def grid_run(urls: Sequence[str], seconds: float) -> dict[str, float]:
-    """zonedrill's ProbeRunner on the deadline grid."""
+async def zonedrill_grid(urls: Sequence[str], every: float, seconds: float) -> dict[str, float]:
+    """zonedrill's ProbeRunner on the deadline grid, with its default timeout."""
     targets = [
         ProbeTarget(
-            Probe.model_validate({"name": f"p{k}", "http": {"url": url}, "every": "100ms"}),
+            Probe.model_validate(
+                {"name": f"p{k}", "http": {"url": url}, "every": f"{round(every * 1000)}ms"}
+            ),
             ServiceEndpoint(url=url),
         )
         for k, url in enumerate(urls)
@@ -68,62 +96,103 @@ async def grid_run(urls: Sequence[str], seconds: float) -> dict[str, float]:
     runner = ProbeRunner(
         targets=targets, clients={None: client}, on_sample=samples.append, origin=origin
     )
-    await runner.run(start=origin + 0.5, until=origin + 0.5 + seconds)
+    start = origin + 0.5
+    await runner.run(start=start, until=start + seconds)
     await runner.drain()
     await client.aclose()
-    errors: dict[str, list[float]] = {}
+    # Each probe has its own slots (the runner staggers probes over the period): each sample
+    # is measured against the slot it was scheduled for.
+    starts: Starts = {}
+    slots: Starts = {}
     for sample in sorted(samples, key=lambda s: s.index):
-        errors.setdefault(sample.probe, []).append(sample.started - sample.scheduled)
-    return summarize(errors)
+        starts.setdefault(sample.probe, []).append(sample.started)
+        slots.setdefault(sample.probe, []).append(sample.scheduled)
+    return summarize(starts, slots, every, seconds)
 
 
-async def sleep_after_work_run(urls: Sequence[str], seconds: float) -> dict[str, float]:
-    """The peers' loop: request (timeout = every), then sleep `every`; start errors vs grid."""
-    loop = asyncio.get_running_loop()
-    start = loop.time() + 0.5
-    errors: dict[str, list[float]] = {}
+def sequential_loop(timeout: float | None) -> Callable[..., Awaitable[dict[str, float]]]:
+    """A peer's loop: every URL in turn (``timeout`` each), then sleep the period; repeat."""
 
-    async def one(name: str, url: str, client: httpx.AsyncClient) -> None:
-        await asyncio.sleep(start - loop.time())
-        index = 0
-        while loop.time() < start + seconds:
-            errors.setdefault(name, []).append(loop.time() - (start + index * EVERY))
-            with contextlib.suppress(httpx.HTTPError):
-                await client.get(url, timeout=EVERY * 10)
-            index += 1
-            await asyncio.sleep(EVERY)
+    async def run(urls: Sequence[str], every: float, seconds: float) -> dict[str, float]:
+        loop = asyncio.get_running_loop()
+        start = loop.time() + 0.5
+        starts: Starts = {}
+        async with httpx.AsyncClient(transport=AiohttpTransport()) as client:
+            await asyncio.sleep(start - loop.time())
+            while loop.time() < start + seconds:
+                for k, url in enumerate(urls):
+                    starts.setdefault(f"p{k}", []).append(loop.time())
+                    with contextlib.suppress(httpx.HTTPError):
+                        await client.get(url, timeout=timeout)
+                await asyncio.sleep(every)
+        slots = {p: [start + k * every for k in range(len(ts))] for p, ts in starts.items()}
+        return summarize(starts, slots, every, seconds)
 
-    # The peers' loops use a full HTTP client per request; so does this one.
-    async with httpx.AsyncClient(transport=AiohttpTransport()) as client:
-        await asyncio.gather(*(one(f"p{k}", url, client) for k, url in enumerate(urls)))
-    return summarize(errors)
+    return run
 
 
-def print_row(name: str, figures: dict[str, float]) -> None:
+LOOPS: list[tuple[str, Callable[..., Awaitable[dict[str, float]]], str]] = [
+    ("zonedrill grid", zonedrill_grid, "min(period, 2s)"),
+    ("Chaos Toolkit loop", sequential_loop(None), "none (chaoslib http provider)"),
+    ("Krkn loop", sequential_loop(KRKN_TIMEOUT), f"{KRKN_TIMEOUT:g}s"),
+]
+
+
+def print_row(name: str, every: float, figures: dict[str, Any]) -> None:
     """One line of the comparison table."""
     print(
-        f"{name:<22} samples={figures['samples']:>6.0f}  p50={figures['p50_ms']:7.2f}ms  "
-        f"p99={figures['p99_ms']:7.2f}ms  max={figures['max_ms']:8.2f}ms  "
-        f"drift={figures['drift_ms']:9.2f}ms"
+        f"{name:<20} every {every:>4g}s  samples {figures['samples']:>5}/{figures['due']:<5} "
+        f"p50 {figures['p50Ms']:9.2f}ms  p99 {figures['p99Ms']:9.2f}ms  "
+        f"max {figures['maxMs']:9.2f}ms  drift {figures['driftMs']:9.2f}ms  "
+        f"interval {figures['meanIntervalMs']:8.1f}ms",
+        flush=True,
     )
 
 
-async def main(seconds: float, probes: int) -> None:
-    """Run both loops against the same servers, then the lab RTO check."""
+async def main(seconds: float, probes: int, periods: list[float], rto_runs: int) -> None:
+    """Every loop at every period against the same servers, then the lab RTO check."""
+    rows: list[dict[str, Any]] = []
     with server_process(core=1) as base:
         urls = plan_urls(base, probes)
-        print(f"{probes} probes every 100ms for {seconds:g}s (10% slow 500ms, 10% refused)")
-        print_row("zonedrill grid", await grid_run(urls, seconds))
-        print_row("sleep-after-work loop", await sleep_after_work_run(urls, seconds))
+        print(f"{probes} probes for {seconds:g}s at each period (10% slow 500ms, 10% refused)")
+        for turn, every in enumerate(periods):
+            for name, loop, timeout in LOOPS if turn % 2 == 0 else LOOPS[::-1]:
+                figures = await loop(urls, every, seconds)
+                print_row(name, every, figures)
+                rows.append(
+                    {
+                        "tool": name,
+                        "every": every,
+                        "timeout": timeout,
+                        "size": {"probes": probes},
+                        "repeats": [figures["p99Ms"]],
+                        "complete": figures["samples"] > 0,
+                        **figures,
+                    }
+                )
     from bench.lab_rto import measure  # noqa: PLC0415 - separate concern, same report
 
-    await measure()
+    errors = await measure(rto_runs)
+    path = record(
+        "probe-precision",
+        rows,
+        versions=http_versions(),
+        probes=probes,
+        secondsPerRow=seconds,
+        labRtoErrorsMs=errors,
+    )
+    print(f"recorded in {path}")
 
 
 if __name__ == "__main__":
+    # SIGTERM unwinds like Ctrl-C, so every control plane and child is stopped on the way out.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--probes", type=int, default=100)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--probes", type=int, default=10)
+    parser.add_argument("--periods", default="0.1,1,2")
+    parser.add_argument("--rto-runs", type=int, default=3)
     options = parser.parse_args()
     pin_to_core(0)
-    asyncio.run(main(options.seconds, options.probes))
+    periods = [float(p) for p in options.periods.split(",")]
+    asyncio.run(main(options.seconds, options.probes, periods, options.rto_runs))

@@ -8,23 +8,31 @@ same deadline grid; only the HTTP stack differs:
 - zonedrill/httpx+aiohttp: the ProbeRunner with httpx over the httpx-aiohttp transport;
 - zonedrill/httpx: the ProbeRunner with httpx's own transport (httpcore).
 
-Reports achieved samples/s, CPU share of the core, CPU µs per probe, its ratio to raw aiohttp,
-and the p99 start error against the grid.
+Every engine gets the same per-request timeout (``TIMEOUT``) and checks the same answer (200
+with "ok" in the body). Each rate is measured ``--repeats`` times, each engine leading in turn;
+the row is the repeat with the median CPU per passed probe. Reported: the rate of probes that
+completed and passed inside the timed window (not the requested rate), CPU share of the core,
+CPU µs per passed probe and its ratio to raw aiohttp, and the p99 start error against the grid.
 
     python -m bench.probe_throughput [--seconds 10] [--rates 200,500,1000]
+
+Results go to bench/results/probe-throughput-<date>.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 
 from bench.loopback import pin_to_core, server_process
+from bench.record import http_versions, record
 from orchestrator.drill.model import Probe
 from orchestrator.port import ServiceEndpoint
 from orchestrator.probes import ProbeRunner, ProbeTarget, Transport, make_client
@@ -32,6 +40,7 @@ from orchestrator.samples import Sample
 from orchestrator.scoring import nearest_rank
 
 EVERY = 0.1
+TIMEOUT = 1.0  # the same for every engine
 
 
 @dataclass
@@ -39,30 +48,55 @@ class Figures:
     """What one engine achieved at one rate."""
 
     samples: int
-    passed: int
+    completed: int  # passed, with the answer in before the window closed
     cpu: float
     seconds: float
     start_errors: list[float]
 
-    def row(self, name: str, rate: int, reference: Figures | None) -> str:
-        """One printed line."""
-        per_probe = 1e6 * self.cpu / max(1, self.samples)
-        ratio = ""
-        if reference is not None and reference.samples:
-            ratio = f"{per_probe / (1e6 * reference.cpu / reference.samples):5.2f}x"
-        p99 = 1000 * (nearest_rank(self.start_errors, 99) or 0.0)
-        return (
-            f"{name:<24} {rate:>5}/s  done {self.samples / self.seconds:7.1f}/s  "
-            f"ok {self.passed}/{self.samples}  cpu {100 * self.cpu / self.seconds:5.1f}%  "
-            f"{per_probe:6.0f}us/probe {ratio:>6}  p99 start {p99:7.2f}ms"
-        )
+    @property
+    def per_probe_us(self) -> float:
+        """CPU µs per passed probe (inf when none passed)."""
+        return 1e6 * self.cpu / self.completed if self.completed else float("inf")
+
+    def record(self, name: str, rate: int, reference: Figures | None) -> dict[str, Any]:
+        """The figures of one row, as printed and recorded."""
+        ratio = self.per_probe_us / reference.per_probe_us if reference else 1.0
+        return {
+            "tool": name,
+            "requestedRate": rate,
+            "completedRate": self.completed / self.seconds,
+            "samples": self.samples,
+            "completed": self.completed,
+            "cpuShare": self.cpu / self.seconds,
+            "cpuUsPerPassedProbe": self.per_probe_us,
+            "ratioToRawAiohttp": ratio,
+            "p99StartErrorMs": 1000 * (nearest_rank(self.start_errors, 99) or 0.0),
+        }
+
+
+def show(row: dict[str, Any]) -> None:
+    """One printed line."""
+    print(
+        f"{row['tool']:<26} {row['requestedRate']:>5}/s  completed {row['completedRate']:7.1f}/s"
+        f"  ({row['completed']}/{row['samples']})  cpu {100 * float(row['cpuShare']):5.1f}%  "
+        f"{row['cpuUsPerPassedProbe']:6.0f}us/passed probe {row['ratioToRawAiohttp']:5.2f}x  "
+        f"p99 start {row['p99StartErrorMs']:7.2f}ms",
+        flush=True,
+    )
 
 
 async def zonedrill_engine(transport: Transport, url: str, rate: int, seconds: float) -> Figures:
     """The ProbeRunner over httpx with ``transport``."""
     targets = [
         ProbeTarget(
-            Probe.model_validate({"name": f"p{k}", "http": {"url": url}, "every": "100ms"}),
+            Probe.model_validate(
+                {
+                    "name": f"p{k}",
+                    "http": {"url": url, "timeout": f"{TIMEOUT:g}s"},
+                    "every": "100ms",
+                    "expect": {"bodyContains": "ok"},  # the same check as raw aiohttp's
+                }
+            ),
             ServiceEndpoint(url=url),
         )
         for k in range(max(1, int(rate * EVERY)))
@@ -75,12 +109,14 @@ async def zonedrill_engine(transport: Transport, url: str, rate: int, seconds: f
         targets=targets, clients={None: client}, on_sample=samples.append, origin=origin
     )
     cpu = time.process_time()
-    await runner.run(start=origin + 0.2, until=origin + 0.2 + seconds)
+    until = 0.2 + seconds
+    await runner.run(start=origin + 0.2, until=origin + until)
     await runner.drain()
     used = time.process_time() - cpu
     await client.aclose()
     errors = [s.started - s.scheduled for s in samples]
-    return Figures(len(samples), sum(s.passed for s in samples), used, seconds, errors)
+    completed = sum(s.passed and s.started + (s.latency or 0.0) <= until for s in samples)
+    return Figures(len(samples), completed, used, seconds, errors)
 
 
 async def raw_aiohttp(url: str, rate: int, seconds: float) -> Figures:
@@ -97,9 +133,10 @@ async def raw_aiohttp(url: str, rate: int, seconds: float) -> Figures:
             nonlocal passed
             errors.append(loop.time() - scheduled)
             try:
-                async with asyncio.timeout(EVERY * 10), session.get(url) as response:
+                async with asyncio.timeout(TIMEOUT), session.get(url) as response:
                     body = await response.text()
-                    passed += response.status == 200 and "ok" in body
+                    ok = response.status == 200 and "ok" in body
+                    passed += ok and loop.time() <= start + seconds
             except (aiohttp.ClientError, TimeoutError):
                 pass
 
@@ -121,7 +158,21 @@ async def raw_aiohttp(url: str, rate: int, seconds: float) -> Figures:
     return Figures(len(errors), passed, used, seconds, errors)
 
 
-async def main(seconds: float, rates: list[int]) -> None:
+def median_row(name: str, rate: int, measured: dict[str, list[Figures]]) -> dict[str, Any]:
+    """The row of one engine at one rate: the repeat with the median CPU per passed probe."""
+    runs = measured[name]
+    middle = sorted(runs, key=lambda f: f.per_probe_us)[len(runs) // 2]
+    reference = sorted(measured["raw aiohttp"], key=lambda f: f.per_probe_us)[len(runs) // 2]
+    return {
+        **middle.record(name, rate, reference),
+        "qps": rate,
+        "size": {"probes": max(1, int(rate * EVERY))},
+        "repeats": [round(f.per_probe_us, 1) for f in runs],
+        "complete": all(f.completed for f in runs),
+    }
+
+
+async def main(seconds: float, rates: list[int], repeats: int) -> None:
     """Every engine at every rate, in one process, against the same server."""
     with server_process(core=1) as base:
         url = f"{base}/ok"
@@ -136,18 +187,33 @@ async def main(seconds: float, rates: list[int]) -> None:
                 lambda r: zonedrill_engine(Transport.HTTPCORE, url, r, seconds),
             ),
         ]
+        rows: list[dict[str, Any]] = []
         for rate in rates:
-            reference: Figures | None = None
-            for name, engine in engines:
-                figures = await engine(rate)
-                print(figures.row(name, rate, reference), flush=True)
-                reference = reference or figures
+            measured: dict[str, list[Figures]] = {name: [] for name, _ in engines}
+            for turn in range(repeats):  # each engine leads once every three repeats
+                for name, engine in engines[turn % 3 :] + engines[: turn % 3]:
+                    measured[name].append(await engine(rate))
+            rows += [median_row(name, rate, measured) for name, _ in engines]
+            for row in rows[-3:]:
+                show(row)
+    path = record(
+        "probe-throughput",
+        rows,
+        versions=http_versions(),
+        secondsPerRow=seconds,
+        timeoutSeconds=TIMEOUT,
+    )
+    print(f"recorded in {path}")
 
 
 if __name__ == "__main__":
+    # SIGTERM unwinds like Ctrl-C, so every control plane and child is stopped on the way out.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rates", default="200,500,1000")
+    parser.add_argument("--repeats", type=int, default=3)
     options = parser.parse_args()
     pin_to_core(0)
-    asyncio.run(main(options.seconds, [int(r) for r in options.rates.split(",")]))
+    rates = [int(r) for r in options.rates.split(",")]
+    asyncio.run(main(options.seconds, rates, options.repeats))

@@ -1,7 +1,8 @@
 """Recording a bench's figures in bench/results/<bench>-<date>.json, with the machine they ran on.
 
 The shape: ``{"bench", "date", "machine": {"cores", "cpuModel", "memoryBytes"}, "versions",
-"rows": [...]}``; each bench fills its rows.
+"rows": [...]}``; each bench fills its rows. ``ZONEDRILL_BENCH_RESULTS`` names another folder
+(the suite's short runs write there, never over the recorded figures).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS_ENV = "ZONEDRILL_BENCH_RESULTS"
 
 
 def machine() -> dict[str, Any]:
@@ -34,18 +36,33 @@ def machine() -> dict[str, Any]:
     }
 
 
-def record(bench: str, rows: list[dict[str, Any]], **extra: Any) -> Path:
-    """Write the results file of ``bench`` for today; return its path."""
-    RESULTS.mkdir(exist_ok=True)
+def record(
+    bench: str, rows: list[dict[str, Any]], *, versions: dict[str, str] | None = None, **extra: Any
+) -> Path:
+    """Write the results file of ``bench`` for today; return its path.
+
+    ``versions`` adds the peers' versions to zonedrill's and Python's.
+    """
+    folder = Path(os.environ.get(RESULTS_ENV) or RESULTS)
+    folder.mkdir(parents=True, exist_ok=True)
     now = datetime.now(UTC)
     document = {
         "bench": bench,
         "date": now.isoformat(timespec="seconds"),
         "machine": machine(),
-        "versions": {"zonedrill": version("zonedrill"), "python": platform.python_version()},
+        "versions": {
+            "zonedrill": version("zonedrill"),
+            "python": platform.python_version(),
+            **(versions or {}),
+        },
         "rows": rows,
         **extra,
     }
-    path = RESULTS / f"{bench}-{now:%Y-%m-%d}.json"
+    path = folder / f"{bench}-{now:%Y-%m-%d}.json"
     path.write_text(json.dumps(document, indent=2) + "\n")
     return path
+
+
+def http_versions() -> dict[str, str]:
+    """The HTTP stacks the probe benches compare."""
+    return {name: version(name) for name in ("aiohttp", "httpx", "httpx-aiohttp")}

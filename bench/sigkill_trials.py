@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import signal
 import sys
 import tempfile
 from collections import Counter
@@ -69,4 +70,6 @@ def run_all(scratch: Path, seeds: range) -> list[Trial]:
 
 
 if __name__ == "__main__":
+    # SIGTERM unwinds like Ctrl-C, so every control plane and child is stopped on the way out.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     sys.exit(main(sys.argv[1:]))

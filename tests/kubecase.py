@@ -17,6 +17,7 @@ from kubernetes import client
 
 from tests.cluster.front import ServiceFront
 from tests.cluster.zones import (
+    Placement,
     api_client,
     apps_api,
     core_api,
@@ -106,8 +107,13 @@ def pristine(kube: client.ApiClient) -> Iterator[dict[str, Any]]:
 
 
 @contextmanager
-def packed_app(kube: client.ApiClient) -> Iterator[dict[str, Any]]:
-    """A namespace with a 3-replica Deployment packed into pangyo, its Service and front."""
+def packed_app(
+    kube: client.ApiClient, *, placement: Placement | None = None
+) -> Iterator[dict[str, Any]]:
+    """A namespace with a 3-replica Deployment packed into pangyo, its Service and front.
+
+    ``placement`` shapes the pods (a KWOK ready delay in its annotations, for example).
+    """
     namespace = f"k{next(_names)}-{os.getpid()}"
     core, apps = core_api(kube), apps_api(kube)
     core.create_namespace({"metadata": {"name": namespace}})
@@ -116,7 +122,9 @@ def packed_app(kube: client.ApiClient) -> Iterator[dict[str, Any]]:
     ]
     for node in others:  # pack: only pangyo is schedulable while the pods are placed
         core.patch_node(node, {"spec": {"unschedulable": True}})
-    apps.create_namespaced_deployment(namespace, deployment_body("talk", replicas=3))
+    apps.create_namespaced_deployment(
+        namespace, deployment_body("talk", replicas=3, placement=placement)
+    )
     core.create_namespaced_service(namespace, service_body("talk"))
     front = ServiceFront(kube, namespace=namespace, name="talk", min_ready=2).start()
     try:

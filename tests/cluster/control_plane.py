@@ -45,6 +45,15 @@ CONTROLLERS = ",".join(
 )
 
 
+AUDIT_POLICY = """\
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+"""
+
+
 class ClusterStartError(RuntimeError):
     """A component failed to start; the message names it."""
 
@@ -70,6 +79,7 @@ class ControlPlane:
     commands: dict[str, list[str]] = field(default_factory=dict)
     health: dict[str, tuple[str, Any, str | None, float]] = field(default_factory=dict)
     node_lease_seconds: int = NODE_LEASE_SECONDS  # benchmarks with 1,000s of nodes raise it
+    audit_log: Path | None = None  # benchmarks count every client's requests at the server
 
     def start(self) -> None:
         """Start every component in order and wait until each is healthy."""
@@ -197,6 +207,7 @@ class ControlPlane:
                     "--max-requests-inflight=1000",
                     "--max-mutating-requests-inflight=500",
                     "--profiling=false",
+                    *self._audit_flags(),
                 ],
             ),
         )
@@ -207,6 +218,19 @@ class ControlPlane:
             token=pki.admin_token,
             timeout=90,
         )
+
+    def _audit_flags(self) -> list[str]:
+        """Log every request's user agent, verb, resource and status (JSON lines), if asked."""
+        if self.audit_log is None:
+            return []
+        policy = self.folder / "audit-policy.yaml"
+        policy.write_text(AUDIT_POLICY)
+        return [
+            f"--audit-policy-file={policy}",
+            f"--audit-log-path={self.audit_log}",
+            "--audit-log-format=json",
+            "--audit-log-maxsize=0",
+        ]
 
     def _write_kubeconfig(self, pki: Pki) -> Path:
         path = self.folder / "kubeconfig"
@@ -311,14 +335,20 @@ class ControlPlane:
         }
 
 
-def start(folder: Path, *, node_lease_seconds: int = NODE_LEASE_SECONDS) -> ControlPlane:
+def start(
+    folder: Path, *, node_lease_seconds: int = NODE_LEASE_SECONDS, audit: bool = False
+) -> ControlPlane:
     """Build if needed, then start a control plane with its state in ``folder``.
 
     kwok renews each node's lease every quarter of ``node_lease_seconds``: with thousands of
     nodes the default keeps the API server busy with heartbeats, so benchmarks raise it.
+    ``audit`` logs every request to ``folder/audit.log``, for benchmarks that count calls.
     """
     plane = ControlPlane(
-        folder=folder, binaries=build.build(), node_lease_seconds=node_lease_seconds
+        folder=folder,
+        binaries=build.build(),
+        node_lease_seconds=node_lease_seconds,
+        audit_log=folder / "audit.log" if audit else None,
     )
     try:
         plane.start()

@@ -1,0 +1,164 @@
+"""Short runs of every bench: they run, reach their end condition and record what they measured.
+
+The figures themselves are claimed in bench/results/, never asserted as timings here; these
+tests check what must hold whatever the machine: every pod evicted at least once, as the API
+server counted; no evacuation done before its slow pods' grace ran out; a sequential
+sleep-after-work loop slower than the work it does; results written where asked, never over the
+recorded ones.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.audit import count_calls
+from bench.record import RESULTS_ENV
+from tests.support import REPO
+
+
+def run_bench(tmp_path: Path, module: str, *args: str, timeout: float = 600) -> dict[str, Any]:
+    """Run ``python -m MODULE ARGS`` recording into ``tmp_path``; return its results file."""
+    env = {**os.environ, RESULTS_ENV: str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    (written,) = tmp_path.glob("*.json")
+    document: dict[str, Any] = json.loads(written.read_text())
+    assert document["machine"]["cores"] >= 1
+    assert document["versions"]["zonedrill"]
+    return document
+
+
+@pytest.mark.cluster
+def test_drain_bench_reaches_done_for_every_tool(tmp_path: Path) -> None:
+    """The grace scenario, zonedrill and kubectl: every run done, every pod evicted.
+
+    No run may be done before its slow pods' grace ran out (ignoring it takes ~5 s here).
+    """
+    grace = 10
+    document = run_bench(
+        tmp_path,
+        "bench.drain_bench",
+        *["--scenarios", "grace", "--grace-nodes", "2", "--pods-per-node", "4"],
+        *["--repeats", "1", "--grace-seconds", str(grace), "--peers", "kubectl"],
+    )
+    rows = document["rows"]
+    assert {r["tool"] for r in rows} == {
+        "zonedrill drain --qps 5",
+        "zonedrill drain --qps 10",
+        "zonedrill drain (default)",
+        "kubectl drain -l",
+    }
+    assert document["versions"]["kubernetes"].startswith("v1.")
+    for row in rows:
+        assert row["size"] == {"nodes": 2, "pods": 8}, row
+        assert row["complete"], row
+        assert len(row["repeats"]) == 1, row
+        assert row["callsPerPodByKind"]["create pods/eviction"] >= 1.0, row
+        assert row["seconds"]["min"] >= grace, row
+        assert sum(row["slowPodsByNode"][0].values()) == 2, row  # a quarter of 8 pods
+
+
+def test_audit_counts_one_client_inside_the_window(tmp_path: Path) -> None:
+    """By User-Agent, inside [start, end], each audit ID once over its stages, 429 at any stage."""
+    log = tmp_path / "audit.log"
+
+    def event(audit_id: str, agent: str, at: str, code: int | None = 200, **ref: str) -> str:
+        stage = {"responseStatus": {"code": code}} if code else {"stage": "ResponseStarted"}
+        return json.dumps(
+            {
+                "auditID": audit_id,
+                "userAgent": agent,
+                "verb": ref.pop("verb", "get"),
+                "objectRef": ref,
+                "requestReceivedTimestamp": f"2026-11-26T10:00:{at}Z",
+                **stage,
+            }
+        )
+
+    log.write_text(
+        "\n".join(
+            [
+                event("a", "zonedrill/0.1.0", "01.000000", resource="pods", subresource="eviction"),
+                event("b", "zonedrill/0.1.0", "02.000000", None, resource="pods", verb="create"),
+                event("b", "zonedrill/0.1.0", "02.000000", 429, resource="pods", verb="create"),
+                event("c", "zonedrill/0.1.0", "02.500000", None, resource="pods", verb="watch"),
+                event("c", "zonedrill/0.1.0", "02.500000", resource="pods", verb="watch"),
+                event("d", "kubectl/v1.36.3", "02.000000", resource="pods"),
+                event("e", "zonedrill/0.1.0", "09.000000", resource="nodes"),
+            ]
+        )
+        + "\n"
+    )
+    start = datetime(2026, 11, 26, 10, 0, 1, tzinfo=UTC).timestamp()
+    calls = count_calls(log, agent="zonedrill/", start=start, end=start + 2)
+    assert dict(calls.by_kind) == {"get pods/eviction": 1, "create pods": 1, "watch pods": 1}
+    assert calls.throttled == 1
+
+
+@pytest.mark.cluster
+def test_kube_rto_bench_measures_against_the_cluster(tmp_path: Path) -> None:
+    """Two power losses: both RTOs measured and compared with the pods' own Ready times."""
+    document = run_bench(tmp_path, "bench.kube_rto", "--runs", "2")
+    assert len(document["rows"]) == 2
+    for row in document["rows"]:
+        assert row["true"] is not None, row
+        assert row["true"] >= row["readyDelay"], row
+        assert row["measured"] is not None, row
+        # Probes every 100 ms through the front: the error is bounded by a period plus the
+        # endpoint propagation, far below a second unless something is wrong.
+        assert abs(row["error"]) < 1.0, row
+
+
+def test_probe_precision_bench_runs_every_loop_at_every_period(tmp_path: Path) -> None:
+    """Three schedulers at two periods; the grid keeps its count, the loops drift."""
+    document = run_bench(
+        tmp_path,
+        "bench.probe_precision",
+        *["--seconds", "2", "--probes", "3", "--periods", "0.1,1", "--rto-runs", "1"],
+    )
+    rows = {(r["tool"], r["every"]): r for r in document["rows"]}
+    assert set(rows) == {
+        (tool, every)
+        for tool in ("zonedrill grid", "Chaos Toolkit loop", "Krkn loop")
+        for every in (0.1, 1.0)
+    }
+    grid = rows["zonedrill grid", 0.1]
+    assert grid["samples"] == grid["due"]
+    assert grid["meanIntervalMs"] == pytest.approx(100, abs=10)  # one slot per period
+    for tool in ("Chaos Toolkit loop", "Krkn loop"):
+        # One probe after another, then the sleep: a cycle holds the 500 ms slow probe too.
+        assert rows[tool, 0.1]["meanIntervalMs"] > 550, rows[tool, 0.1]
+    assert len(document["labRtoErrorsMs"]) == 1
+
+
+def test_probe_throughput_bench_reports_the_completed_rate(tmp_path: Path) -> None:
+    """Three engines at two rates; completed probes never outnumber the samples sent."""
+    document = run_bench(
+        tmp_path, "bench.probe_throughput", "--seconds", "1", "--rates", "20,40", "--repeats", "1"
+    )
+    rows = document["rows"]
+    assert {r["tool"] for r in rows} == {
+        "raw aiohttp",
+        "zonedrill httpx+aiohttp",
+        "zonedrill httpx(httpcore)",
+    }
+    for row in rows:
+        assert 0 < row["completed"] <= row["samples"], row
+        assert row["complete"], row
+        assert len(row["repeats"]) == 1, row
