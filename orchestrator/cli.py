@@ -36,6 +36,7 @@ from orchestrator.console import (
     styled,
 )
 from orchestrator.drill import Drill, Lab, load_drill, load_file
+from orchestrator.drill.schema import file_schema
 from orchestrator.durations import parse_duration
 from orchestrator.engine import DrillRun, RunSettings
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
@@ -343,9 +344,15 @@ async def _plan(drill: Drill, lab: Lab | None, target: str, options: TargetOptio
 @main.command()
 @click.argument("kind", type=click.Choice(["drill", "lab"]), default="drill")
 def schema(kind: str) -> None:
-    """Print the JSON Schema of drill or lab files (for editor completion)."""
+    """Print the JSON Schema of drill or lab files, for editor completion and checks.
+
+    \b
+    Save it and point your editor at it, e.g. with the YAML language server:
+      zonedrill schema drill > drill.schema.json
+      # first line of a drill:  # yaml-language-server: $schema=drill.schema.json
+    """
     model = Drill if kind == "drill" else Lab
-    click.echo(json.dumps(model.model_json_schema(by_alias=True, mode="validation"), indent=2))
+    click.echo(json.dumps(file_schema(model), indent=2))
 
 
 main.add_command(report)

@@ -20,45 +20,72 @@ def lab_node_labels(zone: str) -> dict[str, str]:
 class LabZone(FileModel):
     """A power zone of the lab: how many nodes, and how many pods fit on each."""
 
-    nodes: int = Field(ge=1, le=5000)
-    pods_per_node: int = Field(default=110, ge=1, le=1000)
+    nodes: int = Field(ge=1, le=5000, description="How many nodes the zone has.")
+    pods_per_node: int = Field(
+        default=110, ge=1, le=1000, description="How many pods fit on one node."
+    )
 
 
 class LabPdb(FileModel):
     """A PodDisruptionBudget for a lab service: give exactly one field."""
 
-    min_available: int | None = Field(default=None, ge=0)
-    max_unavailable: int | None = Field(default=None, ge=0)
+    min_available: int | None = Field(
+        default=None, ge=0, description="Evictions must leave at least this many ready."
+    )
+    max_unavailable: int | None = Field(
+        default=None, ge=0, description="Evictions may leave at most this many unready."
+    )
 
 
 class LabService(FileModel):
     """A replicated service that answers real HTTP on loopback."""
 
-    name: DnsLabel
-    namespace: NonEmptyStr = "default"
-    replicas: int = Field(ge=1, le=10_000)
-    spread: Literal["zones", "pack"] = "zones"
-    reschedule: Duration = 1.0
-    startup: Duration = 5.0
-    min_ready: int = Field(default=1, ge=1)
-    pdb: LabPdb | None = None
-    latency: Duration = 0.02
+    name: DnsLabel = Field(description="The service's name (what a drill's http.service names).")
+    namespace: NonEmptyStr = Field(default="default", description="The service's namespace.")
+    replicas: int = Field(ge=1, le=10_000, description="How many pods the service runs.")
+    spread: Literal["zones", "pack"] = Field(
+        default="zones",
+        description="zones: spread evenly across zones; pack: fill the first zone first.",
+    )
+    reschedule: Duration = Field(
+        default=1.0,
+        description="From losing a pod to its replacement being scheduled on a node with room.",
+    )
+    startup: Duration = Field(default=5.0, description="From scheduling to ready.")
+    min_ready: int = Field(
+        default=1,
+        ge=1,
+        description="With fewer ready replicas than this, the service answers 503.",
+    )
+    pdb: LabPdb | None = Field(
+        default=None, description="A PodDisruptionBudget that paces drains: exactly one field."
+    )
+    latency: Duration = Field(
+        default=0.02,
+        description="The answer time with every replica ready; it grows as replicas / ready.",
+    )
 
 
 class LabSpec(FileModel):
     """Zones (in order: "pack" fills the first one first) and services."""
 
-    zones: dict[DnsLabel, LabZone] = Field(min_length=1)
-    services: list[LabService] = Field(default_factory=list)
+    zones: dict[DnsLabel, LabZone] = Field(
+        min_length=1,
+        description="The zones, in order. Each node carries zonedrill.io/power-zone=<zone> and "
+        "topology.kubernetes.io/zone=<zone>.",
+    )
+    services: list[LabService] = Field(
+        default_factory=list, description="The services that answer real HTTP on loopback."
+    )
 
 
 class Lab(FileModel):
     """A whole lab file."""
 
-    api_version: Literal["zonedrill/v1"]
-    kind: Literal["Lab"]
-    metadata: Metadata
-    spec: LabSpec
+    api_version: Literal["zonedrill/v1"] = Field(description="Always zonedrill/v1.")
+    kind: Literal["Lab"] = Field(description="Lab.")
+    metadata: Metadata = Field(description="The lab's name, description and labels.")
+    spec: LabSpec = Field(description="The lab's zones and services.")
 
     def has_service(self, namespace: str, name: str) -> bool:
         """True when the lab runs a service of this namespace and name."""

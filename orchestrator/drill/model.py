@@ -30,26 +30,54 @@ class FaultMode(StrEnum):
 class ZoneSelector(FileModel):
     """A power zone: the node pool picked by these labels."""
 
-    node_selector: dict[str, str] = Field(min_length=1)
+    node_selector: dict[str, str] = Field(
+        min_length=1,
+        description="Node labels that pick the zone's nodes (all must match), e.g. "
+        "{zonedrill.io/power-zone: pangyo}.",
+    )
 
 
 class ServiceRef(FileModel):
     """A Kubernetes Service (or lab service) by namespace, name and port."""
 
-    namespace: NonEmptyStr
-    name: NonEmptyStr
-    port: Annotated[int, Field(ge=1, le=65535)] | NonEmptyStr = 80
+    namespace: NonEmptyStr = Field(description="The Service's namespace.")
+    name: NonEmptyStr = Field(description="The Service's name.")
+    port: Annotated[int, Field(ge=1, le=65535)] | NonEmptyStr = Field(
+        default=80, description="The Service port, by number (1-65535) or by name."
+    )
 
 
 class HttpCheck(FileModel):
     """Where and how one probe asks."""
 
-    url: str | None = None
-    service: ServiceRef | None = None
-    path: str = Field(default="/", pattern=r"^/[\x21-\x7e]*$")
-    method: Literal["GET", "HEAD", "POST", "PUT", "OPTIONS"] = "GET"
-    headers: dict[str, str] = Field(default_factory=dict)
-    timeout: Duration | None = None
+    url: str | None = Field(
+        default=None,
+        description="An absolute http(s) URL, used as written. Give exactly one of url and "
+        "service.",
+    )
+    service: ServiceRef | None = Field(
+        default=None,
+        description="A Kubernetes Service (or the lab service of that namespace and name): "
+        "reached by cluster DNS in a pod, else through the API server's service proxy or "
+        "--service-url.",
+    )
+    path: str = Field(
+        default="/",
+        pattern=r"^/[\x21-\x7e]*$",
+        description="The request path, starting with /.",
+    )
+    method: Literal["GET", "HEAD", "POST", "PUT", "OPTIONS"] = Field(
+        default="GET", description="The HTTP method."
+    )
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Request headers: names are HTTP tokens, values printable ASCII.",
+    )
+    timeout: Duration | None = Field(
+        default=None,
+        description="How long one sample may take before it fails as a timeout; at most 30s. "
+        "Default: min(every, 2s).",
+    )
 
     @field_validator("headers")
     @classmethod
@@ -69,9 +97,15 @@ class HttpCheck(FileModel):
 class Expect(FileModel):
     """What a passing answer looks like."""
 
-    status: list[int] | None = None
-    body_contains: str | None = None
-    max_latency: Duration | None = None
+    status: list[int] | None = Field(
+        default=None, description="The status codes that pass. Default: any 2xx."
+    )
+    body_contains: str | None = Field(
+        default=None, description="Text the answer's body must contain to pass."
+    )
+    max_latency: Duration | None = Field(
+        default=None, description="A slower answer is a failed sample (reason: slow)."
+    )
 
     def status_ok(self, code: int) -> bool:
         """Any 2xx unless a status list is given."""
@@ -81,10 +115,17 @@ class Expect(FileModel):
 class Probe(FileModel):
     """One HTTP health probe, sampled on a fixed grid."""
 
-    name: DnsLabel
-    http: HttpCheck
-    every: Duration = 1.0
-    expect: Expect = Field(default_factory=Expect)
+    name: DnsLabel = Field(description="The probe's name (a DNS-1123 label), unique.")
+    http: HttpCheck = Field(description="Where and how the probe asks.")
+    every: Duration = Field(
+        default=1.0,
+        description="The sampling period, at least 50ms; samples are due on a fixed grid. "
+        "every x 10 must fit in duration.",
+    )
+    expect: Expect = Field(
+        default_factory=Expect,
+        description="What a passing answer looks like. Default: any 2xx, nothing else checked.",
+    )
 
     @property
     def timeout(self) -> float:
@@ -97,11 +138,23 @@ class Probe(FileModel):
 class Step(FileModel):
     """Lose or restore one zone at an offset from T0."""
 
-    at: Duration
-    name: DnsLabel | None = None
-    lose: str | None = None
-    restore: str | None = None
-    mode: FaultMode | None = None
+    at: Duration = Field(
+        description="When the step starts, counted from T0 (the start of the chaos phase); "
+        "below duration, in time order."
+    )
+    name: DnsLabel | None = Field(default=None, description="An optional name for reports.")
+    lose: str | None = Field(
+        default=None, description="The zone this step loses. Give exactly one of lose and restore."
+    )
+    restore: str | None = Field(
+        default=None, description="The zone this step restores (it must have been lost)."
+    )
+    mode: FaultMode | None = Field(
+        default=None,
+        description="How a lose step loses its zone: cordon (no new pods), drain (cordon, then "
+        "evict every pod, respecting PodDisruptionBudgets) or power-loss (cordon, taint, delete "
+        "every pod at once). Default: power-loss.",
+    )
 
     @property
     def zone(self) -> str:
@@ -117,48 +170,95 @@ class Step(FileModel):
 class Target(FileModel):
     """Recovery targets for one probe; each field present is one scored check."""
 
-    probe: str
-    rto: Duration | None = None
-    availability: Percent | None = None
-    p99_latency: Duration | None = None
-    weight: float = Field(default=1.0, gt=0, le=MAX_WEIGHT, allow_inf_nan=False, strict=True)
+    probe: str = Field(description="The probe these targets score.")
+    rto: Duration | None = Field(
+        default=None,
+        description="The longest recovery allowed after each lose step (a check per target).",
+    )
+    availability: Percent | None = Field(
+        default=None,
+        description='The least share of passed samples in the chaos phase, e.g. "99.5%".',
+    )
+    p99_latency: Duration | None = Field(
+        default=None,
+        description="The highest 99th-percentile latency of passed samples in the chaos phase.",
+    )
+    weight: float = Field(
+        default=1.0,
+        gt=0,
+        le=MAX_WEIGHT,
+        allow_inf_nan=False,
+        strict=True,
+        description="Each check's weight in the score, relative to the others; above 0.",
+    )
 
 
 class StopIf(FileModel):
     """A guardrail: abort and restore when a probe keeps failing this long."""
 
-    probe: str
-    failing_for: Duration
+    probe: str = Field(description="The probe watched by this guardrail.")
+    failing_for: Duration = Field(
+        description="Abort, restore everything and report aborted (exit 3) when the probe has "
+        "failed without a pass for this long."
+    )
 
 
 class Safety(FileModel):
     """Limits zonedrill checks before it touches anything."""
 
-    max_node_fraction: float = Field(default=0.5, gt=0, le=1, allow_inf_nan=False)
-    exclude_namespaces: list[str] = Field(default_factory=lambda: ["kube-system"])
+    max_node_fraction: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        allow_inf_nan=False,
+        description="Refuse a drill whose lost zones, together, hold more than this share of "
+        "the cluster's nodes.",
+    )
+    exclude_namespaces: list[str] = Field(
+        default_factory=lambda: ["kube-system"],
+        description="Namespaces whose pods are never evicted or deleted. Default: [kube-system].",
+    )
 
 
 class DrillSpec(FileModel):
     """The scenario: zones, probes, timing, steps, targets and guardrails."""
 
-    lab: str | None = None
-    zones: dict[DnsLabel, ZoneSelector] = Field(min_length=1)
-    probes: list[Probe]
-    baseline: Duration = 10.0
-    duration: Duration
-    steps: list[Step]
-    targets: list[Target] = Field(default_factory=list)
-    stop_if: list[StopIf] = Field(default_factory=list)
-    safety: Safety = Field(default_factory=Safety)
+    lab: str | None = Field(
+        default=None,
+        description="A lab file (relative to this drill) to run on with --target lab.",
+    )
+    zones: dict[DnsLabel, ZoneSelector] = Field(
+        min_length=1, description="The power zones, by name: each a node pool picked by labels."
+    )
+    probes: list[Probe] = Field(description="The health probes sampled for the whole run.")
+    baseline: Duration = Field(
+        default=10.0,
+        description="The steady-state check before the first step: every probe must pass, "
+        "else the run ends not-steady (exit 3) without touching anything.",
+    )
+    duration: Duration = Field(
+        description="The length of the chaos phase, counted from T0 (the first step's start)."
+    )
+    steps: list[Step] = Field(description="The zone losses and restores, in time order.")
+    targets: list[Target] = Field(
+        default_factory=list,
+        description="What a passing recovery is: each field of each target is one scored check.",
+    )
+    stop_if: list[StopIf] = Field(
+        default_factory=list, description="Guardrails that abort the drill early."
+    )
+    safety: Safety = Field(
+        default_factory=Safety, description="Limits checked before anything is touched."
+    )
 
 
 class Drill(FileModel):
     """A whole drill file."""
 
-    api_version: Literal["zonedrill/v1"]
-    kind: Literal["Drill"]
-    metadata: Metadata
-    spec: DrillSpec
+    api_version: Literal["zonedrill/v1"] = Field(description="Always zonedrill/v1.")
+    kind: Literal["Drill"] = Field(description="Drill.")
+    metadata: Metadata = Field(description="The drill's name, description and labels.")
+    spec: DrillSpec = Field(description="The scenario.")
 
     def probe(self, name: str) -> Probe:
         """The probe called ``name`` (validation guarantees it exists)."""

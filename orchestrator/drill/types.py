@@ -39,8 +39,11 @@ def _percent(value: Any) -> Any:
 
 
 def _duration_text(seconds: float) -> str:
-    # repr round-trips the float exactly, so a drill written back reads as the same drill.
-    text = repr(seconds)
+    # Written back, a drill must read as the same drill: every form is checked to round-trip.
+    millis = f"{round(seconds * 1000)}ms"
+    if seconds < 1 and parse_duration(millis) == seconds:
+        return millis
+    text = repr(seconds).removesuffix(".0")
     return f"{text}s" if "e" not in text else f"{seconds * 1e9:.0f}ns"
 
 
@@ -96,6 +99,8 @@ class FileModel(BaseModel):
 class Metadata(FileModel):
     """Who a file is: a DNS-1123 name, a description and free labels."""
 
-    name: DnsLabel
-    description: str = ""
-    labels: dict[str, str] = Field(default_factory=dict)
+    name: DnsLabel = Field(
+        description="A DNS-1123 label: at most 63 lowercase letters, digits and -."
+    )
+    description: str = Field(default="", description="What the file is for, in a sentence.")
+    labels: dict[str, str] = Field(default_factory=dict, description="Free labels.")
