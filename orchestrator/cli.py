@@ -20,8 +20,10 @@ from orchestrator import __version__
 from orchestrator.cli_common import (
     EXIT_INVALID,
     LAB_OPTION,
+    OUTPUT_OPTION,
     fail,
     kube_options,
+    print_document,
     run_async,
     stderr,
     target_options,
@@ -42,6 +44,7 @@ from orchestrator.engine import DrillRun, RunSettings
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
 from orchestrator.history import History, RunEntry, default_path
 from orchestrator.journal import state_dir
+from orchestrator.outputs import FileCheck, ValidateOut, plan_out, problems_out
 from orchestrator.port import ClusterPort, TargetOptions
 from orchestrator.preflight import Plan, prepare
 from orchestrator.probes import Transport
@@ -274,26 +277,36 @@ def _report_and_record(out_dir: Path, after: Aftermath, console: Console) -> Non
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-def validate(files: tuple[Path, ...]) -> None:
+@OUTPUT_OPTION
+def validate(files: tuple[Path, ...], form: str) -> None:
     """Check drill and lab files (a drill's lab is checked too); exit 0 when all are valid, else 2.
 
     Every problem is reported with file:line:column, the field path and what was expected.
     """
-    console = SafeConsole()
-    failed = 0
-    for path in files:
-        try:
-            loaded = load_file(path)
-            if isinstance(loaded, Drill) and loaded.spec.lab is not None:
-                lab_for(path, loaded, None)
-        except InvalidInputError as exc:
-            failed += 1
-            fail(console, exc)
-            continue
-        console.print(
-            styled(("ok", "green"), f" {path} ({type(loaded).__name__} {loaded.metadata.name})")
-        )
-    sys.exit(EXIT_INVALID if failed else 0)
+    checked = [_check_file(path) for path in files]
+    valid = all(check.valid for check, _ in checked)
+    if form != "text":
+        print_document(ValidateOut(valid=valid, files=[check for check, _ in checked]), form)
+    else:
+        console = SafeConsole()
+        for check, error in checked:
+            if error is None:
+                console.print(styled(("ok", "green"), f" {check.path} ({check.kind} {check.name})"))
+            else:
+                fail(console, error)
+    sys.exit(0 if valid else EXIT_INVALID)
+
+
+def _check_file(path: Path) -> tuple[FileCheck, InvalidInputError | None]:
+    try:
+        loaded = load_file(path)
+        if isinstance(loaded, Drill) and loaded.spec.lab is not None:
+            lab_for(path, loaded, None)
+    except InvalidInputError as exc:
+        problems = problems_out(exc.problems)
+        return FileCheck(path=str(path), valid=False, problems=problems), exc
+    kind = type(loaded).__name__
+    return FileCheck(path=str(path), valid=True, kind=kind, name=loaded.metadata.name), None
 
 
 @main.command()
@@ -309,12 +322,14 @@ def validate(files: tuple[Path, ...]) -> None:
     metavar="N",
     help="Name up to N pods each lose step would evict or delete (0: counts only).",
 )
+@OUTPUT_OPTION
 @kube_options
 def plan(
     drill_file: Path,
     target: str | None,
     lab_file: Path | None,
     pods_listed: int,
+    form: str,
     kubeconfig: Path | None,
     context: str | None,
     qps: float,
@@ -329,7 +344,10 @@ def plan(
         lab = lab_for(drill_file, drill, lab_file) if chosen == "lab" else None
         result = run_async(lambda: _plan(drill, lab, chosen, options))
     except ZonedrillError as exc:
-        sys.exit(fail(console, exc))
+        sys.exit(fail(stderr() if form != "text" else console, exc))
+    if form != "text":
+        print_document(plan_out(result), form)
+        return
     console.print(render_plan(result, pods_listed=pods_listed))
 
 

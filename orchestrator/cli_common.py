@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from pydantic import BaseModel
 from rich.console import Console
 
 from orchestrator.console import SafeConsole, print_error
 from orchestrator.errors import InvalidInputError, SafetyRefusalError, ZonedrillError
+from orchestrator.outputs import Form, emit
 from orchestrator.port import TargetOptions
 
 EXIT_INVALID, EXIT_ERROR = 2, 4
@@ -87,3 +89,19 @@ def kube_options(function: Callable[..., Any]) -> Callable[..., Any]:
     ):
         function = option(function)
     return function
+
+
+OUTPUT_OPTION = click.option(
+    "-o",
+    "--output",
+    "form",
+    type=click.Choice([f.value for f in Form]),
+    default=Form.TEXT.value,
+    show_default=True,
+    help="What to print: text for people, json or yaml for scripts (never a file name).",
+)
+
+
+def print_document(document: BaseModel, form: str) -> None:
+    """Print ``document`` as JSON or YAML on standard output."""
+    click.echo(emit(document, Form(form)), nl=False)

@@ -15,7 +15,7 @@ from typing import NoReturn
 import click
 from rich.table import Table
 
-from orchestrator.cli_common import EXIT_ERROR, EXIT_INVALID
+from orchestrator.cli_common import EXIT_ERROR, EXIT_INVALID, OUTPUT_OPTION, print_document
 from orchestrator.console import SafeConsole, print_error
 from orchestrator.document import LatencyDoc, Outcome, ProbeDoc, ResultDoc
 from orchestrator.durations import parse_age
@@ -23,6 +23,7 @@ from orchestrator.errors import HistoryBusyError, InvalidInputError, Problem, Zo
 from orchestrator.gate import GatePolicy, Verdict, judge_all, refuse_implausible
 from orchestrator.history import History, RunEntry, default_path
 from orchestrator.journal import state_dir
+from orchestrator.outputs import HistoryOut, gate_out, run_out
 from orchestrator.report import numbers
 from orchestrator.report.document import FinishedRun, load_result, read_samples_of
 from orchestrator.report.render import Format, markdown, render
@@ -56,6 +57,7 @@ HISTORY_OPTION = click.option(
 @click.argument("result", type=click.Path(path_type=Path))
 @click.option(
     "--format",
+    "-o",
     "form",
     type=click.Choice([f.value for f in Format]),
     default=Format.MD.value,
@@ -63,8 +65,8 @@ HISTORY_OPTION = click.option(
     help="html: one self-contained page; md: for a PR comment or CI summary; junit: JUnit XML.",
 )
 @click.option(
-    "--output",
-    "-o",
+    "--output-file",
+    "output",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write here instead of standard output.",
 )
@@ -74,7 +76,7 @@ def report(result: Path, form: str, output: Path | None) -> None:
     \b
     run already writes all three next to result.json; this renders them again, e.g.:
       zonedrill report zonedrill-runs/<run-id> --format md >> "$GITHUB_STEP_SUMMARY"
-      zonedrill report zonedrill-runs/<run-id>/result.json --format html -o drill.html
+      zonedrill report zonedrill-runs/<run-id>/result.json -o html --output-file drill.html
     """
     try:
         text = render(load_result(result), Format(form))
@@ -140,6 +142,7 @@ def verify(run_dir: Path) -> None:
     help="Acceptable outcomes (repeatable). Default: passed.",
 )
 @HISTORY_OPTION
+@OUTPUT_OPTION
 def gate(
     results: tuple[Path, ...],
     drill: str | None,
@@ -149,6 +152,7 @@ def gate(
     max_age: str | None,
     outcomes: tuple[str, ...],
     history_path: Path | None,
+    form: str,
 ) -> None:
     """Exit 0 when every result passes the gate, 1 when one does not, 2 for bad input.
 
@@ -170,7 +174,12 @@ def gate(
         refuse_implausible(docs, now=now)
     except ZonedrillError as exc:
         _refuse(exc)
-    sys.exit(_announce(judge_all(docs, policy, now=now), drill, trigger))
+    verdicts = judge_all(docs, policy, now=now)
+    if form != "text":
+        document = gate_out(verdicts)
+        print_document(document, form)
+        sys.exit(0 if document.passed else EXIT_GATE_FAILED)
+    sys.exit(_announce(verdicts, drill, trigger))
 
 
 def _announce(verdicts: list[Verdict], drill: str | None, trigger: str | None) -> int:
@@ -218,10 +227,19 @@ def _gate_inputs(
 
 @click.group(invoke_without_command=True)
 @click.option("--drill", help="Only this drill's runs.")
-@click.option("--last", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option(
+    "--last",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="How many of the newest runs to list.",
+)
 @HISTORY_OPTION
+@OUTPUT_OPTION
 @click.pass_context
-def history(ctx: click.Context, drill: str | None, last: int, history_path: Path | None) -> None:
+def history(
+    ctx: click.Context, drill: str | None, last: int, history_path: Path | None, form: str
+) -> None:
     """List recorded runs with outcome, score and worst RTO, and the trend per drill.
 
     \b
@@ -236,6 +254,9 @@ def history(ctx: click.Context, drill: str | None, last: int, history_path: Path
         entries = ctx.obj.runs(drill=drill, last=last)
     except ZonedrillError as exc:
         _refuse(exc)
+    if form != "text":
+        print_document(HistoryOut(runs=[run_out(e) for e in entries]), form)
+        return
     console = SafeConsole()
     if not entries:
         console.print("no runs recorded" + (f" for drill {drill}" if drill else ""))
@@ -296,13 +317,17 @@ def trend_line(drill: str, newest_first: list[RunEntry]) -> str:
 
 @history.command("show")
 @click.argument("run_id")
+@OUTPUT_OPTION
 @click.pass_obj
-def history_show(store: History, run_id: str) -> None:
-    """One recorded run in full (as Markdown)."""
+def history_show(store: History, run_id: str, form: str) -> None:
+    """One recorded run in full: as Markdown, or its result document with -o json|yaml."""
     try:
         entry = store.get(run_id)
     except ZonedrillError as exc:
         _refuse(exc)
+    if form != "text":
+        print_document(entry.doc, form)
+        return
     click.echo(clean(f"trigger: {entry.trigger}; result: {entry.result_path}\n"))
     click.echo(markdown(FinishedRun(doc=entry.doc, path=Path(entry.result_path), samples=[])))
 
