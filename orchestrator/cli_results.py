@@ -270,17 +270,13 @@ def history(
 
 def _runs_table(entries: list[RunEntry]) -> Table:
     table = Table(title="runs, newest first", title_justify="left")
-    for column in (
-        "ended (UTC)",
-        "run",
-        "drill",
-        "target",
-        "trigger",
-        "outcome",
-        "score",
-        "worst RTO",
-    ):
-        table.add_column(column)
+    longest = max(len(e.doc.run_id) for e in entries)
+    for column in ("ended (UTC)", "run", "drill", "target", "trigger", "outcome", "score"):
+        if column == "run":  # fed to history show: never cut; the other columns wrap instead
+            table.add_column(column, no_wrap=True, min_width=longest)
+        else:
+            table.add_column(column)
+    table.add_column("worst RTO")
     for entry in entries:
         doc = entry.doc
         rto = "not recovered" if entry.unrecovered else numbers.seconds(entry.worst_rto)

@@ -31,6 +31,9 @@ OUTCOME_STYLE = {
 }
 
 
+PIPED_WIDTH = 10_000
+
+
 class SafeConsole(Console):
     """A console that never reads text as markup or emoji codes and cleans every string.
 
@@ -40,6 +43,11 @@ class SafeConsole(Console):
 
     def __init__(self, *, stderr: bool = False) -> None:
         super().__init__(stderr=stderr, markup=False, emoji=False, highlight=False)
+        if not self.is_terminal:
+            # Piped or redirected: lines are read by programs and grep, so nothing is wrapped
+            # or cut to a width, whatever COLUMNS says; tables take their natural width.
+            self.soft_wrap = True
+            self.width = PIPED_WIDTH
 
     def print(self, *objects: Any, **options: Any) -> None:
         """Print as Console does, with every plain string cleaned."""

@@ -1,0 +1,54 @@
+"""Output for programs: piped lines are never wrapped or cut, and run ids never shortened."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from orchestrator.history import History
+from tests.support import REPO, ZONEDRILL
+from tests.test_history import entry_for
+
+FLAGSHIP = REPO / "drills" / "pangyo-battery-fire.yaml"
+LONG_ID = "pangyo-battery-fire-multizone-20261126T100928Z-4c62"
+
+
+def piped(state: Path, *args: str, columns: int = 40, **env: str) -> str:
+    """Run zonedrill with its output going to a pipe (not a terminal) at ``columns``."""
+    done = subprocess.run(
+        [*ZONEDRILL, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+        env={**os.environ, "ZONEDRILL_STATE_DIR": str(state), "COLUMNS": str(columns), **env},
+    )
+    return done.stdout
+
+
+def test_piped_lines_are_whole_whatever_the_width(tmp_path: Path) -> None:
+    """A long path and the plan's risk sentences each stay on one line at 40 columns."""
+    deep = tmp_path / ("a-rather-long-folder-name-" * 4) / "drills"
+    deep.mkdir(parents=True)
+    drill = deep / FLAGSHIP.name
+    drill.write_text(FLAGSHIP.read_text())
+    (deep / "labs").symlink_to(FLAGSHIP.parent / "labs")
+    out = piped(tmp_path, "validate", str(drill))
+    assert f"ok {drill} (Drill pangyo-battery-fire)" in out.splitlines()
+    risks = json.loads(piped(tmp_path, "plan", str(FLAGSHIP), "-o", "json"))["risks"]
+    lines = piped(tmp_path, "plan", str(FLAGSHIP)).splitlines()
+    assert risks
+    for risk in risks:
+        assert f"  risk: {risk}" in lines
+
+
+def test_history_never_cuts_a_run_id(tmp_path: Path) -> None:
+    """On a narrow terminal and in a pipe alike, history prints every id whole."""
+    history = History(tmp_path / "history.sqlite")
+    entry, text = entry_for(LONG_ID, 100.0, 5, 0.0)
+    history.record(entry, document=text)
+    on_terminal = piped(tmp_path, "history", columns=60, TTY_COMPATIBLE="1")
+    assert LONG_ID in on_terminal, on_terminal
+    assert LONG_ID in piped(tmp_path, "history", columns=60)
