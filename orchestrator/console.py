@@ -18,6 +18,7 @@ from orchestrator.drill.model import FaultMode
 from orchestrator.durations import format_duration
 from orchestrator.errors import InvalidInputError, ZonedrillError
 from orchestrator.preflight import Plan
+from orchestrator.report import numbers
 from orchestrator.result import StepRecord
 from orchestrator.samples import Sample
 from orchestrator.text import clean
@@ -123,7 +124,7 @@ class ConsoleObserver:
                 for n, label in (
                     (record.pods_deleted, "pods deleted"),
                     (record.pods_evicted, "pods evicted"),
-                    (record.evictions_blocked, "evictions blocked by PDB"),
+                    (record.evictions_blocked, numbers.EVICTIONS_REFUSED),
                 )
                 if n
             ]
@@ -209,31 +210,19 @@ def _pod_lines(plan: Plan, zone: str, mode: FaultMode, limit: int) -> list[Text]
     return lines
 
 
-def _seconds(value: float | None) -> str:
-    return "not recovered" if value is None else f"{value:.1f}s"
-
-
 def render_summary(document: dict[str, Any]) -> Group:
     """The final tables: probes, checks, then score and outcome with the reasons."""
     probes = Table(title="probes (chaos phase)", title_justify="left")
     for column in ("probe", "availability", "downtime", "RTO", "p99"):
         probes.add_column(column, justify="right" if column != "probe" else "left")
     for probe in document["probes"]:
-        rtos = (
-            ", ".join(
-                f"{_seconds(r['seconds'])} ({r['zone']}, {r['recoveredBy'] or '-'})"
-                for r in probe["rto"]
-            )
-            or "-"
-        )
-        p99 = probe["latency"]["p99"]
-        availability = probe["availability"]
+        rtos = ", ".join(_rto_cell(r) for r in probe["rto"]) or "—"
         probes.add_row(
             probe["name"],
-            "-" if availability is None else f"{availability:.2f}%",
-            f"{probe['downtime']:.1f}s",
+            numbers.percent(probe["availability"]),
+            numbers.seconds(probe["downtime"]),
             rtos,
-            "-" if p99 is None else f"{p99 * 1000:.0f}ms",
+            numbers.seconds(probe["latency"]["p99"]),
         )
     checks = Table(title="checks", title_justify="left")
     for column in ("probe", "metric", "target", "observed", "credit"):
@@ -250,16 +239,20 @@ def render_summary(document: dict[str, Any]) -> Group:
     return Group(probes, checks, *_verdict(document))
 
 
+def _rto_cell(rto: dict[str, Any]) -> str:
+    if rto["seconds"] == 0:
+        return f"{numbers.rto(0)} ({rto['zone']})"
+    return f"{numbers.rto(rto['seconds'])} ({rto['zone']}, {rto['recoveredBy'] or '—'})"
+
+
 def _figure(metric: str, value: float | None) -> str:
-    if value is None:
-        return "not recovered" if metric == "rto" else "-"
-    return f"{value:.2f}%" if metric == "availability" else f"{value:.3f}s"
+    return numbers.metric_value(metric, value)
 
 
 def _verdict(document: dict[str, Any]) -> list[Text]:
     outcome = document["outcome"]
     score = document["score"]
-    head = Text(f"score {score if score is not None else '-'}   outcome ")
+    head = Text(f"score {numbers.score(score)}   outcome ")
     head.append(outcome.upper(), OUTCOME_STYLE[Outcome(outcome)])
     lines = [head]
     for check in document["checks"]:
@@ -282,12 +275,17 @@ def _why(check: dict[str, Any]) -> str:
     metric, probe = check["metric"], check["probe"]
     if metric == "rto":
         return (
-            f"{probe} took {_seconds(check['observed'])} to recover, target {check['target']:.1f}s"
+            f"{probe} did not recover, target {numbers.seconds(check['target'])}"
+            if check["observed"] is None
+            else f"{probe} took {numbers.seconds(check['observed'])} to recover, "
+            f"target {numbers.seconds(check['target'])}"
         )
     if metric == "availability":
         return (
-            f"{probe} was available {_figure(metric, check['observed'])}, target {check['target']}%"
+            f"{probe} was available {numbers.percent(check['observed'])}, "
+            f"target {numbers.percent(check['target'])}"
         )
     return (
-        f"{probe} p99 latency {_figure(metric, check['observed'])}, target {check['target']:.3f}s"
+        f"{probe} p99 latency {numbers.seconds(check['observed'])}, "
+        f"target {numbers.seconds(check['target'])}"
     )

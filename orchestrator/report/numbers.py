@@ -30,9 +30,20 @@ def metric_value(metric: str, value: float | None) -> str:
     """A check's target or observed value in its unit."""
     if metric == "availability":
         return percent(value)
-    if metric == "rto" and value is None:
-        return "not recovered"
+    if metric == "rto":
+        return rto(value)
     return seconds(value)
+
+
+def rto(value: float | None) -> str:
+    """``no outage`` (0), ``not recovered`` (none), else the time: one wording everywhere."""
+    if value is None:
+        return "not recovered"
+    return "no outage" if value == 0 else seconds(value)
+
+
+EVICTIONS_REFUSED = "evictions refused by a PDB"
+"""The one name of the count of evictions a PodDisruptionBudget answered with 429."""
 
 
 def check_name(check: CheckDoc) -> str:

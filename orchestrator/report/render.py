@@ -79,7 +79,7 @@ def markdown(run: FinishedRun) -> str:
     lines += [_probe_row(p) for p in doc.probes]
     lines += [
         "",
-        "| at | step | nodes | pods deleted | evicted | refused |",
+        f"| at | step | nodes | pods deleted | evicted | {numbers.EVICTIONS_REFUSED} |",
         "|---|---|---|---|---|---|",
     ]
     for s in doc.steps:
