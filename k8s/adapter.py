@@ -19,7 +19,7 @@ from k8s.api import ApiSettings, KubeApi
 from k8s.lease import drill_lease
 from orchestrator import __version__
 from orchestrator.drill.model import ServiceRef
-from orchestrator.errors import ClusterUnreachableError
+from orchestrator.errors import ClusterUnreachableError, InvalidInputError, Problem
 from orchestrator.port import (
     POWER_LOSS_TAINT,
     AddTaint,
@@ -205,6 +205,23 @@ def open_target(options: TargetOptions) -> KubeTarget:
     )
 
 
+def _check_kubeconfig(given: Path | None, in_cluster: bool) -> None:
+    """A kubeconfig that is not there is bad input: name the file and where it came from."""
+    if in_cluster:
+        return
+    source = "--kubeconfig" if given else "$KUBECONFIG" if os.environ.get("KUBECONFIG") else ""
+    path = given or Path(os.environ.get("KUBECONFIG") or Path.home() / ".kube" / "config")
+    if ":" in str(path) and not given:
+        return  # a $KUBECONFIG list: the client merges what exists
+    if not path.is_file():
+        where = f" ({source})" if source else " (the default; none of --kubeconfig or $KUBECONFIG)"
+        message = (
+            f"no kubeconfig file at {path}{where}: give --kubeconfig FILE, or --target lab "
+            "for a drill with a lab"
+        )
+        raise InvalidInputError([Problem(str(path), None, None, "", message)])
+
+
 def connect(settings: KubeSettings) -> KubeTarget:
     """Load kubeconfig (or in-cluster config) and build the target."""
     configuration = client.Configuration()
@@ -213,6 +230,7 @@ def connect(settings: KubeSettings) -> KubeTarget:
         and "KUBERNETES_SERVICE_HOST" in os.environ
         and ("KUBECONFIG" not in os.environ)
     )
+    _check_kubeconfig(settings.kubeconfig, in_cluster)
     try:
         if in_cluster:
             config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]

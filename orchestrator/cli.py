@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+from click.shell_completion import get_completion_class
 from rich.console import Console
 
 from orchestrator import __version__
@@ -67,10 +68,17 @@ Exit codes of run: 0 passed, 1 targets missed, 2 invalid input, 3 aborted or not
 """
 
 
-@click.group(help=HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    help=HELP,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    invoke_without_command=True,
+)
 @click.version_option(__version__, prog_name="zonedrill")
-def main() -> None:
-    """Entry point of the zonedrill command."""
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Entry point of the zonedrill command; bare, it prints its help and exits 0."""
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
 
 
 @main.command()
@@ -152,7 +160,7 @@ def run(
     options = target_options(kubeconfig, context, qps, lock_namespace)
     try:
         drill = load_drill(drill_file)
-        chosen = pick_target(drill, target, options)
+        chosen = pick_target(drill, target, options, lab_file)
         overrides = _parse_service_urls(service_urls)
         lab = lab_for(drill_file, drill, lab_file) if chosen == "lab" else None
     except ZonedrillError as exc:
@@ -340,7 +348,7 @@ def plan(
     options = target_options(kubeconfig, context, qps, lock_namespace)
     try:
         drill = load_drill(drill_file)
-        chosen = pick_target(drill, target, options)
+        chosen = pick_target(drill, target, options, lab_file)
         lab = lab_for(drill_file, drill, lab_file) if chosen == "lab" else None
         result = run_async(lambda: _plan(drill, lab, chosen, options))
     except ZonedrillError as exc:
@@ -371,6 +379,27 @@ def schema(kind: str) -> None:
     """
     model = Drill if kind == "drill" else Lab
     click.echo(json.dumps(file_schema(model), indent=2))
+
+
+@main.command()
+def version() -> None:
+    """Print zonedrill's version (as --version does)."""
+    click.echo(f"zonedrill {__version__}")
+
+
+@main.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script for SHELL.
+
+    \b
+      zonedrill completion bash > ~/.local/share/bash-completion/completions/zonedrill
+      zonedrill completion zsh > "${fpath[1]}/_zonedrill"
+      zonedrill completion fish > ~/.config/fish/completions/zonedrill.fish
+    """
+    script = get_completion_class(shell)
+    assert script is not None  # the choice above lists only shells click knows
+    click.echo(script(main, {}, "zonedrill", "_ZONEDRILL_COMPLETE").source())
 
 
 main.add_command(report)

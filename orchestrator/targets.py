@@ -18,10 +18,14 @@ from orchestrator.port import ClusterPort, TargetOptions
 ENTRY_POINT_GROUP = "zonedrill.targets"
 
 
-def pick_target(drill: Drill, target: str | None, options: TargetOptions) -> str:
-    """``--target``, else lab when the drill names a lab and no kubeconfig is given."""
+def pick_target(
+    drill: Drill, target: str | None, options: TargetOptions, lab_option: Path | None = None
+) -> str:
+    """``--target``; else lab with ``--lab``, or when the drill names a lab and no kubeconfig."""
     if target:
         return target
+    if lab_option is not None:
+        return "lab"
     return "lab" if drill.spec.lab is not None and options.kubeconfig is None else "kube"
 
 

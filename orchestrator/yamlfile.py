@@ -120,6 +120,24 @@ def load_yaml_file(path: Path) -> YamlDocument:
     return parse_yaml_text(read_text(path), file=str(path))
 
 
+KINDS_SHOWN = 4
+
+
+def _not_one_document(documents: list[Any]) -> str:
+    """Why a file with zero or several documents is refused, naming a manifest as such."""
+    kinds = [d.get("kind") for d in documents if isinstance(d, dict) and d.get("kind")]
+    foreign = all(d.get("apiVersion") != "zonedrill/v1" for d in documents if isinstance(d, dict))
+    if kinds and foreign:
+        shown = ", ".join(str(k) for k in kinds[:KINDS_SHOWN])
+        shown += ", …" if len(kinds) > KINDS_SHOWN else ""
+        return (
+            f"this is a Kubernetes manifest ({len(documents)} documents: {shown}), not a drill "
+            "or a lab: zonedrill files hold one document with apiVersion: zonedrill/v1 and "
+            "kind: Drill or Lab (see docs/drill-format.md)"
+        )
+    return f"expected exactly one YAML document, found {len(documents)}"
+
+
 def parse_yaml_text(text: str, *, file: str) -> YamlDocument:
     """Parse one YAML document from ``text``."""
     yaml = YAML(typ="rt")
@@ -136,7 +154,7 @@ def parse_yaml_text(text: str, *, file: str) -> YamlDocument:
         # ValueError: an integer of thousands of digits is refused by int() itself.
         raise refuse(file, f"not valid YAML: {exc}") from exc
     if len(documents) != 1:
-        raise refuse(file, f"expected exactly one YAML document, found {len(documents)}")
+        raise refuse(file, _not_one_document(documents))
     document = YamlDocument(file=file, data=None)
     try:
         document.data = _plain(documents[0], (), document, _NodeBudget(MAX_NODES))

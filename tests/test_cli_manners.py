@@ -1,0 +1,71 @@
+"""What a newcomer meets first: bare zonedrill, version, completion, and errors that say how."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from orchestrator import __version__
+from orchestrator.cli import main
+from tests.support import REPO
+
+FLAGSHIP = REPO / "drills" / "pangyo-battery-fire.yaml"
+
+
+def invoke(tmp_path: Path, *args: str) -> tuple[int, str]:
+    """Run a zonedrill command in process; exit code and everything printed."""
+    done = CliRunner().invoke(
+        main, list(args), env={"ZONEDRILL_STATE_DIR": str(tmp_path), "KUBECONFIG": ""}
+    )
+    return done.exit_code, done.output
+
+
+def test_bare_zonedrill_prints_help_and_exits_0(tmp_path: Path) -> None:
+    """No command is not an error: the help, with the commands to start from."""
+    code, out = invoke(tmp_path)
+    assert code == 0
+    assert "Start here:" in out
+    assert "completion" in out
+
+
+def test_version_command(tmp_path: Path) -> None:
+    """zonedrill version says what --version says."""
+    assert invoke(tmp_path, "version") == (0, f"zonedrill {__version__}\n")
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_scripts(tmp_path: Path, shell: str) -> None:
+    """Each shell gets click's completion script for the zonedrill command."""
+    code, out = invoke(tmp_path, "completion", shell)
+    assert code == 0
+    assert "_ZONEDRILL_COMPLETE" in out
+
+
+def test_a_missing_kubeconfig_is_named(tmp_path: Path) -> None:
+    """--kubeconfig naming no file is bad input (exit 2) that names the path and the way out."""
+    missing = tmp_path / "nowhere" / "config"
+    code, out = invoke(tmp_path, "plan", str(FLAGSHIP), "--kubeconfig", str(missing))
+    assert code == 2
+    assert str(missing) in out
+    assert "--target lab" in out
+
+
+def test_a_kubernetes_manifest_is_named_as_such(tmp_path: Path) -> None:
+    """validate on k8s/rbac.yaml says it is a manifest, not a drill, and what a drill is."""
+    code, out = invoke(tmp_path, "validate", str(REPO / "k8s" / "rbac.yaml"))
+    assert code == 2
+    assert "this is a Kubernetes manifest" in out
+    assert "ServiceAccount" in out
+
+
+def test_lab_option_selects_the_lab(tmp_path: Path) -> None:
+    """--lab with a drill that names no lab runs on that lab, without any kubeconfig."""
+    drill = tmp_path / "drill.yaml"
+    drill.write_text(FLAGSHIP.read_text().replace("  lab: labs/pangyo.yaml\n", ""))
+    lab = REPO / "drills" / "labs" / "pangyo.yaml"
+    code, out = invoke(tmp_path, "plan", str(drill), "--lab", str(lab), "-o", "json")
+    assert code == 0, out
+    assert json.loads(out)["target"] == "lab"
