@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console, Group
@@ -33,6 +34,7 @@ OUTCOME_STYLE = {
 
 
 PIPED_WIDTH = 10_000
+HEARTBEAT_SECONDS = 5.0  # piped output says where the run is at least this often
 
 
 class SafeConsole(Console):
@@ -84,6 +86,7 @@ class ConsoleObserver:
         self._live: Live | None = None
         # The run's loop clock, captured on the loop thread; the live panel reads it from its own.
         self._clock: Callable[[], float] = time.monotonic
+        self._last_heartbeat = 0.0
 
     def __enter__(self) -> ConsoleObserver:
         if self.console.is_terminal:
@@ -108,10 +111,13 @@ class ConsoleObserver:
     def phase(self, name: str, *, until: float | None) -> None:
         """Announce a phase."""
         self._phase, self._until = name, until
+        self._probes = {probe: _ProbeView(up=view.up) for probe, view in self._probes.items()}
+        left = f" ({format_duration(round(until - self._clock(), 1))})" if until else ""
         if name == "chaos":
             self._t0 = self._clock()
-        left = f" ({format_duration(round(until - self._clock(), 1))})" if until else ""
+            left += f"; T0 = {wall_clock_now()}"
         self.console.print(styled((f"▶ {name}", "bold"), left))
+        self._last_heartbeat = self._clock()
 
     def step(self, record: StepRecord) -> None:
         """Print a step as it starts and as it ends."""
@@ -143,10 +149,22 @@ class ConsoleObserver:
             why = "" if sample.passed else f" ({sample.error})"
             self.console.print(styled(f"  {self._stamp()} probe {sample.probe} ", state, why))
         view.up = sample.passed
+        if self._live is None and self._clock() - self._last_heartbeat >= HEARTBEAT_SECONDS:
+            self._heartbeat()
+
+    def _heartbeat(self) -> None:
+        """When piped, a line every few seconds: phase, time left, each probe's state."""
+        self._last_heartbeat = self._clock()
+        left = f", {max(0.0, self._until - self._clock()):.0f}s left" if self._until else ""
+        states = ", ".join(
+            f"{name} {'up' if view.up else 'DOWN'} {_share(view)} passed"
+            for name, view in self._probes.items()
+        )
+        self.console.print(f"  {self._stamp()} {self._phase}{left}: {states}")
 
     def note(self, message: str) -> None:
-        """Print a warning."""
-        self.console.print(styled((f"! {message}", "yellow")))
+        """Print a warning, stamped with the time into the run (a guardrail trip, say)."""
+        self.console.print(styled((f"! {self._stamp()} {message}", "yellow")))
 
     def _stamp(self) -> str:
         if self._t0 is None:
@@ -156,13 +174,22 @@ class ConsoleObserver:
     def _panel(self) -> Any:
         left = f"{max(0.0, self._until - self._clock()):.0f}s left" if self._until else ""
         table = Table(box=None, show_header=True, header_style="dim")
-        for column in ("probe", "state", "passed so far", "last"):
+        for column in ("probe", "state", f"passed ({self._phase})", "last"):
             table.add_column(column)
         for name, view in self._probes.items():
             state = Text("up", "green") if view.up else Text("DOWN", "bold red")
-            share = f"{100 * view.passed / view.samples:.1f}%" if view.samples else "-"
-            table.add_row(name, state, share, view.last)
+            table.add_row(name, state, _share(view), view.last)
         return Group(Text(f"{self._phase} {left}", style="bold cyan"), table)
+
+
+def _share(view: _ProbeView) -> str:
+    """Passed samples of this phase only: the chaos figure matches the result's availability."""
+    return numbers.percent(100 * view.passed / view.samples) if view.samples else "—"
+
+
+def wall_clock_now() -> str:
+    """Now on the wall clock, local time with its zone: ``2026-11-26 19:41:02 KST (+0900)``."""
+    return datetime.now(UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z (%z)")
 
 
 def print_error(console: Console, exc: ZonedrillError) -> None:

@@ -104,6 +104,7 @@ class DrillRun:
         if not self._abort.is_set():
             self._abort_reason = reason
             self._abort.set()
+            self.observer.note(f"aborting: {reason}; restoring everything")
 
     async def execute(self) -> RunOutcome:
         """Run every phase; return the result. Raises only before anything is touched."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -52,3 +53,12 @@ def test_history_never_cuts_a_run_id(tmp_path: Path) -> None:
     on_terminal = piped(tmp_path, "history", columns=60, TTY_COMPATIBLE="1")
     assert LONG_ID in on_terminal, on_terminal
     assert LONG_ID in piped(tmp_path, "history", columns=60)
+
+
+def test_a_piped_run_says_where_it_is(tmp_path: Path) -> None:
+    """T0 on the wall clock with its zone, heartbeats between events, the guardrail trip."""
+    drill = REPO / "drills" / "pangyo-guardrail-abort.yaml"
+    out = piped(tmp_path, "run", str(drill), "--out", str(tmp_path / "run"), TZ="Asia/Seoul")
+    assert re.search(r"▶ chaos \(40s\); T0 = \d{4}-\d\d-\d\d \d\d:\d\d:\d\d KST \(\+0900\)", out)
+    assert re.search(r"T\+ +\d+\.\ds chaos, \d+s left: talk-api DOWN [\d.]+ % passed", out), out
+    assert re.search(r"! T\+ +\d+\.\ds aborting: guardrail: probe talk-api failing", out), out
