@@ -342,13 +342,19 @@ def history_compare(store: History, run_a: str, run_b: str) -> None:
     for column in ("figure", "A", "B", "change"):
         table.add_column(column)
     for name, value_a, value_b, show in comparison_rows(a, b):
-        change = "" if value_a is None or value_b is None else f"{value_b - value_a:+.2f}"
+        change = "" if value_a is None or value_b is None else _change(show, value_b - value_a)
         table.add_row(name, show(value_a), show(value_b), change)
     table.add_row("outcome", a.outcome, b.outcome, "" if a.outcome == b.outcome else "changed")
     SafeConsole().print(table)
 
 
 Row = tuple[str, float | None, float | None, Callable[[float | None], str]]
+
+
+def _change(show: Callable[[float | None], str], delta: float) -> str:
+    """A change in the unit of its figure: ``+9 ms``, ``-0.50 %``, ``+44.4``."""
+    text = (numbers.seconds if show is _rto_text else show)(delta)
+    return f"+{text}" if delta > 0 else text
 
 
 def _rto_text(value: float | None) -> str:

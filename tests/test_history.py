@@ -107,7 +107,8 @@ def test_history_show_and_compare(tmp_path: Path) -> None:
     rows = {
         line.split("│")[1].strip(): line for line in output.splitlines() if line.count("│") >= 4
     }
-    assert "+44.40" in rows["score"]
+    assert "+44.4" in rows["score"]
     assert "10.00 s" in rows["talk-api RTO after pangyo"]
+    assert "-10.00 s" in rows["talk-api RTO after pangyo"]  # every change carries its unit
     code, output = invoke(tmp_path, "history", "show", "nope")
     assert (code, "no run with id 'nope'" in output) == (2, True)
