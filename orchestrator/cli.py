@@ -47,7 +47,7 @@ from orchestrator.history import History, RunEntry, default_path
 from orchestrator.journal import state_dir
 from orchestrator.outputs import FileCheck, ValidateOut, plan_out, problems_out
 from orchestrator.port import ClusterPort, TargetOptions
-from orchestrator.preflight import Plan, prepare
+from orchestrator.preflight import Plan, PlanRefusedError, prepare
 from orchestrator.probes import Transport
 from orchestrator.report.document import load_result
 from orchestrator.report.render import write_reports
@@ -351,12 +351,19 @@ def plan(
         chosen = pick_target(drill, target, options, lab_file)
         lab = lab_for(drill_file, drill, lab_file) if chosen == "lab" else None
         result = run_async(lambda: _plan(drill, lab, chosen, options))
+    except PlanRefusedError as refused:  # the plan still shows, the refusal marked: exit 2
+        _show_plan(console, refused.plan, form, pods_listed)
+        sys.exit(fail(stderr(), refused))
     except ZonedrillError as exc:
         sys.exit(fail(stderr() if form != "text" else console, exc))
+    _show_plan(console, result, form, pods_listed)
+
+
+def _show_plan(console: Console, plan: Plan, form: str, pods_listed: int) -> None:
     if form != "text":
-        print_document(plan_out(result), form)
-        return
-    console.print(render_plan(result, pods_listed=pods_listed))
+        print_document(plan_out(plan), form)
+    else:
+        console.print(render_plan(plan, pods_listed=pods_listed))
 
 
 async def _plan(drill: Drill, lab: Lab | None, target: str, options: TargetOptions) -> Plan:

@@ -221,7 +221,25 @@ def render_plan(plan: Plan, *, pods_listed: int = 0) -> Group:
         lines += _pod_lines(plan, step.zone, step.mode, pods_listed)
     lines += [styled((f"  risk: {risk}", "yellow")) for risk in plan.risks]
     lines += [styled((f"  note: {note}", "dim")) for note in plan.notes]
+    lines += _schedule_lines(plan)
+    lines += [styled(("  REFUSED: ", "bold red"), reason) for reason in plan.refused]
     return Group(*lines)
+
+
+def _schedule_lines(plan: Plan) -> list[Text]:
+    """Every moment of the drill, the probes, and how long it runs."""
+    lines = [Text("timeline (T0 = start of the chaos phase):", "bold")]
+    for moment in plan.moments:
+        sign = "-" if moment.at < 0 else "+"
+        lines.append(styled(f"  T{sign}{format_duration(abs(moment.at)):>6}  {moment.what}"))
+    lines.append(Text("probes:", "bold"))
+    for probe in plan.probes:
+        held = "; ".join(probe.targets) or "no target"
+        every = format_duration(probe.every)
+        lines.append(styled(f"  {probe.name}: {probe.where} every {every}; {held}"))
+    length = format_duration(plan.run_seconds)
+    lines.append(styled(f"expected length: {length} (baseline and chaos phase), then restore"))
+    return lines
 
 
 def _pod_lines(plan: Plan, zone: str, mode: FaultMode, limit: int) -> list[Text]:

@@ -83,8 +83,25 @@ class PlanZoneOut(Output):
     workloads: list[str]
 
 
+class MomentOut(Output):
+    """One moment of the drill, in seconds from T0 (negative: before it)."""
+
+    at: float
+    action: str
+    what: str
+
+
+class ProbeScheduleOut(Output):
+    """One probe: where it asks, how often, what it is held to."""
+
+    name: str
+    where: str
+    every: float
+    targets: list[str]
+
+
 class PlanOut(Output):
-    """``plan -o``: the resolved zones, each lose step, the risks and notes."""
+    """``plan -o``: zones, lose steps, risks and notes, the timeline, probes, and any refusal."""
 
     kind: str = "DrillPlan"
     drill: str
@@ -94,6 +111,10 @@ class PlanOut(Output):
     steps: list[PlanStepOut]
     risks: list[str]
     notes: list[str]
+    timeline: list[MomentOut]
+    probes: list[ProbeScheduleOut]
+    run_seconds: float
+    refused: list[str]
 
 
 class VerdictOut(Output):
@@ -163,6 +184,13 @@ def plan_out(plan: Plan) -> PlanOut:
         steps=steps,
         risks=plan.risks,
         notes=plan.notes,
+        timeline=[MomentOut(at=m.at, action=m.action, what=m.what) for m in plan.moments],
+        probes=[
+            ProbeScheduleOut(name=p.name, where=p.where, every=p.every, targets=list(p.targets))
+            for p in plan.probes
+        ],
+        run_seconds=plan.run_seconds,
+        refused=plan.refused,
     )
 
 

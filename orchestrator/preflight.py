@@ -12,6 +12,13 @@ from orchestrator.errors import SafetyRefusalError
 from orchestrator.faults import ResolvedZone
 from orchestrator.forecast import Loss, Snapshot, foresee
 from orchestrator.port import ClusterPort, NodeInfo, PodInfo
+from orchestrator.schedule import (
+    Moment,
+    ProbeSchedule,
+    probe_schedules,
+    run_length,
+    timetable,
+)
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,10 @@ class Plan:
     steps: list[StepPlan] = field(default_factory=list)
     risks: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    moments: list[Moment] = field(default_factory=list)
+    probes: list[ProbeSchedule] = field(default_factory=list)
+    run_seconds: float = 0.0
+    refused: list[str] = field(default_factory=list)  # why preflight refuses, if it does
 
 
 async def prepare(drill: Drill, port: ClusterPort) -> Plan:
@@ -61,6 +72,9 @@ async def prepare(drill: Drill, port: ClusterPort) -> Plan:
         zones=zones,
         total_nodes=len(workers),
         pods_by_zone=_pods_by_zone(zones, all_pods, set(drill.spec.safety.exclude_namespaces)),
+        moments=timetable(drill),
+        probes=probe_schedules(drill),
+        run_seconds=run_length(drill),
     )
     if not problems:
         _plan_steps(drill, plan)
@@ -68,10 +82,19 @@ async def prepare(drill: Drill, port: ClusterPort) -> Plan:
         budgets = await port.list_disruption_budgets()
         _foresee(plan, Snapshot(nodes=nodes, pods=all_pods, budgets=budgets))
     if problems:
-        raise SafetyRefusalError(
-            "preflight refused the drill:\n" + "\n".join(f"  - {p}" for p in problems)
+        plan.refused = problems
+        raise PlanRefusedError(
+            "preflight refused the drill:\n" + "\n".join(f"  - {p}" for p in problems), plan
         )
     return plan
+
+
+class PlanRefusedError(SafetyRefusalError):
+    """Preflight refused; ``plan`` still says what the drill would have done, and why not."""
+
+    def __init__(self, message: str, plan: Plan) -> None:
+        super().__init__(message)
+        self.plan = plan
 
 
 def _pods_by_zone(

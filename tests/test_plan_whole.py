@@ -1,0 +1,70 @@
+"""plan shows the whole drill, and still shows it, the refusal marked, when safety refuses.
+
+Every step at its time, the automatic restore, the probes and the run's length.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from orchestrator.cli import main
+from tests.support import REPO
+
+FLAGSHIP = REPO / "drills" / "pangyo-battery-fire.yaml"
+
+
+def plan(tmp_path: Path, drill: Path, *args: str) -> tuple[int, str]:
+    """``zonedrill plan DRILL ARGS`` in process: exit code and standard output."""
+    done = CliRunner().invoke(
+        main, ["plan", str(drill), *args], env={"ZONEDRILL_STATE_DIR": str(tmp_path)}
+    )
+    return done.exit_code, done.stdout
+
+
+def without_restore(tmp_path: Path, **replace: str) -> Path:
+    """The flagship with its restore step dropped (and other text replaced), next to its lab."""
+    text = FLAGSHIP.read_text().replace("    - {at: 20s, restore: pangyo}\n", "")
+    for old, new in replace.items():
+        text = text.replace(old, new)
+    drill = tmp_path / "drill.yaml"
+    drill.write_text(text)
+    (tmp_path / "labs").symlink_to(FLAGSHIP.parent / "labs")
+    return drill
+
+
+def test_plan_lists_every_moment_probe_and_the_length(tmp_path: Path) -> None:
+    """Loses and restores at their times, each probe with where, how often and its targets."""
+    code, out = plan(tmp_path, FLAGSHIP)
+    assert code == 0
+    lines = out.splitlines()
+    assert "  T-    5s  baseline: every probe must pass" in lines
+    assert "  T+    0s  step 0: lose pangyo (power-loss)" in lines
+    assert "  T+   20s  step 1: restore pangyo" in lines
+    assert (
+        "  talk-api: GET service messaging/talk-api:80/healthz every 250ms; "
+        "RTO ≤ 5s; availability ≥ 99%; p99 ≤ 200ms"
+    ) in lines
+    assert "expected length: 35s (baseline and chaos phase), then restore" in lines
+
+
+def test_plan_shows_the_automatic_restore_at_the_end(tmp_path: Path) -> None:
+    """A zone still lost when the chaos phase ends is restored then; the plan says so."""
+    code, out = plan(tmp_path, without_restore(tmp_path), "-o", "json")
+    assert code == 0
+    timeline = json.loads(out)["timeline"]
+    assert {"at": 30.0, "action": "restore-all", "what": "restore pangyo (automatic)"} in timeline
+
+
+def test_a_refused_plan_is_still_shown_with_the_refusal(tmp_path: Path) -> None:
+    """maxNodeFraction refuses the drill: exit 2, and the plan is there with REFUSED marked."""
+    drill = without_restore(tmp_path, **{"maxNodeFraction: 0.5": "maxNodeFraction: 0.1"})
+    code, out = plan(tmp_path, drill)
+    assert code == 2
+    assert "step 0: lose pangyo (power-loss)" in out
+    assert "REFUSED: step 0 would have 3 of 8 nodes lost" in out
+    code, out = plan(tmp_path, drill, "-o", "json")
+    assert code == 2
+    assert json.loads(out)["refused"][0].startswith("step 0 would have 3 of 8 nodes lost")
