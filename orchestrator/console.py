@@ -212,10 +212,11 @@ def render_plan(plan: Plan, *, pods_listed: int = 0) -> Group:
         table.add_row(name, str(len(zone.nodes)), str(len(pods)), ", ".join(workloads))
     lines: list[Any] = [table]
     for step in plan.steps:
+        moved = f" ({step.moved_in} expected to have moved here)" if step.moved_in else ""
         lines.append(
             Text(
                 f"  step {step.index}: {step.mode} {step.zone}: {step.nodes} nodes, "
-                f"{step.pods} pods"
+                f"{step.pods} pods{moved}"
             )
         )
         lines += _pod_lines(plan, step.zone, step.mode, pods_listed)

@@ -73,6 +73,7 @@ class PlanStepOut(Output):
     mode: str
     nodes: int
     pods: int
+    moved_in: int  # of pods: replacements expected there after earlier losses
 
 
 class PlanZoneOut(Output):
@@ -173,7 +174,9 @@ def plan_out(plan: Plan) -> PlanOut:
         for name, zone in plan.zones.items()
     }
     steps = [
-        PlanStepOut(index=s.index, zone=s.zone, mode=s.mode, nodes=s.nodes, pods=s.pods)
+        PlanStepOut(
+            index=s.index, zone=s.zone, mode=s.mode, nodes=s.nodes, pods=s.pods, moved_in=s.moved_in
+        )
         for s in plan.steps
     ]
     return PlanOut(

@@ -11,6 +11,7 @@ from orchestrator.drill.model import Drill, FaultMode
 from orchestrator.errors import SafetyRefusalError
 from orchestrator.faults import ResolvedZone
 from orchestrator.forecast import Loss, Snapshot, foresee
+from orchestrator.placement import expected_pods
 from orchestrator.port import ClusterPort, NodeInfo, PodInfo
 from orchestrator.schedule import (
     Moment,
@@ -31,6 +32,8 @@ class StepPlan:
     nodes: int
     pods: int
     lost_zones: tuple[str, ...]
+    moved_in: int = 0  # of ``pods``: replacements expected here after earlier losses
+    lost_pods: tuple[PodInfo, ...] = ()  # in every zone lost at this step, as expected then
 
 
 @dataclass
@@ -135,20 +138,24 @@ def resolve_zones(drill: Drill, nodes: list[NodeInfo]) -> tuple[dict[str, Resolv
 
 def _plan_steps(drill: Drill, plan: Plan) -> None:
     lost: list[str] = []
+    expected = expected_pods(drill, plan.zones, plan.pods_by_zone)
     for index, step in enumerate(drill.spec.steps):
         if step.restore is not None:
             lost.remove(step.restore)
             continue
         lost.append(step.zone)
         zone = plan.zones[step.zone]
+        here = expected[index]
         plan.steps.append(
             StepPlan(
                 index,
                 step.zone,
                 step.fault_mode,
                 len(zone.nodes),
-                len(plan.pods_by_zone[step.zone]),
+                len(here[step.zone]),
                 tuple(lost),
+                moved_in=len(here[step.zone]) - len(plan.pods_by_zone[step.zone]),
+                lost_pods=tuple(p for z in lost for p in here[z]),
             )
         )
         for node in zone.nodes:
@@ -180,6 +187,6 @@ def _foresee(plan: Plan, snapshot: Snapshot) -> None:
             mode=step.mode,
             lost_zones=step.lost_zones,
             lost_nodes=lost_nodes,
-            lost_pods=[p for z in step.lost_zones for p in plan.pods_by_zone[z]],
+            lost_pods=list(step.lost_pods),
         )
         plan.risks += foresee(loss, snapshot)

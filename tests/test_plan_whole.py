@@ -68,3 +68,29 @@ def test_a_refused_plan_is_still_shown_with_the_refusal(tmp_path: Path) -> None:
     code, out = plan(tmp_path, drill, "-o", "json")
     assert code == 2
     assert json.loads(out)["refused"][0].startswith("step 0 would have 3 of 8 nodes lost")
+
+
+def test_a_later_step_counts_the_pods_that_moved_into_its_zone(tmp_path: Path) -> None:
+    """Pangyo's replacements land in ansan and gasan; losing ansan next hits them too.
+
+    Pangyo holds 6 pods, ansan 2. Replacements go round-robin over the 5 nodes still up
+    (ansan's 3, gasan's 2), so ansan is expected to hold 2 + 4 when step 1 starts (a lab run
+    of this drill deletes 7 there; the plan before this forecast said 2).
+    """
+    drill = without_restore(
+        tmp_path,
+        **{
+            "  steps:\n    - {at: 0s, lose: pangyo, mode: power-loss}\n": (
+                "  steps:\n    - {at: 0s, lose: pangyo, mode: power-loss}\n"
+                "    - {at: 10s, lose: ansan, mode: power-loss}\n"
+            ),
+            "maxNodeFraction: 0.5": "maxNodeFraction: 0.8",
+        },
+    )
+    code, out = plan(tmp_path, drill, "-o", "json")
+    assert code == 0, out
+    steps = json.loads(out)["steps"]
+    assert [(s["zone"], s["pods"], s["movedIn"]) for s in steps] == [
+        ("pangyo", 6, 0),
+        ("ansan", 6, 4),
+    ]
