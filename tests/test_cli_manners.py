@@ -69,3 +69,17 @@ def test_lab_option_selects_the_lab(tmp_path: Path) -> None:
     code, out = invoke(tmp_path, "plan", str(drill), "--lab", str(lab), "-o", "json")
     assert code == 0, out
     assert json.loads(out)["target"] == "lab"
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["run", "validate", "plan", "report", "gate", "history", "verify", "rollback", "schema"],
+)
+def test_help_keeps_its_examples_apart_and_prints_no_escapes(tmp_path: Path, command: str) -> None:
+    """No literal \\b or backspace; every example line of the docstring stays its own line."""
+    code, out = invoke(tmp_path, command, "--help")
+    assert code == 0
+    assert "\\b" not in out
+    assert "\b" not in out
+    examples = [line.strip() for line in out.splitlines() if line.strip().startswith("zonedrill ")]
+    assert all(line.count("zonedrill ") == 1 for line in examples), examples
