@@ -15,6 +15,7 @@ from ruamel.yaml import YAML
 from orchestrator.drill import Drill, Lab, load_file
 from orchestrator.drill.reference import BLOCK, definitions, render_document
 from orchestrator.drill.schema import file_schema
+from orchestrator.errors import InvalidInputError
 from tests.support import REPO, ZONEDRILL
 
 REFERENCE = REPO / "docs" / "drill-format.md"
@@ -114,3 +115,55 @@ def test_each_default_written_into_a_drill_validates(
         YAML().dump(data, out)
     (tmp_path / "labs").symlink_to(FLAGSHIP.parent / "labs")
     assert isinstance(load_file(written), Drill)
+
+
+def _mutate(data: dict[str, Any], change: str) -> None:
+    spec = data["spec"]
+    if change == "zone key not a DNS label":
+        spec["zones"]["Bad_Zone"] = spec["zones"].pop("gasan")
+    elif change == "no targets":
+        del spec["targets"]
+    elif change == "no probes":
+        spec["probes"] = []
+        spec["targets"], spec["stopIf"] = [], []
+    elif change == "150%":
+        spec["targets"][0]["availability"] = "150%"
+    elif change == "mode on a restore":
+        spec["steps"][1]["mode"] = "drain"
+    elif change == ".5s":
+        spec["probes"][0]["every"] = ".5s"
+    elif change == "bare 0":
+        spec["steps"][0]["at"] = "0"
+    elif change == "99.5 %":
+        spec["targets"][0]["availability"] = "99.5 %"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "zone key not a DNS label",
+        "no targets",
+        "no probes",
+        "150%",
+        "mode on a restore",
+        ".5s",
+        "bare 0",
+        "99.5 %",
+    ],
+)
+def test_the_schema_and_validate_agree(change: str, tmp_path: Path) -> None:
+    """An editor shows green exactly when validate accepts (for the cases users hit)."""
+    data = copy.deepcopy(read(FLAGSHIP))
+    _mutate(data, change)
+    written = tmp_path / "drill.yaml"
+    with written.open("w") as out:
+        YAML().dump(data, out)
+    (tmp_path / "labs").symlink_to(FLAGSHIP.parent / "labs")
+    try:
+        load_file(written)
+    except InvalidInputError:
+        accepted = False
+    else:
+        accepted = True
+    valid = jsonschema.Draft202012Validator(file_schema(Drill)).is_valid(data)
+    assert valid == accepted, f"schema says {valid}, validate says {accepted}"

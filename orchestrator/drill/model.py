@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -138,6 +138,14 @@ class Probe(FileModel):
 class Step(FileModel):
     """Lose or restore one zone at an offset from T0."""
 
+    model_config = FileModel.model_config | {
+        "json_schema_extra": {
+            # Exactly one of lose and restore; a restore takes no mode (the rules say so too).
+            "oneOf": [{"required": ["lose"]}, {"required": ["restore"]}],
+            "not": {"required": ["restore", "mode"]},
+        }
+    }
+
     at: Duration = Field(
         description="When the step starts, counted from T0 (the start of the chaos phase); "
         "below duration, in time order."
@@ -216,12 +224,21 @@ class Safety(FileModel):
     )
     exclude_namespaces: list[str] = Field(
         default_factory=lambda: ["kube-system"],
-        description="Namespaces whose pods are never evicted or deleted. Default: [kube-system].",
+        description="Namespaces whose pods are never evicted or deleted. A list replaces the "
+        "default: name kube-system too if you set it.",
     )
+
+
+def _needs_targets(schema: dict[str, Any]) -> None:
+    # The model defaults targets to [] so that a missing list is reported by the rules with
+    # the drill's other problems; the schema says what validate requires.
+    schema["required"] = [*schema.get("required", []), "targets"]
 
 
 class DrillSpec(FileModel):
     """The scenario: zones, probes, timing, steps, targets and guardrails."""
+
+    model_config = FileModel.model_config | {"json_schema_extra": _needs_targets}
 
     lab: str | None = Field(
         default=None,
@@ -230,19 +247,27 @@ class DrillSpec(FileModel):
     zones: dict[DnsLabel, ZoneSelector] = Field(
         min_length=1, description="The power zones, by name: each a node pool picked by labels."
     )
-    probes: list[Probe] = Field(description="The health probes sampled for the whole run.")
+    probes: list[Probe] = Field(
+        description="The health probes sampled for the whole run; at least one.",
+        json_schema_extra={"minItems": 1},
+    )
     baseline: Duration = Field(
         default=10.0,
         description="The steady-state check before the first step: every probe must pass, "
         "else the run ends not-steady (exit 3) without touching anything.",
     )
     duration: Duration = Field(
-        description="The length of the chaos phase, counted from T0 (the first step's start)."
+        description="The length of the chaos phase, counted from T0 (its start)."
     )
-    steps: list[Step] = Field(description="The zone losses and restores, in time order.")
+    steps: list[Step] = Field(
+        description="The zone losses and restores, in time order; at least one lose.",
+        json_schema_extra={"minItems": 1},
+    )
     targets: list[Target] = Field(
         default_factory=list,
-        description="What a passing recovery is: each field of each target is one scored check.",
+        description="What a passing recovery is: each field of each target is one scored "
+        "check; at least one.",
+        json_schema_extra={"minItems": 1},
     )
     stop_if: list[StopIf] = Field(
         default_factory=list, description="Guardrails that abort the drill early."

@@ -21,7 +21,7 @@ from typing import Any
 from orchestrator.drill.lab import Lab
 from orchestrator.drill.model import Drill
 from orchestrator.drill.schema import file_schema
-from orchestrator.drill.types import DURATION_PATTERN
+from orchestrator.drill.types import DURATION_PATTERN, PERCENT_PATTERN
 
 Schema = dict[str, Any]
 BLOCK = re.compile(r"(<!-- fields: (\w+) -->\n)(.*?)(<!-- end fields -->)", re.DOTALL)
@@ -82,7 +82,7 @@ TYPE_RULES: list[tuple[Callable[[Schema], bool], Callable[[Schema, dict[str, Sch
     (lambda f: "$ref" in f, _ref),
     (lambda f: "anyOf" in f, _optional),
     (lambda f: f.get("pattern") == DURATION_PATTERN, lambda f, _: "duration"),
-    (lambda f: str(f.get("pattern", "")).endswith("%$"), lambda f, _: "percent"),
+    (lambda f: f.get("pattern") == PERCENT_PATTERN, lambda f, _: "percent"),
     (lambda f: "enum" in f, _enum),
     (lambda f: "const" in f, lambda f, _: f"`{f['const']}`"),
     (lambda f: f.get("type") == "array", lambda f, d: f"list of {type_text(f['items'], d)}"),

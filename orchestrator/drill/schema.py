@@ -25,10 +25,21 @@ class FileSchema(GenerateJsonSchema):
         return False
 
     def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
-        """The field's schema with its default as a file would write it."""
+        """The field's schema with its default as a file would write it (factories too)."""
         json_schema = super().default_schema(schema)
         if "default" in json_schema:
             json_schema["default"] = _as_written(schema["schema"], schema["default"])
+        elif schema.get("default_factory") and not schema.get("default_factory_takes_data"):
+            made = schema["default_factory"]()  # type: ignore[call-arg]
+            if isinstance(made, list) and made:  # [kube-system]; an empty list says nothing
+                json_schema["default"] = _as_written(schema["schema"], made)
+        return json_schema
+
+    def dict_schema(self, schema: core_schema.DictSchema) -> JsonSchemaValue:
+        """A map with patterned keys (zone names) refuses other keys, as validate does."""
+        json_schema = super().dict_schema(schema)
+        if "patternProperties" in json_schema:
+            json_schema["additionalProperties"] = False
         return json_schema
 
 

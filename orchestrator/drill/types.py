@@ -18,7 +18,10 @@ from pydantic.alias_generators import to_camel
 
 from orchestrator.durations import parse_duration, parse_percent
 
-DURATION_PATTERN = r"^([0-9]+(\.[0-9]*)?(ns|us|µs|ms|s|m|h))+$"
+# The patterns accept exactly what the parsers do (orchestrator/durations.py), so an editor
+# never shows green for a value validate refuses, or red for one it takes.
+DURATION_PATTERN = r"^\s*(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h))+\s*$"
+PERCENT_PATTERN = r"^\s*0*(100(\.0+)?|[0-9]{1,2}(\.[0-9]+)?)\s*%\s*$"
 
 
 def _duration(value: Any) -> Any:
@@ -63,7 +66,7 @@ Percent = Annotated[
     float,
     BeforeValidator(_percent),
     PlainSerializer(_percent_text, when_used="json"),
-    WithJsonSchema({"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?%$", "examples": ["99.5%"]}),
+    WithJsonSchema({"type": "string", "pattern": PERCENT_PATTERN, "examples": ["99.5%"]}),
 ]
 """A percentage 0..100, written in files as a string like ``"99.5%"``."""
 
