@@ -206,20 +206,28 @@ def open_target(options: TargetOptions) -> KubeTarget:
 
 
 def _check_kubeconfig(given: Path | None, in_cluster: bool) -> None:
-    """A kubeconfig that is not there is bad input: name the file and where it came from."""
+    """No kubeconfig file at all is bad input: name every place looked at and the way out.
+
+    ``~`` is expanded and ``$KUBECONFIG`` may list several files, as the client reads them; it
+    is enough that one exists.
+    """
     if in_cluster:
         return
-    source = "--kubeconfig" if given else "$KUBECONFIG" if os.environ.get("KUBECONFIG") else ""
-    path = given or Path(os.environ.get("KUBECONFIG") or Path.home() / ".kube" / "config")
-    if ":" in str(path) and not given:
-        return  # a $KUBECONFIG list: the client merges what exists
-    if not path.is_file():
-        where = f" ({source})" if source else " (the default; none of --kubeconfig or $KUBECONFIG)"
-        message = (
-            f"no kubeconfig file at {path}{where}: give --kubeconfig FILE, or --target lab "
-            "for a drill with a lab"
-        )
-        raise InvalidInputError([Problem(str(path), None, None, "", message)])
+    if given is not None:
+        places, source = [given], "--kubeconfig"
+    elif os.environ.get("KUBECONFIG"):
+        places = [Path(p) for p in os.environ["KUBECONFIG"].split(os.pathsep) if p]
+        source = "$KUBECONFIG"
+    else:
+        places, source = [Path("~/.kube/config")], "the default; no --kubeconfig or $KUBECONFIG"
+    if any(p.expanduser().is_file() for p in places):
+        return
+    named = ", ".join(str(p.expanduser()) for p in places)
+    message = (
+        f"no kubeconfig file at {named} ({source}): give --kubeconfig FILE, or --target lab "
+        "for a drill with a lab"
+    )
+    raise InvalidInputError([Problem(named, None, None, "", message)])
 
 
 def connect(settings: KubeSettings) -> KubeTarget:

@@ -83,3 +83,33 @@ def test_help_keeps_its_examples_apart_and_prints_no_escapes(tmp_path: Path, com
     assert "\b" not in out
     examples = [line.strip() for line in out.splitlines() if line.strip().startswith("zonedrill ")]
     assert all(line.count("zonedrill ") == 1 for line in examples), examples
+
+
+@pytest.mark.parametrize("form", ["tilde", "list"])
+def test_kubeconfig_forms_the_client_accepts_are_not_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, form: str
+) -> None:
+    """A literal ~ and a $KUBECONFIG list naming one existing file pass the check."""
+    home = tmp_path / "home"
+    (home / ".kube").mkdir(parents=True)
+    (home / ".kube" / "config").write_text("apiVersion: v1\nkind: Config\n")
+    monkeypatch.setenv("HOME", str(home))
+    value = "~/.kube/config" if form == "tilde" else f"{tmp_path}/nope:~/.kube/config"
+    done = CliRunner().invoke(
+        main,
+        ["plan", str(FLAGSHIP), "--target", "kube"],
+        env={"ZONEDRILL_STATE_DIR": str(tmp_path), "KUBECONFIG": value},
+    )
+    assert "no kubeconfig file" not in done.output, done.output
+
+
+def test_a_kubeconfig_list_with_no_file_names_them_all(tmp_path: Path) -> None:
+    """$KUBECONFIG listing only missing files: exit 2, each path named."""
+    value = f"{tmp_path}/a:{tmp_path}/b"
+    done = CliRunner().invoke(
+        main,
+        ["plan", str(FLAGSHIP), "--target", "kube"],
+        env={"ZONEDRILL_STATE_DIR": str(tmp_path), "KUBECONFIG": value},
+    )
+    assert done.exit_code == 2
+    assert f"{tmp_path}/a, {tmp_path}/b ($KUBECONFIG)" in done.output
