@@ -18,7 +18,7 @@ from orchestrator.document import Outcome
 from orchestrator.drill.model import FaultMode
 from orchestrator.durations import format_duration
 from orchestrator.errors import InvalidInputError, ZonedrillError
-from orchestrator.preflight import Plan
+from orchestrator.preflight import Plan, StepPlan
 from orchestrator.report import numbers
 from orchestrator.result import StepRecord
 from orchestrator.samples import Sample
@@ -219,7 +219,7 @@ def render_plan(plan: Plan, *, pods_listed: int = 0) -> Group:
                 f"{step.pods} pods{moved}"
             )
         )
-        lines += _pod_lines(plan, step.zone, step.mode, pods_listed)
+        lines += _pod_lines(plan, step, pods_listed)
     lines += [styled((f"  risk: {risk}", "yellow")) for risk in plan.risks]
     lines += [styled((f"  note: {note}", "dim")) for note in plan.notes]
     lines += _schedule_lines(plan)
@@ -243,14 +243,24 @@ def _schedule_lines(plan: Plan) -> list[Text]:
     return lines
 
 
-def _pod_lines(plan: Plan, zone: str, mode: FaultMode, limit: int) -> list[Text]:
-    if limit <= 0 or mode is FaultMode.CORDON:
+def _pod_lines(plan: Plan, step: StepPlan, limit: int) -> list[Text]:
+    """The pods the step is expected to hit, those moved there by earlier steps marked."""
+    if limit <= 0 or step.mode is FaultMode.CORDON:
         return []
-    pods = sorted(plan.pods_by_zone.get(zone, []), key=lambda p: p.ref)
-    if mode is FaultMode.DRAIN:
+    nodes = set(plan.zones[step.zone].node_names)
+    pods = sorted((p for p in step.lost_pods if p.node in nodes), key=lambda p: p.ref)
+    if step.mode is FaultMode.DRAIN:
         pods = [p for p in pods if p.evictable]
-    verb = "evict" if mode is FaultMode.DRAIN else "delete"
-    lines = [Text(f"    {verb} {pod.ref} on {pod.node}", style="dim") for pod in pods[:limit]]
+    verb = "evict" if step.mode is FaultMode.DRAIN else "delete"
+    before = plan.pods_by_zone[step.zone]
+    lines = [
+        Text(
+            f"    {verb} {pod.ref} on {pod.node}"
+            + ("" if pod in before else " (a replacement expected here)"),
+            style="dim",
+        )
+        for pod in pods[:limit]
+    ]
     if len(pods) > limit:
         lines.append(Text(f"    … and {len(pods) - limit} more (--pods N lists more)", "dim"))
     return lines

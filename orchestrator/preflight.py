@@ -11,7 +11,7 @@ from orchestrator.drill.model import Drill, FaultMode
 from orchestrator.errors import SafetyRefusalError
 from orchestrator.faults import ResolvedZone
 from orchestrator.forecast import Loss, Snapshot, foresee
-from orchestrator.placement import expected_pods
+from orchestrator.placement import OUTSIDE, expected_pods
 from orchestrator.port import ClusterPort, NodeInfo, PodInfo
 from orchestrator.schedule import (
     Moment,
@@ -80,7 +80,9 @@ async def prepare(drill: Drill, port: ClusterPort) -> Plan:
         run_seconds=run_length(drill),
     )
     if not problems:
-        _plan_steps(drill, plan)
+        zoned = {n for zone in zones.values() for n in zone.node_names}
+        outside = ResolvedZone(OUTSIDE, tuple(n for n in workers if n.name not in zoned))
+        _plan_steps(drill, plan, outside)
         problems += _fraction_problems(drill, plan)
         budgets = await port.list_disruption_budgets()
         _foresee(plan, Snapshot(nodes=nodes, pods=all_pods, budgets=budgets))
@@ -136,9 +138,9 @@ def resolve_zones(drill: Drill, nodes: list[NodeInfo]) -> tuple[dict[str, Resolv
     return zones, problems
 
 
-def _plan_steps(drill: Drill, plan: Plan) -> None:
+def _plan_steps(drill: Drill, plan: Plan, outside: ResolvedZone) -> None:
     lost: list[str] = []
-    expected = expected_pods(drill, plan.zones, plan.pods_by_zone)
+    expected = expected_pods(drill, plan.zones, plan.pods_by_zone, outside)
     for index, step in enumerate(drill.spec.steps):
         if step.restore is not None:
             lost.remove(step.restore)
@@ -154,7 +156,7 @@ def _plan_steps(drill: Drill, plan: Plan) -> None:
                 len(zone.nodes),
                 len(here[step.zone]),
                 tuple(lost),
-                moved_in=len(here[step.zone]) - len(plan.pods_by_zone[step.zone]),
+                moved_in=sum(p not in plan.pods_by_zone[step.zone] for p in here[step.zone]),
                 lost_pods=tuple(p for z in lost for p in here[z]),
             )
         )

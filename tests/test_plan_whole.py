@@ -94,3 +94,44 @@ def test_a_later_step_counts_the_pods_that_moved_into_its_zone(tmp_path: Path) -
         ("pangyo", 6, 0),
         ("ansan", 6, 4),
     ]
+
+
+def test_a_zone_lost_again_holds_no_negative_count(tmp_path: Path) -> None:
+    """Lose pangyo, restore it, lose it again: its pods left at the first loss and stay away."""
+    drill = without_restore(
+        tmp_path,
+        **{
+            "  steps:\n    - {at: 0s, lose: pangyo, mode: power-loss}\n": (
+                "  steps:\n    - {at: 0s, lose: pangyo, mode: power-loss}\n"
+                "    - {at: 10s, restore: pangyo}\n"
+                "    - {at: 15s, lose: pangyo, mode: power-loss}\n"
+            ),
+        },
+    )
+    code, out = plan(tmp_path, drill, "-o", "json")
+    assert code == 0, out
+    steps = json.loads(out)["steps"]
+    assert [(s["pods"], s["movedIn"]) for s in steps] == [(6, 0), (0, 0)]
+
+
+def test_workers_outside_every_zone_take_replacements_too(tmp_path: Path) -> None:
+    """A drill naming only pangyo and ansan: gasan's nodes still take pangyo's replacements.
+
+    Six replacements round-robin over gasan's 2 nodes and ansan's 3: 3 land in ansan (all 6
+    would, if only the drill's zones were counted).
+    """
+    drill = without_restore(
+        tmp_path,
+        **{
+            "    gasan:  {nodeSelector: {zonedrill.io/power-zone: gasan}}\n": "",
+            "  steps:\n    - {at: 0s, lose: pangyo, mode: power-loss}\n": (
+                "  steps:\n    - {at: 0s, lose: pangyo, mode: power-loss}\n"
+                "    - {at: 10s, lose: ansan, mode: power-loss}\n"
+            ),
+            "maxNodeFraction: 0.5": "maxNodeFraction: 0.8",
+        },
+    )
+    code, out = plan(tmp_path, drill, "-o", "json")
+    assert code == 0, out
+    ansan = json.loads(out)["steps"][1]
+    assert (ansan["pods"], ansan["movedIn"]) == (5, 3)
