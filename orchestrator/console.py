@@ -86,7 +86,7 @@ class ConsoleObserver:
         self._live: Live | None = None
         # The run's loop clock, captured on the loop thread; the live panel reads it from its own.
         self._clock: Callable[[], float] = time.monotonic
-        self._last_heartbeat = 0.0
+        self._beat: asyncio.TimerHandle | None = None
 
     def __enter__(self) -> ConsoleObserver:
         if self.console.is_terminal:
@@ -102,6 +102,8 @@ class ConsoleObserver:
     def __exit__(self, *exc: object) -> None:
         if self._live is not None:
             self._live.stop()
+        if self._beat is not None:
+            self._beat.cancel()
 
     def planned(self, plan: Plan) -> None:
         """Print the plan and its risks."""
@@ -117,7 +119,8 @@ class ConsoleObserver:
             self._t0 = self._clock()
             left += f"; T0 = {wall_clock_now()}"
         self.console.print(styled((f"▶ {name}", "bold"), left))
-        self._last_heartbeat = self._clock()
+        if self._live is None and self._beat is None:
+            self._beat = asyncio.get_running_loop().call_later(HEARTBEAT_SECONDS, self._heartbeat)
 
     def step(self, record: StepRecord) -> None:
         """Print a step as it starts and as it ends."""
@@ -149,12 +152,10 @@ class ConsoleObserver:
             why = "" if sample.passed else f" ({sample.error})"
             self.console.print(styled(f"  {self._stamp()} probe {sample.probe} ", state, why))
         view.up = sample.passed
-        if self._live is None and self._clock() - self._last_heartbeat >= HEARTBEAT_SECONDS:
-            self._heartbeat()
 
     def _heartbeat(self) -> None:
         """When piped, a line every few seconds: phase, time left, each probe's state."""
-        self._last_heartbeat = self._clock()
+        self._beat = asyncio.get_running_loop().call_later(HEARTBEAT_SECONDS, self._heartbeat)
         left = f", {max(0.0, self._until - self._clock()):.0f}s left" if self._until else ""
         states = ", ".join(
             f"{name} {'up' if view.up else 'DOWN'} {_share(view)} passed"
