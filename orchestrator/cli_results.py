@@ -15,6 +15,7 @@ from typing import NoReturn
 import click
 from rich.table import Table
 
+from orchestrator import numbers
 from orchestrator.cli_common import EXIT_ERROR, EXIT_INVALID, OUTPUT_OPTION, print_document
 from orchestrator.console import SafeConsole, print_error
 from orchestrator.document import LatencyDoc, Outcome, ProbeDoc, ResultDoc
@@ -24,13 +25,13 @@ from orchestrator.gate import GatePolicy, Verdict, judge_all, refuse_implausible
 from orchestrator.history import History, RunEntry, default_path
 from orchestrator.journal import state_dir
 from orchestrator.outputs import HistoryOut, gate_out, run_out
-from orchestrator.report import numbers
 from orchestrator.report.document import FinishedRun, load_result, read_samples_of
 from orchestrator.report.render import Format, markdown, render
 from orchestrator.text import clean
 from orchestrator.verify import differences
 
 EXIT_GATE_FAILED = 1
+FORM_KEY = "zonedrill.form"
 SPARKS = "▁▂▃▄▅▆▇█"
 
 
@@ -176,7 +177,7 @@ def gate(
         _refuse(exc)
     verdicts = judge_all(docs, policy, now=now)
     if form != "text":
-        document = gate_out(verdicts)
+        document = gate_out(verdicts, None if verdicts else _nothing_recorded(drill, trigger))
         print_document(document, form)
         sys.exit(0 if document.passed else EXIT_GATE_FAILED)
     sys.exit(_announce(verdicts, drill, trigger))
@@ -185,8 +186,7 @@ def gate(
 def _announce(verdicts: list[Verdict], drill: str | None, trigger: str | None) -> int:
     """Print one line per result and the gate's verdict; return the exit code."""
     if not verdicts:
-        scope = f" with trigger {trigger!r}" if trigger else ""
-        click.echo(clean(f"FAIL no run of drill {drill!r}{scope} is recorded"))
+        click.echo(clean(f"FAIL {_nothing_recorded(drill, trigger)}"))
         return EXIT_GATE_FAILED
     for verdict in verdicts:
         click.echo(clean(verdict.line()))
@@ -194,6 +194,11 @@ def _announce(verdicts: list[Verdict], drill: str | None, trigger: str | None) -
     word = "failed" if failed else "passed"
     click.echo(f"gate {word}: {len(verdicts) - failed} of {len(verdicts)} result(s) pass")
     return EXIT_GATE_FAILED if failed else 0
+
+
+def _nothing_recorded(drill: str | None, trigger: str | None) -> str:
+    scope = f" with trigger {trigger!r}" if trigger else ""
+    return f"no run of drill {drill!r}{scope} is recorded"
 
 
 def _age_option(text: str | None) -> float | None:
@@ -248,6 +253,7 @@ def history(
       zonedrill history compare <run-a> <run-b>  figures side by side
     """
     ctx.obj = _history(history_path)
+    ctx.meta[FORM_KEY] = form  # history -o json show ID means the same as history show ID -o json
     if ctx.invoked_subcommand is not None:
         return
     try:
@@ -279,7 +285,7 @@ def _runs_table(entries: list[RunEntry]) -> Table:
     table.add_column("worst RTO")
     for entry in entries:
         doc = entry.doc
-        rto = "not recovered" if entry.unrecovered else numbers.seconds(entry.worst_rto)
+        rto = _worst_rto(entry)
         table.add_row(
             f"{doc.ended_at:%Y-%m-%d %H:%M}",
             doc.run_id,
@@ -294,7 +300,9 @@ def _runs_table(entries: list[RunEntry]) -> Table:
 
 
 def _worst_rto(entry: RunEntry) -> str:
-    return "not recovered" if entry.unrecovered else numbers.seconds(entry.worst_rto)
+    if entry.unrecovered:
+        return numbers.rto(None)
+    return "—" if entry.worst_rto is None else numbers.rto(entry.worst_rto)
 
 
 def trend_line(drill: str, newest_first: list[RunEntry]) -> str:
@@ -314,9 +322,11 @@ def trend_line(drill: str, newest_first: list[RunEntry]) -> str:
 @history.command("show")
 @click.argument("run_id")
 @OUTPUT_OPTION
-@click.pass_obj
-def history_show(store: History, run_id: str, form: str) -> None:
+@click.pass_context
+def history_show(ctx: click.Context, run_id: str, form: str) -> None:
     """One recorded run in full: as Markdown, or its result document with -o json|yaml."""
+    store: History = ctx.obj
+    form = form if form != "text" else ctx.meta.get(FORM_KEY, form)
     try:
         entry = store.get(run_id)
     except ZonedrillError as exc:
@@ -353,6 +363,8 @@ Row = tuple[str, float | None, float | None, Callable[[float | None], str]]
 
 def _change(show: Callable[[float | None], str], delta: float) -> str:
     """A change in the unit of its figure: ``+9 ms``, ``-0.50 %``, ``+44.4``."""
+    if delta == 0:
+        return "no change"
     text = (numbers.seconds if show is _rto_text else show)(delta)
     return f"+{text}" if delta > 0 else text
 

@@ -14,12 +14,12 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from orchestrator import numbers
 from orchestrator.document import Outcome
 from orchestrator.drill.model import FaultMode
 from orchestrator.durations import format_duration
 from orchestrator.errors import InvalidInputError, ZonedrillError
 from orchestrator.preflight import Plan, StepPlan
-from orchestrator.report import numbers
 from orchestrator.result import StepRecord
 from orchestrator.samples import Sample
 from orchestrator.text import clean

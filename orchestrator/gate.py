@@ -13,7 +13,7 @@ from datetime import datetime
 from orchestrator.document import ResultDoc
 from orchestrator.durations import format_duration
 from orchestrator.errors import InvalidInputError, Problem
-from orchestrator.report.numbers import score as format_score
+from orchestrator.numbers import score as format_score
 
 
 @dataclass(frozen=True)

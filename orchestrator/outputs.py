@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 from enum import StrEnum
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
@@ -129,10 +128,11 @@ class VerdictOut(Output):
 
 
 class GateOut(Output):
-    """``gate -o``: every verdict and the gate's own."""
+    """``gate -o``: every verdict and the gate's own (with why, when no result was found)."""
 
     kind: str = "GateResult"
     passed: bool
+    reason: str | None = None
     results: list[VerdictOut]
 
 
@@ -197,7 +197,7 @@ def plan_out(plan: Plan) -> PlanOut:
     )
 
 
-def gate_out(verdicts: list[Verdict]) -> GateOut:
+def gate_out(verdicts: list[Verdict], reason: str | None = None) -> GateOut:
     """The printable form of the gate's verdicts (no result at all fails the gate)."""
     results = [
         VerdictOut(
@@ -205,7 +205,8 @@ def gate_out(verdicts: list[Verdict]) -> GateOut:
         )
         for v in verdicts
     ]
-    return GateOut(passed=bool(results) and all(r.passed for r in results), results=results)
+    passed = bool(results) and all(r.passed for r in results)
+    return GateOut(passed=passed, reason=reason, results=results)
 
 
 def run_out(entry: RunEntry) -> RunOut:
@@ -225,13 +226,9 @@ def run_out(entry: RunEntry) -> RunOut:
     )
 
 
-def emit(document: BaseModel | dict[str, Any], form: Form) -> str:
+def emit(document: BaseModel, form: Form) -> str:
     """``document`` as JSON or YAML text, ending with a newline."""
-    data = (
-        document.model_dump(mode="json", by_alias=True)
-        if isinstance(document, BaseModel)
-        else document
-    )
+    data = document.model_dump(mode="json", by_alias=True)
     if form is Form.JSON:
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     out = io.StringIO()

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from orchestrator import numbers
 from orchestrator.drill.model import Drill, Probe
-from orchestrator.durations import format_duration
 
 
 @dataclass(frozen=True)
@@ -76,9 +76,9 @@ def _targets(drill: Drill, probe: str) -> tuple[str, ...]:
     found: list[str] = []
     for target in (t for t in drill.spec.targets if t.probe == probe):
         if target.rto is not None:
-            found.append(f"RTO ≤ {format_duration(target.rto)}")
+            found.append(f"RTO ≤ {numbers.seconds(target.rto)}")
         if target.availability is not None:
-            found.append(f"availability ≥ {target.availability:g}%")
+            found.append(f"availability ≥ {numbers.percent(target.availability)}")
         if target.p99_latency is not None:
-            found.append(f"p99 ≤ {format_duration(target.p99_latency)}")
+            found.append(f"p99 ≤ {numbers.seconds(target.p99_latency)}")
     return tuple(found)

@@ -91,7 +91,7 @@ def test_history_lists_runs_and_the_trend(tmp_path: Path) -> None:
     assert code == 0
     assert all(run in output for run in ("r1", "r2", "r3"))
     assert (
-        "handmade: score ▁▄█ 55.6 → 100.0 (+44.4) over 3 run(s); worst RTO 10.00 s → 0.00 s"
+        "handmade: score ▁▄█ 55.6 → 100.0 (+44.4) over 3 run(s); worst RTO 10.00 s → no outage"
         in output
     )
 

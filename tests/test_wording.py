@@ -9,8 +9,8 @@ from typing import Any
 
 from rich.console import Console
 
+from orchestrator import numbers
 from orchestrator.console import render_summary
-from orchestrator.report import numbers
 from orchestrator.report.document import FinishedRun, parse_result
 from orchestrator.report.render import Format, render
 from tests.handmade import result_document

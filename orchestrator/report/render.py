@@ -10,8 +10,9 @@ from pathlib import Path
 
 import jinja2
 
+from orchestrator import numbers
 from orchestrator.document import CheckDoc, Outcome, ProbeDoc, ResultDoc
-from orchestrator.report import numbers, timeline
+from orchestrator.report import timeline
 from orchestrator.report.document import FinishedRun
 from orchestrator.text import clean
 

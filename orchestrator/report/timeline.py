@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from orchestrator.document import ProbeDoc
+from orchestrator.numbers import seconds
 from orchestrator.report.document import FinishedRun
-from orchestrator.report.numbers import seconds
 from orchestrator.samples import Sample
 
 WIDTH, LEFT, RIGHT = 960.0, 56.0, 16.0
