@@ -21,6 +21,7 @@ import pytest
 
 from bench.audit import count_calls
 from bench.record import RESULTS_ENV
+from bench.tables import TABLES
 from tests.support import REPO
 
 
@@ -41,6 +42,8 @@ def run_bench(tmp_path: Path, module: str, *args: str, timeout: float = 600) -> 
     document: dict[str, Any] = json.loads(written.read_text())
     assert document["machine"]["cores"] >= 1
     assert document["versions"]["zonedrill"]
+    table = TABLES[document["bench"]](document)  # what docs/benchmarks.md prints from it
+    assert all(row["tool"] in table for row in document["rows"] if "tool" in row)
     return document
 
 

@@ -1,0 +1,113 @@
+"""Markdown tables from recorded bench results, for docs/benchmarks.md and the README.
+
+    python -m bench.tables bench/results/drain-2026-11-26.json [...]
+
+Each bench's rows are printed as they were recorded: nothing is computed here but ratios of
+medians within one file (one run, one machine).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REFERENCE = "zonedrill drain --qps 10"  # kubectl's total budget (bench/drain_bench.py)
+
+
+def drain(document: dict[str, Any]) -> str:
+    """One table per scenario: budget, min/median/max, ratio to the equal-budget row, calls."""
+    out = []
+    for scenario in dict.fromkeys(r["scenario"] for r in document["rows"]):
+        rows = [r for r in document["rows"] if r["scenario"] == scenario]
+        base = next(r for r in rows if r["tool"] == REFERENCE)["seconds"]["median"]
+        out.append(f"**{scenario}**, {len(rows[0]['repeats'])} rounds\n")
+        out.append(
+            "| tool | client budget | min | median | max | ÷ zonedrill at 10 QPS | calls/pod |"
+        )
+        out.append("|---|---|---|---|---|---|---|")
+        for row in rows:
+            spread = row["seconds"]
+            if not row["complete"] or spread is None:
+                out.append(f"| {row['tool']} | {row['budget']} | incomplete | | | | |")
+                continue
+            times = " | ".join(f"{spread[k]:.1f} s" for k in ("min", "median", "max"))
+            ratio = spread["median"] / base
+            out.append(
+                f"| {row['tool']} | {row['budget']} | {times} | {ratio:.2f}x | "
+                f"{row['callsPerPod']:.2f} |"
+            )
+        out.append("")
+    return "\n".join(out)
+
+
+def precision(document: dict[str, Any]) -> str:
+    """Start errors against the ideal slot, per loop and period."""
+    out = [
+        "| loop | period | timeout | samples / due | p50 | p99 | max | drift | mean interval |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in document["rows"]:
+        out.append(
+            f"| {r['tool']} | {r['every']:g} s | {r['timeout']} | {r['samples']} / {r['due']} | "
+            f"{r['p50Ms']:.2f} ms | {r['p99Ms']:.2f} ms | {r['maxMs']:.1f} ms | "
+            f"{r['driftMs']:.1f} ms | {r['meanIntervalMs']:.1f} ms |"
+        )
+    errors = ", ".join(f"{e:+.1f} ms" for e in document.get("labRtoErrorsMs", []))
+    return "\n".join(out) + f"\n\nLab RTO error (measured - true): {errors}\n"
+
+
+def throughput(document: dict[str, Any]) -> str:
+    """Completed rate, CPU and CPU per passed probe against raw aiohttp."""
+    out = [
+        "| engine | requested | completed | CPU of a core | µs CPU per passed probe "
+        "| ÷ raw aiohttp | p99 start error |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in document["rows"]:
+        out.append(
+            f"| {r['tool']} | {r['requestedRate']}/s | {r['completedRate']:.1f}/s | "
+            f"{100 * r['cpuShare']:.1f} % | {r['cpuUsPerPassedProbe']:.0f} | "
+            f"{r['ratioToRawAiohttp']:.2f}x | {r['p99StartErrorMs']:.2f} ms |"
+        )
+    return "\n".join(out) + "\n"
+
+
+def kube_rto(document: dict[str, Any]) -> str:
+    """Every run, then the error distribution."""
+    tool = document["rows"][0]["tool"] if document["rows"] else "zonedrill"
+    out = [f"{tool}, probes every {document['probeEveryMs']} ms, seed {document['seed']}", ""]
+    out += ["| ready delay | true RTO | measured RTO | error |", "|---|---|---|---|"]
+    for r in document["rows"]:
+        if r["error"] is None:
+            out.append(f"| {r['readyDelay']:.2f} s | incomplete | | |")
+            continue
+        out.append(
+            f"| {r['readyDelay']:.2f} s | {r['true']:.3f} s | {r['measured']:.3f} s | "
+            f"{1000 * r['error']:+.0f} ms |"
+        )
+    summary = ", ".join(f"{k} {v:+.0f} ms" for k, v in document["errorMs"].items())
+    return "\n".join(out) + f"\n\nError: {summary}.\n"
+
+
+TABLES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "drain": drain,
+    "probe-precision": precision,
+    "probe-throughput": throughput,
+    "kube-rto": kube_rto,
+}
+
+
+def main(paths: list[str]) -> int:
+    """Print the table of each results file."""
+    for path in paths:
+        document = json.loads(Path(path).read_text())
+        print(f"<!-- {path} -->")
+        print(TABLES[document["bench"]](document))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
