@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from kubernetes import watch
+from urllib3.exceptions import HTTPError
 
 from bench.record import record
 from tests.cluster import versions
@@ -78,14 +79,18 @@ class ReadyLog:
             timeout_seconds=600,
         )
         self._listed.set()
-        for event in stream:
-            if self._stop.is_set():
-                return
-            pod = event["object"]
-            ready[pod.metadata.uid] = event["type"] != "DELETED" and _live_and_ready(pod)
-            count = sum(ready.values())
-            if self.changes[-1][1] != count:
-                self.changes.append((time.time(), count))
+        try:
+            for event in stream:
+                if self._stop.is_set():
+                    return
+                pod = event["object"]
+                ready[pod.metadata.uid] = event["type"] != "DELETED" and _live_and_ready(pod)
+                count = sum(ready.values())
+                if self.changes[-1][1] != count:
+                    self.changes.append((time.time(), count))
+        except HTTPError:
+            if not self._stop.is_set():  # cut while the run was on: its figures are void
+                raise
 
     def recovered_after(self, moment: float) -> float | None:
         """The first time after ``moment`` that ≥ MIN_READY pods were Ready again."""

@@ -92,7 +92,8 @@ async def one_run(folder: Path, index: int) -> tuple[float, float]:
 
     watch()
     cluster.on_change(watch)
-    settings = RunSettings(run_id=f"bench-{index}", out_dir=folder / "out", state_dir=folder)
+    out = folder / f"out-{index}"  # one folder per run: --out refuses a folder holding a run
+    settings = RunSettings(run_id=f"bench-{index}", out_dir=out, state_dir=folder)
     run = DrillRun(
         drill=Drill.model_validate(DRILL), port=port, settings=settings, observer=_Quiet()
     )
