@@ -35,6 +35,16 @@ def without_restore(tmp_path: Path, **replace: str) -> Path:
     return drill
 
 
+THEN_ANSAN = {
+    "  steps:\n    - {at: 0s, lose: pangyo, mode: power-loss}\n": (
+        "  steps:\n    - {at: 0s, lose: pangyo, mode: power-loss}\n"
+        "    - {at: 10s, lose: ansan, mode: power-loss}\n"
+    ),
+    "maxNodeFraction: 0.5": "maxNodeFraction: 0.8",
+}
+"""Replacements that make the flagship lose pangyo, then ansan (6 of 8 nodes)."""
+
+
 def test_plan_lists_every_moment_probe_and_the_length(tmp_path: Path) -> None:
     """Loses and restores at their times, each probe with where, how often and its targets."""
     code, out = plan(tmp_path, FLAGSHIP)
@@ -80,11 +90,7 @@ def test_a_later_step_counts_the_pods_that_moved_into_its_zone(tmp_path: Path) -
     drill = without_restore(
         tmp_path,
         **{
-            "  steps:\n    - {at: 0s, lose: pangyo, mode: power-loss}\n": (
-                "  steps:\n    - {at: 0s, lose: pangyo, mode: power-loss}\n"
-                "    - {at: 10s, lose: ansan, mode: power-loss}\n"
-            ),
-            "maxNodeFraction: 0.5": "maxNodeFraction: 0.8",
+            **THEN_ANSAN,
         },
     )
     code, out = plan(tmp_path, drill, "-o", "json")
@@ -124,11 +130,7 @@ def test_workers_outside_every_zone_take_replacements_too(tmp_path: Path) -> Non
         tmp_path,
         **{
             "    gasan:  {nodeSelector: {zonedrill.io/power-zone: gasan}}\n": "",
-            "  steps:\n    - {at: 0s, lose: pangyo, mode: power-loss}\n": (
-                "  steps:\n    - {at: 0s, lose: pangyo, mode: power-loss}\n"
-                "    - {at: 10s, lose: ansan, mode: power-loss}\n"
-            ),
-            "maxNodeFraction: 0.5": "maxNodeFraction: 0.8",
+            **THEN_ANSAN,
         },
     )
     code, out = plan(tmp_path, drill, "-o", "json")
