@@ -89,9 +89,7 @@ def test_a_later_step_counts_the_pods_that_moved_into_its_zone(tmp_path: Path) -
     """
     drill = without_restore(
         tmp_path,
-        **{
-            **THEN_ANSAN,
-        },
+        **THEN_ANSAN,
     )
     code, out = plan(tmp_path, drill, "-o", "json")
     assert code == 0, out
