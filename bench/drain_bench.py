@@ -364,7 +364,12 @@ def main(argv: Any = None) -> None:
         versions={
             "kubernetes": versions.KUBERNETES,
             "kwok": versions.KWOK,
-            "chaostoolkit-kubernetes": version("chaostoolkit-kubernetes"),
+            # Only a peer that ran is named: without the bench extra it is not installed.
+            **(
+                {"chaostoolkit-kubernetes": version("chaostoolkit-kubernetes")}
+                if "chaostoolkit" in options.peers
+                else {}
+            ),
         },
         window="process start to done",
         done=DONE,
