@@ -19,7 +19,7 @@ from k8s.api import ApiSettings, KubeApi
 from k8s.lease import drill_lease
 from orchestrator import __version__
 from orchestrator.drill.model import ServiceRef
-from orchestrator.errors import ClusterUnreachableError, InvalidInputError, Problem
+from orchestrator.errors import ClusterUnreachableError
 from orchestrator.port import (
     POWER_LOSS_TAINT,
     AddTaint,
@@ -206,7 +206,7 @@ def open_target(options: TargetOptions) -> KubeTarget:
 
 
 def _check_kubeconfig(given: Path | None, in_cluster: bool) -> None:
-    """No kubeconfig file at all is bad input: name every place looked at and the way out.
+    """No kubeconfig file at all: name every place looked at and the way out (exit 4).
 
     ``~`` is expanded and ``$KUBECONFIG`` may list several files, as the client reads them; it
     is enough that one exists.
@@ -224,10 +224,11 @@ def _check_kubeconfig(given: Path | None, in_cluster: bool) -> None:
         return
     named = ", ".join(str(p.expanduser()) for p in places)
     message = (
-        f"no kubeconfig file at {named} ({source}): give --kubeconfig FILE, or --target lab "
+        f"cannot load the cluster configuration: no kubeconfig file at {named} ({source}): "
+        "give --kubeconfig FILE, or --target lab "
         "for a drill with a lab"
     )
-    raise InvalidInputError([Problem(named, None, None, "", message)])
+    raise ClusterUnreachableError(message)
 
 
 def connect(settings: KubeSettings) -> KubeTarget:

@@ -45,10 +45,10 @@ def test_completion_scripts(tmp_path: Path, shell: str) -> None:
 
 
 def test_a_missing_kubeconfig_is_named(tmp_path: Path) -> None:
-    """--kubeconfig naming no file is bad input (exit 2) that names the path and the way out."""
+    """--kubeconfig naming no file exits 4 (the cluster cannot be reached), naming the path."""
     missing = tmp_path / "nowhere" / "config"
     code, out = invoke(tmp_path, "plan", str(FLAGSHIP), "--kubeconfig", str(missing))
-    assert code == 2
+    assert code == 4
     assert str(missing) in out
     assert "--target lab" in out
 
@@ -104,12 +104,12 @@ def test_kubeconfig_forms_the_client_accepts_are_not_refused(
 
 
 def test_a_kubeconfig_list_with_no_file_names_them_all(tmp_path: Path) -> None:
-    """$KUBECONFIG listing only missing files: exit 2, each path named."""
+    """$KUBECONFIG listing only missing files: exit 4, each path named."""
     value = f"{tmp_path}/a:{tmp_path}/b"
     done = CliRunner().invoke(
         main,
         ["plan", str(FLAGSHIP), "--target", "kube"],
         env={"ZONEDRILL_STATE_DIR": str(tmp_path), "KUBECONFIG": value},
     )
-    assert done.exit_code == 2
+    assert done.exit_code == 4
     assert f"{tmp_path}/a, {tmp_path}/b ($KUBECONFIG)" in done.output
