@@ -112,7 +112,7 @@ def test_a_state_disk_filling_mid_chaos_still_restores_everything(
     process = start_until(
         [*ZONEDRILL, "run", str(two_losses(tmp_path)), "--out", str(out)],
         env=cli_env(state),
-        marker="lose pangyo",
+        marker="s lose pangyo",  # the live line (T+ 0.0s lose …), not the plan's timeline
     )
     fill(small_disk)
     output, _ = process.communicate(timeout=60)
@@ -186,7 +186,7 @@ def test_two_sigints_50ms_apart_restore_and_exit_3(tmp_path: Path) -> None:
     process = start_until(
         [*ZONEDRILL, "run", str(two_losses(tmp_path)), "--out", str(out)],
         env=cli_env(tmp_path / "state"),
-        marker="lose pangyo",
+        marker="s lose pangyo",  # the live line (T+ 0.0s lose …), not the plan's timeline
     )
     process.send_signal(signal.SIGINT)
     time.sleep(0.05)
@@ -203,7 +203,7 @@ def test_rollback_leaves_a_live_run_alone(tmp_path: Path) -> None:
     process = start_until(
         [*ZONEDRILL, "run", str(two_losses(tmp_path)), "--out", str(tmp_path / "out")],
         env=cli_env(state),
-        marker="lose pangyo",
+        marker="s lose pangyo",  # the live line (T+ 0.0s lose …), not the plan's timeline
     )
     try:
         done = zonedrill(state, "rollback", "--all")
@@ -318,7 +318,7 @@ def test_a_sigint_in_the_baseline_aborts_with_a_result(tmp_path: Path) -> None:
     process = start_until(
         [*ZONEDRILL, "run", str(two_losses(tmp_path)), "--out", str(out)],
         env=cli_env(tmp_path / "state"),
-        marker="baseline",
+        marker="▶ baseline",
     )
     time.sleep(0.5)
     process.send_signal(signal.SIGINT)
@@ -334,7 +334,7 @@ def test_a_stalled_zonedrill_does_not_count_unmeasured_moments(tmp_path: Path) -
     process = start_until(
         [*ZONEDRILL, "run", str(two_losses(tmp_path)), "--out", str(out)],
         env=cli_env(tmp_path / "state"),
-        marker="lose pangyo",
+        marker="s lose pangyo",  # the live line (T+ 0.0s lose …), not the plan's timeline
     )
     time.sleep(0.5)
     process.send_signal(signal.SIGSTOP)
@@ -402,7 +402,7 @@ def test_an_output_disk_filling_mid_run_writes_no_half_result(
     process = start_until(
         [*ZONEDRILL, "run", str(two_losses(tmp_path)), "--out", str(out)],
         env=cli_env(tmp_path / "state"),
-        marker="lose pangyo",
+        marker="s lose pangyo",  # the live line (T+ 0.0s lose …), not the plan's timeline
     )
     fill(small_disk)
     output, _ = process.communicate(timeout=60)

@@ -142,7 +142,7 @@ def test_a_concurrent_drill_is_refused_naming_the_holder(
     first = start_until(
         zonedrill_kube(control_plane, app, state, "run", str(drill)),
         env=cli_env(state),
-        marker="baseline",
+        marker="▶ baseline",
     )
     second = tmp_path / "second"
     second.mkdir()
