@@ -365,12 +365,8 @@ def _change(show: Callable[[float | None], str], delta: float) -> str:
     """A change in the unit of its figure: ``+9 ms``, ``-0.50 %``, ``+44.4``."""
     if delta == 0:
         return "no change"
-    text = (numbers.seconds if show is _rto_text else show)(delta)
+    text = (numbers.seconds if show is numbers.rto else show)(delta)
     return f"+{text}" if delta > 0 else text
-
-
-def _rto_text(value: float | None) -> str:
-    return numbers.metric_value("rto", value)
 
 
 def comparison_rows(a: ResultDoc, b: ResultDoc) -> list[Row]:
@@ -394,5 +390,5 @@ def _probe_rows(mine: ProbeDoc, theirs: ProbeDoc | None) -> list[Row]:
     ]
     for index, rto in enumerate(mine.rto):
         later = other.rto[index].seconds if index < len(other.rto) else None
-        rows.append((f"{name} RTO after {rto.zone}", rto.seconds, later, _rto_text))
+        rows.append((f"{name} RTO after {rto.zone}", rto.seconds, later, numbers.rto))
     return rows

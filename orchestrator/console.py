@@ -289,8 +289,8 @@ def render_summary(document: dict[str, Any]) -> Group:
         checks.add_row(
             check["probe"],
             check["metric"],
-            _figure(check["metric"], check["target"]),
-            _figure(check["metric"], check["observed"]),
+            numbers.metric_value(check["metric"], check["target"]),
+            numbers.metric_value(check["metric"], check["observed"]),
             Text(f"{check['credit']:.2f}", style),
         )
     return Group(probes, checks, *_verdict(document))
@@ -300,10 +300,6 @@ def _rto_cell(rto: dict[str, Any]) -> str:
     if rto["seconds"] == 0:
         return f"{numbers.rto(0)} ({rto['zone']})"
     return f"{numbers.rto(rto['seconds'])} ({rto['zone']}, {rto['recoveredBy'] or '—'})"
-
-
-def _figure(metric: str, value: float | None) -> str:
-    return numbers.metric_value(metric, value)
 
 
 def _verdict(document: dict[str, Any]) -> list[Text]:
