@@ -22,6 +22,7 @@ from orchestrator.cli_common import (
     EXIT_INVALID,
     LAB_OPTION,
     OUTPUT_OPTION,
+    SEED_OPTION,
     fail,
     kube_options,
     print_document,
@@ -39,6 +40,7 @@ from orchestrator.console import (
     styled,
 )
 from orchestrator.drill import Drill, Lab, load_drill, load_file
+from orchestrator.drill.picks import ZonePicks, pick_zones
 from orchestrator.drill.schema import file_schema
 from orchestrator.durations import parse_duration
 from orchestrator.engine import DrillRun, RunSettings
@@ -120,6 +122,7 @@ def main(ctx: click.Context) -> None:
     help="How long the end-of-run restore retries a failing API server before it exits 4 "
     "naming what is pending (finish it with zonedrill rollback).",
 )
+@SEED_OPTION
 @HISTORY_OPTION
 @click.option(
     "--trigger",
@@ -142,6 +145,7 @@ def run(
     service_urls: tuple[str, ...],
     transport: str,
     restore_timeout: float,
+    seed: int | None,
     history_path: Path | None,
     trigger: str,
 ) -> None:
@@ -159,7 +163,7 @@ def run(
     console = stderr() if as_json else SafeConsole()
     options = target_options(kubeconfig, context, qps, lock_namespace)
     try:
-        drill = load_drill(drill_file)
+        drill, picks = pick_zones(load_drill(drill_file), seed)
         chosen = pick_target(drill, target, options, lab_file)
         overrides = _parse_service_urls(service_urls)
         lab = lab_for(drill_file, drill, lab_file) if chosen == "lab" else None
@@ -173,6 +177,7 @@ def run(
         transport=Transport(transport),
         service_urls=overrides,
         restore_timeout=restore_timeout,
+        picks=picks,
     )
     after = Aftermath(history=History(history_path or default_path(state_dir())), trigger=trigger)
 
@@ -330,6 +335,7 @@ def _check_file(path: Path) -> tuple[FileCheck, InvalidInputError | None]:
     metavar="N",
     help="Name up to N pods each lose step would evict or delete (0: counts only).",
 )
+@SEED_OPTION
 @OUTPUT_OPTION
 @kube_options
 def plan(
@@ -337,6 +343,7 @@ def plan(
     target: str | None,
     lab_file: Path | None,
     pods_listed: int,
+    seed: int | None,
     form: str,
     kubeconfig: Path | None,
     context: str | None,
@@ -347,10 +354,10 @@ def plan(
     console = SafeConsole()
     options = target_options(kubeconfig, context, qps, lock_namespace)
     try:
-        drill = load_drill(drill_file)
+        drill, picks = pick_zones(load_drill(drill_file), seed)
         chosen = pick_target(drill, target, options, lab_file)
         lab = lab_for(drill_file, drill, lab_file) if chosen == "lab" else None
-        result = run_async(lambda: _plan(drill, lab, chosen, options))
+        result = run_async(lambda: _plan(drill, picks, lab, chosen, options))
     except PlanRefusedError as refused:  # the plan still shows, the refusal marked: exit 2
         _show_plan(console, refused.plan, form, pods_listed)
         sys.exit(fail(stderr(), refused))
@@ -366,10 +373,12 @@ def _show_plan(console: Console, plan: Plan, form: str, pods_listed: int) -> Non
         console.print(render_plan(plan, pods_listed=pods_listed))
 
 
-async def _plan(drill: Drill, lab: Lab | None, target: str, options: TargetOptions) -> Plan:
+async def _plan(
+    drill: Drill, picks: ZonePicks, lab: Lab | None, target: str, options: TargetOptions
+) -> Plan:
     port = await open_lab_target(lab, serve=False) if lab else open_adapter(target, options)
     try:
-        return await prepare(drill, port)
+        return await prepare(drill, port, picks)
     finally:
         await port.close()
 

@@ -105,3 +105,11 @@ OUTPUT_OPTION = click.option(
 def print_document(document: BaseModel, form: str) -> None:
     """Print ``document`` as JSON or YAML on standard output."""
     click.echo(emit(document, Form(form)), nl=False)
+
+
+SEED_OPTION = click.option(
+    "--seed",
+    type=click.IntRange(min=0, max=2**53),
+    help="Seed for zones picked at random (lose: {anyOf: [...]}). The same seed picks the same "
+    "zones. Default: a fresh seed, printed and recorded in the result.",
+)

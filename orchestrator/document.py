@@ -167,6 +167,8 @@ class StepDoc(ResultModel):
     ended_at: Stamp | None = None
     offset: Seconds | None = None
     note: str = ""
+    picked_from: list[str] = []
+    """The candidates of a random lose step (``anyOf``); ``zone`` is the one picked."""
 
 
 class TimelineDoc(ResultModel):
@@ -198,6 +200,8 @@ class ResultDoc(ResultModel):
     steps: list[StepDoc]
     restored: bool
     risks: list[str] = []
+    seed: int | None = None
+    """The seed that picked the random zones (spec §1.1); null when the drill has none."""
     timeline: TimelineDoc
     samples_file: Literal["samples.jsonl"] = "samples.jsonl"
     samples_digest: str = Field(pattern=r"^[0-9a-f]{64}$")

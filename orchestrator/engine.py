@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from orchestrator import faults
 from orchestrator.drill.model import Drill, FaultMode, Probe
+from orchestrator.drill.picks import ZonePicks
 from orchestrator.errors import JournalError, ResultWriteError, UnrestoredRunError, ZonedrillError
 from orchestrator.faults import FaultContext, FaultReport
 from orchestrator.guardrails import Guardrails
@@ -50,6 +51,8 @@ class RunSettings:
     """Seconds the end-of-run restore keeps retrying a failing cluster (--restore-timeout)."""
     service_urls: dict[str, str] = field(default_factory=dict)
     """``namespace/name`` -> URL: probe these Services at an explicit address instead."""
+    picks: ZonePicks = field(default_factory=ZonePicks)
+    """How the drill's random zones were picked (the drill has them picked already)."""
 
 
 class RunObserver(Protocol):
@@ -112,7 +115,7 @@ class DrillRun:
         self._origin, wall_origin = loop.time(), datetime.now(UTC)
         check_out_dir(self.settings.out_dir, samples=self._samples_expected())
         check_state_dir(self.settings.state_dir)
-        plan = await prepare(self.drill, self.port)
+        plan = await prepare(self.drill, self.port, self.settings.picks)
         self.observer.planned(plan)
         async with self.port.lock(holder=f"zonedrill run {self.settings.run_id}"):
             self._refuse_unrestored()
@@ -151,7 +154,14 @@ class DrillRun:
         self, plan: Plan, context: FaultContext, wall_origin: datetime
     ) -> tuple[RunFacts, Timeline]:
         clock = RunClock(self._origin)
-        facts = RunFacts(self.settings.run_id, self.port.target, "error", False, risks=plan.risks)
+        facts = RunFacts(
+            self.settings.run_id,
+            self.port.target,
+            "error",
+            False,
+            risks=plan.risks,
+            picks=self.settings.picks,
+        )
         try:
             facts.outcome, facts.reason = await self._phases(plan, context, clock)
         except ZonedrillError as exc:
@@ -257,15 +267,15 @@ class DrillRun:
                 await sleep_until(clock.t0 + step.at)
                 record = StepRecord(
                     index,
-                    "lose" if step.lose else "restore",
+                    "lose" if step.is_lose else "restore",
                     step.zone,
-                    str(step.fault_mode) if step.lose else None,
+                    str(step.fault_mode) if step.is_lose else None,
                     clock.now(),
                     nodes=plan.zones[step.zone].node_names,
                 )
                 self.steps.append(record)
                 self.observer.step(record)
-                if step.lose is not None:
+                if step.is_lose:
                     lost[step.zone] = group.create_task(
                         self._lose(context, plan, record, step.fault_mode)
                     )

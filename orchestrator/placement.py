@@ -33,8 +33,8 @@ def expected_pods(
     lost: set[str] = set()
     expected: dict[int, dict[str, list[PodInfo]]] = {}
     for index, step in enumerate(drill.spec.steps):
-        if step.restore is not None:
-            lost.discard(step.restore)
+        if not step.is_lose:
+            lost.discard(step.zone)
             continue
         expected[index] = {name: list(pods) for name, pods in where.items()}
         lost.add(step.zone)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from orchestrator.drill.model import Drill, FaultMode
+from orchestrator.drill.picks import ZonePicks
 from orchestrator.errors import SafetyRefusalError
 from orchestrator.faults import ResolvedZone
 from orchestrator.forecast import Loss, Snapshot, foresee
@@ -54,12 +55,15 @@ class Plan:
     refused: list[str] = field(default_factory=list)  # why preflight refuses, if it does
 
 
-async def prepare(drill: Drill, port: ClusterPort) -> Plan:
-    """Resolve and check everything; raise SafetyRefusalError listing every reason to refuse."""
+async def prepare(drill: Drill, port: ClusterPort, picks: ZonePicks) -> Plan:
+    """Resolve and check everything; raise SafetyRefusalError listing every reason to refuse.
+
+    ``drill`` has its random zones picked already; ``picks`` says how, for the timeline.
+    """
     nodes = await port.list_nodes()
     zones, problems = resolve_zones(drill, nodes)
     own = port.own_node
-    lost = {step.zone for step in drill.spec.steps if step.restore is None}
+    lost = {step.zone for step in drill.spec.steps if step.is_lose}
     for zone in (zones[name] for name in lost if name in zones):
         if own is not None and own in zone.node_names:
             problems.append(
@@ -75,7 +79,7 @@ async def prepare(drill: Drill, port: ClusterPort) -> Plan:
         zones=zones,
         total_nodes=len(workers),
         pods_by_zone=_pods_by_zone(zones, all_pods, set(drill.spec.safety.exclude_namespaces)),
-        moments=timetable(drill),
+        moments=timetable(drill, picks),
         probes=probe_schedules(drill),
         run_seconds=run_length(drill),
     )
@@ -142,8 +146,8 @@ def _plan_steps(drill: Drill, plan: Plan, outside: ResolvedZone) -> None:
     lost: list[str] = []
     expected = expected_pods(drill, plan.zones, plan.pods_by_zone, outside)
     for index, step in enumerate(drill.spec.steps):
-        if step.restore is not None:
-            lost.remove(step.restore)
+        if not step.is_lose:
+            lost.remove(step.zone)
             continue
         lost.append(step.zone)
         zone = plan.zones[step.zone]

@@ -19,6 +19,7 @@ from orchestrator.document import (
     short_of_evidence,
 )
 from orchestrator.drill.model import Drill
+from orchestrator.drill.picks import ZonePicks
 from orchestrator.samples import Sample, grid_start
 from orchestrator.scoring import Check, LoseWindow, ProbeFigures, build_checks, probe_figures, score
 from orchestrator.storage import write_durably
@@ -174,7 +175,8 @@ def _check_doc(check: Check) -> CheckDoc:
     )
 
 
-def _step_doc(step: StepRecord, timeline: Timeline) -> StepDoc:
+def _step_doc(step: StepRecord, timeline: Timeline, picks: ZonePicks) -> StepDoc:
+    picked_from = picks.candidates.get(step.index) if step.index is not None else None
     return StepDoc(
         index=step.index,
         action="lose" if step.action == "lose" else "restore",
@@ -188,6 +190,7 @@ def _step_doc(step: StepRecord, timeline: Timeline) -> StepDoc:
         ended_at=timeline.moment(step.ended) if step.ended is not None else None,
         offset=step.started - timeline.t0,
         note=step.note,
+        picked_from=list(picked_from or ()),
     )
 
 
@@ -201,6 +204,7 @@ class RunFacts:
     restored: bool
     reason: str = ""
     risks: list[str] = field(default_factory=list)
+    picks: ZonePicks = field(default_factory=ZonePicks)
 
 
 @dataclass(frozen=True)
@@ -264,7 +268,8 @@ def result_document(
         score=derived.score,
         checks=derived.checks,
         probes=derived.probes,
-        steps=[_step_doc(s, timeline) for s in steps],
+        steps=[_step_doc(s, timeline, facts.picks) for s in steps],
+        seed=facts.picks.seed,
         restored=facts.restored,
         risks=facts.risks,
         timeline=TimelineDoc(

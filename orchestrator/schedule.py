@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from orchestrator import numbers
 from orchestrator.drill.model import Drill, Probe
+from orchestrator.drill.picks import ZonePicks
 
 
 @dataclass(frozen=True)
@@ -30,19 +31,26 @@ class ProbeSchedule:
     targets: tuple[str, ...]
 
 
-def timetable(drill: Drill) -> list[Moment]:
-    """The baseline, every step, the automatic restore at the end, and the end."""
+def timetable(drill: Drill, picks: ZonePicks) -> list[Moment]:
+    """The baseline, every step, the automatic restore at the end, and the end.
+
+    A random zone is shown with its seed and every candidate.
+    """
     spec = drill.spec
     moments = [Moment(-spec.baseline, "baseline", "baseline: every probe must pass")]
     lost: list[str] = []
     for index, step in enumerate(spec.steps):
-        if step.restore is not None:
-            lost.remove(step.restore)
-            moments.append(Moment(step.at, "restore", f"step {index}: restore {step.restore}"))
+        if not step.is_lose:
+            lost.remove(step.zone)
+            moments.append(Moment(step.at, "restore", f"step {index}: restore {step.zone}"))
         else:
             lost.append(step.zone)
             moments.append(
-                Moment(step.at, "lose", f"step {index}: lose {step.zone} ({step.fault_mode})")
+                Moment(
+                    step.at,
+                    "lose",
+                    f"step {index}: lose {step.zone} ({step.fault_mode}){picks.note(index)}",
+                )
             )
     if lost:
         zones = ", ".join(lost)

@@ -18,6 +18,7 @@ from kubernetes.config import incluster_config
 from k8s.adapter import KubeSettings, connect
 from orchestrator.drill.loader import load_drill
 from orchestrator.drill.model import ServiceRef
+from orchestrator.drill.picks import ZonePicks
 from orchestrator.errors import SafetyRefusalError
 from orchestrator.preflight import prepare
 from tests.cluster.zones import api_client, core_api
@@ -60,7 +61,7 @@ async def test_in_cluster_connection_probes_by_dns_and_plans(tmp_path: Path) -> 
         )
         assert (endpoint.url, dict(endpoint.headers)) == ("http://web.shop.svc:8080", {})
         drill = load_drill(drill_file(tmp_path, "shop", mode="drain"))
-        plan = await prepare(drill, port)
+        plan = await prepare(drill, port, ZonePicks())
         assert [z.name for z in plan.zones["pangyo"].nodes] == ["pangyo-1", "pangyo-2", "pangyo-3"]
     finally:
         await port.close()
@@ -74,9 +75,10 @@ async def test_refuses_to_lose_the_node_it_runs_on(
     monkeypatch.setenv("ZONEDRILL_NODE_NAME", "pangyo-2")
     port = connect(KubeSettings())
     try:
+        drill = load_drill(drill_file(tmp_path, "shop", mode="power-loss"))
         with pytest.raises(
             SafetyRefusalError, match="holds node pangyo-2, where zonedrill itself runs"
         ):
-            await prepare(load_drill(drill_file(tmp_path, "shop", mode="power-loss")), port)
+            await prepare(drill, port, ZonePicks())
     finally:
         await port.close()

@@ -138,8 +138,10 @@ def _data_path(data: Any, loc: tuple[int | str, ...]) -> FieldPath:
     """Drop pydantic's union tags from ``loc`` so it names real places in the file."""
     path: list[str | int] = []
     node = data
-    for part in loc:
+    for depth, part in enumerate(loc, start=1):
         if isinstance(node, dict) and isinstance(part, str):
+            if part not in node and depth < len(loc):
+                continue  # a union's tag (e.g. AnyOf) names no key of the file
             path.append(part)
             node = node.get(part)
         elif isinstance(node, list) and isinstance(part, int):

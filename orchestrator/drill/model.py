@@ -135,6 +135,28 @@ class Probe(FileModel):
         return min(self.every, DEFAULT_TIMEOUT_CAP)
 
 
+class AnyOf(FileModel):
+    """A zone picked at random at preflight (spec §1.1 v1.1)."""
+
+    any_of: list[DnsLabel] = Field(
+        min_length=1,
+        description="The candidate zones; one is picked from --seed (default: a fresh seed) and "
+        "recorded in the result.",
+    )
+
+
+class SameAs(FileModel):
+    """The zone an earlier lose step lost, whichever it was."""
+
+    same_as: int = Field(
+        ge=0, strict=True, description="The index of the earlier lose step whose zone this is."
+    )
+
+
+class UnpickedZoneError(RuntimeError):
+    """A random step's zone was read before ``pick_zones`` chose it: a programming error."""
+
+
 class Step(FileModel):
     """Lose or restore one zone at an offset from T0."""
 
@@ -151,11 +173,15 @@ class Step(FileModel):
         "below duration, in time order."
     )
     name: DnsLabel | None = Field(default=None, description="An optional name for reports.")
-    lose: str | None = Field(
-        default=None, description="The zone this step loses. Give exactly one of lose and restore."
+    lose: str | AnyOf | None = Field(
+        default=None,
+        description="The zone this step loses, or {anyOf: [zones]} for one picked at random. "
+        "Give exactly one of lose and restore.",
     )
-    restore: str | None = Field(
-        default=None, description="The zone this step restores (it must have been lost)."
+    restore: str | SameAs | None = Field(
+        default=None,
+        description="The zone this step restores (it must have been lost), or {sameAs: N} for "
+        "the zone step N lost.",
     )
     mode: FaultMode | None = Field(
         default=None,
@@ -166,8 +192,16 @@ class Step(FileModel):
 
     @property
     def zone(self) -> str:
-        """The zone this step acts on."""
-        return self.lose if self.lose is not None else (self.restore or "")
+        """The zone this step acts on, once random zones are picked (see drill.picks)."""
+        named = self.lose if self.lose is not None else self.restore
+        if not isinstance(named, str):
+            raise UnpickedZoneError(f"the zone of {named!r} is not picked yet")
+        return named
+
+    @property
+    def is_lose(self) -> bool:
+        """True for a lose step, False for a restore."""
+        return self.lose is not None
 
     @property
     def fault_mode(self) -> FaultMode:

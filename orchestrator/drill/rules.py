@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from orchestrator.drill.lab import POWER_ZONE_LABEL, Lab, LabService, lab_node_labels
-from orchestrator.drill.model import Drill
+from orchestrator.drill.model import AnyOf, Drill, SameAs, Step
 from orchestrator.durations import format_duration
 from orchestrator.yamlfile import FieldPath
 
@@ -104,9 +104,7 @@ def reference_findings(data: Any) -> Iterator[Finding]:
             yield ("spec", "steps", index), 'a step needs exactly one of "lose" and "restore"'
             continue
         field = "lose" if has_lose else "restore"
-        zone = step[field]
-        if zones is not None and isinstance(zone, str) and zone not in zones:
-            yield ("spec", "steps", index, field), _known("zone", zone, zones)
+        yield from _zone_references(("spec", "steps", index, field), step[field], zones)
         if has_restore and "mode" in step:
             yield ("spec", "steps", index, "mode"), '"mode" belongs on a "lose" step'
     for section in ("targets", "stopIf"):
@@ -115,6 +113,17 @@ def reference_findings(data: Any) -> Iterator[Finding]:
             if isinstance(name, str) and name not in probes:
                 known = [p for p in probes if isinstance(p, str)]
                 yield ("spec", section, index, "probe"), _known("probe", name, known)
+
+
+def _zone_references(path: FieldPath, named: Any, zones: list[str] | None) -> Iterator[Finding]:
+    if zones is None:
+        return
+    if isinstance(named, str) and named not in zones:
+        yield path, _known("zone", named, zones)
+    picks = named.get("anyOf") if isinstance(named, dict) else None
+    for index, zone in enumerate(picks if isinstance(picks, list) else []):
+        if isinstance(zone, str) and zone not in zones:
+            yield (*path, "anyOf", index), _known("zone", zone, zones)
 
 
 def _entries(spec: dict[str, Any], key: str) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -133,7 +142,7 @@ def _empty_targets(drill: Drill) -> Iterator[Finding]:
 
 
 def _step_order(drill: Drill) -> Iterator[Finding]:
-    lost: set[str] = set()
+    losses = _Losses()
     previous = 0.0
     duration = drill.spec.duration
     for index, step in enumerate(drill.spec.steps):
@@ -155,14 +164,63 @@ def _step_order(drill: Drill) -> Iterator[Finding]:
                     f"spec.duration ({format_duration(duration)})"
                 ),
             )
-        if step.lose is not None:
-            if step.lose in lost:
-                yield (*path, "lose"), f'zone "{step.lose}" is already lost; restore it first'
-            lost.add(step.lose)
-        elif step.restore is not None:
-            if step.restore not in lost and step.restore in drill.spec.zones:
-                yield (*path, "restore"), f'zone "{step.restore}" is not lost at this point'
-            lost.discard(step.restore)
+        yield from losses.follow(index, step, path, set(drill.spec.zones))
+
+
+class _Losses:
+    """Which zones are down after each step, where random picks count for every candidate.
+
+    Every seed must give a valid drill, so a random step may only pick among zones no other step
+    holds down, and only ``{sameAs: N}`` may restore it.
+    """
+
+    def __init__(self) -> None:
+        self.lost: set[str] = set()
+        self.random: dict[int, set[str]] = {}  # open random losses: step index -> candidates
+
+    def follow(self, index: int, step: Step, path: FieldPath, zones: set[str]) -> Iterator[Finding]:
+        if isinstance(step.lose, AnyOf):
+            yield from self._random_loss(index, step.lose.any_of, (*path, "lose"))
+        elif isinstance(step.lose, str):
+            yield from self._loss(step.lose, (*path, "lose"))
+        elif isinstance(step.restore, SameAs):
+            yield from self._same_as(index, step.restore.same_as, (*path, "restore", "sameAs"))
+        elif isinstance(step.restore, str):
+            if step.restore not in self.lost and step.restore in zones:
+                hint = _random_hint(step.restore, self.random)
+                yield (*path, "restore"), f'zone "{step.restore}" is not lost at this point{hint}'
+            self.lost.discard(step.restore)
+
+    def _loss(self, zone: str, path: FieldPath) -> Iterator[Finding]:
+        if zone in self.lost:
+            yield path, f'zone "{zone}" is already lost; restore it first'
+        maybe = [i for i, candidates in self.random.items() if zone in candidates]
+        if maybe:
+            yield path, f'zone "{zone}" may be lost already by step {maybe[0]} (anyOf)'
+        self.lost.add(zone)
+
+    def _random_loss(self, index: int, candidates: list[str], path: FieldPath) -> Iterator[Finding]:
+        for dup in _duplicates(candidates):
+            yield (*path, "anyOf"), f'zone "{dup}" is listed twice'
+        free = set(candidates) - self.lost
+        crowding = sum(1 for other in self.random.values() if other & free)
+        if len(free) <= crowding:
+            yield (*path, "anyOf"), "every candidate may be lost already: add zones or restore"
+        self.random[index] = set(candidates)
+
+    def _same_as(self, index: int, lost_by: int, path: FieldPath) -> Iterator[Finding]:
+        if lost_by >= index or lost_by not in self.random:
+            open_ = ", ".join(map(str, self.random)) or "none"
+            yield (
+                path,
+                (f"expected the index of an earlier anyOf step still lost; open ones: {open_}"),
+            )
+        self.random.pop(lost_by, None)
+
+
+def _random_hint(zone: str, random_losses: dict[int, set[str]]) -> str:
+    maybe = [i for i, candidates in random_losses.items() if zone in candidates]
+    return f"; a zone picked at random is restored with {{sameAs: {maybe[0]}}}" if maybe else ""
 
 
 def _probe_timing(drill: Drill) -> Iterator[Finding]:
@@ -208,7 +266,7 @@ def _http_url(url: str) -> bool:
 def _required_parts(drill: Drill) -> Iterator[Finding]:
     if not drill.spec.probes:
         yield ("spec", "probes"), "a drill needs at least one probe"
-    if not any(step.lose is not None for step in drill.spec.steps):
+    if not any(step.is_lose for step in drill.spec.steps):
         yield ("spec", "steps"), 'a drill needs at least one "lose" step'
     if drill.spec.duration <= 0:
         yield ("spec", "duration"), "expected a duration above 0s"
