@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
-import signal
 import sys
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +15,7 @@ from rich.console import Console
 from orchestrator import __version__
 from orchestrator.cli_common import (
     EXIT_INVALID,
+    HISTORY_OPTION,
     LAB_OPTION,
     OUTPUT_OPTION,
     SEED_OPTION,
@@ -30,29 +26,28 @@ from orchestrator.cli_common import (
     stderr,
     target_options,
 )
-from orchestrator.cli_results import HISTORY_OPTION, gate, history, report, verify
+from orchestrator.cli_gameday import gameday
+from orchestrator.cli_gate import gate
+from orchestrator.cli_results import history, report, verify
 from orchestrator.cli_rollback import rollback
+from orchestrator.cli_run import Aftermath, DrillJob, run_and_report, signals_stop
 from orchestrator.console import (
-    ConsoleObserver,
     SafeConsole,
     render_plan,
-    render_summary,
     styled,
 )
-from orchestrator.drill import Drill, Lab, load_drill, load_file
+from orchestrator.drill import Drill, GameDay, Lab, load_drill, load_file, load_gameday
 from orchestrator.drill.picks import ZonePicks, pick_zones
 from orchestrator.drill.schema import file_schema
 from orchestrator.durations import parse_duration
 from orchestrator.engine import DrillRun, RunSettings
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
-from orchestrator.history import History, RunEntry, default_path
+from orchestrator.history import History, default_path
 from orchestrator.journal import state_dir
 from orchestrator.outputs import FileCheck, ValidateOut, plan_out, problems_out
 from orchestrator.port import ClusterPort, TargetOptions
 from orchestrator.preflight import Plan, PlanRefusedError, prepare
 from orchestrator.probes import Transport
-from orchestrator.report.document import load_result
-from orchestrator.report.render import write_reports
 from orchestrator.targets import lab_for, open_adapter, open_lab_target, pick_target
 
 HELP = """Rehearse the loss of a datacenter power zone and score the recovery.
@@ -184,7 +179,8 @@ def run(
     async def open_port() -> ClusterPort:
         return await open_lab_target(lab) if lab is not None else open_adapter(chosen, options)
 
-    sys.exit(run_async(lambda: _run_drill(drill, open_port, settings, console, as_json, after)))
+    job = DrillJob(drill=drill, open_port=open_port, settings=settings)
+    sys.exit(run_async(lambda: _run_drill(job, console, as_json, after)))
 
 
 def _duration_option(name: str, value: str) -> float:
@@ -214,85 +210,29 @@ def _parse_service_urls(pairs: tuple[str, ...]) -> dict[str, str]:
     return found
 
 
-async def _run_drill(
-    drill: Drill,
-    open_port: Callable[[], Awaitable[ClusterPort]],
-    settings: RunSettings,
-    console: Console,
-    as_json: bool,
-    after: Aftermath,
-) -> int:
-    try:
-        port = await open_port()
-    except ZonedrillError as exc:
-        return fail(console, exc)
-    try:
-        with ConsoleObserver(console) as observer:
-            drill_run = DrillRun(drill=drill, port=port, settings=settings, observer=observer)
-            with _signals_abort(drill_run):
-                outcome = await drill_run.execute()
-    except ZonedrillError as exc:
-        return fail(console, exc)
-    finally:
-        await port.close()
-    console.print(render_summary(outcome.document))
-    console.print(f"result: {outcome.out_dir / 'result.json'}", highlight=False)
-    _report_and_record(outcome.out_dir, after, console)
+async def _run_drill(job: DrillJob, console: Console, as_json: bool, after: Aftermath) -> int:
+    runs: list[DrillRun] = []
+
+    def stop(reason: str) -> None:
+        for drill_run in runs:
+            drill_run.request_abort(reason)
+
+    with signals_stop(stop):
+        outcome = await run_and_report(job, console, after, runs.append)
+    if isinstance(outcome, int):
+        return outcome
     if as_json:
         sys.stdout.write(json.dumps(outcome.document, indent=2) + "\n")
     return outcome.exit_code
-
-
-@contextmanager
-def _signals_abort(drill_run: DrillRun) -> Iterator[None]:
-    """SIGINT and SIGTERM abort the drill (which restores); after it, they are ignored.
-
-    Plain ``signal.signal`` handlers, not the loop's: the loop's are taken down when the loop
-    closes, and a second Ctrl-C arriving then would kill the process (exit 130) while it writes
-    the result. The handler hands the abort to the loop thread-safely.
-    """
-    loop = asyncio.get_running_loop()
-
-    def abort(signum: int, _frame: object) -> None:
-        reason = f"{signal.Signals(signum).name} received"
-        loop.call_soon_threadsafe(drill_run.request_abort, reason)
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, abort)
-    try:
-        yield
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, signal.SIG_IGN)
-
-
-@dataclass(frozen=True)
-class Aftermath:
-    """Where a finished run is recorded, and what started it."""
-
-    history: History
-    trigger: str
-
-
-def _report_and_record(out_dir: Path, after: Aftermath, console: Console) -> None:
-    """Write the reports and record the run; a failure here is reported, never fatal."""
-    try:
-        finished = load_result(out_dir)
-        written = write_reports(finished)
-        document = finished.path.read_text(encoding="utf-8")
-        entry = RunEntry(doc=finished.doc, trigger=after.trigger, result_path=str(finished.path))
-        after.history.record(entry, document=document)
-    except (ZonedrillError, OSError) as exc:
-        console.print(styled(("warning:", "yellow"), f" reports or history not written: {exc}"))
-        return
-    console.print("reports: " + ", ".join(p.name for p in written), highlight=False)
 
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @OUTPUT_OPTION
 def validate(files: tuple[Path, ...], form: str) -> None:
-    """Check drill and lab files (a drill's lab is checked too); exit 0 when all are valid, else 2.
+    """Check drill, lab and game-day files; exit 0 when all are valid, else 2.
+
+    A drill's lab is checked too, and a game day's drills and their labs.
 
     Every problem is reported with file:line:column, the field path and what was expected.
     """
@@ -315,6 +255,10 @@ def _check_file(path: Path) -> tuple[FileCheck, InvalidInputError | None]:
         loaded = load_file(path)
         if isinstance(loaded, Drill) and loaded.spec.lab is not None:
             lab_for(path, loaded, None)
+        if isinstance(loaded, GameDay):
+            for drill_path, drill in load_gameday(path)[1]:
+                if drill.spec.lab is not None:
+                    lab_for(drill_path, drill, None)
     except InvalidInputError as exc:
         problems = problems_out(exc.problems)
         return FileCheck(path=str(path), valid=False, problems=problems), exc
@@ -418,6 +362,7 @@ def completion(shell: str) -> None:
     click.echo(script(main, {}, "zonedrill", "_ZONEDRILL_COMPLETE").source())
 
 
+main.add_command(gameday)
 main.add_command(report)
 main.add_command(gate)
 main.add_command(history)

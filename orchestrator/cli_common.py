@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 from pydantic import BaseModel
 from rich.console import Console
 
 from orchestrator.console import SafeConsole, print_error
-from orchestrator.errors import InvalidInputError, SafetyRefusalError, ZonedrillError
+from orchestrator.errors import (
+    HistoryBusyError,
+    InvalidInputError,
+    SafetyRefusalError,
+    ZonedrillError,
+)
+from orchestrator.history import History, default_path
+from orchestrator.journal import state_dir
 from orchestrator.outputs import Form, emit
 from orchestrator.port import TargetOptions
 
-EXIT_INVALID, EXIT_ERROR = 2, 4
+EXIT_GATE_FAILED, EXIT_INVALID, EXIT_ERROR = 1, 2, 4
 T = TypeVar("T")
 
 
@@ -112,4 +120,24 @@ SEED_OPTION = click.option(
     type=click.IntRange(min=0, max=2**53),
     help="Seed for zones picked at random (lose: {anyOf: [...]}). The same seed picks the same "
     "zones. Default: a fresh seed, printed and recorded in the result.",
+)
+
+
+def refuse(exc: ZonedrillError) -> NoReturn:
+    """Print the error; exit 2 for input zonedrill cannot use, 4 when the history is busy."""
+    print_error(SafeConsole(stderr=True), exc)
+    sys.exit(EXIT_ERROR if isinstance(exc, HistoryBusyError) else EXIT_INVALID)
+
+
+def history_at(path: Path | None) -> History:
+    """The history at ``--history``, else in the state directory."""
+    return History(path or default_path(state_dir()))
+
+
+HISTORY_OPTION = click.option(
+    "--history",
+    "history_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="History database. Default: history.sqlite in the state directory "
+    "($ZONEDRILL_STATE_DIR or $XDG_STATE_HOME/zonedrill).",
 )

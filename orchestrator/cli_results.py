@@ -1,57 +1,38 @@
-"""``zonedrill report``, ``gate`` and ``history``: what happens after a run.
+"""``zonedrill report``, ``verify`` and ``history``: what happens after a run.
 
 Exit codes: 0 fine (the gate passed), 1 the gate failed, 2 unreadable or foreign input.
 """
 
 from __future__ import annotations
 
-import math
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn
 
 import click
 from rich.table import Table
 
 from orchestrator import numbers
-from orchestrator.cli_common import EXIT_ERROR, EXIT_INVALID, OUTPUT_OPTION, print_document
-from orchestrator.console import SafeConsole, print_error
-from orchestrator.document import LatencyDoc, Outcome, ProbeDoc, ResultDoc
-from orchestrator.durations import parse_age
-from orchestrator.errors import HistoryBusyError, InvalidInputError, Problem, ZonedrillError
-from orchestrator.gate import GatePolicy, Verdict, judge_all, refuse_implausible
-from orchestrator.history import History, RunEntry, default_path
-from orchestrator.journal import state_dir
-from orchestrator.outputs import HistoryOut, gate_out, run_out
+from orchestrator.cli_common import (
+    EXIT_GATE_FAILED,
+    HISTORY_OPTION,
+    OUTPUT_OPTION,
+    history_at,
+    print_document,
+    refuse,
+)
+from orchestrator.console import SafeConsole
+from orchestrator.document import LatencyDoc, ProbeDoc, ResultDoc
+from orchestrator.errors import ZonedrillError
+from orchestrator.history import History, RunEntry
+from orchestrator.outputs import HistoryOut, run_out
 from orchestrator.report.document import FinishedRun, load_result, read_samples_of
 from orchestrator.report.render import Format, markdown, render
 from orchestrator.text import clean
 from orchestrator.verify import differences
 
-EXIT_GATE_FAILED = 1
 FORM_KEY = "zonedrill.form"
 SPARKS = "▁▂▃▄▅▆▇█"
-
-
-def _refuse(exc: ZonedrillError) -> NoReturn:
-    """Print the error; exit 2 for input zonedrill cannot use, 4 when the history is busy."""
-    print_error(SafeConsole(stderr=True), exc)
-    sys.exit(EXIT_ERROR if isinstance(exc, HistoryBusyError) else EXIT_INVALID)
-
-
-def _history(path: Path | None) -> History:
-    return History(path or default_path(state_dir()))
-
-
-HISTORY_OPTION = click.option(
-    "--history",
-    "history_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="History database. Default: history.sqlite in the state directory "
-    "($ZONEDRILL_STATE_DIR or $XDG_STATE_HOME/zonedrill).",
-)
 
 
 @click.command()
@@ -82,17 +63,11 @@ def report(result: Path, form: str, output: Path | None) -> None:
     try:
         text = render(load_result(result), Format(form))
     except ZonedrillError as exc:
-        _refuse(exc)
+        refuse(exc)
     if output is None:
         sys.stdout.write(text)
     else:
         output.write_text(text, encoding="utf-8")
-
-
-def _finite(_: click.Context, param: click.Parameter, value: float | None) -> float | None:
-    if value is not None and not math.isfinite(value):
-        raise click.BadParameter(f"{value} is not a number from 0 to 100", param=param)
-    return value
 
 
 @click.command()
@@ -111,123 +86,13 @@ def verify(run_dir: Path) -> None:
         finished = load_result(run_dir, with_samples=False)
         samples, found = read_samples_of(finished)
     except ZonedrillError as exc:
-        _refuse(exc)
+        refuse(exc)
     diffs = differences(finished.doc, samples, found)
     for line in diffs:
         click.echo(clean(f"differs: {line}"))
     verdict = "does not match" if diffs else "matches"
     click.echo(clean(f"{finished.path}: {verdict} its {len(samples)} samples"))
     sys.exit(EXIT_GATE_FAILED if diffs else 0)
-
-
-@click.command()
-@click.argument("results", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--drill", help="Judge this drill's runs from the history instead of files.")
-@click.option(
-    "--last",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="How many of the drill's latest runs to judge (with --drill).",
-)
-@click.option("--trigger", help="Only runs recorded with this --trigger (e.g. schedule).")
-@click.option(
-    "--min-score", type=click.FloatRange(0, 100), callback=_finite, help="Lowest acceptable score."
-)
-@click.option("--max-age", help='Oldest acceptable run, e.g. "7d", "36h" (since it ended).')
-@click.option(
-    "--require-outcome",
-    "outcomes",
-    multiple=True,
-    type=click.Choice([o.value for o in Outcome]),
-    help="Acceptable outcomes (repeatable). Default: passed.",
-)
-@HISTORY_OPTION
-@OUTPUT_OPTION
-def gate(
-    results: tuple[Path, ...],
-    drill: str | None,
-    last: int,
-    trigger: str | None,
-    min_score: float | None,
-    max_age: str | None,
-    outcomes: tuple[str, ...],
-    history_path: Path | None,
-    form: str,
-) -> None:
-    """Exit 0 when every result passes the gate, 1 when one does not, 2 for bad input.
-
-    \b
-    Results come from files (result.json or run folders) or, with --drill, from the history:
-      zonedrill gate zonedrill-runs/<run-id> --min-score 90
-      zonedrill gate --drill pangyo-battery-fire --trigger schedule --max-age 7d
-    The second says: the last scheduled run of the drill passed, within 7 days.
-    No recorded run fails the gate. A failing result prints one line with every reason.
-    """
-    try:
-        policy = GatePolicy(
-            outcomes=frozenset(outcomes or ["passed"]),
-            min_score=min_score,
-            max_age=_age_option(max_age),
-        )
-        docs = _gate_inputs(results, drill, last, trigger, history_path)
-        now = datetime.now(UTC)
-        refuse_implausible(docs, now=now)
-    except ZonedrillError as exc:
-        _refuse(exc)
-    verdicts = judge_all(docs, policy, now=now)
-    if form != "text":
-        document = gate_out(verdicts, None if verdicts else _nothing_recorded(drill, trigger))
-        print_document(document, form)
-        sys.exit(0 if document.passed else EXIT_GATE_FAILED)
-    sys.exit(_announce(verdicts, drill, trigger))
-
-
-def _announce(verdicts: list[Verdict], drill: str | None, trigger: str | None) -> int:
-    """Print one line per result and the gate's verdict; return the exit code."""
-    if not verdicts:
-        click.echo(clean(f"FAIL {_nothing_recorded(drill, trigger)}"))
-        return EXIT_GATE_FAILED
-    for verdict in verdicts:
-        click.echo(clean(verdict.line()))
-    failed = sum(not v.passed for v in verdicts)
-    word = "failed" if failed else "passed"
-    click.echo(f"gate {word}: {len(verdicts) - failed} of {len(verdicts)} result(s) pass")
-    return EXIT_GATE_FAILED if failed else 0
-
-
-def _nothing_recorded(drill: str | None, trigger: str | None) -> str:
-    scope = f" with trigger {trigger!r}" if trigger else ""
-    return f"no run of drill {drill!r}{scope} is recorded"
-
-
-def _age_option(text: str | None) -> float | None:
-    if text is None:
-        return None
-    try:
-        return parse_age(text)
-    except ValueError as exc:
-        raise InvalidInputError([Problem("--max-age", None, None, "", str(exc))]) from None
-
-
-def _gate_inputs(
-    results: tuple[Path, ...], drill: str | None, last: int, trigger: str | None, path: Path | None
-) -> list[ResultDoc]:
-    if bool(results) == bool(drill):
-        message = "give result files, or --drill NAME to read the history (not both)"
-        raise InvalidInputError([Problem("gate", None, None, "", message)])
-    if drill:
-        return [e.doc for e in _history(path).runs(drill=drill, trigger=trigger, last=last)]
-    problems: list[Problem] = []
-    docs = []
-    for given in results:
-        try:
-            docs.append(load_result(given, missing_ok=True).doc)
-        except InvalidInputError as exc:
-            problems += exc.problems
-    if problems:
-        raise InvalidInputError(problems)
-    return docs
 
 
 @click.group(invoke_without_command=True)
@@ -252,14 +117,14 @@ def history(
       zonedrill history show <run-id>          one run in full
       zonedrill history compare <run-a> <run-b>  figures side by side
     """
-    ctx.obj = _history(history_path)
+    ctx.obj = history_at(history_path)
     ctx.meta[FORM_KEY] = form  # history -o json show ID means the same as history show ID -o json
     if ctx.invoked_subcommand is not None:
         return
     try:
         entries = ctx.obj.runs(drill=drill, last=last)
     except ZonedrillError as exc:
-        _refuse(exc)
+        refuse(exc)
     if form != "text":
         print_document(HistoryOut(runs=[run_out(e) for e in entries]), form)
         return
@@ -330,7 +195,7 @@ def history_show(ctx: click.Context, run_id: str, form: str) -> None:
     try:
         entry = store.get(run_id)
     except ZonedrillError as exc:
-        _refuse(exc)
+        refuse(exc)
     if form != "text":
         print_document(entry.doc, form)
         return
@@ -347,7 +212,7 @@ def history_compare(store: History, run_a: str, run_b: str) -> None:
     try:
         a, b = store.get(run_a).doc, store.get(run_b).doc
     except ZonedrillError as exc:
-        _refuse(exc)
+        refuse(exc)
     table = Table(title=f"A = {a.run_id}\nB = {b.run_id}", title_justify="left")
     for column in ("figure", "A", "B", "change"):
         table.add_column(column)

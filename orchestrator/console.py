@@ -77,8 +77,10 @@ class _ProbeView:
 class ConsoleObserver:
     """Prints progress; with a terminal, also keeps a live status panel."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, *, label: str = "") -> None:
         self.console = console
+        self.label = label
+        """Which run this is, in a game day (``drill 2 of 3: NAME``); shown with the progress."""
         self._probes: dict[str, _ProbeView] = {}
         self._phase = "preflight"
         self._until: float | None = None
@@ -161,7 +163,8 @@ class ConsoleObserver:
             f"{name} {'up' if view.up else 'DOWN'} {_share(view)} passed"
             for name, view in self._probes.items()
         )
-        self.console.print(f"  {self._stamp()} {self._phase}{left}: {states}")
+        where = f"{self.label}, " if self.label else ""
+        self.console.print(f"  {self._stamp()} {where}{self._phase}{left}: {states}")
 
     def note(self, message: str) -> None:
         """Print a warning, stamped with the time into the run (a guardrail trip, say)."""
@@ -180,7 +183,8 @@ class ConsoleObserver:
         for name, view in self._probes.items():
             state = Text("up", "green") if view.up else Text("DOWN", "bold red")
             table.add_row(name, state, _share(view), view.last)
-        return Group(Text(f"{self._phase} {left}", style="bold cyan"), table)
+        where = f"{self.label} · " if self.label else ""
+        return Group(Text(f"{where}{self._phase} {left}", style="bold cyan"), table)
 
 
 def _share(view: _ProbeView) -> str:

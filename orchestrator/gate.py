@@ -13,6 +13,7 @@ from datetime import datetime
 from orchestrator.document import ResultDoc
 from orchestrator.durations import format_duration
 from orchestrator.errors import InvalidInputError, Problem
+from orchestrator.gameday_result import GameDayResult, GameDayRunDoc
 from orchestrator.numbers import score as format_score
 
 
@@ -70,19 +71,24 @@ def refuse_implausible(docs: Sequence[ResultDoc], *, now: datetime) -> None:
 
     Every other self-consistency rule is checked by the result model as it is read.
     """
-    problems = [
-        Problem(
-            doc.run_id,
-            None,
-            None,
-            "endedAt",
-            f"{doc.ended_at:%Y-%m-%d %H:%M:%S} UTC is in the future: forged or mis-clocked",
-        )
-        for doc in docs
-        if (doc.ended_at - now).total_seconds() > FUTURE_SLACK
-    ]
+    problems = [_future(doc.run_id, doc.ended_at) for doc in docs if _ahead(doc.ended_at, now)]
     if problems:
         raise InvalidInputError(problems)
+
+
+def refuse_implausible_at(name: str, ended_at: datetime, *, now: datetime) -> None:
+    """As ``refuse_implausible``, for one record (a game day) ending at ``ended_at``."""
+    if _ahead(ended_at, now):
+        raise InvalidInputError([_future(name, ended_at)])
+
+
+def _ahead(ended_at: datetime, now: datetime) -> bool:
+    return (ended_at - now).total_seconds() > FUTURE_SLACK
+
+
+def _future(name: str, ended_at: datetime) -> Problem:
+    message = f"{ended_at:%Y-%m-%d %H:%M:%S} UTC is in the future: forged or mis-clocked"
+    return Problem(name, None, None, "endedAt", message)
 
 
 def judge_all(docs: Sequence[ResultDoc], policy: GatePolicy, *, now: datetime) -> list[Verdict]:
@@ -100,3 +106,44 @@ def _age(seconds: float) -> str:
         days, rest = divmod(seconds, DAY)
         return f"{int(days)}d{int(rest // HOUR)}h" if rest >= HOUR else f"{int(days)}d"
     return format_duration(max(0.0, round(seconds)))
+
+
+def judge_gameday(
+    doc: GameDayResult, policy: GatePolicy, *, now: datetime, recorded: dict[str, ResultDoc]
+) -> Verdict:
+    """Every reason the game day ``doc`` fails ``policy``.
+
+    ``recorded`` holds the drill runs the history has, by run id: each run the game day names
+    must be there and agree with it, so a game-day record cannot claim runs that never were.
+    """
+    reasons = []
+    if doc.outcome not in policy.outcomes:
+        wanted = " or ".join(sorted(policy.outcomes))
+        why = f" ({doc.reason})" if doc.reason else ""
+        reasons.append(f"outcome {doc.outcome}{why}, required {wanted}")
+    if policy.min_score is not None and (doc.mean_score or 0.0) < policy.min_score:
+        score = format_score(doc.mean_score)
+        reasons.append(f"mean score {score} below the minimum {policy.min_score:g}")
+    age = (now - doc.ended_at).total_seconds()
+    if policy.max_age is not None and age > policy.max_age:
+        reasons.append(f"ended {_age(age)} ago, older than the maximum age {_age(policy.max_age)}")
+    if policy.require_restored and not doc.restored:
+        reasons.append("the cluster was not restored (run zonedrill rollback)")
+    reasons += [_disagreement(run, recorded.get(run.run_id)) for run in doc.runs]
+    summary = (
+        f"{doc.outcome}, mean score {format_score(doc.mean_score)}, {len(doc.runs)} drills, "
+        f"ended {_age(age)} ago"
+    )
+    found = [r for r in reasons if r]
+    return Verdict(doc.game_day_id, f"game day {doc.gameday}", found, summary)
+
+
+def _disagreement(run: GameDayRunDoc, found: ResultDoc | None) -> str:
+    if found is None:
+        return f"drill run {run.run_id} is not in the history"
+    if (found.outcome, found.score) != (run.outcome, run.score):
+        return (
+            f"drill run {run.run_id} is recorded {found.outcome} (score "
+            f"{format_score(found.score)}), the game day says {run.outcome}"
+        )
+    return ""

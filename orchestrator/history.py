@@ -18,6 +18,7 @@ from pathlib import Path
 
 from orchestrator.document import ResultDoc
 from orchestrator.errors import HistoryBusyError, InvalidInputError, Problem, ZonedrillError
+from orchestrator.gameday_result import GameDayResult, parse_gameday
 from orchestrator.report.document import parse_result
 
 BUSY_SECONDS = 30.0
@@ -38,6 +39,17 @@ CREATE TABLE IF NOT EXISTS runs (
     document TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS runs_by_drill ON runs (drill, ended_at);
+CREATE TABLE IF NOT EXISTS gamedays (
+    game_day_id TEXT PRIMARY KEY,
+    gameday TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    mean_score REAL,
+    started_at TEXT NOT NULL,
+    ended_at TEXT NOT NULL,
+    result_path TEXT NOT NULL,
+    document TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS gamedays_by_name ON gamedays (gameday, ended_at);
 """
 
 
@@ -186,3 +198,38 @@ class History:
             raise InvalidInputError([Problem(source, None, None, "", message)])
         doc = parse_result(str(document), source=source)
         return RunEntry(doc=doc, trigger=str(trigger), result_path=str(result_path))
+
+    def record_gameday(self, doc: GameDayResult, *, result_path: str) -> None:
+        """Store one game day (its drills are recorded as runs on their own)."""
+        row = (
+            doc.game_day_id,
+            doc.gameday,
+            doc.outcome,
+            doc.mean_score,
+            doc.started_at.isoformat(),
+            doc.ended_at.isoformat(),
+            result_path,
+            doc.model_dump_json(by_alias=True),
+        )
+        with self._connect(write=True) as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute(
+                "INSERT OR REPLACE INTO gamedays VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row
+            )
+            connection.execute("COMMIT")
+
+    def gamedays(self, *, name: str | None = None, last: int | None = None) -> list[GameDayResult]:
+        """Recorded game days, newest first, optionally of one name, at most ``last``."""
+        if not self.path.exists():
+            return []
+        query = "SELECT document FROM gamedays WHERE ?1 IS NULL OR gameday = ?1"
+        query += " ORDER BY ended_at DESC, game_day_id DESC LIMIT ?2"
+        with self._connect(write=False) as connection:
+            try:
+                rows = connection.execute(query, (name, -1 if last is None else last)).fetchall()
+            except sqlite3.OperationalError as exc:
+                if "no such table" in str(exc):  # written by a zonedrill before game days
+                    return []
+                raise
+        source = f"{self.path} (game-day record)"
+        return [parse_gameday(str(row[0]), source=source) for row in rows]

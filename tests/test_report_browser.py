@@ -96,3 +96,29 @@ def test_hour_long_report_stays_light_and_readable(browser: Browser, tmp_path: P
     assert "score 33.3 / 100" in text
     assert page.locator("rect.fail").count() == 1
     page.close()
+
+
+def test_game_day_report_opens_on_its_summary_and_trend(browser: Browser, tmp_path: Path) -> None:
+    """The game-day page: summary table, a trend over both game days, each drill's charts."""
+    from tests.test_gameday import run_gameday, write_drill, write_gameday  # noqa: PLC0415
+
+    drills = [write_drill(tmp_path, "one"), write_drill(tmp_path, "packed", service="packed")]
+    gameday = write_gameday(tmp_path, drills)
+    for attempt in ("first", "second"):
+        folder = tmp_path / attempt
+        folder.mkdir()
+        code, _, printed = run_gameday(folder, gameday, "--history", str(tmp_path / "h.sqlite"))
+        assert code == 1, printed
+    html = tmp_path / "second" / "out" / "report.html"
+    text, errors, requested, page = open_report(browser, html, "report-gameday.png")
+    assert errors == []
+    assert requested == [html.as_uri()]
+    assert "game day gd" in text
+    assert "mean score" in text
+    assert page.locator("#summary tr").count() == 3  # a header and one row per drill
+    assert page.locator("#trend circle").count() == 2
+    assert page.locator("section.drill svg").count() == 2
+    box = page.locator("#summary").bounding_box()
+    assert box is not None
+    assert box["y"] < 400  # the summary is what the page opens on
+    page.close()

@@ -10,17 +10,19 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from orchestrator.drill import rules
+from orchestrator.drill.gameday import GameDay
 from orchestrator.drill.lab import Lab
 from orchestrator.drill.model import API_VERSION, Drill
 from orchestrator.errors import InvalidInputError, Problem
 from orchestrator.yamlfile import FieldPath, YamlDocument, load_yaml_file
 
-KINDS: dict[str, type[Drill] | type[Lab]] = {"Drill": Drill, "Lab": Lab}
-ModelT = TypeVar("ModelT", Drill, Lab)
+FileKind = Drill | Lab | GameDay
+KINDS: dict[str, type[FileKind]] = {"Drill": Drill, "Lab": Lab, "GameDay": GameDay}
+ModelT = TypeVar("ModelT", Drill, Lab, GameDay)
 
 
-def load_file(path: Path) -> Drill | Lab:
-    """Load a drill or lab file, whichever its ``kind`` says."""
+def load_file(path: Path) -> FileKind:
+    """Load a drill, lab or game-day file, whichever its ``kind`` says."""
     document = load_yaml_file(path)
     model = _pick_model(document)
     return _validate(document, model, path)
@@ -36,6 +38,27 @@ def load_lab(path: Path) -> Lab:
     return _expect(load_file(path), Lab, path)
 
 
+def load_gameday(path: Path) -> tuple[GameDay, list[tuple[Path, Drill]]]:
+    """Load a game day and every drill it names; every problem of every file is reported."""
+    gameday = _expect(load_file(path), GameDay, path)
+    drills: list[tuple[Path, Drill]] = []
+    problems: list[Problem] = []
+    for index, entry in enumerate(gameday.spec.drills):
+        drill_path = path.parent / entry.file
+        if not drill_path.is_file():
+            where = ("spec", "drills", index, "file")
+            message = f"no drill file at {drill_path} (the path is relative to the game day)"
+            problems.append(load_yaml_file(path).problem(where, message))
+            continue
+        try:
+            drills.append((drill_path, load_drill(drill_path)))
+        except InvalidInputError as exc:
+            problems += exc.problems
+    if problems:
+        raise InvalidInputError(problems)
+    return gameday, drills
+
+
 def check_fits_lab(path: Path, drill: Drill, lab: Lab) -> None:
     """Refuse, located in the drill file, zones and services the lab does not have."""
     findings = list(rules.lab_fit_findings(drill, lab))
@@ -44,7 +67,7 @@ def check_fits_lab(path: Path, drill: Drill, lab: Lab) -> None:
         raise InvalidInputError([document.problem(p, message) for p, message in findings])
 
 
-def _expect(loaded: Drill | Lab, model: type[ModelT], path: Path) -> ModelT:
+def _expect(loaded: FileKind, model: type[ModelT], path: Path) -> ModelT:
     if not isinstance(loaded, model):
         kind = type(loaded).__name__
         raise InvalidInputError(
@@ -57,7 +80,7 @@ def _expect(loaded: Drill | Lab, model: type[ModelT], path: Path) -> ModelT:
     return loaded
 
 
-def _pick_model(document: YamlDocument) -> type[Drill] | type[Lab]:
+def _pick_model(document: YamlDocument) -> type[FileKind]:
     data = document.data
     if not isinstance(data, dict):
         raise InvalidInputError(
@@ -69,15 +92,17 @@ def _pick_model(document: YamlDocument) -> type[Drill] | type[Lab]:
         problems.append(document.problem(("apiVersion",), f'expected "{API_VERSION}", got {got!r}'))
     kind = data.get("kind")
     if not isinstance(kind, str) or kind not in KINDS:
-        problems.append(document.problem(("kind",), f'expected "Drill" or "Lab", got {kind!r}'))
+        problems.append(
+            document.problem(("kind",), f'expected "Drill", "Lab" or "GameDay", got {kind!r}')
+        )
     if problems:
         raise InvalidInputError(problems)
     return KINDS[str(kind)]
 
 
-def _validate(document: YamlDocument, model: type[Drill] | type[Lab], path: Path) -> Drill | Lab:
+def _validate(document: YamlDocument, model: type[FileKind], path: Path) -> FileKind:
     problems: list[Problem] = []
-    loaded: Drill | Lab | None = None
+    loaded: FileKind | None = None
     try:
         loaded = model.model_validate(document.data)
     except ValidationError as exc:

@@ -38,7 +38,7 @@ class Format(enum.StrEnum):
         return "junit.xml" if self is Format.JUNIT else f"report.{self.value}"
 
 
-_templates = jinja2.Environment(
+templates = jinja2.Environment(
     loader=jinja2.PackageLoader("orchestrator.report", "templates"),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
@@ -51,7 +51,7 @@ def html(run: FinishedRun) -> str:
     """One self-contained page: inline CSS and SVG, no script, nothing loaded from elsewhere."""
     axis = timeline.axis_of(run)
     charts = [timeline.chart(run, probe, axis) for probe in run.doc.probes]
-    page = _templates.get_template("report.html.j2")
+    page = templates.get_template("report.html.j2")
     return page.render(doc=run.doc, charts=charts, n=numbers, g=timeline)
 
 

@@ -1,0 +1,301 @@
+"""``zonedrill gameday run|plan FILE``: a planned sequence of drills (spec §6)."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from orchestrator.cli_common import (
+    HISTORY_OPTION,
+    SEED_OPTION,
+    fail,
+    kube_options,
+    run_async,
+    stderr,
+    target_options,
+)
+from orchestrator.cli_run import Aftermath, DrillJob, signals_stop
+from orchestrator.console import SafeConsole, render_plan, styled
+from orchestrator.drill import Drill, GameDay, Lab, load_gameday
+from orchestrator.drill.picks import SEED_BITS, ZonePicks, pick_zones
+from orchestrator.durations import format_duration
+from orchestrator.engine import RunSettings
+from orchestrator.errors import ZonedrillError
+from orchestrator.gameday import GameDayRun
+from orchestrator.gameday_result import GameDayResult
+from orchestrator.history import History, default_path
+from orchestrator.journal import state_dir
+from orchestrator.notify import notify
+from orchestrator.port import ClusterPort, TargetOptions
+from orchestrator.preflight import PlanRefusedError, prepare
+from orchestrator.report.document import load_result
+from orchestrator.report.gameday import GameDayReport, write_gameday_reports
+from orchestrator.schedule import run_length
+from orchestrator.storage import write_durably
+from orchestrator.targets import lab_for, open_adapter, open_lab_target
+
+TREND_DAYS = 12
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A game day with every drill loaded, its zones picked and its lab (on the lab target)."""
+
+    gameday: GameDay
+    path: Path
+    drills: list[tuple[Path, Drill, ZonePicks, Lab | None]]
+    seed: int
+    target: str
+
+
+def _prepare(file: Path, target: str | None, seed: int | None, options: TargetOptions) -> Prepared:
+    """Validate every drill (and its lab) before anything runs; pick every random zone."""
+    gameday, loaded = load_gameday(file)
+    chosen = target or (
+        "lab" if all(d.spec.lab for _, d in loaded) and options.kubeconfig is None else "kube"
+    )
+    seed = secrets.randbits(SEED_BITS) if seed is None else seed
+    drills = []
+    for path, drill in loaded:
+        picked, picks = pick_zones(drill, seed)
+        lab = lab_for(path, drill, None) if chosen == "lab" else None
+        drills.append((path, picked, picks, lab))
+    return Prepared(gameday, file, drills, seed, chosen)
+
+
+@click.group()
+def gameday() -> None:
+    """Run or plan a game day: several drills in order against one cluster (spec §6).
+
+    \b
+    Examples:
+      zonedrill gameday plan drills/weekly-dc-loss.gameday.yaml
+      zonedrill gameday run drills/weekly-dc-loss.gameday.yaml --seed 7
+      zonedrill gate --gameday weekly-dc-loss --max-age 7d
+    """
+
+
+@gameday.command("plan")
+@click.argument("file", metavar="GAMEDAY", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--target", type=click.Choice(["lab", "kube"]), help="As for run.")
+@SEED_OPTION
+@kube_options
+def plan_command(
+    file: Path,
+    target: str | None,
+    seed: int | None,
+    kubeconfig: Path | None,
+    context: str | None,
+    qps: float,
+    lock_namespace: str,
+) -> None:
+    """Plan every drill of a game day (touching nothing) and print the total time."""
+    console = SafeConsole()
+    options = target_options(kubeconfig, context, qps, lock_namespace)
+    try:
+        prepared = _prepare(file, target, seed, options)
+        plans = run_async(lambda: _plan_all(prepared, options))
+    except PlanRefusedError as refused:
+        console.print(render_plan(refused.plan))
+        sys.exit(fail(console, refused))
+    except ZonedrillError as exc:
+        sys.exit(fail(console, exc))
+    entries = prepared.gameday.spec.drills
+    for index, shown in enumerate(plans):
+        pause = entries[index].pause_before
+        if pause:
+            console.print(f"pause {format_duration(pause)}")
+        name = prepared.drills[index][1].metadata.name
+        console.print(styled((f"▶▶ drill {index + 1} of {len(plans)}: {name}", "bold magenta")))
+        console.print(shown)
+    console.print(_total_line(prepared))
+
+
+def _total_line(prepared: Prepared) -> str:
+    drills = sum(run_length(drill) for _, drill, _, _ in prepared.drills)
+    pauses = sum(entry.pause_before for entry in prepared.gameday.spec.drills)
+    return (
+        f"game day {prepared.gameday.metadata.name}: {len(prepared.drills)} drills, about "
+        f"{format_duration(drills + pauses)} in all ({format_duration(drills)} of drills, "
+        f"{format_duration(pauses)} of pauses), plus each drill's restore; seed {prepared.seed} "
+        f"(--seed {prepared.seed} repeats the picks)"
+    )
+
+
+async def _plan_all(prepared: Prepared, options: TargetOptions) -> list[object]:
+    shown: list[object] = []
+    for _, drill, picks, lab in prepared.drills:
+        port = await _port(lab, prepared.target, options, serve=False)
+        try:
+            shown.append(render_plan(await prepare(drill, port, picks)))
+        finally:
+            await port.close()
+    return shown
+
+
+async def _port(
+    lab: Lab | None, target: str, options: TargetOptions, *, serve: bool
+) -> ClusterPort:
+    if lab is not None:
+        return await open_lab_target(lab, serve=serve)
+    return open_adapter(target, options)
+
+
+@gameday.command("run")
+@click.argument("file", metavar="GAMEDAY", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--target",
+    type=click.Choice(["lab", "kube"]),
+    help="Where to run. Default: lab when every drill names a lab and no --kubeconfig.",
+)
+@kube_options
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where gameday.json, the report and each drill's run folder go. "
+    "Default: ./zonedrill-runs/<game-day-id>/",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print gameday.json on stdout.")
+@SEED_OPTION
+@HISTORY_OPTION
+@click.option(
+    "--trigger",
+    default="manual",
+    show_default=True,
+    envvar="ZONEDRILL_TRIGGER",
+    help="What started this game day (e.g. schedule), kept with each run in the history.",
+)
+def run_command(
+    file: Path,
+    target: str | None,
+    kubeconfig: Path | None,
+    context: str | None,
+    qps: float,
+    lock_namespace: str,
+    out_dir: Path | None,
+    as_json: bool,
+    seed: int | None,
+    history_path: Path | None,
+    trigger: str,
+) -> None:
+    """Run a game day: validate every drill, run them in order, write one report.
+
+    Drills run one after another with their pauseBefore; an outcome outside continueAfter
+    stops the game day and skips the rest. Ctrl-C (SIGINT) or SIGTERM aborts the running drill
+    through its normal restore and skips the rest. Writes gameday.json, report.html,
+    report.md and junit.xml into --out, each drill's run in a folder beside them, records the
+    game day in the history (zonedrill gate --gameday NAME) and posts spec.notify webhooks.
+
+    Exit codes, for the game day as a whole: 0 passed, 1 failed, 2 invalid input, 3 aborted,
+    4 error.
+    """
+    console = stderr() if as_json else SafeConsole()
+    options = target_options(kubeconfig, context, qps, lock_namespace)
+    try:
+        prepared = _prepare(file, target, seed, options)
+    except ZonedrillError as exc:
+        sys.exit(fail(console, exc))
+    name = prepared.gameday.metadata.name
+    game_day_id = f"{name}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
+    folder = out_dir or Path("zonedrill-runs") / game_day_id
+    history = History(history_path or default_path(state_dir()))
+    after = Aftermath(history=history, trigger=trigger)
+    result = run_async(lambda: _run_all(prepared, game_day_id, folder, options, console, after))
+    _finish(result, prepared, folder, history, console)
+    if as_json:
+        sys.stdout.write(result.model_dump_json(by_alias=True, indent=2) + "\n")
+    sys.exit(result.exit_code)
+
+
+async def _run_all(
+    prepared: Prepared,
+    game_day_id: str,
+    folder: Path,
+    options: TargetOptions,
+    console: Console,
+    after: Aftermath,
+) -> GameDayResult:
+    def make_job(index: int, _path: Path, drill: Drill) -> DrillJob:
+        _, _, picks, lab = prepared.drills[index]
+        stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
+        run_id = f"{drill.metadata.name}-{stamp}"
+
+        async def open_port() -> ClusterPort:
+            return await _port(lab, prepared.target, options, serve=True)
+
+        settings = RunSettings(
+            run_id=run_id, out_dir=folder / run_id, state_dir=state_dir(), picks=picks
+        )
+        label = f"drill {index + 1} of {len(prepared.drills)}: {drill.metadata.name}"
+        return DrillJob(drill=drill, open_port=open_port, settings=settings, label=label)
+
+    runner = GameDayRun(
+        prepared.gameday,
+        [(path, drill) for path, drill, _, _ in prepared.drills],
+        game_day_id=game_day_id,
+        seed=prepared.seed,
+        make_job=make_job,
+        console=console,
+        after=after,
+    )
+    with signals_stop(runner.request_stop):
+        return await runner.execute(prepared.target)
+
+
+def _finish(
+    result: GameDayResult, prepared: Prepared, folder: Path, history: History, console: Console
+) -> None:
+    """Write gameday.json and the report, record it, notify; a failure here is a warning."""
+    warnings: list[str] = []
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = write_durably(
+            folder / "gameday.json", result.model_dump_json(by_alias=True, indent=2).encode()
+        )
+        console.print(f"game day result: {path}", highlight=False)
+        earlier = _earlier(history, result, warnings)
+        history.record_gameday(result, result_path=str(path))
+        runs = {r.run_id: load_result(folder / r.result) for r in result.runs}
+        report = GameDayReport(doc=result, folder=folder, runs=runs, earlier=earlier)
+        written = write_gameday_reports(report)
+        console.print("reports: " + ", ".join(p.name for p in written), highlight=False)
+    except (ZonedrillError, OSError) as exc:
+        warnings.append(f"game day result, report or history not written in full: {exc}")
+    warnings += notify(result, [hook.webhook for hook in prepared.gameday.spec.notify])
+    for warning in warnings:
+        console.print(styled(("warning:", "yellow"), f" {warning}"))
+    _print_summary(result, console)
+
+
+def _earlier(history: History, result: GameDayResult, warnings: list[str]) -> list[GameDayResult]:
+    try:
+        days = history.gamedays(name=result.gameday, last=TREND_DAYS)
+    except ZonedrillError as exc:
+        warnings.append(f"no score trend: {exc}")
+        return []
+    return [d for d in days if d.game_day_id != result.game_day_id]
+
+
+def _print_summary(result: GameDayResult, console: Console) -> None:
+    colour = {"passed": "green", "failed": "red", "aborted": "yellow", "error": "red"}
+    mean = "—" if result.mean_score is None else f"{result.mean_score:.1f}"
+    console.print(
+        styled(
+            (f"game day {result.gameday}: {result.outcome.upper()}", colour[result.outcome]),
+            f", mean score {mean}; {len(result.runs)} ran, {len(result.skipped)} skipped; "
+            f"{format_duration(round(result.wall_seconds, 1))} in all",
+        )
+    )
+    if result.reason:
+        console.print(f"why: {result.reason}", highlight=False)
+    for run in result.runs:
+        console.print(f"  {run.index + 1}. {run.drill}: {run.outcome} ({run.run_id})")
+    for skipped in result.skipped:
+        console.print(f"  {skipped.index + 1}. {skipped.drill}: skipped ({skipped.why})")

@@ -1,0 +1,205 @@
+"""``zonedrill gate``: whether recorded drills or game days let a pipeline go ahead.
+
+Exit codes: 0 the gate passed, 1 it failed, 2 unreadable or foreign input, 4 a busy history.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from orchestrator.cli_common import (
+    EXIT_GATE_FAILED,
+    HISTORY_OPTION,
+    OUTPUT_OPTION,
+    history_at,
+    print_document,
+    refuse,
+)
+from orchestrator.document import Outcome, ResultDoc
+from orchestrator.durations import parse_age
+from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
+from orchestrator.gate import (
+    GatePolicy,
+    Verdict,
+    judge_all,
+    judge_gameday,
+    refuse_implausible,
+    refuse_implausible_at,
+)
+from orchestrator.history import History
+from orchestrator.outputs import gate_out
+from orchestrator.report.document import load_result
+from orchestrator.text import clean
+
+
+def _finite(_: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a number from 0 to 100", param=param)
+    return value
+
+
+@click.command()
+@click.argument("results", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--drill", help="Judge this drill's runs from the history instead of files.")
+@click.option(
+    "--gameday",
+    help="Judge this game day's latest runs from the history: its outcome, mean score, age, "
+    "and that every drill run it names is recorded and agrees.",
+)
+@click.option(
+    "--last",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="How many of the latest runs to judge (with --drill or --gameday).",
+)
+@click.option("--trigger", help="Only runs recorded with this --trigger (e.g. schedule).")
+@click.option(
+    "--min-score", type=click.FloatRange(0, 100), callback=_finite, help="Lowest acceptable score."
+)
+@click.option("--max-age", help='Oldest acceptable run, e.g. "7d", "36h" (since it ended).')
+@click.option(
+    "--require-outcome",
+    "outcomes",
+    multiple=True,
+    type=click.Choice([o.value for o in Outcome]),
+    help="Acceptable outcomes (repeatable). Default: passed.",
+)
+@HISTORY_OPTION
+@OUTPUT_OPTION
+def gate(
+    results: tuple[Path, ...],
+    drill: str | None,
+    gameday: str | None,
+    last: int,
+    trigger: str | None,
+    min_score: float | None,
+    max_age: str | None,
+    outcomes: tuple[str, ...],
+    history_path: Path | None,
+    form: str,
+) -> None:
+    """Exit 0 when every result passes the gate, 1 when one does not, 2 for bad input.
+
+    \b
+    Results come from files (result.json or run folders) or, with --drill, from the history:
+      zonedrill gate zonedrill-runs/<run-id> --min-score 90
+      zonedrill gate --drill pangyo-battery-fire --trigger schedule --max-age 7d
+      zonedrill gate --gameday weekly-dc-loss --max-age 7d --min-score 90
+    The second says: the last scheduled run of the drill passed, within 7 days. The third
+    judges the last game day by its outcome and mean score.
+    No recorded run fails the gate. A failing result prints one line with every reason.
+    """
+    try:
+        policy = GatePolicy(
+            outcomes=frozenset(outcomes or ["passed"]),
+            min_score=min_score,
+            max_age=_age_option(max_age),
+        )
+        now = datetime.now(UTC)
+        if gameday is not None:
+            if results or drill:
+                message = "--gameday reads the history: give no result files and no --drill"
+                raise InvalidInputError([Problem("gate", None, None, "", message)])
+            scope = GameDayScope(gameday, last, trigger)
+            verdicts = _gameday_verdicts(history_at(history_path), scope, policy, now)
+        else:
+            docs = _gate_inputs(results, drill, last, trigger, history_path)
+            refuse_implausible(docs, now=now)
+            verdicts = judge_all(docs, policy, now=now)
+    except ZonedrillError as exc:
+        refuse(exc)
+    nothing = _nothing_recorded(gameday or drill, trigger, gameday=gameday is not None)
+    if form != "text":
+        document = gate_out(verdicts, None if verdicts else nothing)
+        print_document(document, form)
+        sys.exit(0 if document.passed else EXIT_GATE_FAILED)
+    sys.exit(_announce(verdicts, nothing))
+
+
+def _announce(verdicts: list[Verdict], nothing: str) -> int:
+    """Print one line per result and the gate's verdict; return the exit code."""
+    if not verdicts:
+        click.echo(clean(f"FAIL {nothing}"))
+        return EXIT_GATE_FAILED
+    for verdict in verdicts:
+        click.echo(clean(verdict.line()))
+    failed = sum(not v.passed for v in verdicts)
+    word = "failed" if failed else "passed"
+    click.echo(f"gate {word}: {len(verdicts) - failed} of {len(verdicts)} result(s) pass")
+    return EXIT_GATE_FAILED if failed else 0
+
+
+def _nothing_recorded(name: str | None, trigger: str | None, *, gameday: bool) -> str:
+    scope = f" with trigger {trigger!r}" if trigger else ""
+    what = "game day" if gameday else "run of drill"
+    return f"no {what} {name!r}{scope} is recorded"
+
+
+@dataclass(frozen=True)
+class GameDayScope:
+    """Which game days the gate judges: the ``last`` of ``name``, of one trigger if given."""
+
+    name: str
+    last: int
+    trigger: str | None
+
+
+def _gameday_verdicts(
+    history: History, scope: GameDayScope, policy: GatePolicy, now: datetime
+) -> list[Verdict]:
+    days = [
+        d
+        for d in history.gamedays(name=scope.name)
+        if scope.trigger is None or d.trigger == scope.trigger
+    ]
+    verdicts = []
+    for day in days[: scope.last]:
+        refuse_implausible_at(day.game_day_id, day.ended_at, now=now)
+        recorded = {r.run_id: _recorded(history, r.run_id) for r in day.runs}
+        found = {run_id: doc for run_id, doc in recorded.items() if doc is not None}
+        verdicts.append(judge_gameday(day, policy, now=now, recorded=found))
+    return verdicts
+
+
+def _recorded(history: History, run_id: str) -> ResultDoc | None:
+    try:
+        entry = history.get(run_id)
+    except InvalidInputError:
+        return None
+    return entry.doc if entry.doc.run_id == run_id else None
+
+
+def _age_option(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        return parse_age(text)
+    except ValueError as exc:
+        raise InvalidInputError([Problem("--max-age", None, None, "", str(exc))]) from None
+
+
+def _gate_inputs(
+    results: tuple[Path, ...], drill: str | None, last: int, trigger: str | None, path: Path | None
+) -> list[ResultDoc]:
+    if bool(results) == bool(drill):
+        message = "give result files, or --drill NAME to read the history (not both)"
+        raise InvalidInputError([Problem("gate", None, None, "", message)])
+    if drill:
+        return [e.doc for e in history_at(path).runs(drill=drill, trigger=trigger, last=last)]
+    problems: list[Problem] = []
+    docs = []
+    for given in results:
+        try:
+            docs.append(load_result(given, missing_ok=True).doc)
+        except InvalidInputError as exc:
+            problems += exc.problems
+    if problems:
+        raise InvalidInputError(problems)
+    return docs

@@ -1,0 +1,135 @@
+"""The game-day result (``gameday.json``, spec §6): one model for writing and reading it.
+
+Like a drill's result it checks itself as it is read, so a forged or damaged file is refused
+wherever it is used (report, history, gate): the mean score follows from the runs, ``restored``
+from theirs, and a ``passed`` game day skipped nothing and meets its own rule.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Self
+
+from pydantic import Field, ValidationError, model_validator
+
+from orchestrator.document import SCORE_SLACK, Outcome, ResultModel, Seconds, Stamp
+from orchestrator.errors import InvalidInputError, Problem
+
+GameDayOutcome = Literal["passed", "failed", "aborted", "error"]
+EXIT_CODES = {"passed": 0, "failed": 1, "aborted": 3, "error": 4}
+
+
+class GameDayRunDoc(ResultModel):
+    """One drill that ran."""
+
+    index: int = Field(ge=0)
+    file: str
+    drill: str
+    run_id: str = Field(min_length=1)
+    outcome: Outcome
+    score: float | None = Field(ge=0, le=100)
+    worst_rto: Seconds | None = None
+    restored: bool
+    started_at: Stamp
+    ended_at: Stamp
+    paused_before: Seconds = Field(ge=0)
+    result: str
+    """The run's folder, relative to the game day's."""
+
+
+class SkippedDoc(ResultModel):
+    """A drill that did not run, and why."""
+
+    index: int = Field(ge=0)
+    file: str
+    drill: str
+    why: str
+
+
+class GameDayResult(ResultModel):
+    """A GameDayResult: every drill's outcome and the game day's."""
+
+    api_version: Literal["zonedrill/v1"]
+    kind: Literal["GameDayResult"]
+    game_day_id: str = Field(min_length=1)
+    gameday: str
+    description: str = ""
+    target: str
+    trigger: str = "manual"
+    """What started the game day (``--trigger``: manual, schedule, ci); ``gate --trigger``."""
+    started_at: Stamp
+    ended_at: Stamp
+    outcome: GameDayOutcome
+    reason: str = ""
+    mean_score: float | None = Field(ge=0, le=100)
+    min_score: float | None = Field(default=None, ge=0, le=100)
+    """``passWhen.minScore``; null: every drill must pass."""
+    seed: int | None = None
+    runs: list[GameDayRunDoc]
+    skipped: list[SkippedDoc] = Field(default_factory=list)
+    restored: bool
+    wall_seconds: Seconds = Field(ge=0)
+    zonedrill_version: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        """The exit code of ``gameday run`` (as ``run``'s, for the game day as a whole)."""
+        return EXIT_CODES[self.outcome]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        found = [p for p in (check(self) for check in CONSISTENCY) if p]
+        if found:
+            raise ValueError("; ".join(found))
+        return self
+
+
+def mean_score(runs: list[GameDayRunDoc]) -> float | None:
+    """The mean of the drills' scores; a drill without one counts 0 (no evidence, no credit)."""
+    if not runs:
+        return None
+    return sum(r.score or 0.0 for r in runs) / len(runs)
+
+
+def _mean_follows(doc: GameDayResult) -> str:
+    expected = mean_score(doc.runs)
+    if expected is None or doc.mean_score is None:
+        return "" if expected == doc.mean_score else "meanScore does not follow from the runs"
+    if abs(expected - doc.mean_score) > SCORE_SLACK:
+        return f"meanScore {doc.mean_score} does not follow from the runs ({expected:.1f})"
+    return ""
+
+
+def _restored_follows(doc: GameDayResult) -> str:
+    every = all(r.restored for r in doc.runs)
+    return "" if doc.restored == every else "restored does not agree with the runs"
+
+
+def _passed_is_earned(doc: GameDayResult) -> str:
+    if doc.outcome != "passed":
+        return ""
+    if doc.skipped or not doc.runs or not doc.restored:
+        return "passed with skipped drills, no runs or a cluster not restored"
+    if doc.min_score is None and any(r.outcome != Outcome.PASSED for r in doc.runs):
+        return "passed while a drill did not pass"
+    if doc.min_score is not None and (doc.mean_score or 0.0) < doc.min_score:
+        return f"passed with mean score {doc.mean_score} below {doc.min_score}"
+    return ""
+
+
+def _times(doc: GameDayResult) -> str:
+    return "endedAt is before startedAt" if doc.ended_at < doc.started_at else ""
+
+
+CONSISTENCY = (_mean_follows, _restored_follows, _passed_is_earned, _times)
+
+
+def parse_gameday(text: str | bytes, *, source: str) -> GameDayResult:
+    """Read a ``gameday.json``; a damaged or forged one is refused with where and why (exit 2)."""
+    try:
+        return GameDayResult.model_validate_json(text)
+    except ValidationError as exc:
+        problems = [
+            Problem(source, None, None, ".".join(map(str, e["loc"])), e["msg"])
+            for e in exc.errors(include_url=False)
+        ]
+        raise InvalidInputError(problems) from None

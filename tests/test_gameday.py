@@ -1,0 +1,340 @@
+"""Game days on the lab (spec §6): order, pauses, early stops, SIGINT, one report, the gate.
+
+The drills are short (1 s baseline, 2 s chaos) on a three-site lab with one service spread over
+the sites (a loss costs nothing) and one packed into site a (a loss of a takes it down for
+reschedule + startup = 1 s).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from tests.support import ZONEDRILL, cli_env, start_until, zonedrill
+
+LAB = """\
+apiVersion: zonedrill/v1
+kind: Lab
+metadata: {name: three}
+spec:
+  zones:
+    a: {nodes: 1, podsPerNode: 6}
+    b: {nodes: 1, podsPerNode: 6}
+    c: {nodes: 1, podsPerNode: 6}
+  services:
+    - {name: spread, namespace: m, replicas: 3, spread: zones, reschedule: 500ms, startup: 500ms}
+    - {name: packed, namespace: m, replicas: 2, spread: pack, reschedule: 500ms, startup: 500ms}
+"""
+DRILL = """\
+apiVersion: zonedrill/v1
+kind: Drill
+metadata: {{name: {name}}}
+spec:
+  lab: lab.yaml
+  zones:
+    a: {{nodeSelector: {{zonedrill.io/power-zone: a}}}}
+    b: {{nodeSelector: {{zonedrill.io/power-zone: b}}}}
+    c: {{nodeSelector: {{zonedrill.io/power-zone: c}}}}
+  probes:
+    - {{name: api, http: {{service: {{namespace: m, name: {service}}}}}, every: 100ms}}
+  baseline: 1s
+  duration: {duration}
+  steps:
+    - {{at: 0s, lose: {lose}}}
+  targets:
+    - {{probe: api, rto: 300ms, availability: "50%"}}
+{extra}"""
+
+
+def write_drill(
+    folder: Path,
+    name: str,
+    *,
+    service: str = "spread",
+    lose: str = "a",
+    duration: str = "2s",
+    extra: str = "",
+) -> str:
+    """Write a drill file next to the lab; return its file name."""
+    (folder / "lab.yaml").write_text(LAB)
+    text = DRILL.format(name=name, service=service, lose=lose, duration=duration, extra=extra)
+    (folder / f"{name}.yaml").write_text(text)
+    return f"{name}.yaml"
+
+
+def write_gameday(folder: Path, drills: list[str], spec: str = "", name: str = "gd") -> Path:
+    """Write a game day of ``drills`` (file names, with optional ``|pauseBefore``)."""
+    entries = []
+    for entry in drills:
+        file, _, pause = entry.partition("|")
+        entries.append(f"    - {{file: {file}" + (f", pauseBefore: {pause}" if pause else "") + "}")
+    text = (
+        f"apiVersion: zonedrill/v1\nkind: GameDay\nmetadata: {{name: {name}}}\nspec:\n"
+        "  drills:\n" + "\n".join(entries) + "\n" + spec
+    )
+    path = folder / f"{name}.gameday.yaml"
+    path.write_text(text)
+    return path
+
+
+def run_gameday(tmp_path: Path, gameday: Path, *extra: str) -> tuple[int, dict[str, Any], str]:
+    """Run it; return the exit code, gameday.json and everything printed."""
+    out = tmp_path / "out"
+    done = zonedrill(tmp_path / "state", "gameday", "run", str(gameday), "--out", str(out), *extra)
+    result = json.loads((out / "gameday.json").read_text())
+    return done.returncode, result, done.stdout + done.stderr
+
+
+def test_a_game_day_of_passing_drills_passes_with_one_report(tmp_path: Path) -> None:
+    """Every drill runs in order after its pause; gameday.json, reports, history and gate."""
+    first = write_drill(tmp_path, "one")
+    second = write_drill(tmp_path, "two", lose="{anyOf: [b, c]}")
+    gameday = write_gameday(tmp_path, [first, f"{second}|1s"])
+    code, result, printed = run_gameday(tmp_path, gameday, "--seed", "3")
+    assert code == 0, printed
+    assert (result["kind"], result["outcome"], result["meanScore"]) == (
+        "GameDayResult",
+        "passed",
+        100.0,
+    )
+    assert [r["drill"] for r in result["runs"]] == ["one", "two"]
+    assert result["seed"] == 3
+    assert [r["pausedBefore"] for r in result["runs"]] == [0.0, 1.0]
+    assert "drill 1 of 2: one" in printed
+    assert "pausing 1s before drill 2 of 2: two" in printed
+    # The wall time covers both drills (baseline + chaos each) and the pause.
+    assert result["wallSeconds"] >= 2 * 3.0 + 1.0
+    out = tmp_path / "out"
+    second_run = json.loads((out / result["runs"][1]["result"] / "result.json").read_text())
+    assert second_run["seed"] == 3
+    assert second_run["steps"][0]["pickedFrom"] == ["b", "c"]
+    for name in ("report.html", "report.md", "junit.xml"):
+        assert (out / name).stat().st_size > 0
+    assert "| 2 | two | ✅ passed | 100.0 |" in (out / "report.md").read_text()
+    for run in result["runs"]:
+        verified = zonedrill(tmp_path / "state", "verify", str(out / run["result"]))
+        assert verified.returncode == 0, verified.stdout
+    gate = zonedrill(tmp_path / "state", "gate", "--gameday", "gd", "--max-age", "1h")
+    assert gate.returncode == 0, gate.stdout + gate.stderr
+    assert "game day gd" in gate.stdout
+
+
+def test_a_failed_drill_does_not_stop_the_rest(tmp_path: Path) -> None:
+    """continueAfter defaults to passed and failed: a failure is scored and the next drill runs."""
+    failing = write_drill(tmp_path, "packed-loss", service="packed")
+    passing = write_drill(tmp_path, "spread-loss")
+    code, result, printed = run_gameday(tmp_path, write_gameday(tmp_path, [failing, passing]))
+    assert code == 1, printed
+    assert [(r["drill"], r["outcome"]) for r in result["runs"]] == [
+        ("packed-loss", "failed"),
+        ("spread-loss", "passed"),
+    ]
+    assert result["outcome"] == "failed"
+    assert "packed-loss (failed)" in result["reason"]
+    gate = zonedrill(tmp_path / "state", "gate", "--gameday", "gd")
+    assert gate.returncode == 1
+    assert "outcome failed" in gate.stdout
+
+
+def test_pass_when_compares_the_mean_score(tmp_path: Path) -> None:
+    """With passWhen.minScore the mean score decides, whatever one drill did."""
+    failing = write_drill(tmp_path, "packed-loss", service="packed")
+    passing = write_drill(tmp_path, "spread-loss")
+    scores = []
+    for minimum, expected in (("10", 0), ("99", 1)):
+        gameday = write_gameday(
+            tmp_path, [failing, passing], f"  passWhen: {{minScore: {minimum}}}\n"
+        )
+        code, result, printed = run_gameday(tmp_path / minimum, gameday)
+        assert code == expected, printed
+        scores.append(result["meanScore"])
+        run_scores = [r["score"] for r in result["runs"]]
+        assert result["meanScore"] == pytest.approx(sum(run_scores) / 2)
+    assert 10 <= scores[0] < 99
+
+
+def test_an_aborted_drill_stops_the_game_day(tmp_path: Path) -> None:
+    """aborted is not in the default continueAfter: the rest is skipped, and the game day is."""
+    guard = "  stopIf:\n    - {probe: api, failingFor: 200ms}\n"
+    aborting = write_drill(tmp_path, "guarded", service="packed", extra=guard)
+    never = write_drill(tmp_path, "never")
+    code, result, printed = run_gameday(tmp_path, write_gameday(tmp_path, [aborting, never]))
+    assert code == 3, printed
+    assert result["outcome"] == "aborted"
+    assert [r["outcome"] for r in result["runs"]] == ["aborted"]
+    assert result["runs"][0]["restored"] is True
+    assert [s["drill"] for s in result["skipped"]] == ["never"]
+    assert "ended aborted, not in continueAfter" in result["skipped"][0]["why"]
+    assert not (tmp_path / "out" / "never").exists()
+
+
+def test_one_invalid_drill_means_nothing_runs(tmp_path: Path) -> None:
+    """Every drill is validated first: a broken third drill keeps the first from running."""
+    good = write_drill(tmp_path, "good")
+    (tmp_path / "bad.yaml").write_text(
+        (tmp_path / good).read_text().replace("every: 100ms", "every: 10")
+    )
+    gameday = write_gameday(tmp_path, [good, "bad.yaml", "missing.yaml"])
+    done = zonedrill(
+        tmp_path / "state", "gameday", "run", str(gameday), "--out", str(tmp_path / "out")
+    )
+    assert done.returncode == 2
+    printed = done.stdout + done.stderr
+    assert "bad.yaml:" in printed
+    assert "spec.probes[0].every" in printed
+    assert "spec.drills[2].file" in printed
+    assert "no drill file" in printed
+    assert not (tmp_path / "out").exists()
+
+
+def test_sigint_mid_game_day_restores_the_drill_and_skips_the_rest(tmp_path: Path) -> None:
+    """SIGINT aborts the running drill through its restore; the rest is skipped; exit 3."""
+    first = write_drill(tmp_path, "first", duration="20s")
+    second = write_drill(tmp_path, "second")
+    gameday = write_gameday(tmp_path, [first, second])
+    state, out = tmp_path / "state", tmp_path / "out"
+    process = start_until(
+        [*ZONEDRILL, "gameday", "run", str(gameday), "--out", str(out)],
+        env=cli_env(state),
+        marker="lose a (power-loss) done",
+    )
+    process.send_signal(signal.SIGINT)
+    rest, _ = process.communicate(timeout=60)
+    assert process.returncode == 3, rest
+    result = json.loads((out / "gameday.json").read_text())
+    assert result["outcome"] == "aborted"
+    assert "SIGINT received" in result["reason"]
+    run = result["runs"][0]
+    assert (run["outcome"], run["restored"]) == ("aborted", True)
+    assert [(s["drill"], s["why"]) for s in result["skipped"]] == [("second", "SIGINT received")]
+    journal = [
+        json.loads(x) for x in next((state / "journal").rglob("*.jsonl")).read_text().splitlines()
+    ]
+    assert journal[-1]["type"] == "end"
+
+
+def test_sigint_in_a_pause_stops_at_once(tmp_path: Path) -> None:
+    """A pause ends as soon as SIGINT arrives; the drill after it never starts."""
+    first = write_drill(tmp_path, "first")
+    second = write_drill(tmp_path, "second")
+    gameday = write_gameday(tmp_path, [first, f"{second}|10m"])
+    process = start_until(
+        [*ZONEDRILL, "gameday", "run", str(gameday), "--out", str(tmp_path / "out")],
+        env=cli_env(tmp_path / "state"),
+        marker="pausing 10m",
+    )
+    process.send_signal(signal.SIGINT)
+    rest, _ = process.communicate(timeout=30)
+    assert process.returncode == 3, rest
+    result = json.loads((tmp_path / "out" / "gameday.json").read_text())
+    assert [r["drill"] for r in result["runs"]] == ["first"]
+    assert [s["drill"] for s in result["skipped"]] == ["second"]
+
+
+def test_gameday_plan_plans_every_drill_and_the_total(tmp_path: Path) -> None:
+    """plan shows each drill's plan, each candidate of a random zone, and the total time."""
+    first = write_drill(tmp_path, "one")
+    second = write_drill(tmp_path, "two", lose="{anyOf: [b, c]}")
+    gameday = write_gameday(tmp_path, [first, f"{second}|1m"])
+    done = zonedrill(tmp_path / "state", "gameday", "plan", str(gameday), "--seed", "8")
+    assert done.returncode == 0, done.stderr
+    assert "drill 1 of 2: one" in done.stdout
+    assert "drill 2 of 2: two" in done.stdout
+    assert "picked by seed 8 from b, c" in done.stdout
+    assert "2 drills, about 1m6s in all (6s of drills, 1m of pauses)" in done.stdout
+
+
+def test_the_gate_refuses_a_game_day_whose_runs_are_not_recorded(tmp_path: Path) -> None:
+    """A game-day record naming a run the history lacks fails the gate, with that reason."""
+    gameday = write_gameday(tmp_path, [write_drill(tmp_path, "one")])
+    code, result, _ = run_gameday(tmp_path, gameday)
+    assert code == 0
+    history = tmp_path / "state" / "history.sqlite"
+    with sqlite3.connect(history) as db:
+        db.execute("DELETE FROM runs")
+    gate = zonedrill(tmp_path / "state", "gate", "--gameday", "gd")
+    assert gate.returncode == 1
+    assert f"drill run {result['runs'][0]['runId']} is not in the history" in gate.stdout
+
+
+def test_a_forged_game_day_record_is_refused(tmp_path: Path) -> None:
+    """A record claiming passed with a failed drill is refused as it is read (exit 2)."""
+    gameday = write_gameday(tmp_path, [write_drill(tmp_path, "packed-loss", service="packed")])
+    code, _, _ = run_gameday(tmp_path, gameday)
+    assert code == 1
+    history = tmp_path / "state" / "history.sqlite"
+    with sqlite3.connect(history) as db:
+        (document,) = db.execute("SELECT document FROM gamedays").fetchone()
+        forged = json.loads(document) | {"outcome": "passed", "reason": ""}
+        db.execute("UPDATE gamedays SET document = ?", (json.dumps(forged),))
+    gate = zonedrill(tmp_path / "state", "gate", "--gameday", "gd")
+    assert gate.returncode == 2
+    assert "passed while a drill did not pass" in gate.stderr
+
+
+def test_gate_with_no_recorded_game_day_fails(tmp_path: Path) -> None:
+    """No evidence, no pass."""
+    gate = zonedrill(tmp_path / "state", "gate", "--gameday", "never-ran")
+    assert gate.returncode == 1
+    assert "no game day 'never-ran' is recorded" in gate.stdout
+
+
+def test_validate_checks_a_game_day_and_its_drills(tmp_path: Path) -> None:
+    """validate takes game-day files too; a drill named by it is checked."""
+    gameday = write_gameday(tmp_path, [write_drill(tmp_path, "one"), "missing.yaml"])
+    done = subprocess.run(
+        [*ZONEDRILL, "validate", str(gameday)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 2
+    assert "spec.drills[1].file" in done.stdout
+
+
+class Webhooks(BaseHTTPRequestHandler):
+    """Keeps every POST body; /broken answers 500."""
+
+    bodies: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        """Store the body (or fail on /broken)."""
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if self.path == "/broken":
+            self.send_response(500)
+        else:
+            Webhooks.bodies.append(json.loads(body))
+            self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *_: object) -> None:
+        """Quiet."""
+
+
+def test_notify_posts_the_summary_and_a_failed_post_is_a_warning(tmp_path: Path) -> None:
+    """Every webhook gets the game day's summary; a 500 or a refused one warns, nothing more."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Webhooks)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_port}"
+        hooks = (
+            f"  notify:\n    - {{webhook: {base}/broken}}\n    - {{webhook: {base}/ok}}\n"
+            "    - {webhook: http://127.0.0.1:9/refused}\n"
+        )
+        gameday = write_gameday(tmp_path, [write_drill(tmp_path, "one")], hooks)
+        code, result, printed = run_gameday(tmp_path, gameday)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert code == 0, printed
+    assert result["outcome"] == "passed"
+    assert [b["gameDayId"] for b in Webhooks.bodies] == [result["gameDayId"]]
+    assert Webhooks.bodies[0]["kind"] == "GameDayResult"
+    assert f"webhook {base}/broken not notified: it answered 500" in printed
+    assert "webhook http://127.0.0.1:9/refused not notified: ConnectError" in printed
