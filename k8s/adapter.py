@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +12,7 @@ from typing import Any
 from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException
 
-from k8s import events, shapes
+from k8s import events, results, shapes
 from k8s import nodes as node_api
 from k8s import pods as pod_api
 from k8s.api import ApiSettings, KubeApi
@@ -187,6 +187,14 @@ class KubeTarget:
         namespace = self.settings.lock_namespace
         async with drill_lease(self.api, namespace=namespace, holder=holder, wait=wait):
             yield
+
+    async def read_results(self, key: str) -> str | None:
+        """A game day's summaries from the results ConfigMap in the lock namespace."""
+        return await results.read_results(self.api, self.settings.lock_namespace, key)
+
+    async def update_results(self, key: str, change: Callable[[str | None], str]) -> None:
+        """Rewrite a game day's summaries in the results ConfigMap."""
+        await results.update_results(self.api, self.settings.lock_namespace, key, change)
 
     async def close(self) -> None:
         """Release the thread and connection pools."""

@@ -19,14 +19,16 @@ from orchestrator.cli_common import (
     LAB_OPTION,
     OUTPUT_OPTION,
     SEED_OPTION,
+    SERVICE_URL_OPTION,
     fail,
     kube_options,
+    parse_service_urls,
     print_document,
     run_async,
     stderr,
     target_options,
 )
-from orchestrator.cli_gameday import gameday
+from orchestrator.cli_gameday import gameday, schedule
 from orchestrator.cli_gate import gate
 from orchestrator.cli_results import history, report, verify
 from orchestrator.cli_rollback import rollback
@@ -41,7 +43,7 @@ from orchestrator.drill.picks import ZonePicks, pick_zones
 from orchestrator.drill.schema import file_schema
 from orchestrator.durations import parse_duration
 from orchestrator.engine import DrillRun, RunSettings
-from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
+from orchestrator.errors import InvalidInputError, ZonedrillError
 from orchestrator.history import History, default_path
 from orchestrator.journal import state_dir
 from orchestrator.outputs import FileCheck, ValidateOut, plan_out, problems_out
@@ -94,14 +96,7 @@ def main(ctx: click.Context) -> None:
     help="Where result.json and samples.jsonl go. Default: ./zonedrill-runs/<run-id>/",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result document on stdout.")
-@click.option(
-    "--service-url",
-    "service_urls",
-    multiple=True,
-    metavar="NS/NAME=URL",
-    help="Probe this Service at URL (a port-forward, an ingress) instead of the "
-    "API server's service proxy. Repeatable.",
-)
+@SERVICE_URL_OPTION
 @click.option(
     "--transport",
     type=click.Choice([t.value for t in Transport]),
@@ -160,7 +155,7 @@ def run(
     try:
         drill, picks = pick_zones(load_drill(drill_file), seed)
         chosen = pick_target(drill, target, options, lab_file)
-        overrides = _parse_service_urls(service_urls)
+        overrides = parse_service_urls(service_urls)
         lab = lab_for(drill_file, drill, lab_file) if chosen == "lab" else None
     except ZonedrillError as exc:
         sys.exit(fail(console, exc))
@@ -188,26 +183,6 @@ def _duration_option(name: str, value: str) -> float:
         return parse_duration(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint=name) from None
-
-
-def _parse_service_urls(pairs: tuple[str, ...]) -> dict[str, str]:
-    found = {}
-    for pair in pairs:
-        key, _, url = pair.partition("=")
-        if key.count("/") != 1 or not url.startswith(("http://", "https://")):
-            raise InvalidInputError(
-                [
-                    Problem(
-                        "--service-url",
-                        None,
-                        None,
-                        "",
-                        f'expected NAMESPACE/NAME=http://..., got "{pair}"',
-                    )
-                ]
-            )
-        found[key] = url
-    return found
 
 
 async def _run_drill(job: DrillJob, console: Console, as_json: bool, after: Aftermath) -> int:
@@ -363,6 +338,7 @@ def completion(shell: str) -> None:
 
 
 main.add_command(gameday)
+main.add_command(schedule)
 main.add_command(report)
 main.add_command(gate)
 main.add_command(history)

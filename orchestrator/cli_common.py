@@ -16,6 +16,7 @@ from orchestrator.console import SafeConsole, print_error
 from orchestrator.errors import (
     HistoryBusyError,
     InvalidInputError,
+    Problem,
     SafetyRefusalError,
     ZonedrillError,
 )
@@ -141,3 +142,34 @@ HISTORY_OPTION = click.option(
     help="History database. Default: history.sqlite in the state directory "
     "($ZONEDRILL_STATE_DIR or $XDG_STATE_HOME/zonedrill).",
 )
+
+
+SERVICE_URL_OPTION = click.option(
+    "--service-url",
+    "service_urls",
+    multiple=True,
+    metavar="NS/NAME=URL",
+    help="Probe this Service at URL (a port-forward, an ingress) instead of the "
+    "API server's service proxy. Repeatable.",
+)
+
+
+def parse_service_urls(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``--service-url NS/NAME=URL`` pairs as a map; a malformed one is refused (exit 2)."""
+    found = {}
+    for pair in pairs:
+        key, _, url = pair.partition("=")
+        if key.count("/") != 1 or not url.startswith(("http://", "https://")):
+            raise InvalidInputError(
+                [
+                    Problem(
+                        "--service-url",
+                        None,
+                        None,
+                        "",
+                        f'expected NAMESPACE/NAME=http://..., got "{pair}"',
+                    )
+                ]
+            )
+        found[key] = url
+    return found

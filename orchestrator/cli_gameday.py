@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import secrets
 import sys
 from dataclasses import dataclass
@@ -10,17 +12,21 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from ruamel.yaml import YAML
 
 from orchestrator.cli_common import (
     HISTORY_OPTION,
     SEED_OPTION,
+    SERVICE_URL_OPTION,
     fail,
     kube_options,
+    parse_service_urls,
     run_async,
     stderr,
     target_options,
 )
 from orchestrator.cli_run import Aftermath, DrillJob, signals_stop
+from orchestrator.cluster_results import record_summary
 from orchestrator.console import SafeConsole, render_plan, styled
 from orchestrator.drill import Drill, GameDay, Lab, load_gameday
 from orchestrator.drill.picks import SEED_BITS, ZonePicks, pick_zones
@@ -28,7 +34,7 @@ from orchestrator.durations import format_duration
 from orchestrator.engine import RunSettings
 from orchestrator.errors import ZonedrillError
 from orchestrator.gameday import GameDayRun
-from orchestrator.gameday_result import GameDayResult
+from orchestrator.gameday_result import GameDayResult, summary_of
 from orchestrator.history import History, default_path
 from orchestrator.journal import state_dir
 from orchestrator.notify import notify
@@ -37,6 +43,7 @@ from orchestrator.preflight import PlanRefusedError, prepare
 from orchestrator.report.document import load_result
 from orchestrator.report.gameday import GameDayReport, write_gameday_reports
 from orchestrator.schedule import run_length
+from orchestrator.scheduled import STATE_CLAIM, STATE_DIR, ScheduleRequest, manifests
 from orchestrator.storage import write_durably
 from orchestrator.targets import lab_for, open_adapter, open_lab_target
 
@@ -163,6 +170,7 @@ async def _port(
     "Default: ./zonedrill-runs/<game-day-id>/",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print gameday.json on stdout.")
+@SERVICE_URL_OPTION
 @SEED_OPTION
 @HISTORY_OPTION
 @click.option(
@@ -181,6 +189,7 @@ def run_command(
     lock_namespace: str,
     out_dir: Path | None,
     as_json: bool,
+    service_urls: tuple[str, ...],
     seed: int | None,
     history_path: Path | None,
     trigger: str,
@@ -200,6 +209,7 @@ def run_command(
     options = target_options(kubeconfig, context, qps, lock_namespace)
     try:
         prepared = _prepare(file, target, seed, options)
+        overrides = parse_service_urls(service_urls)
     except ZonedrillError as exc:
         sys.exit(fail(console, exc))
     name = prepared.gameday.metadata.name
@@ -207,20 +217,25 @@ def run_command(
     folder = out_dir or Path("zonedrill-runs") / game_day_id
     history = History(history_path or default_path(state_dir()))
     after = Aftermath(history=history, trigger=trigger)
-    result = run_async(lambda: _run_all(prepared, game_day_id, folder, options, console, after))
-    _finish(result, prepared, folder, history, console)
+    where = Where(folder=folder, options=options, service_urls=overrides)
+    result = run_async(lambda: _run_all(prepared, game_day_id, where, console, after))
+    _finish(result, prepared, Where(folder, options, overrides), history, console)
     if as_json:
         sys.stdout.write(result.model_dump_json(by_alias=True, indent=2) + "\n")
     sys.exit(result.exit_code)
 
 
+@dataclass(frozen=True)
+class Where:
+    """Where a game day's runs go and how they reach the cluster and its Services."""
+
+    folder: Path
+    options: TargetOptions
+    service_urls: dict[str, str]
+
+
 async def _run_all(
-    prepared: Prepared,
-    game_day_id: str,
-    folder: Path,
-    options: TargetOptions,
-    console: Console,
-    after: Aftermath,
+    prepared: Prepared, game_day_id: str, where: Where, console: Console, after: Aftermath
 ) -> GameDayResult:
     def make_job(index: int, _path: Path, drill: Drill) -> DrillJob:
         _, _, picks, lab = prepared.drills[index]
@@ -228,10 +243,14 @@ async def _run_all(
         run_id = f"{drill.metadata.name}-{stamp}"
 
         async def open_port() -> ClusterPort:
-            return await _port(lab, prepared.target, options, serve=True)
+            return await _port(lab, prepared.target, where.options, serve=True)
 
         settings = RunSettings(
-            run_id=run_id, out_dir=folder / run_id, state_dir=state_dir(), picks=picks
+            run_id=run_id,
+            out_dir=where.folder / run_id,
+            state_dir=state_dir(),
+            picks=picks,
+            service_urls=where.service_urls,
         )
         label = f"drill {index + 1} of {len(prepared.drills)}: {drill.metadata.name}"
         return DrillJob(drill=drill, open_port=open_port, settings=settings, label=label)
@@ -250,15 +269,18 @@ async def _run_all(
 
 
 def _finish(
-    result: GameDayResult, prepared: Prepared, folder: Path, history: History, console: Console
+    result: GameDayResult, prepared: Prepared, where: Where, history: History, console: Console
 ) -> None:
     """Write gameday.json and the report, record it, notify; a failure here is a warning."""
     warnings: list[str] = []
+    folder = where.folder
+    data = result.model_dump_json(by_alias=True, indent=2).encode()
+    if prepared.target == "kube":
+        summary = summary_of(result, hashlib.sha256(data).hexdigest())
+        warnings += run_async(lambda: record_summary(summary, where.options))
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        path = write_durably(
-            folder / "gameday.json", result.model_dump_json(by_alias=True, indent=2).encode()
-        )
+        path = write_durably(folder / "gameday.json", data)
         console.print(f"game day result: {path}", highlight=False)
         earlier = _earlier(history, result, warnings)
         history.record_gameday(result, result_path=str(path))
@@ -299,3 +321,50 @@ def _print_summary(result: GameDayResult, console: Console) -> None:
         console.print(f"  {run.index + 1}. {run.drill}: {run.outcome} ({run.run_id})")
     for skipped in result.skipped:
         console.print(f"  {skipped.index + 1}. {skipped.drill}: skipped ({skipped.why})")
+
+
+@click.command()
+@click.argument("file", metavar="GAMEDAY", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--image",
+    required=True,
+    help="zonedrill's container image, as your nodes pull it (docs/gameday.md builds one).",
+)
+@click.option(
+    "--namespace",
+    default="zonedrill",
+    show_default=True,
+    help="Where the CronJob, its ServiceAccount, the drill Lease and the results live.",
+)
+def schedule(file: Path, image: str, namespace: str) -> None:
+    """Print the manifests that run a game day on its spec.schedule inside the cluster.
+
+    A ConfigMap with the game day and its drills, a CronJob (concurrencyPolicy Forbid, the
+    schedule's time zone) running zonedrill gameday run --target kube, a volume for journals
+    and history, and the least-privilege ServiceAccount of k8s/rbac.yaml. Each game day's
+    summary is kept in the ConfigMap zonedrill-results, for gate --gameday NAME --from-cluster.
+
+    \b
+      zonedrill schedule drills/weekly-dc-loss.gameday.yaml \\
+        --image registry.example/zonedrill:0.1.0 | kubectl apply -f -
+      kubectl -n zonedrill create job --from=cronjob/zonedrill-weekly-dc-loss try-now
+    """
+    console = stderr()
+    try:
+        gameday_model, drills = load_gameday(file)
+        request = ScheduleRequest(gameday_model, file, drills, image, namespace)
+        documents = manifests(request)
+    except ZonedrillError as exc:
+        sys.exit(fail(console, exc))
+    name = gameday_model.metadata.name
+    click.echo(
+        f"# zonedrill schedule {file}: game day {name} in namespace {namespace}.\n"
+        f"# Journals and history: volume {STATE_CLAIM} ({STATE_DIR}); summaries: ConfigMap "
+        f"{namespace}/zonedrill-results,\n#   read with: zonedrill gate --gameday {name} "
+        f"--from-cluster --lock-namespace {namespace}"
+    )
+    yaml = YAML()
+    yaml.default_flow_style = False
+    stream = io.StringIO()
+    yaml.dump_all(documents, stream)
+    click.echo(stream.getvalue(), nl=False)

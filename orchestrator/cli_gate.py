@@ -18,12 +18,17 @@ from orchestrator.cli_common import (
     HISTORY_OPTION,
     OUTPUT_OPTION,
     history_at,
+    kube_options,
     print_document,
     refuse,
+    run_async,
+    target_options,
 )
+from orchestrator.cluster_results import cluster_summaries
 from orchestrator.document import Outcome, ResultDoc
 from orchestrator.durations import parse_age
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
+from orchestrator.gameday_result import GameDaySummary
 from orchestrator.gate import (
     GatePolicy,
     Verdict,
@@ -71,6 +76,13 @@ def _finite(_: click.Context, param: click.Parameter, value: float | None) -> fl
     type=click.Choice([o.value for o in Outcome]),
     help="Acceptable outcomes (repeatable). Default: passed.",
 )
+@click.option(
+    "--from-cluster",
+    is_flag=True,
+    help="With --gameday: read the game-day summaries kept in the cluster's zonedrill-results "
+    "ConfigMap (needs only the zonedrill ServiceAccount's get), not the local history.",
+)
+@kube_options
 @HISTORY_OPTION
 @OUTPUT_OPTION
 def gate(
@@ -82,6 +94,11 @@ def gate(
     min_score: float | None,
     max_age: str | None,
     outcomes: tuple[str, ...],
+    from_cluster: bool,
+    kubeconfig: Path | None,
+    context: str | None,
+    qps: float,
+    lock_namespace: str,
     history_path: Path | None,
     form: str,
 ) -> None:
@@ -92,6 +109,7 @@ def gate(
       zonedrill gate zonedrill-runs/<run-id> --min-score 90
       zonedrill gate --drill pangyo-battery-fire --trigger schedule --max-age 7d
       zonedrill gate --gameday weekly-dc-loss --max-age 7d --min-score 90
+      zonedrill gate --gameday weekly-dc-loss --from-cluster --trigger schedule --max-age 7d
     The second says: the last scheduled run of the drill passed, within 7 days. The third
     judges the last game day by its outcome and mean score.
     No recorded run fails the gate. A failing result prints one line with every reason.
@@ -108,7 +126,15 @@ def gate(
                 message = "--gameday reads the history: give no result files and no --drill"
                 raise InvalidInputError([Problem("gate", None, None, "", message)])
             scope = GameDayScope(gameday, last, trigger)
-            verdicts = _gameday_verdicts(history_at(history_path), scope, policy, now)
+            if from_cluster:
+                options = target_options(kubeconfig, context, qps, lock_namespace)
+                summaries = run_async(lambda: cluster_summaries(options, gameday))
+                verdicts = _summary_verdicts(summaries, scope, policy, now)
+            else:
+                verdicts = _gameday_verdicts(history_at(history_path), scope, policy, now)
+        elif from_cluster:
+            message = "--from-cluster goes with --gameday NAME (drill runs are not kept there)"
+            raise InvalidInputError([Problem("gate", None, None, "", message)])
         else:
             docs = _gate_inputs(results, drill, last, trigger, history_path)
             refuse_implausible(docs, now=now)
@@ -165,6 +191,17 @@ def _gameday_verdicts(
         recorded = {r.run_id: _recorded(history, r.run_id) for r in day.runs}
         found = {run_id: doc for run_id, doc in recorded.items() if doc is not None}
         verdicts.append(judge_gameday(day, policy, now=now, recorded=found))
+    return verdicts
+
+
+def _summary_verdicts(
+    summaries: list[GameDaySummary], scope: GameDayScope, policy: GatePolicy, now: datetime
+) -> list[Verdict]:
+    days = [s for s in summaries if scope.trigger is None or s.trigger == scope.trigger]
+    verdicts = []
+    for day in days[: scope.last]:
+        refuse_implausible_at(day.game_day_id, day.ended_at, now=now)
+        verdicts.append(judge_gameday(day, policy, now=now, recorded=None))
     return verdicts
 
 

@@ -5,6 +5,7 @@ Exit codes: 0 fine (the gate passed), 1 the gate failed, 2 unreadable or foreign
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,14 +19,20 @@ from orchestrator.cli_common import (
     HISTORY_OPTION,
     OUTPUT_OPTION,
     history_at,
+    kube_options,
     print_document,
     refuse,
+    run_async,
+    target_options,
 )
+from orchestrator.cluster_results import cluster_summaries
 from orchestrator.console import SafeConsole
 from orchestrator.document import LatencyDoc, ProbeDoc, ResultDoc
-from orchestrator.errors import ZonedrillError
+from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
+from orchestrator.gameday_result import GameDayResult, summary_of
 from orchestrator.history import History, RunEntry
-from orchestrator.outputs import HistoryOut, run_out
+from orchestrator.outputs import GameDayHistoryOut, HistoryOut, run_out
+from orchestrator.port import TargetOptions
 from orchestrator.report.document import FinishedRun, load_result, read_samples_of
 from orchestrator.report.render import Format, markdown, render
 from orchestrator.text import clean
@@ -104,22 +111,44 @@ def verify(run_dir: Path) -> None:
     show_default=True,
     help="How many of the newest runs to list.",
 )
+@click.option("--gameday", help="List this game day's runs instead of drill runs.")
+@click.option(
+    "--from-cluster",
+    is_flag=True,
+    help="With --gameday: read the summaries kept in the cluster (zonedrill-results).",
+)
+@kube_options
 @HISTORY_OPTION
 @OUTPUT_OPTION
 @click.pass_context
 def history(
-    ctx: click.Context, drill: str | None, last: int, history_path: Path | None, form: str
+    ctx: click.Context,
+    drill: str | None,
+    last: int,
+    gameday: str | None,
+    from_cluster: bool,
+    kubeconfig: Path | None,
+    context: str | None,
+    qps: float,
+    lock_namespace: str,
+    history_path: Path | None,
+    form: str,
 ) -> None:
     """List recorded runs with outcome, score and worst RTO, and the trend per drill.
 
     \b
       zonedrill history --drill pangyo-battery-fire
+      zonedrill history --gameday weekly-dc-loss [--from-cluster]   game days
       zonedrill history show <run-id>          one run in full
       zonedrill history compare <run-a> <run-b>  figures side by side
     """
     ctx.obj = history_at(history_path)
     ctx.meta[FORM_KEY] = form  # history -o json show ID means the same as history show ID -o json
     if ctx.invoked_subcommand is not None:
+        return
+    if gameday is not None or from_cluster:
+        options = target_options(kubeconfig, context, qps, lock_namespace) if from_cluster else None
+        _gameday_history(ctx.obj, gameday, options, last, form)
         return
     try:
         entries = ctx.obj.runs(drill=drill, last=last)
@@ -137,6 +166,49 @@ def history(
         console.print(
             trend_line(name, [e for e in entries if e.doc.drill == name]), highlight=False
         )
+
+
+def _gameday_history(
+    history: History, name: str | None, options: TargetOptions | None, last: int, form: str
+) -> None:
+    """Game days, newest first, from the history or (with options) from the cluster."""
+    try:
+        if name is None:
+            raise InvalidInputError(
+                [Problem("history", None, None, "", "--from-cluster needs --gameday NAME")]
+            )
+        if options is not None:
+            days = run_async(lambda: cluster_summaries(options, name))[:last]
+        else:
+            days = [summary_of(d, _digest(d)) for d in history.gamedays(name=name, last=last)]
+    except ZonedrillError as exc:
+        refuse(exc)
+    if form != "text":
+        print_document(GameDayHistoryOut(gamedays=days), form)
+        return
+    console = SafeConsole()
+    if not days:
+        console.print(f"no game day {name} recorded" + (" in the cluster" if options else ""))
+        return
+    table = Table(title=f"game day {name}, newest first", title_justify="left")
+    for column in ("ended (UTC)", "game day", "trigger", "outcome", "mean score", "drills"):
+        table.add_column(column, no_wrap=column == "game day")
+    for day in days:
+        ran = ", ".join(f"{r.drill} {r.outcome}" for r in day.runs)
+        skipped = f"; {day.skipped} skipped" if day.skipped else ""
+        table.add_row(
+            f"{day.ended_at:%Y-%m-%d %H:%M}",
+            day.game_day_id,
+            day.trigger,
+            day.outcome,
+            numbers.score(day.mean_score),
+            ran + skipped,
+        )
+    console.print(table)
+
+
+def _digest(doc: GameDayResult) -> str:
+    return hashlib.sha256(doc.model_dump_json(by_alias=True, indent=2).encode()).hexdigest()
 
 
 def _runs_table(entries: list[RunEntry]) -> Table:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal, Self
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, TypeAdapter, ValidationError, model_validator
 
 from orchestrator.document import SCORE_SLACK, Outcome, ResultModel, Seconds, Stamp
 from orchestrator.errors import InvalidInputError, Problem
@@ -85,9 +85,7 @@ class GameDayResult(ResultModel):
 
 def mean_score(runs: list[GameDayRunDoc]) -> float | None:
     """The mean of the drills' scores; a drill without one counts 0 (no evidence, no credit)."""
-    if not runs:
-        return None
-    return sum(r.score or 0.0 for r in runs) / len(runs)
+    return mean_score_of([r.score for r in runs])
 
 
 def _mean_follows(doc: GameDayResult) -> str:
@@ -133,3 +131,109 @@ def parse_gameday(text: str | bytes, *, source: str) -> GameDayResult:
             for e in exc.errors(include_url=False)
         ]
         raise InvalidInputError(problems) from None
+
+
+SUMMARIES_KEPT = 20
+"""Game days per name the cluster keeps: enough for a trend, small enough for a ConfigMap."""
+
+
+class SummaryRunDoc(ResultModel):
+    """One drill of a game day, as the cluster keeps it."""
+
+    drill: str
+    run_id: str = Field(min_length=1)
+    outcome: Outcome
+    score: float | None = Field(ge=0, le=100)
+
+
+class GameDaySummary(ResultModel):
+    """What the cluster keeps of a game day: enough to gate on from anywhere (spec §6)."""
+
+    game_day_id: str = Field(min_length=1)
+    gameday: str
+    target: str
+    trigger: str
+    outcome: GameDayOutcome
+    reason: str = ""
+    mean_score: float | None = Field(ge=0, le=100)
+    worst_rto: Seconds | None = None
+    restored: bool
+    skipped: int = Field(ge=0)
+    started_at: Stamp
+    ended_at: Stamp
+    runs: list[SummaryRunDoc]
+    digest: str = Field(pattern=r"^[0-9a-f]{64}$")
+    """SHA-256 of the game day's gameday.json, to match it with the file where it is kept."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        expected = mean_score_of([r.score for r in self.runs])
+        if (expected is None) != (self.mean_score is None) or (
+            expected is not None and abs(expected - (self.mean_score or 0.0)) > SCORE_SLACK
+        ):
+            raise ValueError("meanScore does not follow from the runs")
+        if self.outcome == "passed" and (self.skipped or not self.restored or not self.runs):
+            raise ValueError("passed with skipped drills, no runs or a cluster not restored")
+        if self.ended_at < self.started_at:
+            raise ValueError("endedAt is before startedAt")
+        return self
+
+
+def mean_score_of(scores: list[float | None]) -> float | None:
+    """The mean of scores where a missing one counts 0 (no evidence, no credit)."""
+    return sum(s or 0.0 for s in scores) / len(scores) if scores else None
+
+
+def summary_of(doc: GameDayResult, digest: str) -> GameDaySummary:
+    """The cluster's record of ``doc``."""
+    rtos = [r.worst_rto for r in doc.runs if r.worst_rto is not None]
+    return GameDaySummary(
+        game_day_id=doc.game_day_id,
+        gameday=doc.gameday,
+        target=doc.target,
+        trigger=doc.trigger,
+        outcome=doc.outcome,
+        reason=doc.reason,
+        mean_score=doc.mean_score,
+        worst_rto=max(rtos) if rtos else None,
+        restored=doc.restored,
+        skipped=len(doc.skipped),
+        started_at=doc.started_at,
+        ended_at=doc.ended_at,
+        runs=[
+            SummaryRunDoc(drill=r.drill, run_id=r.run_id, outcome=r.outcome, score=r.score)
+            for r in doc.runs
+        ],
+        digest=digest,
+    )
+
+
+_SUMMARIES = TypeAdapter(list[GameDaySummary])
+
+
+def parse_summaries(text: str | None, *, source: str) -> list[GameDaySummary]:
+    """The summaries kept under one key, newest first; a damaged list is refused (exit 2)."""
+    if text is None:
+        return []
+    try:
+        return _SUMMARIES.validate_json(text)
+    except ValidationError as exc:
+        problems = [
+            Problem(source, None, None, ".".join(map(str, e["loc"])), e["msg"])
+            for e in exc.errors(include_url=False)
+        ]
+        raise InvalidInputError(problems) from None
+
+
+def add_summary(text: str | None, summary: GameDaySummary, *, source: str) -> str:
+    """``text`` with ``summary`` first and at most SUMMARIES_KEPT in all.
+
+    A list that cannot be read is replaced rather than kept growing broken: the new record is
+    the evidence that matters, and the damage was reported by whoever read it.
+    """
+    try:
+        kept = parse_summaries(text, source=source)
+    except InvalidInputError:
+        kept = []
+    fresh = [summary, *(s for s in kept if s.game_day_id != summary.game_day_id)]
+    return _SUMMARIES.dump_json(fresh[:SUMMARIES_KEPT], by_alias=True).decode()

@@ -13,7 +13,12 @@ from datetime import datetime
 from orchestrator.document import ResultDoc
 from orchestrator.durations import format_duration
 from orchestrator.errors import InvalidInputError, Problem
-from orchestrator.gameday_result import GameDayResult, GameDayRunDoc
+from orchestrator.gameday_result import (
+    GameDayResult,
+    GameDayRunDoc,
+    GameDaySummary,
+    SummaryRunDoc,
+)
 from orchestrator.numbers import score as format_score
 
 
@@ -109,12 +114,17 @@ def _age(seconds: float) -> str:
 
 
 def judge_gameday(
-    doc: GameDayResult, policy: GatePolicy, *, now: datetime, recorded: dict[str, ResultDoc]
+    doc: GameDayResult | GameDaySummary,
+    policy: GatePolicy,
+    *,
+    now: datetime,
+    recorded: dict[str, ResultDoc] | None,
 ) -> Verdict:
     """Every reason the game day ``doc`` fails ``policy``.
 
     ``recorded`` holds the drill runs the history has, by run id: each run the game day names
     must be there and agree with it, so a game-day record cannot claim runs that never were.
+    None: the record comes from the cluster, where only the summary is kept (and checked).
     """
     reasons = []
     if doc.outcome not in policy.outcomes:
@@ -129,7 +139,8 @@ def judge_gameday(
         reasons.append(f"ended {_age(age)} ago, older than the maximum age {_age(policy.max_age)}")
     if policy.require_restored and not doc.restored:
         reasons.append("the cluster was not restored (run zonedrill rollback)")
-    reasons += [_disagreement(run, recorded.get(run.run_id)) for run in doc.runs]
+    if recorded is not None:
+        reasons += [_disagreement(run, recorded.get(run.run_id)) for run in doc.runs]
     summary = (
         f"{doc.outcome}, mean score {format_score(doc.mean_score)}, {len(doc.runs)} drills, "
         f"ended {_age(age)} ago"
@@ -138,7 +149,7 @@ def judge_gameday(
     return Verdict(doc.game_day_id, f"game day {doc.gameday}", found, summary)
 
 
-def _disagreement(run: GameDayRunDoc, found: ResultDoc | None) -> str:
+def _disagreement(run: GameDayRunDoc | SummaryRunDoc, found: ResultDoc | None) -> str:
     if found is None:
         return f"drill run {run.run_id} is not in the history"
     if (found.outcome, found.score) != (run.outcome, run.score):

@@ -17,6 +17,7 @@ from pydantic.alias_generators import to_camel
 from ruamel.yaml import YAML
 
 from orchestrator.errors import Problem
+from orchestrator.gameday_result import GameDaySummary
 from orchestrator.gate import Verdict
 from orchestrator.history import RunEntry
 from orchestrator.preflight import Plan
@@ -156,6 +157,13 @@ class HistoryOut(Output):
 
     kind: str = "RunHistory"
     runs: list[RunOut]
+
+
+class GameDayHistoryOut(Output):
+    """``history --gameday NAME -o``: game days, newest first, as the cluster keeps them."""
+
+    kind: str = "GameDayHistory"
+    gamedays: list[GameDaySummary]
 
 
 def problems_out(problems: list[Problem]) -> list[ProblemOut]:

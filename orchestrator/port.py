@@ -9,10 +9,10 @@ node cordoned by someone else is never uncordoned.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from orchestrator.drill.model import ServiceRef
 
@@ -305,3 +305,20 @@ class ClusterPort(Protocol):
 
     async def close(self) -> None:
         """Release connections and servers."""
+
+
+@runtime_checkable
+class ResultsStore(Protocol):
+    """A cluster that keeps game-day summaries where any pod can read them (the kube target)."""
+
+    async def read_results(self, key: str) -> str | None:
+        """The text kept under ``key``, or None."""
+        ...
+
+    async def update_results(self, key: str, change: Callable[[str | None], str]) -> None:
+        """Replace the text under ``key`` with ``change(old)``, safely against other writers."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...

@@ -1,0 +1,236 @@
+"""The manifests that run a game day on its schedule in the cluster (``zonedrill schedule``).
+
+Plain dictionaries, printed as YAML: a ConfigMap holding the game day with its drills (and
+their labs, which validation reads), a CronJob running ``zonedrill gameday run --target kube``,
+the state volume for journals and history, and exactly the RBAC of k8s/rbac.yaml in the chosen
+namespace. Nothing here talks to a cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from orchestrator.drill import Drill, GameDay
+from orchestrator.drill.model import AnyOf, ZoneSelector
+from orchestrator.errors import InvalidInputError, Problem
+
+CONFIG_DIR = "/etc/zonedrill"
+STATE_DIR = "/var/lib/zonedrill"
+STATE_CLAIM = "zonedrill-state"
+GRACE_SECONDS = 660
+"""A stopped pod gets SIGTERM, then this long to restore (run's --restore-timeout is 10m)."""
+KEY_CHARACTERS = re.compile(r"[^-._a-zA-Z0-9]")
+
+
+@dataclass(frozen=True)
+class ScheduleRequest:
+    """What ``zonedrill schedule`` was asked for."""
+
+    gameday: GameDay
+    path: Path
+    drills: list[tuple[Path, Drill]]
+    image: str
+    namespace: str
+
+
+def manifests(request: ScheduleRequest) -> list[dict[str, Any]]:
+    """Every object, in the order ``kubectl apply -f`` should create them."""
+    schedule = request.gameday.spec.schedule
+    if schedule is None:
+        message = (
+            'a scheduled game day needs spec.schedule, e.g. {cron: "0 3 * * 1", '
+            "timeZone: Asia/Seoul}"
+        )
+        raise InvalidInputError([Problem(str(request.path), None, None, "spec.schedule", message)])
+    files = _files(request)
+    return [
+        *rbac(request.namespace),
+        _config_map(request, files),
+        _claim(request.namespace),
+        _cron_job(request, files),
+    ]
+
+
+def rbac(namespace: str) -> list[dict[str, Any]]:
+    """k8s/rbac.yaml with its namespace replaced: the same rules, the same objects."""
+    documents = [d for d in YAML(typ="safe").load_all(_rbac_text()) if d]
+    for document in documents:
+        metadata = document["metadata"]
+        if document["kind"] == "Namespace":
+            metadata["name"] = namespace
+        elif "namespace" in metadata:
+            metadata["namespace"] = namespace
+        for subject in document.get("subjects", []):
+            subject["namespace"] = namespace
+    return documents
+
+
+def _rbac_text() -> str:
+    # Located without importing k8s (that would import the Kubernetes client into the core).
+    spec = find_spec("k8s")
+    assert spec is not None
+    assert spec.submodule_search_locations
+    return (Path(next(iter(spec.submodule_search_locations))) / "rbac.yaml").read_text()
+
+
+def _files(request: ScheduleRequest) -> dict[str, Path]:
+    """Every file the game day reads, by where it sits under CONFIG_DIR."""
+    paths = [request.path, *(p for p, _ in request.drills)]
+    paths += [(p.parent / d.spec.lab) for p, d in request.drills if d.spec.lab is not None]
+    resolved = sorted({p.resolve() for p in paths})
+    root = Path(os.path.commonpath([p.parent for p in resolved]))
+    return {p.relative_to(root).as_posix(): p for p in resolved}
+
+
+def _key(relative: str) -> str:
+    return KEY_CHARACTERS.sub("_", relative.replace("/", "__"))
+
+
+def _name(request: ScheduleRequest) -> str:
+    return f"zonedrill-{request.gameday.metadata.name}"
+
+
+def _labels(request: ScheduleRequest) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/name": "zonedrill",
+        "zonedrill.io/gameday": request.gameday.metadata.name,
+    }
+
+
+def _config_map(request: ScheduleRequest, files: dict[str, Path]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": _name(request),
+            "namespace": request.namespace,
+            "labels": _labels(request),
+        },
+        "data": {_key(rel): path.read_text(encoding="utf-8") for rel, path in files.items()},
+    }
+
+
+def _claim(namespace: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": STATE_CLAIM, "namespace": namespace},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    }
+
+
+def command(request: ScheduleRequest, files: dict[str, Path]) -> list[str]:
+    """The container's arguments: the game day, on the cluster, recorded as scheduled."""
+    gameday = next(rel for rel, path in files.items() if path == request.path.resolve())
+    return [
+        "gameday",
+        "run",
+        f"{CONFIG_DIR}/{gameday}",
+        "--target=kube",
+        f"--lock-namespace={request.namespace}",
+        "--trigger=schedule",
+    ]
+
+
+def _cron_job(request: ScheduleRequest, files: dict[str, Path]) -> dict[str, Any]:
+    schedule = request.gameday.spec.schedule
+    assert schedule is not None  # manifests() checked
+    pod = {
+        "metadata": {"labels": _labels(request)},
+        "spec": {
+            "serviceAccountName": "zonedrill",
+            "restartPolicy": "Never",
+            "terminationGracePeriodSeconds": GRACE_SECONDS,
+            "affinity": _away_from_zones(request.drills),
+            "containers": [_container(request, files)],
+            "volumes": [
+                {
+                    "name": "gameday",
+                    "configMap": {
+                        "name": _name(request),
+                        "items": [{"key": _key(rel), "path": rel} for rel in files],
+                    },
+                },
+                {"name": "state", "persistentVolumeClaim": {"claimName": STATE_CLAIM}},
+            ],
+        },
+    }
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {
+            "name": _name(request),
+            "namespace": request.namespace,
+            "labels": _labels(request),
+        },
+        "spec": {
+            "schedule": schedule.cron,
+            "timeZone": schedule.time_zone,
+            "concurrencyPolicy": "Forbid",  # the Lease would refuse a second one anyway
+            "startingDeadlineSeconds": 3600,
+            "successfulJobsHistoryLimit": 3,
+            "failedJobsHistoryLimit": 3,
+            # A game day is never retried blindly: look at its result first.
+            "jobTemplate": {"spec": {"backoffLimit": 0, "template": pod}},
+        },
+    }
+
+
+def _container(request: ScheduleRequest, files: dict[str, Path]) -> dict[str, Any]:
+    return {
+        "name": "zonedrill",
+        "image": request.image,
+        "args": command(request, files),
+        "workingDir": STATE_DIR,  # runs land in zonedrill-runs/ on the state volume
+        "env": [
+            {  # zonedrill refuses to lose the node it runs on
+                "name": "ZONEDRILL_NODE_NAME",
+                "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}},
+            },
+            {"name": "ZONEDRILL_STATE_DIR", "value": STATE_DIR},
+        ],
+        "volumeMounts": [
+            {"name": "gameday", "mountPath": CONFIG_DIR, "readOnly": True},
+            {"name": "state", "mountPath": STATE_DIR},
+        ],
+    }
+
+
+def _away_from_zones(drills: list[tuple[Path, Drill]]) -> dict[str, Any]:
+    """Prefer nodes no drill may lose (zones picked by a single label).
+
+    Preferred, not required: when the drills' zones cover every node, a required rule would
+    leave the pod Pending without a word, while zonedrill itself refuses to lose the node it
+    runs on (ZONEDRILL_NODE_NAME) and says so in the game day's result.
+    """
+    values: dict[str, set[str]] = {}
+    for _, drill in drills:
+        for selector in _lost_zones(drill):
+            if len(selector.node_selector) == 1:
+                ((key, value),) = selector.node_selector.items()
+                values.setdefault(key, set()).add(value)
+    if not values:
+        return {}
+    expressions = [
+        {"key": key, "operator": "NotIn", "values": sorted(found)}
+        for key, found in sorted(values.items())
+    ]
+    preferred = [{"weight": 100, "preference": {"matchExpressions": expressions}}]
+    return {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": preferred}}
+
+
+def _lost_zones(drill: Drill) -> list[ZoneSelector]:
+    names: set[str] = set()
+    for step in drill.spec.steps:
+        if isinstance(step.lose, AnyOf):
+            names.update(step.lose.any_of)
+        elif isinstance(step.lose, str):
+            names.add(step.lose)
+    return [drill.spec.zones[name] for name in sorted(names) if name in drill.spec.zones]

@@ -1,0 +1,187 @@
+"""zonedrill schedule's manifests on the real control plane.
+
+They are created for real; a Job started from the CronJob carries the command, image,
+ServiceAccount and volumes; and the ServiceAccount has exactly the RBAC of k8s/rbac.yaml.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+from ruamel.yaml import YAML
+
+from orchestrator.drill import load_gameday
+from orchestrator.scheduled import ScheduleRequest, manifests
+from tests.cluster.zones import api_client
+from tests.support import REPO, zonedrill
+from tests.test_rbac import manifests as rbac_manifests
+
+pytestmark = pytest.mark.cluster
+
+GAMEDAY = REPO / "drills" / "weekly-dc-loss.gameday.yaml"
+IMAGE = "registry.example/zonedrill:test"
+NAMESPACE = "zonedrill"  # the RBAC's ClusterRoleBinding is shared with the other cluster tests
+CRONJOB = "zonedrill-weekly-dc-loss"
+
+
+@pytest.fixture(scope="module")
+def scheduled(control_plane: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Print the manifests with zonedrill schedule and apply them; remove what they added."""
+    state = tmp_path_factory.mktemp("schedule")
+    done = zonedrill(state, "schedule", str(GAMEDAY), "--image", IMAGE)
+    assert done.returncode == 0, done.stderr
+    applied = subprocess.run(
+        control_plane.kubectl("apply", "-f", "-"),
+        input=done.stdout,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert applied.returncode == 0, applied.stderr
+    try:
+        yield done.stdout
+    finally:
+        # No pod ever mounts the claim (KWOK runs none), but its protection finalizer waits on
+        # the controller's bookkeeping: drop it, so the delete is immediate.
+        subprocess.run(
+            control_plane.kubectl(
+                "-n",
+                NAMESPACE,
+                "patch",
+                "pvc",
+                "zonedrill-state",
+                "--type=merge",
+                "-p",
+                '{"metadata":{"finalizers":null}}',
+            ),
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        for kind, name in (
+            ("cronjob", CRONJOB),
+            ("job", "try-now"),
+            ("configmap", CRONJOB),
+            ("pvc", "zonedrill-state"),
+        ):
+            subprocess.run(
+                control_plane.kubectl("-n", NAMESPACE, "delete", kind, name, "--ignore-not-found"),
+                capture_output=True,
+                timeout=60,
+                check=True,
+            )
+
+
+def test_a_job_started_from_the_cronjob_runs_the_game_day(
+    control_plane: Any, scheduled: str
+) -> None:
+    """kubectl create job --from=cronjob/...: the Job is the CronJob's, as printed."""
+    created = subprocess.run(
+        control_plane.kubectl(
+            "-n", NAMESPACE, "create", "job", f"--from=cronjob/{CRONJOB}", "try-now"
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert created.returncode == 0, created.stderr
+    api = api_client(control_plane)
+    cron: Any = client.BatchV1Api(api).read_namespaced_cron_job(CRONJOB, NAMESPACE)
+    assert (cron.spec.schedule, cron.spec.time_zone) == ("0 3 * * 1", "Asia/Seoul")
+    assert cron.spec.concurrency_policy == "Forbid"
+    job: Any = client.BatchV1Api(api).read_namespaced_job("try-now", NAMESPACE)
+    pod = job.spec.template.spec
+    (container,) = pod.containers
+    assert container.image == IMAGE
+    assert container.args == [
+        "gameday",
+        "run",
+        "/etc/zonedrill/weekly-dc-loss.gameday.yaml",
+        "--target=kube",
+        f"--lock-namespace={NAMESPACE}",
+        "--trigger=schedule",
+    ]
+    assert pod.service_account_name == "zonedrill"
+    assert job.spec.backoff_limit == 0
+    volumes = {v.name: v for v in pod.volumes}
+    assert volumes["state"].persistent_volume_claim.claim_name == "zonedrill-state"
+    items = {i.path for i in volumes["gameday"].config_map.items}
+    assert items == {
+        "weekly-dc-loss.gameday.yaml",
+        "pangyo-battery-fire-multizone.yaml",
+        "any-site-power-loss.yaml",
+        "pangyo-drain-pdb.yaml",
+        "labs/pangyo-multizone.yaml",
+        "labs/two-sites-pdb.yaml",
+    }
+    configmap: Any = client.CoreV1Api(api).read_namespaced_config_map(CRONJOB, NAMESPACE)
+    assert configmap.data["weekly-dc-loss.gameday.yaml"] == GAMEDAY.read_text()
+
+
+def test_the_service_account_has_exactly_the_rbac_manifest(
+    control_plane: Any, scheduled: str
+) -> None:
+    """The RBAC objects printed are k8s/rbac.yaml's; granted verbs say yes, others no."""
+    printed = [d for d in YAML(typ="safe").load_all(scheduled) if d]
+    rbac_kinds = {
+        "Namespace",
+        "ServiceAccount",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "Role",
+        "RoleBinding",
+    }
+    wanted = [d for d in rbac_manifests() if d["kind"] in rbac_kinds]
+    assert [d for d in printed if d["kind"] in rbac_kinds] == wanted
+    account = f"system:serviceaccount:{NAMESPACE}:zonedrill"
+    for verb, resource, expected in (
+        ("patch", "nodes", "yes"),
+        ("create", "pods --subresource=eviction", "yes"),
+        ("create", "pods", "no"),
+        ("update", "configmaps/zonedrill-results", "yes"),
+        ("update", "leases", "yes"),
+        ("delete", "nodes", "no"),
+        ("create", "configmaps", "no"),
+        ("get", "configmaps/zonedrill-weekly-dc-loss", "no"),
+        ("get", "secrets", "no"),
+    ):
+        answer = subprocess.run(
+            control_plane.kubectl(
+                "auth", "can-i", verb, *resource.split(), "-n", NAMESPACE, f"--as={account}"
+            ),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert answer.stdout.strip() == expected, (verb, resource, answer.stdout, answer.stderr)
+
+
+def test_a_game_day_without_a_schedule_is_refused(tmp_path: Path) -> None:
+    """No spec.schedule, no CronJob: exit 2 naming the field."""
+    plain = tmp_path / "plain.gameday.yaml"
+    plain.write_text(
+        GAMEDAY.read_text()
+        .replace('  schedule: {cron: "0 3 * * 1", timeZone: Asia/Seoul}\n', "")
+        .replace("file: ", f"file: {REPO / 'drills'}/")
+    )
+    done = zonedrill(tmp_path, "schedule", str(plain), "--image", IMAGE)
+    assert done.returncode == 2
+    assert "spec.schedule" in done.stdout + done.stderr
+
+
+def test_the_manifests_name_every_file_the_game_day_reads() -> None:
+    """Drills and their labs go in the ConfigMap under paths that keep them relative."""
+    gameday, drills = load_gameday(GAMEDAY)
+    request = ScheduleRequest(gameday, GAMEDAY, drills, IMAGE, "elsewhere")
+    documents = {d["kind"]: d for d in manifests(request)}
+    assert documents["ConfigMap"]["metadata"]["namespace"] == "elsewhere"
+    binding = next(d for d in manifests(request) if d["kind"] == "ClusterRoleBinding")
+    assert binding["subjects"][0]["namespace"] == "elsewhere"
