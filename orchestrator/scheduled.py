@@ -24,6 +24,8 @@ from orchestrator.errors import InvalidInputError, Problem
 CONFIG_DIR = "/etc/zonedrill"
 STATE_DIR = "/var/lib/zonedrill"
 STATE_CLAIM = "zonedrill-state"
+IMAGE_USER = 10001
+"""The user of zonedrill's image (k8s/image/build.py); other images work as that user too."""
 GRACE_SECONDS = 660
 """A stopped pod gets SIGTERM, then this long to restore (run's --restore-timeout is 10m)."""
 KEY_CHARACTERS = re.compile(r"[^-._a-zA-Z0-9]")
@@ -148,6 +150,13 @@ def _cron_job(request: ScheduleRequest, files: dict[str, Path]) -> dict[str, Any
             "serviceAccountName": "zonedrill",
             "restartPolicy": "Never",
             "terminationGracePeriodSeconds": GRACE_SECONDS,
+            # zonedrill's image runs as 10001; fsGroup makes the state volume its own.
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": IMAGE_USER,
+                "runAsGroup": IMAGE_USER,
+                "fsGroup": IMAGE_USER,
+            },
             "affinity": _away_from_zones(request.drills),
             "containers": [_container(request, files)],
             "volumes": [
