@@ -302,18 +302,24 @@ async def _plan(
         await port.close()
 
 
+SCHEMAS: dict[str, type[Drill] | type[Lab] | type[GameDay]] = {
+    "drill": Drill,
+    "lab": Lab,
+    "gameday": GameDay,
+}
+
+
 @main.command()
-@click.argument("kind", type=click.Choice(["drill", "lab"]), default="drill")
+@click.argument("kind", type=click.Choice(list(SCHEMAS)), default="drill")
 def schema(kind: str) -> None:
-    """Print the JSON Schema of drill or lab files, for editor completion and checks.
+    """Print the JSON Schema of drill, lab or game-day files, for editors and checks.
 
     \b
     Save it and point your editor at it, e.g. with the YAML language server:
       zonedrill schema drill > drill.schema.json
       # first line of a drill:  # yaml-language-server: $schema=drill.schema.json
     """
-    model = Drill if kind == "drill" else Lab
-    click.echo(json.dumps(file_schema(model), indent=2))
+    click.echo(json.dumps(file_schema(SCHEMAS[kind]), indent=2))
 
 
 @main.command()

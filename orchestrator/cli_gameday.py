@@ -358,10 +358,15 @@ def schedule(file: Path, image: str, namespace: str) -> None:
         sys.exit(fail(console, exc))
     name = gameday_model.metadata.name
     click.echo(
-        f"# zonedrill schedule {file}: game day {name} in namespace {namespace}.\n"
-        f"# Journals and history: volume {STATE_CLAIM} ({STATE_DIR}); summaries: ConfigMap "
-        f"{namespace}/zonedrill-results,\n#   read with: zonedrill gate --gameday {name} "
-        f"--from-cluster --lock-namespace {namespace}"
+        f"# Printed by: zonedrill schedule {file} --image {image} --namespace {namespace}\n"
+        f"# Game day {name}, run by a CronJob on its schedule. Apply: kubectl apply -f FILE\n"
+        f"# Image {image}: zonedrill's image (k8s/image/build.py), pushed to your registry\n"
+        f"#   with skopeo copy oci-archive:zonedrill-0.1.0.oci.tar docker://{image}"
+        " (docs/gameday.md).\n"
+        f"# Journals and history: volume {STATE_CLAIM} ({STATE_DIR}). Each game day's summary:\n"
+        f"#   ConfigMap {namespace}/zonedrill-results; gate on it from anywhere with\n"
+        f"#   zonedrill gate --gameday {name} --from-cluster --lock-namespace {namespace}"
+        " --trigger schedule --max-age 7d"
     )
     yaml = YAML()
     yaml.default_flow_style = False

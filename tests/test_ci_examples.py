@@ -1,4 +1,4 @@
-"""The gating examples (GitHub Actions, GitLab CI, CronJob, Argo AnalysisTemplate) stay valid.
+"""The gating examples (GitHub Actions, GitLab CI, schedule, Argo AnalysisTemplate) stay valid.
 
 Every zonedrill command line in them must parse with today's CLI, and the Kubernetes objects
 must be accepted by the test API server in a server-side dry run.
@@ -17,12 +17,18 @@ import pytest
 from ruamel.yaml import YAML
 
 from orchestrator.cli import main
-from tests.support import REPO
+from tests.support import REPO, ZONEDRILL
 
 SHELL_OPERATORS = {">", ">>", "|", "||", "&&", ";"}
 GITHUB = REPO / "docs" / "ci" / "github-actions.yml"
 GITLAB = REPO / "docs" / "ci" / "gitlab-ci.yml"
-CRONJOB = REPO / "k8s" / "cronjob.yaml"
+SCHEDULED = REPO / "k8s" / "weekly-dc-loss.schedule.yaml"
+SCHEDULE_COMMAND = [
+    "schedule",
+    "drills/weekly-dc-loss.gameday.yaml",
+    "--image",
+    "registry.example/zonedrill:0.1.0",
+]
 ANALYSIS = REPO / "k8s" / "argo-analysis-template.yaml"
 
 
@@ -48,6 +54,16 @@ def parse_cli(args: list[str]) -> click.Context:
     parent = click.Context(main, info_name="zonedrill")
     command = main.get_command(parent, args[0])
     assert command is not None, f"no zonedrill command {args[0]!r}"
+    if isinstance(command, click.Group):  # gameday run ...: the subcommand's own options
+        group = click.Context(command, info_name=args[0], parent=parent)
+        return parse_cli_in(group, command, args[1:])
+    return command.make_context(args[0], list(args[1:]), parent=parent)
+
+
+def parse_cli_in(parent: click.Context, group: click.Group, args: list[str]) -> click.Context:
+    """Parse ``args`` as a subcommand of ``group``."""
+    command = group.get_command(parent, args[0])
+    assert command is not None, f"no zonedrill {parent.info_name} command {args[0]!r}"
     return command.make_context(args[0], list(args[1:]), parent=parent)
 
 
@@ -83,7 +99,8 @@ def _containers(node: Any) -> Iterator[dict[str, Any]]:
 def test_github_job_runs_reports_and_gates_with_valid_commands() -> None:
     """The workflow runs a drill, writes the step summary, and gates; all lines parse."""
     commands = github_commands()
-    assert [c[0] for c in commands] == ["run", "report", "gate"]
+    assert [c[0] for c in commands] == ["run", "report", "gate", "gate"]
+    assert parse_cli(commands[-1]).params["from_cluster"] is True
     for command in commands:
         parse_cli(command)
 
@@ -94,18 +111,31 @@ def test_gitlab_job_publishes_junit_and_gates_with_valid_commands() -> None:
     job = pipeline["datacenter-drill"]
     assert job["artifacts"]["reports"]["junit"] == "drill-run/junit.xml"
     commands = gitlab_commands()
-    assert [c[0] for c in commands] == ["run", "report", "gate"]
+    assert [c[0] for c in commands] == ["run", "report", "gate", "gate"]
+    assert parse_cli(commands[-1]).params["from_cluster"] is True
     for command in commands:
         parse_cli(command)
 
 
 def test_manifest_commands_parse() -> None:
-    """The CronJob runs a scheduled drill and the AnalysisTemplate gates on it."""
-    (scheduled,) = container_args(CRONJOB)
+    """The CronJob runs the scheduled game day and the AnalysisTemplate gates on it."""
+    (scheduled,) = container_args(SCHEDULED)
     (gating,) = container_args(ANALYSIS)
     assert parse_cli(scheduled).params["trigger"] == "schedule"
     gate = parse_cli(gating).params
     assert (gate["trigger"], gate["max_age"], gate["min_score"]) == ("schedule", "7d", 90.0)
+    assert (gate["gameday"], gate["from_cluster"]) == ("{{args.gameday}}", True)
+    (template,) = documents(ANALYSIS)
+    assert template["spec"]["args"] == [{"name": "gameday", "value": "weekly-dc-loss"}]
+
+
+def test_the_schedule_example_is_what_schedule_prints() -> None:
+    """k8s/weekly-dc-loss.schedule.yaml is current: regenerate it with SCHEDULE_COMMAND."""
+    done = subprocess.run(
+        [*ZONEDRILL, *SCHEDULE_COMMAND], capture_output=True, text=True, cwd=REPO, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert SCHEDULED.read_text() == done.stdout
 
 
 def test_a_wrong_option_would_be_caught() -> None:
@@ -115,9 +145,9 @@ def test_a_wrong_option_would_be_caught() -> None:
 
 
 def dry_run(control_plane: Any, path: Path) -> str:
-    """kubectl create --dry-run=server; return its output, fail with its error."""
+    """kubectl apply --dry-run=server; return its output, fail with its error."""
     done = subprocess.run(
-        control_plane.kubectl("create", "--dry-run=server", "-f", str(path)),
+        control_plane.kubectl("apply", "--dry-run=server", "-f", str(path)),
         capture_output=True,
         text=True,
         timeout=60,
@@ -131,9 +161,9 @@ def dry_run(control_plane: Any, path: Path) -> str:
 def test_cronjob_and_analysis_job_are_accepted_by_the_api_server(
     control_plane: Any, kube: Any, tmp_path: Path
 ) -> None:
-    """The CronJob manifest and the Job inside the AnalysisTemplate pass server-side validation."""
-    assert "cronjob.batch/zonedrill-pangyo-battery-fire created (server dry run)" in dry_run(
-        control_plane, CRONJOB
+    """The schedule's CronJob and the Job inside the AnalysisTemplate pass server-side checks."""
+    assert "cronjob.batch/zonedrill-weekly-dc-loss created (server dry run)" in dry_run(
+        control_plane, SCHEDULED
     )
     (template,) = documents(ANALYSIS)
     assert template["kind"] == "AnalysisTemplate"

@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
-from orchestrator.drill import Drill, Lab, load_file
+from orchestrator.drill import Drill, GameDay, Lab, load_file
 from orchestrator.drill.reference import BLOCK, definitions, render_document
 from orchestrator.drill.schema import file_schema
 from orchestrator.errors import InvalidInputError
@@ -65,7 +65,7 @@ def test_every_field_of_every_model_is_in_the_reference() -> None:
             assert f"| `{field}` |" in text, f"{name}.{field} is not in the reference"
 
 
-@pytest.mark.parametrize("kind", ["drill", "lab"])
+@pytest.mark.parametrize("kind", ["drill", "lab", "gameday"])
 def test_schema_command_prints_a_valid_schema_without_made_up_titles(kind: str) -> None:
     """The printed schema is valid JSON Schema, with file-form defaults and no field titles."""
     done = subprocess.run(
@@ -83,7 +83,11 @@ def test_schema_command_prints_a_valid_schema_without_made_up_titles(kind: str) 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_every_example_validates_against_the_schema(path: Path) -> None:
     """The examples pass both the JSON Schema and zonedrill's own loader."""
-    model = Lab if path.parent.name == "labs" else Drill
+    model: type[Drill] | type[Lab] | type[GameDay] = Drill
+    if path.parent.name == "labs":
+        model = Lab
+    elif path.name.endswith(".gameday.yaml"):
+        model = GameDay
     jsonschema.validate(read(path), file_schema(model))
     assert isinstance(load_file(path), model)
 

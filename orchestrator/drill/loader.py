@@ -45,10 +45,10 @@ def load_gameday(path: Path) -> tuple[GameDay, list[tuple[Path, Drill]]]:
     problems: list[Problem] = []
     for index, entry in enumerate(gameday.spec.drills):
         drill_path = path.parent / entry.file
-        if not drill_path.is_file():
+        missing = _not_a_file(drill_path)
+        if missing:
             where = ("spec", "drills", index, "file")
-            message = f"no drill file at {drill_path} (the path is relative to the game day)"
-            problems.append(load_yaml_file(path).problem(where, message))
+            problems.append(load_yaml_file(path).problem(where, missing))
             continue
         try:
             drills.append((drill_path, load_drill(drill_path)))
@@ -65,6 +65,15 @@ def check_fits_lab(path: Path, drill: Drill, lab: Lab) -> None:
     if findings:
         document = load_yaml_file(path)
         raise InvalidInputError([document.problem(p, message) for p, message in findings])
+
+
+def _not_a_file(path: Path) -> str:
+    """Why ``path`` cannot be a drill file, or nothing."""
+    try:
+        found = path.is_file()
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
+        return f"not a usable path: {exc}"
+    return "" if found else f"no drill file at {path} (the path is relative to the game day)"
 
 
 def _expect(loaded: FileKind, model: type[ModelT], path: Path) -> ModelT:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from orchestrator.drill.gameday import GameDay
 from orchestrator.drill.lab import Lab
 from orchestrator.drill.model import Drill
 from orchestrator.drill.schema import file_schema
@@ -28,9 +29,9 @@ BLOCK = re.compile(r"(<!-- fields: (\w+) -->\n)(.*?)(<!-- end fields -->)", re.D
 
 
 def definitions() -> dict[str, Schema]:
-    """Every object of both file kinds, by name."""
+    """Every object of every file kind, by name."""
     found: dict[str, Schema] = {}
-    for model in (Drill, Lab):
+    for model in (Drill, Lab, GameDay):
         root = file_schema(model)
         found[model.__name__] = root
         found.update(root.get("$defs", {}))
