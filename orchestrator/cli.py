@@ -28,6 +28,7 @@ from orchestrator.cli_common import (
     stderr,
     target_options,
 )
+from orchestrator.cli_ctk import export, import_
 from orchestrator.cli_gameday import gameday, schedule
 from orchestrator.cli_gate import gate
 from orchestrator.cli_results import history, report, verify
@@ -344,6 +345,8 @@ def completion(shell: str) -> None:
 
 
 main.add_command(gameday)
+main.add_command(export)
+main.add_command(import_)
 main.add_command(schedule)
 main.add_command(report)
 main.add_command(gate)

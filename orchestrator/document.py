@@ -202,6 +202,10 @@ class ResultDoc(ResultModel):
     risks: list[str] = []
     seed: int | None = None
     """The seed that picked the random zones (spec §1.1); null when the drill has none."""
+    runner: Literal["zonedrill", "chaostoolkit"] = "zonedrill"
+    """What sampled the probes: zonedrill's own grid, or a Chaos Toolkit run's hypothesis."""
+    limits: list[str] = []
+    """Figures the runner's sampling limits, in words (a Chaos Toolkit run's RTO resolution)."""
     timeline: TimelineDoc
     samples_file: Literal["samples.jsonl"] = "samples.jsonl"
     samples_digest: str = Field(pattern=r"^[0-9a-f]{64}$")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from orchestrator import __version__
 from orchestrator.document import (
@@ -205,6 +206,8 @@ class RunFacts:
     reason: str = ""
     risks: list[str] = field(default_factory=list)
     picks: ZonePicks = field(default_factory=ZonePicks)
+    runner: Literal["zonedrill", "chaostoolkit"] = "zonedrill"
+    limits: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -270,6 +273,8 @@ def result_document(
         probes=derived.probes,
         steps=[_step_doc(s, timeline, facts.picks) for s in steps],
         seed=facts.picks.seed,
+        runner=facts.runner,
+        limits=facts.limits,
         restored=facts.restored,
         risks=facts.risks,
         timeline=TimelineDoc(

@@ -14,7 +14,7 @@ from orchestrator.drill.gameday import GameDay
 from orchestrator.drill.lab import Lab
 from orchestrator.drill.model import API_VERSION, Drill
 from orchestrator.errors import InvalidInputError, Problem
-from orchestrator.yamlfile import FieldPath, YamlDocument, load_yaml_file
+from orchestrator.yamlfile import FieldPath, YamlDocument, load_yaml_file, parse_yaml_text
 
 FileKind = Drill | Lab | GameDay
 KINDS: dict[str, type[FileKind]] = {"Drill": Drill, "Lab": Lab, "GameDay": GameDay}
@@ -36,6 +36,12 @@ def load_drill(path: Path) -> Drill:
 def load_lab(path: Path) -> Lab:
     """Load a file that must be a Lab."""
     return _expect(load_file(path), Lab, path)
+
+
+def drill_from_text(text: str, *, file: str) -> Drill:
+    """A drill from YAML text (an import, say), validated as a drill file would be."""
+    document = parse_yaml_text(text, file=file)
+    return _expect(_validate(document, Drill, Path(file)), Drill, Path(file))
 
 
 def load_gameday(path: Path) -> tuple[GameDay, list[tuple[Path, Drill]]]:

@@ -1,0 +1,193 @@
+"""The zonedrill control: a Chaos Toolkit run recorded, scored and reported as a drill.
+
+Declared in an experiment (``zonedrill export`` adds it) or given to ``chaos run
+--control-file``. It records every steady-state and background probe result as a zonedrill
+sample (its start time, passed or failed by the probe's own tolerance), takes the method's zone
+actions as steps (zonedrill's lose_zone/restore_zone, chaostoolkit-kubernetes' node actions),
+and when the method ends scores the chaos phase into ``result.json`` and ``samples.jsonl``.
+When the experiment ends it adds whether every zone was restored, writes the reports and
+records the run in zonedrill's history: ``zonedrill report``, ``verify``, ``gate`` and
+``history`` then serve it like a drill's run.
+
+The drill it scores against is the one an export carries in ``extensions``, else the one
+``zonedrill import`` makes of the experiment. Chaos Toolkit samples the hypothesis one probe
+after another and then sleeps, so the result says what that costs (``limits``).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from chaoslib.hypothesis import within_tolerance
+from rich.console import Console
+
+from orchestrator.cli_run import Aftermath, report_and_record
+from orchestrator.ctk import recording, scoring_ctk
+from orchestrator.ctk.importer import drill_data, zone_for
+from orchestrator.drill.model import Drill
+from orchestrator.history import History, default_path
+from orchestrator.journal import state_dir
+from orchestrator.result import StepRecord
+
+logger = logging.getLogger("chaostoolkit")
+JUDGEMENTS = {"drill_passed", "rto_within", "score_at_least"}
+ZONE_ACTIONS = {
+    "lose_zone": "lose",
+    "restore_zone": "restore",
+    "cordon_node": "lose",
+    "drain_nodes": "lose",
+    "uncordon_node": "restore",
+}
+
+
+def configure_control(experiment: dict[str, Any], out: str = "", **_: Any) -> None:
+    """Start recording: the drill to score against, the run's folder."""
+    drill = _drill_of(experiment)
+    if drill is None:
+        return
+    stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
+    run_id = f"ctk-{drill.metadata.name}-{stamp}"
+    recording.CURRENT = recording.Recording(
+        drill=drill,
+        started=datetime.now(UTC),
+        run_id=run_id,
+        out_dir=Path(out) if out else Path("zonedrill-runs") / run_id,
+        hypothesis=_hypothesis_names(experiment),
+    )
+    logger.info(f"zonedrill: recording run {run_id} of drill {drill.metadata.name}")
+
+
+def after_hypothesis_control(context: Any, state: Any, **_: Any) -> None:
+    """The hypothesis before the method: whether the system was steady at all."""
+    current = recording.CURRENT
+    if current is not None and current.t0 is None and isinstance(state, dict):
+        current.steady = bool(state.get("steady_state_met"))
+
+
+def before_method_control(context: Any, **_: Any) -> None:
+    """T0: the chaos phase starts with the method."""
+    current = recording.CURRENT
+    if current is not None:
+        current.t0 = current.now()
+
+
+def after_method_control(context: Any, **_: Any) -> None:
+    """The chaos phase ends: score it, so the hypothesis after the method can judge it."""
+    current = recording.CURRENT
+    if current is None or current.t0 is None:
+        return
+    current.chaos_end = current.now()
+    scoring_ctk.write(current, ended="method")
+
+
+def after_activity_control(
+    context: dict[str, Any],
+    state: dict[str, Any],
+    configuration: Any = None,
+    secrets: Any = None,
+    **_: Any,
+) -> None:
+    """A probe result becomes a sample; a zone action a step."""
+    current = recording.CURRENT
+    if current is None or not isinstance(state, dict):
+        return
+    provider = context.get("provider") or {}
+    if context.get("type") == "probe" and _sampled(context, provider, current):
+        _sample(current, context, state, configuration, secrets)
+    elif context.get("type") == "action" and provider.get("func") in ZONE_ACTIONS:
+        _step(current, provider, state)
+
+
+def after_experiment_control(context: Any, state: Any, **_: Any) -> None:
+    """The end: restored or not, the reports, the history."""
+    current = recording.CURRENT
+    if current is None:
+        return
+    journal = state if isinstance(state, dict) else {}
+    outcome = scoring_ctk.write(current, ended=str(journal.get("status", "")))
+    after = Aftermath(history=History(default_path(state_dir())), trigger="chaostoolkit")
+    report_and_record(outcome, after, Console(stderr=True))
+    recording.CURRENT = None
+
+
+def _mode(func: str, arguments: dict[str, Any]) -> str:
+    named = {"cordon_node": "cordon", "drain_nodes": "drain"}
+    return str(arguments.get("mode") or named.get(func, "power-loss"))
+
+
+def _drill_of(experiment: dict[str, Any]) -> Drill | None:
+    for extension in experiment.get("extensions") or []:
+        if isinstance(extension, dict) and extension.get("name") == "zonedrill":
+            try:
+                return Drill.model_validate(extension.get("drill"))
+            except ValueError as exc:
+                logger.warning(f"zonedrill: the drill in extensions cannot be read: {exc}")
+                return None
+    imported = drill_data(experiment)
+    try:
+        return Drill.model_validate(imported.data)
+    except ValueError as exc:
+        logger.warning(f"zonedrill: this experiment is not a drill zonedrill can score: {exc}")
+        return None
+
+
+def _hypothesis_names(experiment: dict[str, Any]) -> set[str]:
+    hypothesis = experiment.get("steady-state-hypothesis") or {}
+    return {str(p.get("name")) for p in hypothesis.get("probes") or [] if isinstance(p, dict)}
+
+
+def _sampled(
+    activity: dict[str, Any], provider: dict[str, Any], current: recording.Recording
+) -> bool:
+    if provider.get("module") == "orchestrator.ctk.probes" and provider.get("func") in JUDGEMENTS:
+        return False  # a judgement of the result, not a sample of the system
+    return activity.get("name") in current.hypothesis or bool(activity.get("background"))
+
+
+def _sample(
+    current: recording.Recording,
+    activity: dict[str, Any],
+    run: dict[str, Any],
+    configuration: Any,
+    secrets: Any,
+) -> None:
+    error = None
+    if run.get("status") != "succeeded":
+        trace = run.get("exception") or ["failed"]
+        error = f"failed: {str(trace[-1]).strip()[:200]}"
+    elif "tolerance" in activity and not within_tolerance(
+        activity["tolerance"], run.get("output"), configuration=configuration, secrets=secrets
+    ):
+        error = "tolerance"
+    current.add_sample(str(activity.get("name")), current.at(run["start"]), error is None, error)
+
+
+def _step(current: recording.Recording, provider: dict[str, Any], run: dict[str, Any]) -> None:
+    arguments = provider.get("arguments") or {}
+    given = run.get("output")
+    output: dict[str, Any] = given if isinstance(given, dict) else {}
+    action = ZONE_ACTIONS[str(provider.get("func"))]
+    zone = str(arguments.get("zone") or "")
+    selector = arguments.get("label_selector")
+    if not zone and isinstance(selector, str):
+        zones = current.drill.model_dump(mode="json", by_alias=True)["spec"]["zones"]
+        zone = zone_for(selector, zones)
+    in_method = current.chaos_end is None
+    record = StepRecord(
+        index=len([s for s in current.steps if s.index is not None]) if in_method else None,
+        action=action,
+        zone=zone,
+        mode=_mode(str(provider.get("func")), arguments) if action == "lose" else None,
+        started=current.at(run["start"]),
+        ended=current.at(run["end"]),
+        nodes=list(output.get("nodes") or []),
+        pods_deleted=int(output.get("podsDeleted") or 0),
+        pods_evicted=int(output.get("podsEvicted") or 0),
+        evictions_blocked=int(output.get("evictionsBlocked") or 0),
+        note="" if run.get("status") == "succeeded" else "the action failed",
+    )
+    current.steps.append(record)

@@ -1,0 +1,179 @@
+"""A drill as a Chaos Toolkit experiment (``zonedrill export DRILL --to chaostoolkit``).
+
+- The steady-state hypothesis is the drill's probes: a ``url`` probe is an HTTP provider, a
+  ``service`` probe a call of zonedrill's own probe (the HTTP provider needs a literal URL);
+  each is judged by zonedrill's own rule (``answer_ok``: the status codes, the body text).
+  Then the targets, as probes on the result the zonedrill control records after the method.
+- The method is the steps, at their offsets by pauses; the rollbacks restore every zone lost,
+  and run on every exit (``runtime.rollbacks.strategy: always``).
+- The hypothesis is sampled during the method too (``continuously``), and the control records
+  every sample, so zonedrill scores the run.
+- The drill itself rides along in ``extensions``, for the control and for ``zonedrill import``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orchestrator.drill.model import Drill, Probe, Step
+from orchestrator.drill.picks import ZonePicks
+
+ACTIONS, PROBES = "orchestrator.ctk.actions", "orchestrator.ctk.probes"
+CONTROL = "orchestrator.ctk.control"
+
+
+def experiment_of(
+    drill: Drill, drill_file: str, picks: ZonePicks
+) -> tuple[dict[str, Any], list[str]]:
+    """The experiment, and what the drill has that it does not carry (for stderr)."""
+    lost = sorted({step.zone for step in drill.spec.steps if step.is_lose})
+    experiment: dict[str, Any] = {
+        "version": "1.0.0",
+        "title": f"zonedrill drill {drill.metadata.name}",
+        "description": drill.metadata.description or f"The zonedrill drill {drill_file}.",
+        "tags": ["zonedrill", "datacenter-loss"],
+        "extensions": [
+            {
+                "name": "zonedrill",
+                "drill": drill.model_dump(mode="json", by_alias=True, exclude_none=True),
+            }
+        ],
+        "controls": [{"name": "zonedrill", "provider": {"type": "python", "module": CONTROL}}],
+        "runtime": {
+            "hypothesis": {"strategy": "continuously"},
+            "rollbacks": {"strategy": "always"},
+        },
+        "steady-state-hypothesis": {
+            "title": "the drill's probes answer, and after the method its targets are met",
+            "probes": [*map(_probe, drill.spec.probes), *_targets(drill)],
+        },
+        "method": _method(drill, drill_file),
+        "rollbacks": [_restore(zone) for zone in lost],
+    }
+    if picks.seed is not None:
+        experiment["tags"].append(f"seed-{picks.seed}")
+    return experiment, _not_carried(drill, picks)
+
+
+def _probe(probe: Probe) -> dict[str, Any]:
+    http = probe.http
+    if http.url is not None:
+        provider: dict[str, Any] = {
+            "type": "http",
+            "url": http.url,
+            "method": http.method,
+            "timeout": probe.timeout,
+        }
+        if http.headers:
+            provider["headers"] = dict(http.headers)
+    else:
+        assert http.service is not None  # validation: exactly one of url and service
+        arguments = {
+            "namespace": http.service.namespace,
+            "name": http.service.name,
+            "port": http.service.port,
+            "path": http.path,
+            "method": http.method,
+            "timeout": probe.timeout,
+        }
+        provider = {
+            "type": "python",
+            "module": PROBES,
+            "func": "service_status",
+            "arguments": arguments,
+        }
+    judged: dict[str, Any] = {}
+    if probe.expect.status:
+        judged["status"] = list(probe.expect.status)
+    if probe.expect.body_contains:
+        judged["body_contains"] = probe.expect.body_contains
+    tolerance = {
+        "type": "probe",
+        "name": f"{probe.name} answers as the drill expects",
+        "provider": {"type": "python", "module": PROBES, "func": "answer_ok", "arguments": judged},
+    }
+    return {"type": "probe", "name": probe.name, "tolerance": tolerance, "provider": provider}
+
+
+def _targets(drill: Drill) -> list[dict[str, Any]]:
+    name = drill.metadata.name
+    found = [_judgement("drill-passed", "drill_passed", {"drill": name})]
+    for target in drill.spec.targets:
+        if target.rto is not None:
+            arguments = {"seconds": target.rto, "probe": target.probe, "drill": name}
+            found.append(_judgement(f"{target.probe}-rto", "rto_within", arguments))
+    return found
+
+
+def _judgement(name: str, func: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "probe",
+        "name": name,
+        "tolerance": True,
+        "provider": {"type": "python", "module": PROBES, "func": func, "arguments": arguments},
+    }
+
+
+def _method(drill: Drill, drill_file: str) -> list[dict[str, Any]]:
+    activities: list[dict[str, Any]] = []
+    previous = 0.0
+    for index, step in enumerate(drill.spec.steps):
+        activity = _lose(step, drill_file) if step.is_lose else _restore(step.zone)
+        activity["name"] = f"step {index}: {activity['name']}"
+        if step.at > previous:
+            activity["pauses"] = {"before": step.at - previous}
+        previous = step.at
+        activities.append(activity)
+    if drill.spec.duration > previous:  # the chaos phase lasts its duration after the last step
+        activities[-1].setdefault("pauses", {})["after"] = drill.spec.duration - previous
+    return activities
+
+
+def _lose(step: Step, drill_file: str) -> dict[str, Any]:
+    arguments = {"drill": drill_file, "zone": step.zone, "mode": str(step.fault_mode)}
+    return {
+        "type": "action",
+        "name": f"lose {step.zone} ({step.fault_mode})",
+        "provider": {
+            "type": "python",
+            "module": ACTIONS,
+            "func": "lose_zone",
+            "arguments": arguments,
+        },
+    }
+
+
+def _restore(zone: str) -> dict[str, Any]:
+    return {
+        "type": "action",
+        "name": f"restore {zone}",
+        "provider": {
+            "type": "python",
+            "module": ACTIONS,
+            "func": "restore_zone",
+            "arguments": {"zone": zone},
+        },
+    }
+
+
+def _not_carried(drill: Drill, picks: ZonePicks) -> list[str]:
+    notes = []
+    for index, probe in enumerate(drill.spec.probes):
+        if probe.expect.max_latency is not None:
+            notes.append(
+                f"spec.probes[{index}].expect.maxLatency: Chaos Toolkit's HTTP answer "
+                "has no latency to judge"
+            )
+        if probe.http.url is not None and probe.http.path != "/":
+            notes.append(f"spec.probes[{index}].http.path: a url probe asks its url as written")
+    for index, guard in enumerate(drill.spec.stop_if):
+        notes.append(
+            f"spec.stopIf[{index}]: Chaos Toolkit has no guardrail that aborts on "
+            f"{guard.probe} failing; the rollbacks still restore on every exit"
+        )
+    for index in picks.candidates:
+        notes.append(
+            f"spec.steps[{index}].lose: picked at export{picks.note(index)}; Chaos "
+            "Toolkit loses that zone on every run"
+        )
+    return notes

@@ -1,0 +1,316 @@
+"""A Chaos Toolkit experiment as a drill (``zonedrill import EXPERIMENT``).
+
+What carries over: HTTP probes of the steady-state hypothesis (with status and body
+tolerances), zonedrill's own ``service_status`` probes, chaostoolkit-kubernetes node actions by
+label selector (``cordon_node``, ``drain_nodes``, ``uncordon_node``) and zonedrill's own
+``lose_zone``/``restore_zone``, with their pauses as step times. Each steady-state probe gets
+an ``availability: "100%"`` target. Everything else is named with its path
+(``method[1].provider``) and why it cannot be carried over.
+
+An experiment zonedrill exported carries its drill in ``extensions``: what the activities
+cannot say (zone selectors, targets, timing of the baseline, safety) is taken from there; the
+probes and steps are read from the activities all the same.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.drill.model import DEFAULT_TIMEOUT_CAP
+from orchestrator.durations import parse_duration
+
+NODE_ACTIONS = {
+    ("chaosk8s.node.actions", "cordon_node"): "cordon",
+    ("chaosk8s.node.actions", "drain_nodes"): "drain",
+}
+UNCORDON = ("chaosk8s.node.actions", "uncordon_node")
+ZONEDRILL_ACTIONS, ZONEDRILL_PROBES = "orchestrator.ctk.actions", "orchestrator.ctk.probes"
+JUDGEMENTS = {"drill_passed", "rto_within", "score_at_least"}
+DEFAULT_TAIL = 30.0
+"""Seconds of chaos phase after the last step when the experiment says nothing (no pause)."""
+MAX_STATUS_RANGE = 100
+
+
+@dataclass
+class Imported:
+    """The drill's plain data, and every part that could not be carried over."""
+
+    data: dict[str, Any]
+    left_out: list[tuple[str, str]] = field(default_factory=list)
+
+
+def drill_data(experiment: dict[str, Any]) -> Imported:
+    """The drill an experiment becomes (plain data, validated by the caller's loader)."""
+    embedded = _embedded(experiment)
+    found = Imported(data={})
+    probes = _probes(experiment, found)
+    zones: dict[str, Any] = dict(embedded.get("spec", {}).get("zones", {}))
+    steps, duration = _steps(experiment, zones, found)
+    spec: dict[str, Any] = {
+        "zones": zones,
+        "probes": probes,
+        "duration": _seconds_text(duration),
+        "steps": steps,
+    }
+    own = embedded.get("spec", {})
+    for key in ("lab", "baseline", "targets", "stopIf", "safety"):
+        if key in own:
+            spec[key] = own[key]
+    if "targets" not in own:
+        spec["targets"] = [{"probe": p["name"], "availability": "100%"} for p in probes]
+    if own.get("duration"):
+        spec["duration"] = own["duration"]
+    for probe in probes:
+        every = _every_of(own, probe["name"])
+        if every is not None:
+            probe["every"] = every
+        _drop_default_timeout(probe)
+    metadata = embedded.get("metadata") or {"name": _name(experiment)}
+    if "description" not in metadata and experiment.get("description"):
+        metadata = {**metadata, "description": str(experiment["description"])}
+    found.data = {"apiVersion": "zonedrill/v1", "kind": "Drill", "metadata": metadata, "spec": spec}
+    return found
+
+
+def _drop_default_timeout(probe: dict[str, Any]) -> None:
+    """An export writes each timeout out; the drill's default (min(every, 2s)) goes unwritten."""
+    every = parse_duration(str(probe.get("every", "1s")))
+    timeout = probe["http"].get("timeout")
+    if timeout is not None and parse_duration(timeout) == min(every, DEFAULT_TIMEOUT_CAP):
+        del probe["http"]["timeout"]
+
+
+def _embedded(experiment: dict[str, Any]) -> dict[str, Any]:
+    for extension in experiment.get("extensions") or []:
+        if isinstance(extension, dict) and extension.get("name") == "zonedrill":
+            drill = extension.get("drill")
+            if isinstance(drill, dict):
+                return drill
+    return {}
+
+
+def _every_of(spec: dict[str, Any], name: str) -> Any:
+    for probe in spec.get("probes") or []:
+        if isinstance(probe, dict) and probe.get("name") == name:
+            return probe.get("every")
+    return None
+
+
+def _probes(experiment: dict[str, Any], found: Imported) -> list[dict[str, Any]]:
+    hypothesis = experiment.get("steady-state-hypothesis") or {}
+    probes = []
+    for index, activity in enumerate(hypothesis.get("probes") or []):
+        path = f"steady-state-hypothesis.probes[{index}]"
+        provider = activity.get("provider") or {} if isinstance(activity, dict) else {}
+        if provider.get("module") == ZONEDRILL_PROBES and provider.get("func") in JUDGEMENTS:
+            continue  # the targets, which the drill holds as targets
+        probe = _probe(activity, provider, path, found)
+        if probe is not None:
+            probes.append(probe)
+    return probes
+
+
+def _probe(
+    activity: Any, provider: dict[str, Any], path: str, found: Imported
+) -> dict[str, Any] | None:
+    name = _dns_label(str(activity.get("name", "")) if isinstance(activity, dict) else "")
+    if provider.get("type") == "http" and isinstance(provider.get("url"), str):
+        http: dict[str, Any] = {"url": provider["url"], "method": provider.get("method", "GET")}
+        if provider.get("headers"):
+            http["headers"] = provider["headers"]
+    elif provider.get("module") == ZONEDRILL_PROBES and provider.get("func") == "service_status":
+        arguments = provider.get("arguments") or {}
+        service = {k: arguments[k] for k in ("namespace", "name", "port") if k in arguments}
+        http = {
+            "service": service,
+            "path": arguments.get("path", "/"),
+            "method": arguments.get("method", "GET"),
+        }
+    else:
+        found.left_out.append(
+            (
+                f"{path}.provider",
+                "only HTTP probes and zonedrill's service_status are probes a drill can run",
+            )
+        )
+        return None
+    timeout = provider.get("timeout", (provider.get("arguments") or {}).get("timeout"))
+    if isinstance(timeout, int | float) and timeout > 0:
+        http["timeout"] = _seconds_text(float(timeout))
+    probe: dict[str, Any] = {"name": name, "http": http}
+    expect = _expect(activity.get("tolerance"), f"{path}.tolerance", found)
+    if expect:
+        probe["expect"] = expect
+    return probe
+
+
+def _expect(tolerance: Any, path: str, found: Imported) -> dict[str, Any]:
+    if isinstance(tolerance, bool) or tolerance is None:
+        found.left_out.append((path, "no status tolerance: the drill passes any 2xx"))
+        return {}
+    if isinstance(tolerance, int):
+        return {"status": [tolerance]}
+    if isinstance(tolerance, list) and all(isinstance(t, int) for t in tolerance):
+        return {"status": list(tolerance)}
+    if isinstance(tolerance, dict):
+        return _expect_of_dict(tolerance, path, found)
+    found.left_out.append((path, f"a tolerance of {type(tolerance).__name__} is not a status"))
+    return {}
+
+
+def _expect_of_dict(tolerance: dict[str, Any], path: str, found: Imported) -> dict[str, Any]:
+    kind = tolerance.get("type")
+    provider = tolerance.get("provider") or {}
+    if kind == "probe" and provider.get("func") == "answer_ok":
+        arguments = provider.get("arguments") or {}
+        expect = {}
+        if arguments.get("status"):
+            expect["status"] = list(arguments["status"])
+        if arguments.get("body_contains"):
+            expect["bodyContains"] = arguments["body_contains"]
+        return expect
+    bounds = tolerance.get("range")
+    if kind == "range" and isinstance(bounds, list) and len(bounds) == 2:  # noqa: PLR2004
+        low, high = int(bounds[0]), int(bounds[1])
+        if high - low <= MAX_STATUS_RANGE:
+            return {"status": list(range(low, high + 1))}
+    pattern = tolerance.get("pattern")
+    if kind == "regex" and isinstance(pattern, str) and re.escape(pattern) == pattern:
+        return {"bodyContains": pattern}
+    found.left_out.append(
+        (
+            path,
+            f"a {kind} tolerance that is not a status list, a status range or a literal body text",
+        )
+    )
+    return {}
+
+
+@dataclass
+class _Clock:
+    at: float = 0.0
+    lost: dict[str, str] = field(default_factory=dict)  # selector text -> zone
+
+
+def _steps(
+    experiment: dict[str, Any], zones: dict[str, Any], found: Imported
+) -> tuple[list[dict[str, Any]], float]:
+    clock = _Clock()
+    steps: list[dict[str, Any]] = []
+    for index, activity in enumerate(experiment.get("method") or []):
+        path = f"method[{index}]"
+        if not isinstance(activity, dict):
+            found.left_out.append((path, "not an activity"))
+            continue
+        pauses = activity.get("pauses") or {}
+        clock.at += _pause(pauses.get("before"))
+        step = _step(activity, zones, clock, path, found)
+        if step is not None and not _merged(step, steps, path, found):
+            steps.append({"at": _seconds_text(clock.at), **step})
+        clock.at += _pause(pauses.get("after"))
+    tail = DEFAULT_TAIL if steps and clock.at <= _last_at(steps) else 0.0
+    return steps, clock.at + tail
+
+
+SEVERITY = {"cordon": 0, "drain": 1, "power-loss": 2}
+
+
+def _merged(step: dict[str, Any], steps: list[dict[str, Any]], path: str, found: Imported) -> bool:
+    """A second loss of a zone still lost (a cordon, then a drain) folds into the first.
+
+    A drill loses a zone once, in one mode; a drain cordons first anyway.
+    """
+    if "lose" not in step:
+        return False
+    open_ = {}
+    for earlier in steps:
+        if "lose" in earlier:
+            open_[earlier["lose"]] = earlier
+        else:
+            open_.pop(earlier.get("restore"), None)
+    first = open_.get(step["lose"])
+    if first is None:
+        return False
+    if SEVERITY.get(step["mode"], 2) > SEVERITY.get(first["mode"], 2):
+        first["mode"] = step["mode"]
+    found.left_out.append(
+        (
+            f"{path}.provider",
+            f"zone {step['lose']} is lost already: folded "
+            f"into the step at {first['at']}, as {first['mode']}",
+        )
+    )
+    return True
+
+
+def _step(
+    activity: dict[str, Any], zones: dict[str, Any], clock: _Clock, path: str, found: Imported
+) -> dict[str, Any] | None:
+    provider = activity.get("provider") or {}
+    arguments = provider.get("arguments") or {}
+    key = (provider.get("module"), provider.get("func"))
+    if provider.get("module") == ZONEDRILL_ACTIONS and key[1] in ("lose_zone", "restore_zone"):
+        zone = str(arguments.get("zone", ""))
+        if key[1] == "restore_zone":
+            return {"restore": zone}
+        return {"lose": zone, "mode": arguments.get("mode", "power-loss")}
+    selector = arguments.get("label_selector")
+    if (key in NODE_ACTIONS or key == UNCORDON) and isinstance(selector, str) and selector:
+        zone = clock.lost.get(selector) or zone_for(selector, zones)
+        if key == UNCORDON:
+            return {"restore": zone}
+        clock.lost[selector] = zone
+        return {"lose": zone, "mode": NODE_ACTIONS[key]}
+    why = (
+        "a node action needs label_selector (a zone is a node pool)"
+        if key in NODE_ACTIONS or key == UNCORDON
+        else f"{provider.get('type', '?')} provider {provider.get('module', '')}."
+        f"{provider.get('func', '')}: not a zone action a drill can run"
+    )
+    if activity.get("type") == "probe":
+        why = "a probe in the method: a drill probes all the time, so it is not needed"
+    found.left_out.append((f"{path}.provider", why))
+    return None
+
+
+def zone_for(selector: str, zones: dict[str, Any]) -> str:
+    """The zone a label selector names: its value for ``key=value``, else zone-N; added."""
+    labels = dict(
+        part.split("=", 1) for part in selector.split(",") if "=" in part and "!" not in part
+    )
+    for name, zone in zones.items():
+        if isinstance(zone, dict) and zone.get("nodeSelector") == labels:
+            return str(name)
+    value = next(iter(labels.values()), "") if len(labels) == 1 else ""
+    name = _dns_label(value) if value else f"zone-{len(zones) + 1}"
+    zones[name] = {"nodeSelector": labels}
+    return name
+
+
+def _last_at(steps: list[dict[str, Any]]) -> float:
+    return parse_duration(steps[-1]["at"])
+
+
+def _pause(value: Any) -> float:
+    return float(value) if isinstance(value, int | float) and value > 0 else 0.0
+
+
+def _seconds_text(seconds: float) -> str:
+    return f"{round(seconds * 1000)}ms" if seconds % 1 else f"{int(seconds)}s"
+
+
+def _name(experiment: dict[str, Any]) -> str:
+    return _dns_label(str(experiment.get("title", ""))) or "imported-experiment"
+
+
+def _dns_label(text: str) -> str:
+    label = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:63].strip("-")
+    return label or "probe"
+
+
+def drill_is_runnable(data: dict[str, Any]) -> bool:
+    """At least a probe and a lose step: something a drill can run."""
+    spec = data["spec"]
+    return bool(spec["probes"]) and any("lose" in step for step in spec["steps"])

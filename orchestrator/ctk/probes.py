@@ -1,0 +1,139 @@
+"""Chaos Toolkit probes: a Service asked as a drill asks it, and judgements of recorded runs.
+
+The judgements read a zonedrill result: the folder or file given as ``result``, else the newest
+run of ``drill`` in zonedrill's history. With no result to read they fail: no evidence, no pass.
+While the zonedrill control of this ``chaos run`` has not yet scored its chaos phase (the
+hypothesis before the method, and during it), they answer true: there is nothing to judge yet,
+and the verdict comes in the hypothesis after the method.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import httpx
+from chaoslib.exceptions import ActivityFailed
+
+from orchestrator.ctk import recording
+from orchestrator.document import ResultDoc
+from orchestrator.drill.model import HTTP_SUCCESS_CLASS, ServiceRef
+from orchestrator.errors import ZonedrillError
+from orchestrator.history import History, default_path
+from orchestrator.journal import state_dir
+from orchestrator.port import TargetOptions
+from orchestrator.report.document import load_result
+from orchestrator.targets import open_adapter
+
+__all__ = ["answer_ok", "drill_passed", "rto_within", "score_at_least", "service_status"]
+
+
+def drill_passed(drill: str = "", result: str = "") -> bool:
+    """True when the drill's recorded run passed every target.
+
+    drill: the drill's name (metadata.name): its newest run in zonedrill's history. result:
+    a run folder or result.json instead.
+    """
+    doc = _recorded(drill, result)
+    return doc is None or doc.outcome == "passed"
+
+
+def rto_within(seconds: float, probe: str, drill: str = "", result: str = "") -> bool:
+    """True when every recovery of ``probe`` in the recorded run took at most ``seconds``.
+
+    A probe that never recovered, or that the run did not measure, is not within.
+    """
+    doc = _recorded(drill, result)
+    if doc is None:
+        return True
+    found = [p for p in doc.probes if p.name == probe]
+    rtos = [r.seconds for p in found for r in p.rto]
+    return bool(rtos) and all(r is not None and r <= seconds for r in rtos)
+
+
+def score_at_least(score: float, drill: str = "", result: str = "") -> bool:
+    """True when the recorded run's score (0-100) is at least ``score``."""
+    doc = _recorded(drill, result)
+    return doc is None or (doc.score is not None and doc.score >= score)
+
+
+def service_status(
+    namespace: str,
+    name: str,
+    port: int = 80,
+    path: str = "/",
+    method: str = "GET",
+    timeout: float = 2.0,
+    kubeconfig: str = "",
+    context: str = "",
+) -> dict[str, Any]:
+    """Ask a Kubernetes Service as a drill's probe does; return its status and body.
+
+    Inside the cluster through cluster DNS, outside through the API server's service proxy.
+    The answer has the shape of Chaos Toolkit's HTTP provider's ({"status", "body"}), so the
+    same tolerances apply. A request that gets no answer (refused, timed out) fails the probe.
+    """
+    options = TargetOptions(kubeconfig=kubeconfig or None, context=context or None)
+    try:
+        return asyncio.run(
+            _ask(
+                ServiceRef(namespace=namespace, name=name, port=port),
+                path,
+                method,
+                timeout,
+                options,
+            )
+        )
+    except (httpx.HTTPError, ZonedrillError) as exc:
+        raise ActivityFailed(f"service {namespace}/{name}: {type(exc).__name__}: {exc}") from exc
+
+
+async def _ask(
+    ref: ServiceRef, path: str, method: str, timeout: float, options: TargetOptions
+) -> dict[str, Any]:
+    cluster = open_adapter("kube", options)
+    try:
+        endpoint = await cluster.service_endpoint(ref=ref)
+    finally:
+        await cluster.close()
+    verify: str | bool = endpoint.ca_file or True
+    async with httpx.AsyncClient(timeout=timeout, verify=verify) as client:
+        answer = await client.request(method, endpoint.url + path, headers=dict(endpoint.headers))
+    return {"status": answer.status_code, "body": answer.text}
+
+
+def answer_ok(
+    value: dict[str, Any] | None = None, status: list[int] | None = None, body_contains: str = ""
+) -> bool:
+    """A tolerance: the answer passes as a drill's probe would judge it.
+
+    value: an HTTP answer ({"status", "body"}, as the HTTP provider and service_status give);
+    Chaos Toolkit passes it when the function is a tolerance.
+    status: the codes that pass (default: any 2xx). body_contains: text the body must hold.
+    """
+    if not isinstance(value, dict) or not isinstance(value.get("status"), int):
+        return False
+    code = value["status"]
+    if not (code in status if status else code // 100 == HTTP_SUCCESS_CLASS):
+        return False
+    body = value.get("body", "")
+    return not body_contains or (isinstance(body, str) and body_contains in body)
+
+
+def _recorded(drill: str, result: str) -> ResultDoc | None:
+    """The result to judge; None while this chaos run's control has not scored yet."""
+    current = recording.CURRENT
+    if not result and current is not None and drill in ("", current.drill.metadata.name):
+        if not current.result_dir:
+            return None
+        result = current.result_dir
+    try:
+        if result:
+            return load_result(Path(result), with_samples=False).doc
+        runs = History(default_path(state_dir())).runs(drill=drill, last=1)
+    except ZonedrillError as exc:
+        raise ActivityFailed(str(exc)) from exc
+    if not runs:
+        raise ActivityFailed(f"no run of drill {drill!r} is recorded: nothing to judge")
+    return runs[0].doc

@@ -1,0 +1,65 @@
+"""A Chaos Toolkit run as zonedrill sees it: samples, zone steps and phase times.
+
+The control (``orchestrator.ctk.control``) fills it in from Chaos Toolkit's run records; the
+probes on the recorded result ask it whether the chaos phase has been scored yet. Times are
+seconds from the experiment's start on the wall clock, the only clock Chaos Toolkit's records
+carry.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from orchestrator.drill.model import Drill
+from orchestrator.result import StepRecord
+from orchestrator.samples import Sample
+
+
+@dataclass
+class Recording:
+    """One ``chaos run`` being recorded."""
+
+    drill: Drill
+    started: datetime
+    run_id: str
+    out_dir: Path
+    hypothesis: set[str]
+    """The names of the steady-state hypothesis' probes: their results are samples."""
+    steady: bool = True
+    """Whether the hypothesis before the method was met."""
+    samples: list[Sample] = field(default_factory=list)
+    steps: list[StepRecord] = field(default_factory=list)
+    t0: float | None = None
+    chaos_end: float | None = None
+    result_dir: str = ""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def at(self, stamp: str) -> float:
+        """Seconds from the start to an ISO 8601 time of a run record."""
+        return (datetime.fromisoformat(stamp) - self.started).total_seconds()
+
+    def now(self) -> float:
+        """Seconds from the start to now."""
+        return (datetime.now(UTC) - self.started).total_seconds()
+
+    def add_sample(self, probe: str, started: float, passed: bool, error: str | None) -> None:
+        """One probe result (hypothesis probes run from several threads when continuous)."""
+        with self.lock:
+            index = sum(1 for s in self.samples if s.probe == probe)
+            self.samples.append(
+                Sample(
+                    probe=probe,
+                    index=index,
+                    scheduled=started,
+                    started=started,
+                    passed=passed,
+                    error=error,
+                )
+            )
+
+
+CURRENT: Recording | None = None
+"""The run this process records (a chaos run is one process running one experiment)."""

@@ -1,0 +1,146 @@
+"""Score a recorded Chaos Toolkit run through zonedrill's own formulas, and write it.
+
+The result's drill is the drill the run was recorded against, with what the run actually did:
+each probe sampled at the hypothesis period Chaos Toolkit kept (measured from the samples), the
+chaos phase as long as the method, the steps at the times they happened. The timeline follows
+the same rules as a drill's, so ``zonedrill verify`` recomputes every figure from the samples.
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+
+from orchestrator.ctk.recording import Recording
+from orchestrator.drill.model import Drill, Step
+from orchestrator.engine import RunOutcome
+from orchestrator.result import (
+    RunFacts,
+    StepRecord,
+    Timeline,
+    derive,
+    result_document,
+    write_result,
+)
+from orchestrator.samples import digest, encode_samples
+from orchestrator.storage import write_durably
+
+MIN_PERIOD = 0.05
+FALLBACK_PERIOD = 1.0
+"""Chaos Toolkit's default --hypothesis-frequency, when the samples are too few to measure."""
+STOPPED = {"interrupted": "aborted", "aborted": "aborted", "failed": "error"}
+
+
+def write(current: Recording, *, ended: str) -> RunOutcome:
+    """Score the run, write result.json and samples.jsonl; ``ended``: "method" or CTK's status."""
+    now = current.now()
+    t0 = current.t0 if current.t0 is not None else now
+    chaos_end = current.chaos_end if current.chaos_end is not None else max(now, t0)
+    period = _period(current, t0, chaos_end)
+    drill = _as_run(current, period, t0, chaos_end)
+    settle = max(p.timeout for p in drill.spec.probes)
+    timeline = Timeline(
+        wall_origin=current.started,
+        baseline_start=t0 - settle - drill.spec.baseline,
+        baseline_end=t0 - settle,
+        t0=t0,
+        chaos_end=chaos_end,
+        figures_end=chaos_end,
+        ended=max(now, chaos_end),
+    )
+    facts = _facts(current, ended, period)
+    steps = [s for s in current.steps if s.index is not None]
+    derived = derive(
+        drill, current.samples, steps, timeline, outcome=facts.outcome, reason=facts.reason
+    )
+    data = encode_samples(current.samples)
+    document = result_document(
+        drill, facts, derived, timeline=timeline, steps=current.steps, samples_digest=digest(data)
+    )
+    current.out_dir.mkdir(parents=True, exist_ok=True)
+    write_durably(current.out_dir / "samples.jsonl", data)
+    write_result(current.out_dir, document)
+    current.result_dir = str(current.out_dir)
+    dumped = document.model_dump(mode="json", by_alias=True)
+    return RunOutcome(dumped, derived.outcome.exit_code, current.out_dir)
+
+
+def _facts(current: Recording, ended: str, period: float) -> RunFacts:
+    outcome, reason = "graded", ""
+    failed = [s for s in current.steps if s.note]
+    if not current.steady:
+        outcome, reason = "not-steady", "the steady-state hypothesis was not met before the method"
+    elif ended in STOPPED:
+        outcome, reason = STOPPED[ended], f"the Chaos Toolkit run ended {ended}"
+    elif failed:
+        outcome = "error"
+        reason = "; ".join(f"{s.action} {s.zone} failed" for s in failed)
+    limits = [
+        f"RTO resolution: one hypothesis period ({period:.2f} s). Chaos Toolkit asks the probes "
+        "one after another and then sleeps, so a recovery is seen up to a period late.",
+        "Latency is not measured (Chaos Toolkit's records carry none): a p99Latency check "
+        "fails for want of evidence.",
+        "Times are on the wall clock of Chaos Toolkit's records, not a monotonic clock.",
+    ]
+    return RunFacts(
+        current.run_id,
+        "kube",
+        outcome,
+        _restored(current, ended),
+        reason,
+        runner="chaostoolkit",
+        limits=limits,
+    )
+
+
+def _restored(current: Recording, ended: str) -> bool:
+    """Every zone lost was restored later by an action that succeeded (after the rollbacks)."""
+    if ended == "method":
+        return False  # the rollbacks have not run yet; the end says
+    for lost in (s for s in current.steps if s.action == "lose"):
+        if not any(_undoes(s, lost) for s in current.steps):
+            return False
+    return True
+
+
+def _undoes(step: StepRecord, lost: StepRecord) -> bool:
+    return (
+        step.action == "restore"
+        and step.zone == lost.zone
+        and step.started >= lost.started
+        and not step.note
+    )
+
+
+def _period(current: Recording, t0: float, chaos_end: float) -> float:
+    """The longest median interval between a probe's samples in the chaos phase."""
+    periods = []
+    for name in {s.probe for s in current.samples}:
+        times = sorted(
+            s.started for s in current.samples if s.probe == name and t0 <= s.started < chaos_end
+        )
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        if gaps:
+            periods.append(statistics.median(gaps))
+    return round(max(max(periods, default=FALLBACK_PERIOD), MIN_PERIOD), 3)
+
+
+def _as_run(current: Recording, period: float, t0: float, chaos_end: float) -> Drill:
+    spec = current.drill.spec
+    probes = [p.model_copy(update={"every": period}) for p in spec.probes]
+    steps = [
+        Step(at=max(0.0, s.started - t0), lose=s.zone, mode=s.mode)
+        if s.action == "lose"
+        else Step(at=max(0.0, s.started - t0), restore=s.zone)
+        for s in current.steps
+        if s.index is not None
+    ]
+    runs = spec.model_copy(
+        update={
+            "probes": probes,
+            "steps": steps or spec.steps,
+            "duration": max(chaos_end - t0, MIN_PERIOD),
+            "baseline": period,
+        }
+    )
+    return current.drill.model_copy(update={"spec": runs})

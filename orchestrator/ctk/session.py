@@ -1,0 +1,155 @@
+"""Zones lost from Chaos Toolkit, with zonedrill's whole safety model.
+
+``lose_zone`` and ``restore_zone`` are separate activities, but a zone lost must stay under the
+drill Lease and in a journal until it is restored. A session keeps both on an event loop in a
+daemon thread of the ``chaos run`` process: the Lease is renewed while the process lives, and
+lapses by itself if it is killed; the journal then stays open, and ``zonedrill rollback``
+restores what it holds, as for a killed ``zonedrill run``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import threading
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from orchestrator import faults
+from orchestrator.drill.model import Drill, FaultMode, Step
+from orchestrator.drill.picks import ZonePicks
+from orchestrator.errors import InvalidInputError, Problem
+from orchestrator.faults import FaultContext, FaultReport, ResolvedZone
+from orchestrator.journal import Journal, state_dir
+from orchestrator.port import ClusterPort, TargetOptions
+from orchestrator.preflight import prepare
+from orchestrator.targets import open_adapter
+
+T = TypeVar("T")
+CALL_TIMEOUT = 3600.0
+"""Seconds one activity may wait on the session's loop (a drain paced by a PDB can be long)."""
+
+
+@dataclass
+class _Open:
+    port: ClusterPort
+    journal: Journal
+    context: FaultContext
+    release: asyncio.Event
+    holding: asyncio.Task[None]
+    zones: dict[str, ResolvedZone] = field(default_factory=dict)
+
+
+class ZoneSession:
+    """One ``chaos run``'s lost zones: one port, one Lease, one journal."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._open: _Open | None = None
+
+    def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run ``coroutine`` on the session's loop and wait for it."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(CALL_TIMEOUT)
+
+    async def lose(
+        self, drill: Drill, zone: str, mode: FaultMode, options: TargetOptions
+    ) -> dict[str, Any]:
+        """Preflight the loss like a drill would (safety, own node), then lose the zone."""
+        if zone not in drill.spec.zones:
+            known = ", ".join(drill.spec.zones)
+            message = f'the drill has no zone "{zone}"; it has: {known}'
+            raise InvalidInputError([Problem(drill.metadata.name, None, None, "zone", message)])
+        lost = [*(self._open.zones if self._open else {}), zone]
+        session = self._open or await self._start(drill, options)
+        plan = await prepare(_losing(drill, lost, mode), session.port, ZonePicks())
+        resolved = plan.zones[zone]
+        report = FaultReport(nodes=resolved.node_names)
+        session.zones[zone] = resolved
+        await faults.lose_zone(session.context, resolved, mode, report)
+        return {
+            "runId": session.journal.run_id,
+            "zone": zone,
+            "mode": str(mode),
+            "nodes": resolved.node_names,
+            "podsDeleted": report.pods_deleted,
+            "podsEvicted": report.pods_evicted,
+            "evictionsBlocked": report.evictions_blocked,
+            "risks": plan.risks,
+        }
+
+    async def _start(self, drill: Drill, options: TargetOptions) -> _Open:
+        port = open_adapter("kube", options)
+        stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
+        run_id = f"ctk-{drill.metadata.name}-{stamp}"
+        held, release = asyncio.Event(), asyncio.Event()
+
+        async def hold() -> None:
+            async with port.lock(holder=f"zonedrill (chaos run) {run_id}"):
+                held.set()
+                await release.wait()
+
+        holding = asyncio.get_running_loop().create_task(hold())
+        waiting = asyncio.ensure_future(held.wait())
+        await asyncio.wait({holding, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        if holding.done():  # the Lease was refused: say why, and keep nothing open
+            waiting.cancel()
+            await port.close()
+            holding.result()
+        journal = Journal.create(
+            root=state_dir(),
+            identity=port.identity,
+            run_id=run_id,
+            drill=drill.metadata.name,
+            target=port.target,
+        )
+        exclude = frozenset(drill.spec.safety.exclude_namespaces)
+        self._open = _Open(
+            port, journal, FaultContext(port, journal, run_id, exclude), release, holding
+        )
+        return self._open
+
+    async def restore(self, zone: str) -> dict[str, Any]:
+        """Undo what losing ``zone`` changed; the last zone restored ends the session."""
+        session = self._open
+        if session is None or zone not in session.zones:
+            return {"zone": zone, "restored": 0, "note": "not lost in this chaos run"}
+        undone = await faults.restore(session.context, nodes=session.zones.pop(zone).node_names)
+        if not session.zones:
+            await self._end(session)
+        return {"zone": zone, "restored": undone, "runId": session.journal.run_id}
+
+    async def _end(self, session: _Open) -> None:
+        session.journal.close(restored=True, note="restored by restore_zone")
+        session.release.set()
+        await session.holding
+        await session.port.close()
+        self._open = None
+
+
+def _losing(drill: Drill, zones: list[str], mode: FaultMode) -> Drill:
+    """The drill as preflight should judge it: these zones lost together, in this mode."""
+    steps = [Step(at=0.0, lose=zone, mode=mode) for zone in zones]
+    return drill.model_copy(update={"spec": drill.spec.model_copy(update={"steps": steps})})
+
+
+SESSION: ZoneSession | None = None
+
+
+def session() -> ZoneSession:
+    """The session of this process (made on first use)."""
+    global SESSION  # noqa: PLW0603 - one per chaos run process, shared by its activities
+    if SESSION is None:
+        SESSION = ZoneSession()
+    return SESSION
+
+
+def drill_at(path: str) -> Drill:
+    """The drill file ``path``, validated."""
+    from orchestrator.drill import load_drill  # noqa: PLC0415
+
+    return load_drill(Path(path))

@@ -1,0 +1,346 @@
+"""Chaos Toolkit both ways, without a cluster.
+
+Discovery, run_drill on the lab through a real ``chaos run``, export freshness, import and the
+round trip.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from orchestrator.drill import Drill, load_drill
+from tests.support import REPO, ZONEDRILL, cli_env, zonedrill
+
+CHAOS = [sys.executable, "-m", "chaostoolkit"]
+EXPORTED = sorted(
+    p for p in (REPO / "drills").glob("*.yaml") if not p.name.endswith(".gameday.yaml")
+)
+
+
+def regular_install(folder: Path) -> Path:
+    """A site folder laid out as a wheel install of zonedrill: both packages and a RECORD.
+
+    An editable install records no package files, so chaoslib finds no top-level name for it;
+    a wheel install records both, in an order that depends on the hash seed.
+    """
+    site = folder / "site"
+    site.mkdir()
+    for package in ("orchestrator", "k8s"):
+        (site / package).symlink_to(REPO / package)
+    info = site / "zonedrill-0.1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: zonedrill\nVersion: 0.1.0\n")
+    (info / "RECORD").write_text("orchestrator/__init__.py,,\nk8s/__init__.py,,\n")
+    return site
+
+
+@pytest.mark.parametrize("seed", ["0", "1", "2", "3", "5"])
+def test_chaos_discover_lists_every_activity_whichever_package_it_picks(
+    tmp_path: Path, seed: str
+) -> None:
+    """chaoslib maps zonedrill to orchestrator or k8s by hash seed: both answer the same."""
+    site = regular_install(tmp_path)
+    env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(site)}
+    picked = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import importlib.metadata as m; print([k for k, v in "
+            "m.packages_distributions().items() if 'zonedrill' in v][0])",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout.strip()
+    assert picked in ("orchestrator", "k8s")
+    found = tmp_path / "discovery.json"
+    done = subprocess.run(
+        [*CHAOS, "discover", "--no-install", "zonedrill", "--discovery-path", str(found)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    discovery = json.loads(found.read_text())
+    assert discovery["extension"] == {"name": "zonedrill", "version": "0.1.0"}
+    named = {(a["type"], a["name"]) for a in discovery["activities"]}
+    assert {
+        ("action", "run_drill"),
+        ("action", "lose_zone"),
+        ("action", "restore_zone"),
+        ("probe", "drill_passed"),
+        ("probe", "rto_within"),
+        ("probe", "score_at_least"),
+    } <= named
+    lose = next(a for a in discovery["activities"] if a["name"] == "lose_zone")
+    assert [a["name"] for a in lose["arguments"]][:3] == ["drill", "zone", "mode"]
+    assert "Lease" in lose["doc"]
+
+
+RUN_DRILL = {
+    "version": "1.0.0",
+    "title": "the multizone drill, run by Chaos Toolkit on zonedrill's lab",
+    "description": "run_drill, then judge the recorded run",
+    "method": [
+        {
+            "type": "action",
+            "name": "drill",
+            "provider": {
+                "type": "python",
+                "module": "orchestrator.ctk.actions",
+                "func": "run_drill",
+                "arguments": {"drill": str(REPO / "drills" / "pangyo-battery-fire-multizone.yaml")},
+            },
+        },
+    ],
+    "steady-state-hypothesis": {"title": "nothing yet", "probes": []},
+}
+
+
+def test_run_drill_on_the_lab_through_chaos_run(tmp_path: Path) -> None:
+    """A real chaos run: the drill runs, its result is recorded, the probes judge it."""
+    experiment = json.loads(json.dumps(RUN_DRILL))
+    experiment["method"][0]["provider"]["arguments"]["out"] = str(tmp_path / "run")
+    for func, arguments in (
+        ("drill_passed", {}),
+        ("score_at_least", {"score": 90}),
+        ("rto_within", {"seconds": 5, "probe": "talk-api"}),
+    ):
+        experiment["method"].append(
+            {
+                "type": "probe",
+                "name": func,
+                "provider": {
+                    "type": "python",
+                    "module": "orchestrator.ctk.probes",
+                    "func": func,
+                    "arguments": {**arguments, "result": str(tmp_path / "run")},
+                },
+            }
+        )
+    del experiment["steady-state-hypothesis"]
+    path = tmp_path / "experiment.json"
+    path.write_text(json.dumps(experiment))
+    done = subprocess.run(
+        [*CHAOS, "run", str(path), "--journal-path", str(tmp_path / "j.json")],
+        capture_output=True,
+        text=True,
+        env=cli_env(tmp_path / "state"),
+        cwd=tmp_path,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    journal = json.loads((tmp_path / "j.json").read_text())
+    outputs = [run["output"] for run in journal["run"]]
+    assert outputs[0]["outcome"] == "passed"
+    assert outputs[1:] == [True, True, True]
+    history = zonedrill(tmp_path / "state", "history", "-o", "json")
+    (run,) = json.loads(history.stdout)["runs"]
+    assert (run["trigger"], run["outcome"]) == ("chaostoolkit", "passed")
+
+
+def test_a_failing_run_drill_is_a_failed_action(tmp_path: Path) -> None:
+    """A drill that cannot run (no such file) fails the action, naming why.
+
+    Chaos Toolkit itself still ends such a run "completed" (a failed action is not a deviation).
+    """
+    experiment = json.loads(json.dumps(RUN_DRILL))
+    experiment["method"][0]["provider"]["arguments"]["drill"] = str(tmp_path / "missing.yaml")
+    del experiment["steady-state-hypothesis"]
+    path = tmp_path / "experiment.json"
+    path.write_text(json.dumps(experiment))
+    done = subprocess.run(
+        [*CHAOS, "run", str(path), "--journal-path", str(tmp_path / "j.json")],
+        capture_output=True,
+        text=True,
+        env=cli_env(tmp_path / "state"),
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    journal = json.loads((tmp_path / "j.json").read_text())
+    assert journal["run"][0]["status"] == "failed"
+    assert "zonedrill run exited 2" in "".join(journal["run"][0]["exception"])
+    assert "missing.yaml" in "".join(journal["run"][0]["exception"]) + done.stdout
+
+
+@pytest.mark.parametrize("drill", EXPORTED, ids=lambda p: p.stem)
+def test_the_experiments_are_the_exports_of_the_drills(drill: Path) -> None:
+    """experiments/ is current.
+
+    Regenerate from the repository root with
+    `zonedrill export DRILL --to chaostoolkit --seed 0 --output-file experiments/NAME.json`.
+    """
+    done = subprocess.run(
+        [*ZONEDRILL, "export", str(drill.relative_to(REPO)), "--to", "chaostoolkit", "--seed", "0"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (REPO / "experiments" / f"{drill.stem}.json").read_text() == done.stdout
+
+
+def test_every_experiment_passes_chaos_validate() -> None:
+    """Chaos Toolkit's own validation takes every exported experiment."""
+    for path in sorted((REPO / "experiments").glob("*.json")):
+        done = subprocess.run(
+            [*CHAOS, "validate", str(path)],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            check=False,
+            timeout=120,
+        )
+        assert done.returncode == 0, (path.name, done.stdout + done.stderr)
+
+
+def comparable(drill: Drill) -> dict[str, object]:
+    """A drill with its defaults written out (an export writes mode and timeout out)."""
+    data = drill.model_dump(mode="json", by_alias=True)
+    for step, written in zip(data["spec"]["steps"], drill.spec.steps, strict=True):
+        if written.is_lose:
+            step["mode"] = str(written.fault_mode)
+    for probe, model in zip(data["spec"]["probes"], drill.spec.probes, strict=True):
+        probe["http"]["timeout"] = model.timeout
+    return data
+
+
+@pytest.mark.parametrize("drill", EXPORTED, ids=lambda p: p.stem)
+def test_export_then_import_gives_the_same_drill(drill: Path, tmp_path: Path) -> None:
+    """The round trip: probes and steps come back from the activities, the rest from the drill."""
+    experiment = tmp_path / "e.json"
+    exported = zonedrill(
+        tmp_path,
+        "export",
+        str(drill),
+        "--to",
+        "chaostoolkit",
+        "--seed",
+        "0",
+        "--output-file",
+        str(experiment),
+    )
+    assert exported.returncode == 0, exported.stderr
+    back = drill.parent / f".roundtrip-{drill.stem}.yaml"  # beside it: its lab path resolves
+    try:
+        imported = zonedrill(tmp_path, "import", str(experiment), "--output-file", str(back))
+        assert imported.returncode == 0, imported.stderr
+        original = load_drill(drill)
+        from orchestrator.drill.picks import pick_zones  # noqa: PLC0415
+
+        picked, _ = pick_zones(original, 0)
+        assert comparable(load_drill(back)) == comparable(picked)
+    finally:
+        back.unlink(missing_ok=True)
+
+
+HAND_WRITTEN = """\
+{
+  "version": "1.0.0",
+  "title": "Drain Pangyo and keep the API up",
+  "description": "written by hand for chaostoolkit-kubernetes",
+  "secrets": {"k8s": {"KUBERNETES_CONTEXT": "staging"}},
+  "steady-state-hypothesis": {
+    "title": "the API answers",
+    "probes": [
+      {"type": "probe", "name": "talk api", "tolerance": 200,
+       "provider": {"type": "http", "url": "http://127.0.0.1:8080/healthz", "timeout": 2}},
+      {"type": "probe", "name": "auth-api", "tolerance": {"type": "range", "range": [200, 204],
+       "target": "status"},
+       "provider": {"type": "http", "url": "http://127.0.0.1:8081/"}},
+      {"type": "probe", "name": "pods-ready", "tolerance": true,
+       "provider": {"type": "python", "module": "chaosk8s.pod.probes",
+                    "func": "pods_in_phase", "arguments": {"label_selector": "app=talk"}}}
+    ]
+  },
+  "method": [
+    {"type": "action", "name": "cordon pangyo",
+     "provider": {"type": "python", "module": "chaosk8s.node.actions", "func": "cordon_node",
+                  "arguments": {"label_selector": "zonedrill.io/power-zone=pangyo"}}},
+    {"type": "action", "name": "drain pangyo", "pauses": {"before": 5, "after": 20},
+     "provider": {"type": "python", "module": "chaosk8s.node.actions", "func": "drain_nodes",
+                  "arguments": {"label_selector": "zonedrill.io/power-zone=pangyo",
+                                "delete_pods_with_local_storage": true}}},
+    {"type": "action", "name": "kill a pod",
+     "provider": {"type": "python", "module": "chaosk8s.pod.actions",
+                  "func": "terminate_pods", "arguments": {"label_selector": "app=talk"}}},
+    {"type": "action", "name": "by name", "provider": {"type": "python",
+     "module": "chaosk8s.node.actions", "func": "cordon_node", "arguments": {"name": "n1"}}},
+    {"type": "action", "name": "uncordon pangyo", "pauses": {"after": 10},
+     "provider": {"type": "python", "module": "chaosk8s.node.actions", "func": "uncordon_node",
+                  "arguments": {"label_selector": "zonedrill.io/power-zone=pangyo"}}}
+  ],
+  "rollbacks": [
+    {"type": "action", "name": "uncordon", "provider": {"type": "process", "path": "kubectl"}}
+  ]
+}
+"""
+
+
+def test_import_of_a_hand_written_chaostoolkit_kubernetes_experiment(tmp_path: Path) -> None:
+    """Node actions by selector and HTTP probes carry over; every other part is named."""
+    path = tmp_path / "drain.json"
+    path.write_text(HAND_WRITTEN)
+    done = zonedrill(tmp_path, "import", str(path))
+    assert done.returncode == 0, done.stderr
+    drill = YAML(typ="safe").load(done.stdout)
+    spec = drill["spec"]
+    assert drill["metadata"]["name"] == "drain-pangyo-and-keep-the-api-up"
+    assert spec["zones"] == {"pangyo": {"nodeSelector": {"zonedrill.io/power-zone": "pangyo"}}}
+    assert [p["name"] for p in spec["probes"]] == ["talk-api", "auth-api"]
+    assert spec["probes"][0]["expect"] == {"status": [200]}
+    assert spec["probes"][1]["expect"] == {"status": [200, 201, 202, 203, 204]}
+    assert spec["steps"] == [
+        {"at": "0s", "lose": "pangyo", "mode": "drain"},  # the cordon, then the drain: one loss
+        {"at": "25s", "restore": "pangyo"},
+    ]
+    assert "method[1].provider: zone pangyo is lost already" in done.stderr
+    assert spec["targets"] == [
+        {"probe": "talk-api", "availability": "100%"},
+        {"probe": "auth-api", "availability": "100%"},
+    ]
+    for part in (
+        "steady-state-hypothesis.probes[2].provider",
+        "method[2].provider",
+        "method[3].provider",
+    ):
+        assert f"not carried over: {part}:" in done.stderr
+
+
+def test_import_refuses_an_experiment_with_nothing_runnable(tmp_path: Path) -> None:
+    """No zone lost: exit 2, with every part that was left out named."""
+    experiment = json.loads(HAND_WRITTEN)
+    experiment["method"] = experiment["method"][2:4]
+    path = tmp_path / "nothing.json"
+    path.write_text(json.dumps(experiment))
+    done = zonedrill(tmp_path, "import", str(path))
+    assert done.returncode == 2
+    assert "nothing runnable is left" in done.stderr
+    assert "method[0].provider" in done.stderr
+
+
+def test_export_of_a_random_drill_needs_a_seed(tmp_path: Path) -> None:
+    """Chaos Toolkit cannot pick a zone per run: the export says so and exits 2."""
+    done = zonedrill(
+        tmp_path,
+        "export",
+        str(REPO / "drills" / "any-site-power-loss.yaml"),
+        "--to",
+        "chaostoolkit",
+    )
+    assert done.returncode == 2
+    assert "--seed" in done.stdout + done.stderr
