@@ -29,11 +29,12 @@ from orchestrator.cli_common import (
     target_options,
 )
 from orchestrator.cli_ctk import export, import_
-from orchestrator.cli_gameday import gameday, schedule
+from orchestrator.cli_gameday import gameday
 from orchestrator.cli_gate import gate
 from orchestrator.cli_results import history, report, verify
 from orchestrator.cli_rollback import rollback
 from orchestrator.cli_run import Aftermath, DrillJob, run_and_report, signals_stop
+from orchestrator.cli_schedule import schedule
 from orchestrator.console import (
     SafeConsole,
     render_plan,

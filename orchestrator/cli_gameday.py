@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import secrets
 import sys
 from dataclasses import dataclass
@@ -12,9 +11,9 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from ruamel.yaml import YAML
 
 from orchestrator.cli_common import (
+    EXIT_ERROR,
     HISTORY_OPTION,
     SEED_OPTION,
     SERVICE_URL_OPTION,
@@ -32,7 +31,7 @@ from orchestrator.drill import Drill, GameDay, Lab, load_gameday
 from orchestrator.drill.picks import SEED_BITS, ZonePicks, pick_zones
 from orchestrator.durations import format_duration
 from orchestrator.engine import RunSettings
-from orchestrator.errors import ZonedrillError
+from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
 from orchestrator.gameday import GameDayRun
 from orchestrator.gameday_result import GameDayResult, summary_of
 from orchestrator.history import History, default_path
@@ -43,7 +42,6 @@ from orchestrator.preflight import PlanRefusedError, prepare
 from orchestrator.report.document import load_result
 from orchestrator.report.gameday import GameDayReport, write_gameday_reports
 from orchestrator.schedule import run_length
-from orchestrator.scheduled import STATE_CLAIM, STATE_DIR, ScheduleRequest, manifests
 from orchestrator.storage import write_durably
 from orchestrator.targets import lab_for, open_adapter, open_lab_target
 
@@ -210,19 +208,31 @@ def run_command(
     try:
         prepared = _prepare(file, target, seed, options)
         overrides = parse_service_urls(service_urls)
+        name = prepared.gameday.metadata.name
+        game_day_id = f"{name}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
+        folder = out_dir or Path("zonedrill-runs") / game_day_id
+        _refuse_used(folder)
+        run_async(lambda: _plan_all(prepared, options))  # every preflight before any drill
+    except PlanRefusedError as refused:
+        console.print(render_plan(refused.plan))
+        sys.exit(fail(console, refused))
     except ZonedrillError as exc:
         sys.exit(fail(console, exc))
-    name = prepared.gameday.metadata.name
-    game_day_id = f"{name}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
-    folder = out_dir or Path("zonedrill-runs") / game_day_id
     history = History(history_path or default_path(state_dir()))
     after = Aftermath(history=history, trigger=trigger)
     where = Where(folder=folder, options=options, service_urls=overrides)
     result = run_async(lambda: _run_all(prepared, game_day_id, where, console, after))
-    _finish(result, prepared, Where(folder, options, overrides), history, console)
+    code = _finish(result, prepared, Where(folder, options, overrides), history, console)
     if as_json:
         sys.stdout.write(result.model_dump_json(by_alias=True, indent=2) + "\n")
-    sys.exit(result.exit_code)
+    sys.exit(code)
+
+
+def _refuse_used(folder: Path) -> None:
+    held = [n for n in ("gameday.json", "report.html") if (folder / n).exists()]
+    if held:
+        message = f"already holds a game day ({', '.join(held)}): give a new folder"
+        raise InvalidInputError([Problem(str(folder), None, None, "--out", message)])
 
 
 @dataclass(frozen=True)
@@ -270,30 +280,64 @@ async def _run_all(
 
 def _finish(
     result: GameDayResult, prepared: Prepared, where: Where, history: History, console: Console
-) -> None:
-    """Write gameday.json and the report, record it, notify; a failure here is a warning."""
+) -> int:
+    """Record the game day, write gameday.json and the report, notify; return the exit code.
+
+    The history record and gameday.json are the evidence a gate reads: when either cannot be
+    written the game day ends in error (exit 4), so that no older record is left to pass for
+    it. The report and the webhooks are only warnings.
+    """
     warnings: list[str] = []
-    folder = where.folder
     data = result.model_dump_json(by_alias=True, indent=2).encode()
     if prepared.target == "kube":
         summary = summary_of(result, hashlib.sha256(data).hexdigest())
         warnings += run_async(lambda: record_summary(summary, where.options))
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        path = write_durably(folder / "gameday.json", data)
-        console.print(f"game day result: {path}", highlight=False)
-        earlier = _earlier(history, result, warnings)
-        history.record_gameday(result, result_path=str(path))
-        runs = {r.run_id: load_result(folder / r.result) for r in result.runs}
-        report = GameDayReport(doc=result, folder=folder, runs=runs, earlier=earlier)
-        written = write_gameday_reports(report)
-        console.print("reports: " + ", ".join(p.name for p in written), highlight=False)
-    except (ZonedrillError, OSError) as exc:
-        warnings.append(f"game day result, report or history not written in full: {exc}")
+    earlier = _earlier(history, result, warnings)
+    missing = _record(result, data, where.folder, history, console)
+    if not missing:
+        warnings += _report(result, where.folder, earlier, console)
     warnings += notify(result, [hook.webhook for hook in prepared.gameday.spec.notify])
     for warning in warnings:
         console.print(styled(("warning:", "yellow"), f" {warning}"))
     _print_summary(result, console)
+    if missing:
+        console.print(
+            styled(("error:", "red"), f" the game day's evidence is incomplete: {missing}")
+        )
+        return EXIT_ERROR
+    return result.exit_code
+
+
+def _record(
+    result: GameDayResult, data: bytes, folder: Path, history: History, console: Console
+) -> str:
+    """Record in the history, then write gameday.json; what could not be done, or nothing."""
+    missing = []
+    path = folder / "gameday.json"
+    try:
+        history.record_gameday(result, result_path=str(path))
+    except ZonedrillError as exc:
+        missing.append(f"not recorded in the history ({exc})")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_durably(path, data)
+        console.print(f"game day result: {path}", highlight=False)
+    except OSError as exc:
+        missing.append(f"{path} not written ({exc.strerror or exc})")
+    return "; ".join(missing)
+
+
+def _report(
+    result: GameDayResult, folder: Path, earlier: list[GameDayResult], console: Console
+) -> list[str]:
+    try:
+        runs = {r.run_id: load_result(folder / r.result) for r in result.runs}
+        report = GameDayReport(doc=result, folder=folder, runs=runs, earlier=earlier)
+        written = write_gameday_reports(report)
+    except (ZonedrillError, OSError) as exc:
+        return [f"game-day report not written in full: {exc}"]
+    console.print("reports: " + ", ".join(p.name for p in written), highlight=False)
+    return []
 
 
 def _earlier(history: History, result: GameDayResult, warnings: list[str]) -> list[GameDayResult]:
@@ -321,55 +365,3 @@ def _print_summary(result: GameDayResult, console: Console) -> None:
         console.print(f"  {run.index + 1}. {run.drill}: {run.outcome} ({run.run_id})")
     for skipped in result.skipped:
         console.print(f"  {skipped.index + 1}. {skipped.drill}: skipped ({skipped.why})")
-
-
-@click.command()
-@click.argument("file", metavar="GAMEDAY", type=click.Path(path_type=Path, dir_okay=False))
-@click.option(
-    "--image",
-    required=True,
-    help="zonedrill's container image, as your nodes pull it (docs/gameday.md builds one).",
-)
-@click.option(
-    "--namespace",
-    default="zonedrill",
-    show_default=True,
-    help="Where the CronJob, its ServiceAccount, the drill Lease and the results live.",
-)
-def schedule(file: Path, image: str, namespace: str) -> None:
-    """Print the manifests that run a game day on its spec.schedule inside the cluster.
-
-    A ConfigMap with the game day and its drills, a CronJob (concurrencyPolicy Forbid, the
-    schedule's time zone) running zonedrill gameday run --target kube, a volume for journals
-    and history, and the least-privilege ServiceAccount of k8s/rbac.yaml. Each game day's
-    summary is kept in the ConfigMap zonedrill-results, for gate --gameday NAME --from-cluster.
-
-    \b
-      zonedrill schedule drills/weekly-dc-loss.gameday.yaml \\
-        --image registry.example/zonedrill:0.1.0 | kubectl apply -f -
-      kubectl -n zonedrill create job --from=cronjob/zonedrill-weekly-dc-loss try-now
-    """
-    console = stderr()
-    try:
-        gameday_model, drills = load_gameday(file)
-        request = ScheduleRequest(gameday_model, file, drills, image, namespace)
-        documents = manifests(request)
-    except ZonedrillError as exc:
-        sys.exit(fail(console, exc))
-    name = gameday_model.metadata.name
-    click.echo(
-        f"# Printed by: zonedrill schedule {file} --image {image} --namespace {namespace}\n"
-        f"# Game day {name}, run by a CronJob on its schedule. Apply: kubectl apply -f FILE\n"
-        f"# Image {image}: zonedrill's image (k8s/image/build.py), pushed to your registry\n"
-        f"#   with skopeo copy oci-archive:zonedrill-0.1.0.oci.tar docker://{image}"
-        " (docs/gameday.md).\n"
-        f"# Journals and history: volume {STATE_CLAIM} ({STATE_DIR}). Each game day's summary:\n"
-        f"#   ConfigMap {namespace}/zonedrill-results; gate on it from anywhere with\n"
-        f"#   zonedrill gate --gameday {name} --from-cluster --lock-namespace {namespace}"
-        " --trigger schedule --max-age 7d"
-    )
-    yaml = YAML()
-    yaml.default_flow_style = False
-    stream = io.StringIO()
-    yaml.dump_all(documents, stream)
-    click.echo(stream.getvalue(), nl=False)

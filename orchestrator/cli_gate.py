@@ -180,11 +180,16 @@ class GameDayScope:
 def _gameday_verdicts(
     history: History, scope: GameDayScope, policy: GatePolicy, now: datetime
 ) -> list[Verdict]:
-    days = [
-        d
-        for d in history.gamedays(name=scope.name)
-        if scope.trigger is None or d.trigger == scope.trigger
-    ]
+    # Judged by what the documents say, not by the table's columns, which nothing checks.
+    days = sorted(
+        (
+            d
+            for d in history.gamedays(name=scope.name)
+            if d.gameday == scope.name and (scope.trigger is None or d.trigger == scope.trigger)
+        ),
+        key=lambda d: d.ended_at,
+        reverse=True,
+    )
     verdicts = []
     for day in days[: scope.last]:
         refuse_implausible_at(day.game_day_id, day.ended_at, now=now)
@@ -197,7 +202,15 @@ def _gameday_verdicts(
 def _summary_verdicts(
     summaries: list[GameDaySummary], scope: GameDayScope, policy: GatePolicy, now: datetime
 ) -> list[Verdict]:
-    days = [s for s in summaries if scope.trigger is None or s.trigger == scope.trigger]
+    days = sorted(
+        (
+            s
+            for s in summaries
+            if s.gameday == scope.name and (scope.trigger is None or s.trigger == scope.trigger)
+        ),
+        key=lambda s: s.ended_at,
+        reverse=True,
+    )
     verdicts = []
     for day in days[: scope.last]:
         refuse_implausible_at(day.game_day_id, day.ended_at, now=now)

@@ -112,7 +112,7 @@ class GameDayRun:
         self.console.print(styled((f"▶▶ drill {label}", "bold magenta")))
         job = self.make_job(index, path, drill)
         self._running = []
-        outcome = await run_and_report(job, self.console, self.after, self._running.append)
+        outcome = await run_and_report(job, self.console, self.after, self._started)
         self._running = []
         if isinstance(outcome, int):
             self._progress.skipped.append(
@@ -128,11 +128,18 @@ class GameDayRun:
             return
         self._record(index, outcome)
 
+    def _started(self, drill_run: DrillRun) -> None:
+        # A stop that came while the drill's port opened must reach the drill all the same.
+        self._running.append(drill_run)
+        if self._stop.is_set():
+            drill_run.request_abort(self._stop_reason)
+
     def _record(self, index: int, outcome: RunOutcome) -> None:
         doc = parse_result(json.dumps(outcome.document), source=str(outcome.out_dir))
         paused = self.gameday.spec.drills[index].pause_before
         self._progress.runs.append(_run_doc(index, self._file(index), doc, outcome.out_dir, paused))
-        if doc.outcome not in self.gameday.spec.continue_after:
+        last = index == len(self.drills) - 1
+        if doc.outcome not in self.gameday.spec.continue_after and not last:
             allowed = ", ".join(self.gameday.spec.continue_after)
             self._progress.stopped_by = (
                 f"drill {self._label(index)} ended {doc.outcome}, not in continueAfter ({allowed})"
@@ -179,13 +186,13 @@ class GameDayRun:
     def _verdict(self, min_score: float | None) -> tuple[GameDayOutcome, str]:
         progress = self._progress
         skipped = f"{len(progress.skipped)} drill(s) skipped"
+        if not all(r.restored for r in progress.runs):
+            return "error", "a drill left the cluster not restored (run zonedrill rollback)"
         if self._stop.is_set():
             return "aborted", f"{self._stop_reason}; {skipped}"
         if progress.stopped_by:
             by_outcome = STOPPED_OUTCOME.get(progress.ended_outcome, "failed")
             return by_outcome, f"{progress.stopped_by}; {skipped}"
-        if not all(r.restored for r in progress.runs):
-            return "error", "a drill left the cluster not restored (run zonedrill rollback)"
         return _score_verdict(progress.runs, min_score)
 
 

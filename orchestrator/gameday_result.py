@@ -7,6 +7,7 @@ from theirs, and a ``passed`` game day skipped nothing and meets its own rule.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal, Self
 
 from pydantic import Field, TypeAdapter, ValidationError, model_validator
@@ -109,9 +110,18 @@ def _passed_is_earned(doc: GameDayResult) -> str:
         return "passed with skipped drills, no runs or a cluster not restored"
     if doc.min_score is None and any(r.outcome != Outcome.PASSED for r in doc.runs):
         return "passed while a drill did not pass"
-    if doc.min_score is not None and (doc.mean_score or 0.0) < doc.min_score:
+    if not _rule_met(doc.runs, doc.mean_score, doc.min_score):
         return f"passed with mean score {doc.mean_score} below {doc.min_score}"
     return ""
+
+
+def _rule_met(
+    runs: Sequence[GameDayRunDoc | SummaryRunDoc], mean: float | None, minimum: float | None
+) -> bool:
+    """passWhen as recorded: the mean against minScore, else every drill passed."""
+    if minimum is None:
+        return all(r.outcome == Outcome.PASSED for r in runs)
+    return (mean or 0.0) >= minimum
 
 
 def _times(doc: GameDayResult) -> str:
@@ -156,6 +166,7 @@ class GameDaySummary(ResultModel):
     outcome: GameDayOutcome
     reason: str = ""
     mean_score: float | None = Field(ge=0, le=100)
+    min_score: float | None = Field(default=None, ge=0, le=100)
     worst_rto: Seconds | None = None
     restored: bool
     skipped: int = Field(ge=0)
@@ -174,6 +185,10 @@ class GameDaySummary(ResultModel):
             raise ValueError("meanScore does not follow from the runs")
         if self.outcome == "passed" and (self.skipped or not self.restored or not self.runs):
             raise ValueError("passed with skipped drills, no runs or a cluster not restored")
+        if self.outcome == "passed" and not _rule_met(self.runs, self.mean_score, self.min_score):
+            raise ValueError(
+                "passed while its own rule (every drill passed, or minScore) is not met"
+            )
         if self.ended_at < self.started_at:
             raise ValueError("endedAt is before startedAt")
         return self
@@ -195,6 +210,7 @@ def summary_of(doc: GameDayResult, digest: str) -> GameDaySummary:
         outcome=doc.outcome,
         reason=doc.reason,
         mean_score=doc.mean_score,
+        min_score=doc.min_score,
         worst_rto=max(rtos) if rtos else None,
         restored=doc.restored,
         skipped=len(doc.skipped),

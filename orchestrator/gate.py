@@ -131,6 +131,9 @@ def judge_gameday(
         wanted = " or ".join(sorted(policy.outcomes))
         why = f" ({doc.reason})" if doc.reason else ""
         reasons.append(f"outcome {doc.outcome}{why}, required {wanted}")
+    ids = [run.run_id for run in doc.runs]
+    if len(set(ids)) != len(ids):
+        reasons.append("a drill run is named twice")
     if policy.min_score is not None and (doc.mean_score or 0.0) < policy.min_score:
         score = format_score(doc.mean_score)
         reasons.append(f"mean score {score} below the minimum {policy.min_score:g}")
@@ -152,7 +155,11 @@ def judge_gameday(
 def _disagreement(run: GameDayRunDoc | SummaryRunDoc, found: ResultDoc | None) -> str:
     if found is None:
         return f"drill run {run.run_id} is not in the history"
-    if (found.outcome, found.score) != (run.outcome, run.score):
+    if found.drill != run.drill:
+        return f"drill run {run.run_id} is a run of {found.drill}, not of {run.drill}"
+    if (found.outcome, found.score) != (run.outcome, run.score) or (
+        isinstance(run, GameDayRunDoc) and found.restored != run.restored
+    ):
         return (
             f"drill run {run.run_id} is recorded {found.outcome} (score "
             f"{format_score(found.score)}), the game day says {run.outcome}"

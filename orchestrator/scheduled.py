@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
@@ -19,7 +20,9 @@ from ruamel.yaml import YAML
 
 from orchestrator.drill import Drill, GameDay
 from orchestrator.drill.model import AnyOf, ZoneSelector
+from orchestrator.drill.types import DNS_LABEL_PATTERN
 from orchestrator.errors import InvalidInputError, Problem
+from orchestrator.yamlfile import read_text
 
 CONFIG_DIR = "/etc/zonedrill"
 STATE_DIR = "/var/lib/zonedrill"
@@ -44,20 +47,56 @@ class ScheduleRequest:
 
 def manifests(request: ScheduleRequest) -> list[dict[str, Any]]:
     """Every object, in the order ``kubectl apply -f`` should create them."""
-    schedule = request.gameday.spec.schedule
-    if schedule is None:
-        message = (
-            'a scheduled game day needs spec.schedule, e.g. {cron: "0 3 * * 1", '
-            "timeZone: Asia/Seoul}"
-        )
-        raise InvalidInputError([Problem(str(request.path), None, None, "spec.schedule", message)])
+    problems = list(_refusals(request))
+    if problems:
+        raise InvalidInputError(problems)
     files = _files(request)
     return [
         *rbac(request.namespace),
         _config_map(request, files),
-        _claim(request.namespace),
+        _claim(request),
         _cron_job(request, files),
     ]
+
+
+MAX_GAMEDAY_NAME = 52 - len("zonedrill-")
+"""A CronJob's name is at most 52 characters (its Jobs add a suffix), and it is zonedrill-NAME."""
+IMAGE = re.compile(r"[\x21-\x7e]+")
+
+
+def _refusals(request: ScheduleRequest) -> Iterator[Problem]:
+    """What would make the manifests fail to apply, or the CronJob fail every time it runs."""
+    where = str(request.path)
+    if request.gameday.spec.schedule is None:
+        message = (
+            'a scheduled game day needs spec.schedule, e.g. {cron: "0 3 * * 1", '
+            "timeZone: Asia/Seoul}"
+        )
+        yield Problem(where, None, None, "spec.schedule", message)
+    name = request.gameday.metadata.name
+    if len(name) > MAX_GAMEDAY_NAME:
+        message = (
+            f"at most {MAX_GAMEDAY_NAME} characters on a schedule: the CronJob is zonedrill-NAME"
+        )
+        yield Problem(where, None, None, "metadata.name", message)
+    if not re.fullmatch(DNS_LABEL_PATTERN, request.namespace):
+        yield Problem("--namespace", None, None, "", "expected a DNS-1123 label, e.g. zonedrill")
+    if not IMAGE.fullmatch(request.image):
+        yield Problem(
+            "--image",
+            None,
+            None,
+            "",
+            "expected an image reference, e.g. registry.example/zonedrill:0.1.0",
+        )
+    for index, entry in enumerate(request.gameday.spec.drills):
+        if Path(entry.file).is_absolute():
+            message = "an absolute path does not exist in the pod: give it relative to the game day"
+            yield Problem(where, None, None, f"spec.drills[{index}].file", message)
+    for path, drill in request.drills:
+        if drill.spec.lab is not None and Path(drill.spec.lab).is_absolute():
+            message = "an absolute path does not exist in the pod: give it relative to the drill"
+            yield Problem(str(path), None, None, "spec.lab", message)
 
 
 def rbac(namespace: str) -> list[dict[str, Any]]:
@@ -67,6 +106,8 @@ def rbac(namespace: str) -> list[dict[str, Any]]:
         metadata = document["metadata"]
         if document["kind"] == "Namespace":
             metadata["name"] = namespace
+        elif document["kind"] == "ClusterRoleBinding" and namespace != "zonedrill":
+            metadata["name"] = f"zonedrill-{namespace}"  # one binding per install
         elif "namespace" in metadata:
             metadata["namespace"] = namespace
         for subject in document.get("subjects", []):
@@ -83,16 +124,27 @@ def _rbac_text() -> str:
 
 
 def _files(request: ScheduleRequest) -> dict[str, Path]:
-    """Every file the game day reads, by where it sits under CONFIG_DIR."""
+    """Every file the game day reads, by where it sits under CONFIG_DIR.
+
+    Paths are kept as written (made absolute, never resolved): the game day and its drills name
+    each other by these paths, symbolic links included.
+    """
     paths = [request.path, *(p for p, _ in request.drills)]
     paths += [(p.parent / d.spec.lab) for p, d in request.drills if d.spec.lab is not None]
-    resolved = sorted({p.resolve() for p in paths})
-    root = Path(os.path.commonpath([p.parent for p in resolved]))
-    return {p.relative_to(root).as_posix(): p for p in resolved}
+    absolute = sorted({Path(os.path.abspath(p)) for p in paths})
+    root = Path(os.path.commonpath([p.parent for p in absolute]))
+    return {p.relative_to(root).as_posix(): p for p in absolute}
 
 
-def _key(relative: str) -> str:
-    return KEY_CHARACTERS.sub("_", relative.replace("/", "__"))
+MAX_KEY = 253
+
+
+def _keys(files: dict[str, Path]) -> dict[str, str]:
+    """A ConfigMap key per file: numbered, so two paths never share one."""
+    return {
+        rel: f"f{index}-{KEY_CHARACTERS.sub('_', Path(rel).name)}"[:MAX_KEY]
+        for index, rel in enumerate(sorted(files))
+    }
 
 
 def _name(request: ScheduleRequest) -> str:
@@ -115,15 +167,20 @@ def _config_map(request: ScheduleRequest, files: dict[str, Path]) -> dict[str, A
             "namespace": request.namespace,
             "labels": _labels(request),
         },
-        "data": {_key(rel): path.read_text(encoding="utf-8") for rel, path in files.items()},
+        "data": {key: read_text(files[rel]) for rel, key in _keys(files).items()},
     }
 
 
-def _claim(namespace: str) -> dict[str, Any]:
+def state_claim(request: ScheduleRequest) -> str:
+    """The game day's own state volume: two game days' pods may sit on different nodes."""
+    return f"{STATE_CLAIM}-{request.gameday.metadata.name}"
+
+
+def _claim(request: ScheduleRequest) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
-        "metadata": {"name": STATE_CLAIM, "namespace": namespace},
+        "metadata": {"name": state_claim(request), "namespace": request.namespace},
         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
     }
 
@@ -164,10 +221,10 @@ def _cron_job(request: ScheduleRequest, files: dict[str, Path]) -> dict[str, Any
                     "name": "gameday",
                     "configMap": {
                         "name": _name(request),
-                        "items": [{"key": _key(rel), "path": rel} for rel in files],
+                        "items": [{"key": key, "path": rel} for rel, key in _keys(files).items()],
                     },
                 },
-                {"name": "state", "persistentVolumeClaim": {"claimName": STATE_CLAIM}},
+                {"name": "state", "persistentVolumeClaim": {"claimName": state_claim(request)}},
             ],
         },
     }

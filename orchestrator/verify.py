@@ -43,6 +43,8 @@ def _off_grid(doc: ResultDoc, samples: list[Sample]) -> list[str]:
     }
     strangers = sorted({s.probe for s in samples} - first.keys())
     found = [f"samples: probe {name} is not in the drill" for name in strangers]
+    if doc.runner == "chaostoolkit":
+        return found  # Chaos Toolkit asks when it gets round to it: there is no grid to check
     off = [
         s
         for s in samples

@@ -87,9 +87,26 @@ def namespaces_left(kube: client.ApiClient, names: set[str]) -> set[str]:
     return names & {n.metadata.name for n in core_api(kube).list_namespace().items}
 
 
+SETTLING_TAINTS = {"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"}
+
+
+def _settling(kube: client.ApiClient) -> list[str]:
+    """Nodes that carry a taint the node controller puts on nodes not (yet) ready."""
+    return [
+        node.metadata.name
+        for node in core_api(kube).list_node().items
+        if any(t.key in SETTLING_TAINTS for t in node.spec.taints or [])
+    ]
+
+
 @pytest.fixture
 def pristine(kube: client.ApiClient) -> Iterator[dict[str, Any]]:
-    """The node state before the test; put back afterwards whatever the test did."""
+    """The node state before the test; put back afterwards whatever the test did.
+
+    Taken once every node is ready: a node still starting carries the node controller's
+    not-ready taint, which goes away by itself and would make "as before" unreachable.
+    """
+    wait_for(lambda: not _settling(kube), what="every node ready, no not-ready taint")
     before = node_state(kube)
     yield before
     core = core_api(kube)

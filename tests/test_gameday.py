@@ -12,6 +12,7 @@ import signal
 import sqlite3
 import subprocess
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
@@ -338,3 +339,138 @@ def test_notify_posts_the_summary_and_a_failed_post_is_a_warning(tmp_path: Path)
     assert Webhooks.bodies[0]["kind"] == "GameDayResult"
     assert f"webhook {base}/broken not notified: it answered 500" in printed
     assert "webhook http://127.0.0.1:9/refused not notified: ConnectError" in printed
+
+
+def test_continue_after_does_not_judge_the_last_drill(tmp_path: Path) -> None:
+    """With nothing left to skip, a drill outside continueAfter stops nothing: passWhen rules."""
+    gameday = write_gameday(
+        tmp_path,
+        [write_drill(tmp_path, "one"), write_drill(tmp_path, "bad", service="packed")],
+        "  continueAfter: [passed]\n  passWhen: {minScore: 10}\n",
+    )
+    code, result, printed = run_gameday(tmp_path, gameday)
+    assert code == 0, printed
+    assert (result["outcome"], result["skipped"]) == ("passed", [])
+
+
+def test_an_out_folder_holding_a_game_day_is_refused(tmp_path: Path) -> None:
+    """A second game day never overwrites the first one's gameday.json."""
+    gameday = write_gameday(tmp_path, [write_drill(tmp_path, "one")])
+    code, first, _ = run_gameday(tmp_path, gameday)
+    assert code == 0
+    again = zonedrill(
+        tmp_path / "state", "gameday", "run", str(gameday), "--out", str(tmp_path / "out")
+    )
+    assert again.returncode == 2
+    assert "already holds a game day" in again.stdout + again.stderr
+    assert (
+        json.loads((tmp_path / "out" / "gameday.json").read_text())["gameDayId"]
+        == first["gameDayId"]
+    )
+
+
+def test_a_refused_preflight_stops_the_game_day_before_any_drill(tmp_path: Path) -> None:
+    """Every drill's preflight runs first: the unsafe second drill keeps the first from running."""
+    unsafe = write_drill(tmp_path, "unsafe", extra="  safety: {maxNodeFraction: 0.2}\n")
+    gameday = write_gameday(tmp_path, [write_drill(tmp_path, "one"), unsafe])
+    done = zonedrill(
+        tmp_path / "state", "gameday", "run", str(gameday), "--out", str(tmp_path / "out")
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "REFUSED" in done.stdout + done.stderr
+    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "state" / "journal").exists()
+
+
+def test_a_game_day_it_cannot_record_ends_in_error(tmp_path: Path) -> None:
+    """No record, no pass: an unwritable history makes the game day exit 4, naming it."""
+    history = tmp_path / "not-a-database"
+    history.write_bytes(b"\x00\xff" * 4096)
+    gameday = write_gameday(tmp_path, [write_drill(tmp_path, "one")])
+    code, result, printed = run_gameday(tmp_path, gameday, "--history", str(history))
+    assert code == 4, printed
+    assert result["outcome"] == "passed"  # the file is written; the history is what is missing
+    assert "not recorded in the history" in printed
+
+
+def test_the_gate_judges_the_name_and_the_newest_document(tmp_path: Path) -> None:
+    """A record renamed to another game day, or dated back by its column, fools no gate."""
+    gameday = write_gameday(tmp_path, [write_drill(tmp_path, "bad", service="packed")])
+    code, failed, _ = run_gameday(tmp_path, gameday)
+    assert code == 1
+    good = write_gameday(tmp_path, [write_drill(tmp_path, "one")], name="good")
+    code, passed, _ = run_gameday(
+        tmp_path / "second", good, "--history", str(tmp_path / "state" / "history.sqlite")
+    )
+    assert code == 0
+    with sqlite3.connect(tmp_path / "state" / "history.sqlite") as db:
+        db.execute("UPDATE gamedays SET gameday = 'gd' WHERE gameday = 'good'")
+        db.execute(
+            "UPDATE gamedays SET ended_at = '2000-01-01' WHERE game_day_id = ?",
+            (failed["gameDayId"],),
+        )
+    gate = zonedrill(tmp_path / "state", "gate", "--gameday", "gd")
+    assert gate.returncode == 1, gate.stdout
+    assert failed["gameDayId"] in gate.stdout
+    assert passed["gameDayId"] not in gate.stdout
+
+
+def test_a_game_day_record_cannot_borrow_another_drills_run(tmp_path: Path) -> None:
+    """A failed run's id swapped for a passing run of another drill is caught by the gate."""
+    bad = write_gameday(tmp_path, [write_drill(tmp_path, "bad", service="packed")])
+    run_gameday(tmp_path, bad)
+    good = write_gameday(tmp_path, [write_drill(tmp_path, "one")], name="good")
+    code, passed, _ = run_gameday(
+        tmp_path / "second", good, "--history", str(tmp_path / "state" / "history.sqlite")
+    )
+    assert code == 0
+    with sqlite3.connect(tmp_path / "state" / "history.sqlite") as db:
+        (document,) = db.execute("SELECT document FROM gamedays WHERE gameday = 'gd'").fetchone()
+        forged = json.loads(document)
+        borrowed = passed["runs"][0]
+        forged["runs"][0] |= {"runId": borrowed["runId"], "outcome": "passed", "score": 100.0}
+        forged |= {"outcome": "passed", "reason": "", "meanScore": 100.0}
+        db.execute("UPDATE gamedays SET document = ? WHERE gameday = 'gd'", (json.dumps(forged),))
+    gate = zonedrill(tmp_path / "state", "gate", "--gameday", "gd")
+    assert gate.returncode == 1, gate.stdout
+    assert f"drill run {borrowed['runId']} is a run of one, not of bad" in gate.stdout
+
+
+class Trickle(BaseHTTPRequestHandler):
+    """Promises a body, then sends a byte now and then: every read is quick, the whole is not."""
+
+    def do_POST(self) -> None:
+        """Answer, slowly."""
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Length", "100")
+        self.end_headers()
+        for _ in range(100):
+            try:
+                self.wfile.write(b"x")
+                self.wfile.flush()
+            except OSError:
+                return
+            time.sleep(2)
+
+    def log_message(self, *_: object) -> None:
+        """Quiet."""
+
+
+def test_a_trickling_webhook_is_given_up_on_in_time(tmp_path: Path) -> None:
+    """One webhook gets 10 s in all, whatever its reads do; it is a warning, not a hang."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        hook = f"  notify:\n    - {{webhook: http://127.0.0.1:{server.server_port}/}}\n"
+        gameday = write_gameday(tmp_path, [write_drill(tmp_path, "one")], hook)
+        began = time.monotonic()
+        code, _, printed = run_gameday(tmp_path, gameday)
+        took = time.monotonic() - began
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert code == 0, printed
+    assert "not notified: no answer within 10s" in printed
+    assert took < 40  # a 3 s drill, 10 s for the webhook, and the rest

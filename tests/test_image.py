@@ -258,10 +258,26 @@ def test_the_scheduled_job_runs_its_game_day_in_the_image(
         (container,) = pod.containers
         done = in_image(rootfs, *container.args, env=env, cwd=container.working_dir)
     finally:
+        subprocess.run(  # no pod mounts the claim: drop its protection finalizer to delete it
+            kubectl(
+                "-n",
+                "zonedrill",
+                "patch",
+                "pvc",
+                "zonedrill-state-pod-gd",
+                "--type=merge",
+                "-p",
+                '{"metadata":{"finalizers":null}}',
+            ),
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
         for kind, name in (
             ("cronjob", "zonedrill-pod-gd"),
             ("job", "pod-gd-now"),
             ("configmap", "zonedrill-pod-gd"),
+            ("pvc", "zonedrill-state-pod-gd"),
         ):
             subprocess.run(
                 kubectl("-n", "zonedrill", "delete", kind, name, "--ignore-not-found"),

@@ -16,6 +16,7 @@ from kubernetes import client
 from ruamel.yaml import YAML
 
 from orchestrator.drill import load_gameday
+from orchestrator.errors import InvalidInputError
 from orchestrator.scheduled import ScheduleRequest, manifests
 from tests.cluster.zones import api_client
 from tests.support import REPO, zonedrill
@@ -55,7 +56,7 @@ def scheduled(control_plane: Any, tmp_path_factory: pytest.TempPathFactory) -> I
                 NAMESPACE,
                 "patch",
                 "pvc",
-                "zonedrill-state",
+                "zonedrill-state-weekly-dc-loss",
                 "--type=merge",
                 "-p",
                 '{"metadata":{"finalizers":null}}',
@@ -68,7 +69,7 @@ def scheduled(control_plane: Any, tmp_path_factory: pytest.TempPathFactory) -> I
             ("cronjob", CRONJOB),
             ("job", "try-now"),
             ("configmap", CRONJOB),
-            ("pvc", "zonedrill-state"),
+            ("pvc", "zonedrill-state-weekly-dc-loss"),
         ):
             subprocess.run(
                 control_plane.kubectl("-n", NAMESPACE, "delete", kind, name, "--ignore-not-found"),
@@ -111,7 +112,7 @@ def test_a_job_started_from_the_cronjob_runs_the_game_day(
     assert pod.service_account_name == "zonedrill"
     assert job.spec.backoff_limit == 0
     volumes = {v.name: v for v in pod.volumes}
-    assert volumes["state"].persistent_volume_claim.claim_name == "zonedrill-state"
+    assert volumes["state"].persistent_volume_claim.claim_name == "zonedrill-state-weekly-dc-loss"
     items = {i.path for i in volumes["gameday"].config_map.items}
     assert items == {
         "weekly-dc-loss.gameday.yaml",
@@ -122,7 +123,8 @@ def test_a_job_started_from_the_cronjob_runs_the_game_day(
         "labs/two-sites-pdb.yaml",
     }
     configmap: Any = client.CoreV1Api(api).read_namespaced_config_map(CRONJOB, NAMESPACE)
-    assert configmap.data["weekly-dc-loss.gameday.yaml"] == GAMEDAY.read_text()
+    key = next(i.key for i in volumes["gameday"].config_map.items if i.path == GAMEDAY.name)
+    assert configmap.data[key] == GAMEDAY.read_text()
 
 
 def test_the_service_account_has_exactly_the_rbac_manifest(
@@ -185,3 +187,83 @@ def test_the_manifests_name_every_file_the_game_day_reads() -> None:
     assert documents["ConfigMap"]["metadata"]["namespace"] == "elsewhere"
     binding = next(d for d in manifests(request) if d["kind"] == "ClusterRoleBinding")
     assert binding["subjects"][0]["namespace"] == "elsewhere"
+
+
+def scheduled_in(tmp_path: Path, drills: list[str], name: str = "gd") -> ScheduleRequest:
+    """A game day over drill files already in ``tmp_path``, with a schedule."""
+    entries = "".join(f'    - {{file: "{d}"}}\n' for d in drills)
+    path = tmp_path / "g.gameday.yaml"
+    path.write_text(
+        f"apiVersion: zonedrill/v1\nkind: GameDay\nmetadata: {{name: {name}}}\nspec:\n"
+        f'  drills:\n{entries}  schedule: {{cron: "0 3 * * 1"}}\n'
+    )
+    gameday, loaded = load_gameday(path)
+    return ScheduleRequest(gameday, path, loaded, IMAGE, NAMESPACE)
+
+
+def test_every_file_gets_its_own_key_and_keeps_its_path(tmp_path: Path) -> None:
+    """x y.yaml and x_y.yaml, and a drill reached through a symbolic link, all stay distinct."""
+    from tests.test_gameday import write_drill  # noqa: PLC0415
+
+    write_drill(tmp_path, "first")
+    (tmp_path / "x y.yaml").write_text((tmp_path / "first.yaml").read_text())
+    write_drill(tmp_path, "second")
+    (tmp_path / "x_y.yaml").write_text((tmp_path / "second.yaml").read_text())
+    (tmp_path / "link.yaml").symlink_to(tmp_path / "first.yaml")
+    request = scheduled_in(tmp_path, ["x y.yaml", "x_y.yaml", "link.yaml"])
+    documents = {d["kind"]: d for d in manifests(request)}
+    items = documents["CronJob"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["volumes"][0][
+        "configMap"
+    ]["items"]
+    paths = {i["path"]: i["key"] for i in items}
+    assert {"x y.yaml", "x_y.yaml", "link.yaml", "lab.yaml", "g.gameday.yaml"} == set(paths)
+    assert len(set(paths.values())) == len(paths)
+    data = documents["ConfigMap"]["data"]
+    assert "name: first" in data[paths["x y.yaml"]]
+    assert "name: second" in data[paths["x_y.yaml"]]
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"name": "g" * 43}, "at most 42 characters"),
+        ({"namespace": "Bad_NS"}, "DNS-1123 label"),
+        ({"namespace": "x\nkind: Secret"}, "DNS-1123 label"),
+        ({"image": ""}, "image reference"),
+        ({"image": "a b"}, "image reference"),
+        ({"absolute": True}, "an absolute path does not exist in the pod"),
+    ],
+)
+def test_manifests_that_could_not_apply_or_run_are_refused(
+    tmp_path: Path, change: dict[str, Any], words: str
+) -> None:
+    """Names Kubernetes refuses, a header a newline breaks, paths the pod lacks: exit 2."""
+    from tests.test_gameday import write_drill  # noqa: PLC0415
+
+    drill = write_drill(tmp_path, "one")
+    target = str(tmp_path / drill) if change.get("absolute") else drill
+    request = scheduled_in(tmp_path, [target], name=change.get("name", "gd"))
+    request = ScheduleRequest(
+        request.gameday,
+        request.path,
+        request.drills,
+        change.get("image", IMAGE),
+        change.get("namespace", NAMESPACE),
+    )
+    with pytest.raises(InvalidInputError) as refused:
+        manifests(request)
+    assert any(words in p.message for p in refused.value.problems), refused.value.problems
+
+
+def test_each_namespace_gets_its_own_cluster_binding() -> None:
+    """Two installs never rebind each other's ServiceAccount."""
+    gameday, drills = load_gameday(GAMEDAY)
+    bindings = [
+        next(
+            d
+            for d in manifests(ScheduleRequest(gameday, GAMEDAY, drills, IMAGE, namespace))
+            if d["kind"] == "ClusterRoleBinding"
+        )["metadata"]["name"]
+        for namespace in ("team-a", "team-b")
+    ]
+    assert bindings == ["zonedrill-team-a", "zonedrill-team-b"]

@@ -81,7 +81,11 @@ def after_method_control(context: Any, **_: Any) -> None:
     if current is None or current.t0 is None:
         return
     current.chaos_end = current.now()
-    scoring_ctk.write(current, ended="method")
+    try:
+        scoring_ctk.write(current, ended="method")
+    except Exception:  # the judgements then fail (no result): say why here, once
+        logger.exception("zonedrill: the chaos phase could not be scored")
+        raise
 
 
 def after_activity_control(

@@ -125,9 +125,13 @@ def _recorded(drill: str, result: str) -> ResultDoc | None:
     """The result to judge; None while this chaos run's control has not scored yet."""
     current = recording.CURRENT
     if not result and current is not None and drill in ("", current.drill.metadata.name):
-        if not current.result_dir:
-            return None
-        result = current.result_dir
+        if current.result_dir:
+            result = current.result_dir
+        elif current.chaos_end is None:
+            return None  # the chaos phase is not over: nothing to judge yet
+        else:
+            message = "the zonedrill control could not score this run: see chaostoolkit.log"
+            raise ActivityFailed(message)
     try:
         if result:
             return load_result(Path(result), with_samples=False).doc

@@ -12,7 +12,7 @@ import itertools
 import statistics
 
 from orchestrator.ctk.recording import Recording
-from orchestrator.drill.model import Drill, Step
+from orchestrator.drill.model import Drill, FaultMode, Step
 from orchestrator.engine import RunOutcome
 from orchestrator.result import (
     RunFacts,
@@ -129,9 +129,11 @@ def _as_run(current: Recording, period: float, t0: float, chaos_end: float) -> D
     spec = current.drill.spec
     probes = [p.model_copy(update={"every": period}) for p in spec.probes]
     steps = [
-        Step(at=max(0.0, s.started - t0), lose=s.zone, mode=s.mode)
+        Step.model_construct(
+            at=max(0.0, s.started - t0), lose=s.zone, mode=FaultMode(s.mode or "power-loss")
+        )
         if s.action == "lose"
-        else Step(at=max(0.0, s.started - t0), restore=s.zone)
+        else Step.model_construct(at=max(0.0, s.started - t0), restore=s.zone)
         for s in current.steps
         if s.index is not None
     ]

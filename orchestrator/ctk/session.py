@@ -133,7 +133,7 @@ class ZoneSession:
 
 def _losing(drill: Drill, zones: list[str], mode: FaultMode) -> Drill:
     """The drill as preflight should judge it: these zones lost together, in this mode."""
-    steps = [Step(at=0.0, lose=zone, mode=mode) for zone in zones]
+    steps = [Step.model_construct(at=0.0, lose=zone, mode=mode) for zone in zones]
     return drill.model_copy(update={"spec": drill.spec.model_copy(update={"steps": steps})})
 
 

@@ -47,14 +47,14 @@ def drill_from_text(text: str, *, file: str) -> Drill:
 def load_gameday(path: Path) -> tuple[GameDay, list[tuple[Path, Drill]]]:
     """Load a game day and every drill it names; every problem of every file is reported."""
     gameday = _expect(load_file(path), GameDay, path)
+    document = load_yaml_file(path)  # read once: a long list of missing files stays linear
     drills: list[tuple[Path, Drill]] = []
     problems: list[Problem] = []
     for index, entry in enumerate(gameday.spec.drills):
         drill_path = path.parent / entry.file
         missing = _not_a_file(drill_path)
         if missing:
-            where = ("spec", "drills", index, "file")
-            problems.append(load_yaml_file(path).problem(where, missing))
+            problems.append(document.problem(("spec", "drills", index, "file"), missing))
             continue
         try:
             drills.append((drill_path, load_drill(drill_path)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import json
 import os
 import shutil
@@ -80,6 +81,7 @@ class ControlPlane:
     health: dict[str, tuple[str, Any, str | None, float]] = field(default_factory=dict)
     node_lease_seconds: int = NODE_LEASE_SECONDS  # benchmarks with 1,000s of nodes raise it
     audit_log: Path | None = None  # benchmarks count every client's requests at the server
+    outlives_starter: bool = False  # `up` starts it to outlive the command; tests tie it to them
 
     def start(self) -> None:
         """Start every component in order and wait until each is healthy."""
@@ -279,6 +281,9 @@ class ControlPlane:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            # One C call, resolved beforehand: nothing in it can wait on a lock another
+            # thread held at fork time.
+            preexec_fn=None if self.outlives_starter else die_with_parent,  # noqa: PLW1509
         )
 
     def _wait(
@@ -336,7 +341,11 @@ class ControlPlane:
 
 
 def start(
-    folder: Path, *, node_lease_seconds: int = NODE_LEASE_SECONDS, audit: bool = False
+    folder: Path,
+    *,
+    node_lease_seconds: int = NODE_LEASE_SECONDS,
+    audit: bool = False,
+    outlives_starter: bool = False,
 ) -> ControlPlane:
     """Build if needed, then start a control plane with its state in ``folder``.
 
@@ -348,6 +357,7 @@ def start(
         folder=folder,
         binaries=build.build(),
         node_lease_seconds=node_lease_seconds,
+        outlives_starter=outlives_starter,
         audit_log=folder / "audit.log" if audit else None,
     )
     try:
@@ -404,7 +414,7 @@ def cli(options: argparse.Namespace) -> int:
     _wipe(folder)  # a crashed up's etcd data would clash with the new nodes
     folder.mkdir(parents=True)
     (folder / MARKER).touch()
-    plane = start(folder)
+    plane = start(folder, outlives_starter=True)
     try:
         from tests.cluster.zones import create_zones  # noqa: PLC0415 - needs a running apiserver
 
@@ -436,3 +446,16 @@ def _running_pids(state_file: Path) -> list[int]:
     except (OSError, ValueError, KeyError):
         return []
     return [pid for pid in pids if _alive(pid)]
+
+
+PR_SET_PDEATHSIG = 1
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl
+
+
+def die_with_parent() -> None:
+    """In the child: be killed when the process that started it dies, however it dies.
+
+    A test run killed by SIGTERM or SIGKILL runs no fixture teardown; without this its control
+    plane would live on as orphans holding ports and data folders.
+    """
+    _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL)

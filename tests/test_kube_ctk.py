@@ -1,0 +1,193 @@
+"""Chaos Toolkit on the real control plane: a real ``chaos run`` of a drill's export.
+
+The drill is the flagship with its probes pointed at the loopback fronts of the Services (KWOK
+pods answer nothing, and their addresses are never dialled), without its latency targets (a
+Chaos Toolkit run measures no latency). The control's result must agree with a ``zonedrill
+run`` of the same drill on outcome and failed checks, the nodes must end exactly as before, and
+a killed ``chaos run`` is restored by ``zonedrill rollback --all``.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from orchestrator.drill import load_drill
+from tests.kubecase import nodes_as_before
+from tests.support import REPO, ZONEDRILL, cli_env, start_until, zonedrill
+from tests.test_kube_drills import workloads
+
+pytestmark = pytest.mark.cluster
+
+CHAOS = [sys.executable, "-m", "chaostoolkit"]
+DRILL = REPO / "drills" / "pangyo-battery-fire.yaml"
+
+
+def drill_on_fronts(folder: Path, urls: list[str]) -> Path:
+    """The flagship, probing the fronts by URL, with rto and availability targets only."""
+    fronts = dict(flag.removeprefix("--service-url=").split("=", 1) for flag in urls)
+    data = load_drill(DRILL).model_dump(mode="json", by_alias=True, exclude_none=True)
+    spec = data["spec"]
+    del spec["lab"]
+    for probe in spec["probes"]:
+        service = probe["http"].pop("service")
+        probe["http"]["url"] = fronts[f"{service['namespace']}/{service['name']}"] + "/healthz"
+    for target in spec["targets"]:
+        target.pop("p99Latency", None)
+    path = folder / "flagship-on-fronts.yaml"
+    path.write_text(json.dumps(data, indent=2))  # JSON is YAML
+    return path
+
+
+@pytest.fixture
+def fronted(control_plane: Any, kube: client.ApiClient, tmp_path: Path) -> Iterator[Path]:
+    """The flagship's workloads on the cluster, and the drill probing their fronts."""
+    with workloads(control_plane, kube, "pangyo-battery-fire") as urls:
+        yield drill_on_fronts(tmp_path, urls)
+
+
+def export(drill: Path, folder: Path, *, out: Path | None = None) -> Path:
+    """``zonedrill export`` of ``drill`` into ``folder``; the control writes into ``out``."""
+    path = folder / "experiment.json"
+    done = zonedrill(
+        folder, "export", str(drill), "--to", "chaostoolkit", "--output-file", str(path)
+    )
+    assert done.returncode == 0, done.stderr
+    if out is not None:
+        experiment = json.loads(path.read_text())
+        experiment["controls"][0]["provider"]["arguments"] = {"out": str(out)}
+        path.write_text(json.dumps(experiment))
+    return path
+
+
+def chaos_env(control_plane: Any, state: Path) -> dict[str, str]:
+    """zonedrill's state directory and the test cluster's kubeconfig, as chaos run gets them."""
+    return {**cli_env(state), "KUBECONFIG": str(control_plane.kubeconfig)}
+
+
+def failed_checks(result: dict[str, Any]) -> set[tuple[str, str]]:
+    """(probe, metric) of every check that missed."""
+    return {(c["probe"], c["metric"]) for c in result["checks"] if not c["passed"]}
+
+
+def test_chaos_run_of_the_export_agrees_with_zonedrill_run(
+    control_plane: Any,
+    kube: client.ApiClient,
+    pristine: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    """Same outcome and failed checks; the deviation runs the rollbacks; nodes as before.
+
+    Each tool gets the workloads freshly placed: after a loss the packed Service's pods stay
+    where they were rescheduled, and a second loss of pangyo would hit nothing.
+    """
+    state = tmp_path / "state"
+    with workloads(control_plane, kube, "pangyo-battery-fire") as urls:
+        drill = drill_on_fronts(tmp_path, urls)
+        by_zonedrill = zonedrill_run(control_plane, drill, tmp_path / "zonedrill-run", state)
+    assert nodes_as_before(kube, pristine) == pristine
+    out = tmp_path / "ctk-run"
+    with workloads(control_plane, kube, "pangyo-battery-fire") as urls:
+        experiment = export(drill_on_fronts(tmp_path, urls), tmp_path, out=out)
+        done = subprocess.run(
+            [*CHAOS, "run", str(experiment), "--journal-path", str(tmp_path / "journal.json")],
+            capture_output=True,
+            text=True,
+            env=chaos_env(control_plane, state),
+            cwd=tmp_path,
+            timeout=300,
+            check=False,
+        )
+    assert done.returncode == 1, done.stdout + done.stderr  # deviated: the targets were missed
+    journal = json.loads((tmp_path / "journal.json").read_text())
+    assert journal["deviated"] is True
+    assert [r["activity"]["name"] for r in journal["rollbacks"]] == ["restore pangyo"]
+    by_chaos = json.loads((out / "result.json").read_text())
+    assert (by_chaos["outcome"], failed_checks(by_chaos)) == (
+        by_zonedrill["outcome"],
+        failed_checks(by_zonedrill),
+    )
+    assert (by_chaos["runner"], by_chaos["restored"]) == ("chaostoolkit", True)
+    assert any("RTO resolution" in limit for limit in by_chaos["limits"])
+    verified = zonedrill(state, "verify", str(out))
+    assert verified.returncode == 0, verified.stdout
+    gate = zonedrill(state, "gate", "--drill", by_chaos["drill"])
+    assert gate.returncode == 1
+    assert by_chaos["runId"] in gate.stdout  # the newest run of the drill is Chaos Toolkit's
+    assert nodes_as_before(kube, pristine) == pristine
+
+
+def zonedrill_run(control_plane: Any, drill: Path, out: Path, state: Path) -> dict[str, Any]:
+    """``zonedrill run --target kube`` of ``drill``; its result (the flagship fails: exit 1)."""
+    ran = subprocess.run(
+        [
+            *ZONEDRILL,
+            "run",
+            str(drill),
+            "--target",
+            "kube",
+            "--kubeconfig",
+            str(control_plane.kubeconfig),
+            "--json",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=cli_env(state),
+        timeout=240,
+        check=False,
+    )
+    assert ran.returncode == 1, ran.stderr
+    result: dict[str, Any] = json.loads(ran.stdout)
+    return result
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["sigint", "sigkill"])
+def test_a_stopped_chaos_run_ends_restored(
+    control_plane: Any,
+    kube: client.ApiClient,
+    pristine: dict[str, Any],
+    fronted: Path,
+    tmp_path: Path,
+    how: signal.Signals,
+) -> None:
+    """Mid-method: SIGINT runs the rollbacks; after SIGKILL, zonedrill rollback --all restores."""
+    experiment = export(fronted, tmp_path)
+    state = tmp_path / "state"
+    process = start_until(
+        [*CHAOS, "run", str(experiment), "--journal-path", str(tmp_path / "journal.json")],
+        env=chaos_env(control_plane, state),
+        marker="Pausing after activity",
+        timeout=120,
+    )
+    process.send_signal(how)
+    rest, _ = process.communicate(timeout=120)
+    assert process.returncode != 0, rest
+    rolled = subprocess.run(
+        [
+            *ZONEDRILL,
+            "rollback",
+            "--all",
+            "--kubeconfig",
+            str(control_plane.kubeconfig),
+        ],
+        capture_output=True,
+        text=True,
+        env=cli_env(state),
+        timeout=120,
+        check=False,
+    )
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    assert nodes_as_before(kube, pristine) == pristine
+    if how == signal.SIGINT:
+        journal = json.loads((tmp_path / "journal.json").read_text())
+        assert [r["activity"]["name"] for r in journal["rollbacks"]] == ["restore pangyo"]
