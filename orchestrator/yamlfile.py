@@ -153,6 +153,9 @@ def parse_yaml_text(text: str, *, file: str) -> YamlDocument:
     except (YAMLError, ValueError) as exc:
         # ValueError: an integer of thousands of digits is refused by int() itself.
         raise refuse(file, f"not valid YAML: {exc}") from exc
+    except TypeError as exc:  # the loader hashes a complex key (`? lab: x`) and cannot
+        message = "not valid YAML here: a mapping or list used as a key (a line starting with ?)"
+        raise refuse(file, message) from exc
     if len(documents) != 1:
         raise refuse(file, _not_one_document(documents))
     document = YamlDocument(file=file, data=None)

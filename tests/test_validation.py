@@ -328,3 +328,9 @@ def test_example_drills_and_labs_validate() -> None:
         [*ZONEDRILL, "validate", *files], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stdout
+
+
+def test_a_mapping_used_as_a_key_is_refused_cleanly(tmp_path: Path) -> None:
+    """`? lab: x` makes the YAML loader hash a mapping; that is a located refusal, not a crash."""
+    found = problems_of(tmp_path, edit("spec:\n  zones:", "spec:\n? lab: x\n  zones:"))
+    assert "a mapping or list used as a key" in found[0].message
