@@ -92,7 +92,33 @@ def kube_rto(document: dict[str, Any]) -> str:
     return "\n".join(out) + f"\n\nError: {summary}.\n"
 
 
+def ctk(document: dict[str, Any]) -> str:
+    """zonedrill run against chaos run of the export: time, calls, period reached, RTO error."""
+    out = [
+        f"one power loss, KWOK ready delay {document['readyDelay']}, {document['rounds']} rounds "
+        "(min / median / max)",
+        "",
+        "| tool | period asked | period reached | RTO error | wall time | API calls |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in document["rows"]:
+        out.append(
+            f"| {r['tool']} | {r['askedPeriod']:g} s | {_spread(r['period'], 's', 3)} | "
+            f"{_spread(r['rtoError'], 's', 3)} | {_spread(r['wall'], 's', 1)} | "
+            f"{_spread(r['calls'], '', 0)} |"
+        )
+    return "\n".join(out) + "\n"
+
+
+def _spread(values: dict[str, float] | None, unit: str, digits: int) -> str:
+    if values is None:
+        return "incomplete"
+    low, mid, high = (f"{values[k]:.{digits}f}" for k in ("min", "median", "max"))
+    return f"{low} / {mid} / {high}{' ' + unit if unit else ''}"
+
+
 TABLES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "ctk": ctk,
     "drain": drain,
     "probe-precision": precision,
     "probe-throughput": throughput,

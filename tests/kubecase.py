@@ -149,7 +149,9 @@ def packed_app(
         def packed() -> bool:
             return packed_into(kube, namespace, "talk", "pangyo", 3) and front.ready == 3
 
-        wait_for(packed, what="3 ready talk endpoints, all in pangyo")
+        # The nodes first settle (a fault test before may have left them not ready a while).
+        wait_for(lambda: not _settling(kube), what="every node ready", timeout=120)
+        wait_for(packed, what="3 ready talk endpoints, all in pangyo", timeout=120)
         for node in others:
             core.patch_node(node, {"spec": {"unschedulable": False}})
         yield {"namespace": namespace, "front": front}
