@@ -10,13 +10,18 @@ import json
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
 
 from orchestrator.drill import Drill, load_drill
 from tests.support import REPO, ZONEDRILL, cli_env, zonedrill
+from tests.test_gameday import write_drill
 
 CHAOS = [sys.executable, "-m", "chaostoolkit"]
 EXPORTED = sorted(
@@ -90,7 +95,7 @@ def test_chaos_discover_lists_every_activity_whichever_package_it_picks(
 
 RUN_DRILL = {
     "version": "1.0.0",
-    "title": "the multizone drill, run by Chaos Toolkit on zonedrill's lab",
+    "title": "a drill, run by Chaos Toolkit on zonedrill's lab",
     "description": "run_drill, then judge the recorded run",
     "method": [
         {
@@ -111,11 +116,13 @@ RUN_DRILL = {
 def test_run_drill_on_the_lab_through_chaos_run(tmp_path: Path) -> None:
     """A real chaos run: the drill runs, its result is recorded, the probes judge it."""
     experiment = json.loads(json.dumps(RUN_DRILL))
-    experiment["method"][0]["provider"]["arguments"]["out"] = str(tmp_path / "run")
+    run_drill = experiment["method"][0]["provider"]["arguments"]
+    run_drill["out"] = str(tmp_path / "run")
+    run_drill["drill"] = str(tmp_path / write_drill(tmp_path, "quick"))  # a 3 s drill
     for func, arguments in (
         ("drill_passed", {}),
         ("score_at_least", {"score": 90}),
-        ("rto_within", {"seconds": 5, "probe": "talk-api"}),
+        ("rto_within", {"seconds": 5, "probe": "api"}),
     ):
         experiment["method"].append(
             {
@@ -344,3 +351,214 @@ def test_export_of_a_random_drill_needs_a_seed(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "--seed" in done.stdout + done.stderr
+
+
+FAKE = """\
+import time
+from pathlib import Path
+
+
+def nap(seconds):
+    time.sleep(seconds)
+
+
+def lose_zone(zone):
+    Path("DOWN").touch()
+    return {"nodes": ["n1"]}
+"""
+
+
+def controlled_experiment(tmp_path: Path, port: int, **changes: Any) -> Path:
+    """A hand-made experiment the zonedrill control records: the drill embedded, one probe."""
+    drill = load_drill(tmp_path / write_drill(tmp_path, "d")).model_dump(
+        mode="json", by_alias=True, exclude_none=True
+    )
+    drill["spec"]["probes"] = [
+        {"name": "api", "http": {"url": f"http://127.0.0.1:{port}/"}, "every": "500ms"}
+    ]
+    del drill["spec"]["lab"]
+    probe = {
+        "type": "probe",
+        "name": "api",
+        "tolerance": 200,
+        "provider": {"type": "http", "url": f"http://127.0.0.1:{port}/", "timeout": 1},
+    }
+    judge = {
+        "type": "probe",
+        "name": "judged",
+        "tolerance": True,
+        "provider": {
+            "type": "python",
+            "module": "orchestrator.ctk.probes",
+            "func": "drill_passed",
+            "arguments": {"drill": "d", "this_run": True},
+        },
+    }
+    experiment: dict[str, Any] = {
+        "version": "1.0.0",
+        "title": "by hand",
+        "description": "recorded by the control",
+        "extensions": [{"name": "zonedrill", "drill": drill}],
+        "controls": [
+            {
+                "name": "zonedrill",
+                "provider": {
+                    "type": "python",
+                    "module": "orchestrator.ctk.control",
+                    "arguments": {"out": str(tmp_path / "run")},
+                },
+            }
+        ],
+        "steady-state-hypothesis": {"title": "up", "probes": [probe, judge]},
+        "method": [
+            {
+                "type": "action",
+                "name": "nap",
+                "provider": {
+                    "type": "python",
+                    "module": "fakemod",
+                    "func": "nap",
+                    "arguments": {"seconds": 3},
+                },
+            }
+        ],
+        "runtime": {"hypothesis": {"strategy": "continuously"}},
+    } | changes
+    (tmp_path / "fakemod.py").write_text(FAKE)
+    path = tmp_path / "experiment.json"
+    path.write_text(json.dumps(experiment))
+    return path
+
+
+def chaos_run(tmp_path: Path, experiment: Path) -> subprocess.CompletedProcess[str]:
+    """chaos run with the frequency the drill's probe asks, fakemod importable."""
+    env = {**cli_env(tmp_path / "state"), "PYTHONPATH": str(tmp_path)}
+    return subprocess.run(
+        [
+            *CHAOS,
+            "run",
+            str(experiment),
+            "--hypothesis-frequency",
+            "0.5",
+            "--journal-path",
+            str(tmp_path / "journal.json"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def answering() -> Iterator[int]:
+    """A loopback server that answers 200."""
+    from tests.test_image import Healthy  # noqa: PLC0415
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Healthy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_run_that_lost_no_zone_is_never_passed(tmp_path: Path, answering: int) -> None:
+    """A method with no zone action (a look-alike lose_zone included) scores as an error."""
+    experiment = controlled_experiment(tmp_path, answering)
+    data = json.loads(experiment.read_text())
+    data["method"].append(
+        {
+            "type": "action",
+            "name": "fake loss",
+            "provider": {
+                "type": "python",
+                "module": "fakemod",
+                "func": "lose_zone",
+                "arguments": {"zone": "a"},
+            },
+        }
+    )
+    experiment.write_text(json.dumps(data))
+    done = chaos_run(tmp_path, experiment)
+    assert done.returncode == 1, done.stdout + done.stderr  # the judgement deviates
+    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert (result["outcome"], result["reason"]) == (
+        "error",
+        "no zone was lost in the method: nothing to score",
+    )
+    assert result["steps"] == []
+
+
+def test_a_probe_asked_twice_makes_the_run_unscorable(tmp_path: Path, answering: int) -> None:
+    """Copies of a probe under one name would outvote it: the run is an error, not a score."""
+    experiment = controlled_experiment(tmp_path, answering)
+    data = json.loads(experiment.read_text())
+    probes = data["steady-state-hypothesis"]["probes"]
+    probes.insert(0, dict(probes[0]))
+    experiment.write_text(json.dumps(data))
+    chaos_run(tmp_path, experiment)
+    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert result["outcome"] == "error"
+    assert "probe api is asked by more than one activity" in result["reason"]
+
+
+def test_a_judgement_of_this_run_without_the_control_fails(tmp_path: Path, answering: int) -> None:
+    """No recording, no verdict: an earlier run in the history never answers for this one."""
+    experiment = controlled_experiment(tmp_path, answering, controls=[])
+    done = chaos_run(tmp_path, experiment)
+    assert done.returncode == 1, done.stdout + done.stderr
+    journal = json.loads((tmp_path / "journal.json").read_text())
+    judged = journal["steady_states"]["before"]["probes"][-1]
+    assert judged["status"] == "failed"
+    assert "not recording this chaos run" in "".join(judged["exception"])
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"steady-state-hypothesis": "x"}, "not an experiment zonedrill can read"),
+        ({"method": 5}, "not an experiment zonedrill can read"),
+        ({"extensions": 5}, "not an experiment zonedrill can read"),
+    ],
+)
+def test_import_of_a_malformed_experiment_is_refused_cleanly(
+    tmp_path: Path, change: dict[str, Any], words: str
+) -> None:
+    """Parts of the wrong shape: exit 2, named, never a traceback."""
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(json.loads(HAND_WRITTEN) | change))
+    done = zonedrill(tmp_path, "import", str(path))
+    assert done.returncode == 2, done.stderr
+    assert words in done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_import_never_widens_a_selector(tmp_path: Path) -> None:
+    """tier!=db is not dropped into a wider zone, and zone=A is not folded into zone=a."""
+    experiment = json.loads(HAND_WRITTEN)
+    node = "chaosk8s.node.actions"
+    experiment["method"] = [
+        {
+            "type": "action",
+            "name": f"cordon {s}",
+            "provider": {
+                "type": "python",
+                "module": node,
+                "func": "cordon_node",
+                "arguments": {"label_selector": s},
+            },
+        }
+        for s in ("zone=a,tier!=db", "zone=A", "zone=a")
+    ]
+    path = tmp_path / "selectors.json"
+    path.write_text(json.dumps(experiment))
+    done = zonedrill(tmp_path, "import", str(path))
+    assert done.returncode == 0, done.stderr
+    spec = YAML(typ="safe").load(done.stdout)["spec"]
+    assert "method[0].provider: a node action needs a label_selector of plain" in done.stderr
+    assert sorted(z["nodeSelector"]["zone"] for z in spec["zones"].values()) == ["A", "a"]
+    assert len(spec["steps"]) == 2

@@ -27,7 +27,7 @@ from rich.console import Console
 
 from orchestrator.cli_run import Aftermath, report_and_record
 from orchestrator.ctk import recording, scoring_ctk
-from orchestrator.ctk.importer import drill_data, zone_for
+from orchestrator.ctk.importer import drill_data, selector_labels, zone_for
 from orchestrator.drill.model import Drill
 from orchestrator.history import History, default_path
 from orchestrator.journal import state_dir
@@ -36,11 +36,11 @@ from orchestrator.result import StepRecord
 logger = logging.getLogger("chaostoolkit")
 JUDGEMENTS = {"drill_passed", "rto_within", "score_at_least"}
 ZONE_ACTIONS = {
-    "lose_zone": "lose",
-    "restore_zone": "restore",
-    "cordon_node": "lose",
-    "drain_nodes": "lose",
-    "uncordon_node": "restore",
+    ("orchestrator.ctk.actions", "lose_zone"): "lose",
+    ("orchestrator.ctk.actions", "restore_zone"): "restore",
+    ("chaosk8s.node.actions", "cordon_node"): "lose",
+    ("chaosk8s.node.actions", "drain_nodes"): "lose",
+    ("chaosk8s.node.actions", "uncordon_node"): "restore",
 }
 
 
@@ -57,6 +57,7 @@ def configure_control(experiment: dict[str, Any], out: str = "", **_: Any) -> No
         run_id=run_id,
         out_dir=Path(out) if out else Path("zonedrill-runs") / run_id,
         hypothesis=_hypothesis_names(experiment),
+        refused=_repeated_probes(experiment, drill),
     )
     logger.info(f"zonedrill: recording run {run_id} of drill {drill.metadata.name}")
 
@@ -102,7 +103,7 @@ def after_activity_control(
     provider = context.get("provider") or {}
     if context.get("type") == "probe" and _sampled(context, provider, current):
         _sample(current, context, state, configuration, secrets)
-    elif context.get("type") == "action" and provider.get("func") in ZONE_ACTIONS:
+    elif context.get("type") == "action" and _zone_action(provider) in ZONE_ACTIONS:
         _step(current, provider, state)
 
 
@@ -116,6 +117,10 @@ def after_experiment_control(context: Any, state: Any, **_: Any) -> None:
     after = Aftermath(history=History(default_path(state_dir())), trigger="chaostoolkit")
     report_and_record(outcome, after, Console(stderr=True))
     recording.CURRENT = None
+
+
+def _zone_action(provider: dict[str, Any]) -> tuple[str, str]:
+    return (str(provider.get("module")), str(provider.get("func")))
 
 
 def _mode(func: str, arguments: dict[str, Any]) -> str:
@@ -139,6 +144,19 @@ def _drill_of(experiment: dict[str, Any]) -> Drill | None:
         return None
 
 
+def _repeated_probes(experiment: dict[str, Any], drill: Drill) -> str:
+    """Why the samples could not be trusted: a probe of the drill asked by two activities."""
+    hypothesis = experiment.get("steady-state-hypothesis") or {}
+    names = [str(p.get("name")) for p in hypothesis.get("probes") or [] if isinstance(p, dict)]
+    names += [
+        str(a.get("name"))
+        for a in experiment.get("method") or []
+        if isinstance(a, dict) and a.get("type") == "probe" and a.get("background")
+    ]
+    twice = sorted({n for n in names if names.count(n) > 1} & {p.name for p in drill.spec.probes})
+    return f"probe {', '.join(twice)} is asked by more than one activity" if twice else ""
+
+
 def _hypothesis_names(experiment: dict[str, Any]) -> set[str]:
     hypothesis = experiment.get("steady-state-hypothesis") or {}
     return {str(p.get("name")) for p in hypothesis.get("probes") or [] if isinstance(p, dict)}
@@ -149,6 +167,8 @@ def _sampled(
 ) -> bool:
     if provider.get("module") == "orchestrator.ctk.probes" and provider.get("func") in JUDGEMENTS:
         return False  # a judgement of the result, not a sample of the system
+    if activity.get("name") not in current.probes:
+        return False  # only the drill's own probes are scored
     return activity.get("name") in current.hypothesis or bool(activity.get("background"))
 
 
@@ -174,10 +194,10 @@ def _step(current: recording.Recording, provider: dict[str, Any], run: dict[str,
     arguments = provider.get("arguments") or {}
     given = run.get("output")
     output: dict[str, Any] = given if isinstance(given, dict) else {}
-    action = ZONE_ACTIONS[str(provider.get("func"))]
+    action = ZONE_ACTIONS[_zone_action(provider)]
     zone = str(arguments.get("zone") or "")
     selector = arguments.get("label_selector")
-    if not zone and isinstance(selector, str):
+    if not zone and isinstance(selector, str) and selector_labels(selector) is not None:
         zones = current.drill.model_dump(mode="json", by_alias=True)["spec"]["zones"]
         zone = zone_for(selector, zones)
     in_method = current.chaos_end is None

@@ -166,8 +166,13 @@ def _expect_of_dict(tolerance: dict[str, Any], path: str, found: Imported) -> di
     if kind == "probe" and provider.get("func") == "answer_ok":
         arguments = provider.get("arguments") or {}
         expect = {}
-        if arguments.get("status"):
-            expect["status"] = list(arguments["status"])
+        status = arguments.get("status")
+        if isinstance(status, list) and all(type(code) is int for code in status) and status:
+            expect["status"] = list(status)
+        elif status:
+            found.left_out.append(
+                (f"{path}.provider.arguments.status", "expected a list of status codes")
+            )
         if arguments.get("body_contains"):
             expect["bodyContains"] = arguments["body_contains"]
         return expect
@@ -257,14 +262,16 @@ def _step(
             return {"restore": zone}
         return {"lose": zone, "mode": arguments.get("mode", "power-loss")}
     selector = arguments.get("label_selector")
-    if (key in NODE_ACTIONS or key == UNCORDON) and isinstance(selector, str) and selector:
+    readable = isinstance(selector, str) and selector_labels(selector) is not None
+    if (key in NODE_ACTIONS or key == UNCORDON) and isinstance(selector, str) and readable:
         zone = clock.lost.get(selector) or zone_for(selector, zones)
         if key == UNCORDON:
             return {"restore": zone}
         clock.lost[selector] = zone
         return {"lose": zone, "mode": NODE_ACTIONS[key]}
     why = (
-        "a node action needs label_selector (a zone is a node pool)"
+        "a node action needs a label_selector of plain key=value parts (a zone is a node "
+        "pool a drill names by its labels)"
         if key in NODE_ACTIONS or key == UNCORDON
         else f"{provider.get('type', '?')} provider {provider.get('module', '')}."
         f"{provider.get('func', '')}: not a zone action a drill can run"
@@ -275,16 +282,33 @@ def _step(
     return None
 
 
+PLAIN_LABEL = re.compile(r"\s*([A-Za-z0-9./_-]+)\s*==?\s*([A-Za-z0-9._-]*)\s*")
+
+
+def selector_labels(selector: str) -> dict[str, str] | None:
+    """``k=v,k2==v2`` as labels; None when a part is anything else (``!=``, ``in (...)``)."""
+    labels = {}
+    for part in selector.split(","):
+        matched = PLAIN_LABEL.fullmatch(part)
+        if matched is None:
+            return None
+        labels[matched.group(1)] = matched.group(2)
+    return labels or None
+
+
 def zone_for(selector: str, zones: dict[str, Any]) -> str:
-    """The zone a label selector names: its value for ``key=value``, else zone-N; added."""
-    labels = dict(
-        part.split("=", 1) for part in selector.split(",") if "=" in part and "!" not in part
-    )
+    """The zone a plain label selector names: found, or added as its value (else zone-N).
+
+    Call with a selector ``selector_labels`` reads; another zone of the same name but other
+    labels gets a new name, never its labels overwritten.
+    """
+    labels = selector_labels(selector) or {}
     for name, zone in zones.items():
         if isinstance(zone, dict) and zone.get("nodeSelector") == labels:
             return str(name)
     value = next(iter(labels.values()), "") if len(labels) == 1 else ""
-    name = _dns_label(value) if value else f"zone-{len(zones) + 1}"
+    base = _dns_label(value) if value else "zone"
+    name = base if base not in zones and base != "zone" else f"{base}-{len(zones) + 1}"
     zones[name] = {"nodeSelector": labels}
     return name
 

@@ -29,22 +29,26 @@ from orchestrator.targets import open_adapter
 __all__ = ["answer_ok", "drill_passed", "rto_within", "score_at_least", "service_status"]
 
 
-def drill_passed(drill: str = "", result: str = "") -> bool:
+def drill_passed(drill: str = "", result: str = "", this_run: bool = False) -> bool:
     """True when the drill's recorded run passed every target.
 
     drill: the drill's name (metadata.name): its newest run in zonedrill's history. result:
-    a run folder or result.json instead.
+    a run folder or result.json instead. this_run: judge only the run the zonedrill control
+    records in this chaos run (an export sets it), never an earlier one.
     """
-    doc = _recorded(drill, result)
+    doc = _recorded(drill, result, this_run)
     return doc is None or doc.outcome == "passed"
 
 
-def rto_within(seconds: float, probe: str, drill: str = "", result: str = "") -> bool:
+def rto_within(
+    seconds: float, probe: str, drill: str = "", result: str = "", this_run: bool = False
+) -> bool:
     """True when every recovery of ``probe`` in the recorded run took at most ``seconds``.
 
-    A probe that never recovered, or that the run did not measure, is not within.
+    A probe that never recovered, or that the run did not measure, is not within. drill,
+    result, this_run: which run, as for drill_passed.
     """
-    doc = _recorded(drill, result)
+    doc = _recorded(drill, result, this_run)
     if doc is None:
         return True
     found = [p for p in doc.probes if p.name == probe]
@@ -52,9 +56,12 @@ def rto_within(seconds: float, probe: str, drill: str = "", result: str = "") ->
     return bool(rtos) and all(r is not None and r <= seconds for r in rtos)
 
 
-def score_at_least(score: float, drill: str = "", result: str = "") -> bool:
-    """True when the recorded run's score (0-100) is at least ``score``."""
-    doc = _recorded(drill, result)
+def score_at_least(score: float, drill: str = "", result: str = "", this_run: bool = False) -> bool:
+    """True when the recorded run's score (0-100) is at least ``score``.
+
+    drill, result, this_run: which run, as for drill_passed.
+    """
+    doc = _recorded(drill, result, this_run)
     return doc is None or (doc.score is not None and doc.score >= score)
 
 
@@ -121,9 +128,12 @@ def answer_ok(
     return not body_contains or (isinstance(body, str) and body_contains in body)
 
 
-def _recorded(drill: str, result: str) -> ResultDoc | None:
+def _recorded(drill: str, result: str, this_run: bool) -> ResultDoc | None:
     """The result to judge; None while this chaos run's control has not scored yet."""
     current = recording.CURRENT
+    if this_run and current is None:
+        message = "the zonedrill control is not recording this chaos run: nothing to judge"
+        raise ActivityFailed(message)
     if not result and current is not None and drill in ("", current.drill.metadata.name):
         if current.result_dir:
             result = current.result_dir
@@ -134,10 +144,16 @@ def _recorded(drill: str, result: str) -> ResultDoc | None:
             raise ActivityFailed(message)
     try:
         if result:
-            return load_result(Path(result), with_samples=False).doc
+            return _of_drill(load_result(Path(result), with_samples=False).doc, drill)
         runs = History(default_path(state_dir())).runs(drill=drill, last=1)
     except ZonedrillError as exc:
         raise ActivityFailed(str(exc)) from exc
     if not runs:
         raise ActivityFailed(f"no run of drill {drill!r} is recorded: nothing to judge")
     return runs[0].doc
+
+
+def _of_drill(doc: ResultDoc, drill: str) -> ResultDoc:
+    if drill and doc.drill != drill:
+        raise ActivityFailed(f"the result is a run of {doc.drill}, not of {drill}")
+    return doc

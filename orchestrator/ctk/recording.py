@@ -30,12 +30,19 @@ class Recording:
     """The names of the steady-state hypothesis' probes: their results are samples."""
     steady: bool = True
     """Whether the hypothesis before the method was met."""
+    refused: str = ""
+    """Why this run cannot be scored, when the experiment itself makes its samples untrustworthy."""
     samples: list[Sample] = field(default_factory=list)
     steps: list[StepRecord] = field(default_factory=list)
     t0: float | None = None
     chaos_end: float | None = None
     result_dir: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def probes(self) -> set[str]:
+        """The names of the drill's probes: only their results are samples."""
+        return {p.name for p in self.drill.spec.probes}
 
     def at(self, stamp: str) -> float:
         """Seconds from the start to an ISO 8601 time of a run record."""

@@ -36,6 +36,7 @@ def write(current: Recording, *, ended: str) -> RunOutcome:
     now = current.now()
     t0 = current.t0 if current.t0 is not None else now
     chaos_end = current.chaos_end if current.chaos_end is not None else max(now, t0)
+    chaos_end = max(chaos_end, t0 + MIN_PERIOD)  # an empty method still has a phase to score
     period = _period(current, t0, chaos_end)
     drill = _as_run(current, period, t0, chaos_end)
     settle = max(p.timeout for p in drill.spec.probes)
@@ -68,19 +69,26 @@ def write(current: Recording, *, ended: str) -> RunOutcome:
 def _facts(current: Recording, ended: str, period: float) -> RunFacts:
     outcome, reason = "graded", ""
     failed = [s for s in current.steps if s.note]
-    if not current.steady:
+    lost = [s for s in current.steps if s.action == "lose" and s.index is not None and not s.note]
+    if current.refused:
+        outcome, reason = "error", current.refused
+    elif not current.steady:
         outcome, reason = "not-steady", "the steady-state hypothesis was not met before the method"
     elif ended in STOPPED:
         outcome, reason = STOPPED[ended], f"the Chaos Toolkit run ended {ended}"
     elif failed:
         outcome = "error"
         reason = "; ".join(f"{s.action} {s.zone} failed" for s in failed)
+    elif not lost:
+        outcome, reason = "error", "no zone was lost in the method: nothing to score"
     limits = [
         f"RTO resolution: one hypothesis period ({period:.2f} s). Chaos Toolkit asks the probes "
         "one after another and then sleeps, so a recovery is seen up to a period late.",
         "Latency is not measured (Chaos Toolkit's records carry none): a p99Latency check "
         "fails for want of evidence.",
         "Times are on the wall clock of Chaos Toolkit's records, not a monotonic clock.",
+        "Chaos Toolkit stops a hypothesis at the first probe out of tolerance: while one "
+        "probe fails, the probes after it are not asked (and may lack the evidence to score).",
     ]
     return RunFacts(
         current.run_id,
@@ -140,8 +148,8 @@ def _as_run(current: Recording, period: float, t0: float, chaos_end: float) -> D
     runs = spec.model_copy(
         update={
             "probes": probes,
-            "steps": steps or spec.steps,
-            "duration": max(chaos_end - t0, MIN_PERIOD),
+            "steps": steps,
+            "duration": chaos_end - t0,
             "baseline": period,
         }
     )

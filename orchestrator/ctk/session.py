@@ -10,6 +10,7 @@ restores what it holds, as for a killed ``zonedrill run``.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import secrets
 import threading
 from collections.abc import Coroutine
@@ -53,8 +54,18 @@ class ZoneSession:
         self._open: _Open | None = None
 
     def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        """Run ``coroutine`` on the session's loop and wait for it."""
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(CALL_TIMEOUT)
+        """Run ``coroutine`` on the session's loop and wait for it.
+
+        Interrupted (Ctrl-C, the timeout), the coroutine is cancelled and waited for before the
+        interruption goes on: a rollback's restore must never run beside a loss still going.
+        """
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        try:
+            return future.result(CALL_TIMEOUT)
+        except BaseException:
+            future.cancel()
+            concurrent.futures.wait([future])
+            raise
 
     async def lose(
         self, drill: Drill, zone: str, mode: FaultMode, options: TargetOptions
@@ -65,8 +76,14 @@ class ZoneSession:
             message = f'the drill has no zone "{zone}"; it has: {known}'
             raise InvalidInputError([Problem(drill.metadata.name, None, None, "zone", message)])
         lost = [*(self._open.zones if self._open else {}), zone]
-        session = self._open or await self._start(drill, options)
-        plan = await prepare(_losing(drill, lost, mode), session.port, ZonePicks())
+        port = self._open.port if self._open else open_adapter("kube", options)
+        try:  # preflight first: a refusal takes no Lease and opens no journal
+            plan = await prepare(_losing(drill, lost, mode), port, ZonePicks())
+        except BaseException:
+            if self._open is None:
+                await port.close()
+            raise
+        session = self._open or await self._start(drill, port)
         resolved = plan.zones[zone]
         report = FaultReport(nodes=resolved.node_names)
         session.zones[zone] = resolved
@@ -82,8 +99,7 @@ class ZoneSession:
             "risks": plan.risks,
         }
 
-    async def _start(self, drill: Drill, options: TargetOptions) -> _Open:
-        port = open_adapter("kube", options)
+    async def _start(self, drill: Drill, port: ClusterPort) -> _Open:
         stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
         run_id = f"ctk-{drill.metadata.name}-{stamp}"
         held, release = asyncio.Event(), asyncio.Event()
@@ -100,13 +116,19 @@ class ZoneSession:
             waiting.cancel()
             await port.close()
             holding.result()
-        journal = Journal.create(
-            root=state_dir(),
-            identity=port.identity,
-            run_id=run_id,
-            drill=drill.metadata.name,
-            target=port.target,
-        )
+        try:
+            journal = Journal.create(
+                root=state_dir(),
+                identity=port.identity,
+                run_id=run_id,
+                drill=drill.metadata.name,
+                target=port.target,
+            )
+        except BaseException:
+            release.set()
+            await holding
+            await port.close()
+            raise
         exclude = frozenset(drill.spec.safety.exclude_namespaces)
         self._open = _Open(
             port, journal, FaultContext(port, journal, run_id, exclude), release, holding
@@ -118,7 +140,9 @@ class ZoneSession:
         session = self._open
         if session is None or zone not in session.zones:
             return {"zone": zone, "restored": 0, "note": "not lost in this chaos run"}
-        undone = await faults.restore(session.context, nodes=session.zones.pop(zone).node_names)
+        # Popped only once undone: a restore that failed is still owed, and says so again.
+        undone = await faults.restore(session.context, nodes=session.zones[zone].node_names)
+        del session.zones[zone]
         if not session.zones:
             await self._end(session)
         return {"zone": zone, "restored": undone, "runId": session.journal.run_id}
