@@ -17,6 +17,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -283,8 +284,17 @@ class ControlPlane:
             start_new_session=True,
             # One C call, resolved beforehand: nothing in it can wait on a lock another
             # thread held at fork time.
-            preexec_fn=None if self.outlives_starter else die_with_parent,  # noqa: PLW1509
+            preexec_fn=die_with_parent if self._tied() else None,  # noqa: PLW1509
         )
+
+    def _tied(self) -> bool:
+        """Whether a component started now dies with its starter.
+
+        The kernel ties it to the starting *thread*: a component respawned from a test's
+        helper thread (an outage played in the background) would die with that thread, so only
+        the main thread ties, and ``up`` never does (its plane outlives the command).
+        """
+        return not self.outlives_starter and threading.current_thread() is threading.main_thread()
 
     def _wait(
         self, name: str, url: str, *, ok: object, token: str | None = None, timeout: float = 60
@@ -453,7 +463,7 @@ _PRCTL = ctypes.CDLL(None, use_errno=True).prctl
 
 
 def die_with_parent() -> None:
-    """In the child: be killed when the process that started it dies, however it dies.
+    """In the child: be killed when the thread that started it ends, however its process dies.
 
     A test run killed by SIGTERM or SIGKILL runs no fixture teardown; without this its control
     plane would live on as orphans holding ports and data folders.
