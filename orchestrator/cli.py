@@ -20,6 +20,7 @@ from orchestrator.cli_common import (
     OUTPUT_OPTION,
     SEED_OPTION,
     SERVICE_URL_OPTION,
+    TRIGGER_OPTION,
     fail,
     kube_options,
     parse_service_urls,
@@ -116,14 +117,7 @@ def main(ctx: click.Context) -> None:
 )
 @SEED_OPTION
 @HISTORY_OPTION
-@click.option(
-    "--trigger",
-    default="manual",
-    show_default=True,
-    envvar="ZONEDRILL_TRIGGER",
-    help="What started this run (e.g. schedule, ci), kept in the history for `gate --trigger`. "
-    "Env: ZONEDRILL_TRIGGER.",
-)
+@TRIGGER_OPTION
 def run(
     drill_file: Path,
     target: str | None,

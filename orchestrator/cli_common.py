@@ -173,3 +173,13 @@ def parse_service_urls(pairs: tuple[str, ...]) -> dict[str, str]:
             )
         found[key] = url
     return found
+
+
+TRIGGER_OPTION = click.option(
+    "--trigger",
+    default="manual",
+    show_default=True,
+    envvar="ZONEDRILL_TRIGGER",
+    help="What started it (e.g. schedule, ci), kept with each run in the history for "
+    "`gate --trigger`. Env: ZONEDRILL_TRIGGER.",
+)

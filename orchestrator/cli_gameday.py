@@ -17,6 +17,7 @@ from orchestrator.cli_common import (
     HISTORY_OPTION,
     SEED_OPTION,
     SERVICE_URL_OPTION,
+    TRIGGER_OPTION,
     fail,
     kube_options,
     parse_service_urls,
@@ -171,13 +172,7 @@ async def _port(
 @SERVICE_URL_OPTION
 @SEED_OPTION
 @HISTORY_OPTION
-@click.option(
-    "--trigger",
-    default="manual",
-    show_default=True,
-    envvar="ZONEDRILL_TRIGGER",
-    help="What started this game day (e.g. schedule), kept with each run in the history.",
-)
+@TRIGGER_OPTION
 def run_command(
     file: Path,
     target: str | None,

@@ -131,16 +131,22 @@ def _times(doc: GameDayResult) -> str:
 CONSISTENCY = (_mean_follows, _restored_follows, _passed_is_earned, _times)
 
 
+def _refused(exc: ValidationError, source: str) -> InvalidInputError:
+    """Every problem a validation found, located by field path in ``source`` (exit 2)."""
+    return InvalidInputError(
+        [
+            Problem(source, None, None, ".".join(map(str, e["loc"])), e["msg"])
+            for e in exc.errors(include_url=False)
+        ]
+    )
+
+
 def parse_gameday(text: str | bytes, *, source: str) -> GameDayResult:
     """Read a ``gameday.json``; a damaged or forged one is refused with where and why (exit 2)."""
     try:
         return GameDayResult.model_validate_json(text)
     except ValidationError as exc:
-        problems = [
-            Problem(source, None, None, ".".join(map(str, e["loc"])), e["msg"])
-            for e in exc.errors(include_url=False)
-        ]
-        raise InvalidInputError(problems) from None
+        raise _refused(exc, source) from None
 
 
 SUMMARIES_KEPT = 20
@@ -234,11 +240,7 @@ def parse_summaries(text: str | None, *, source: str) -> list[GameDaySummary]:
     try:
         return _SUMMARIES.validate_json(text)
     except ValidationError as exc:
-        problems = [
-            Problem(source, None, None, ".".join(map(str, e["loc"])), e["msg"])
-            for e in exc.errors(include_url=False)
-        ]
-        raise InvalidInputError(problems) from None
+        raise _refused(exc, source) from None
 
 
 def add_summary(text: str | None, summary: GameDaySummary, *, source: str) -> str:
