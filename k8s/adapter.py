@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
 from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException
@@ -28,6 +28,7 @@ from orchestrator.port import (
     DeletePod,
     DisruptionBudget,
     EvictPod,
+    LockHold,
     NodeInfo,
     PodInfo,
     PodRef,
@@ -77,6 +78,7 @@ class KubeTarget:
         settings: KubeSettings,
     ) -> None:
         self.api, self.server, self.in_cluster, self.settings = api, server, in_cluster, settings
+        self.nodes = node_api.NodeCache()
 
     @property
     def target(self) -> str:
@@ -100,9 +102,8 @@ class KubeTarget:
 
     async def marked_changes(self) -> list[tuple[str, Change]]:
         """Cordons and power-loss taints that node annotations attribute to a run."""
-        listing = await self.api.call(self.api.core.list_node, verb="list", what="nodes")
         marks: list[tuple[str, Change]] = []
-        for node in listing.items:
+        for node in await self._list_nodes():
             notes = node.metadata.annotations or {}
             if node_api.CORDONED_BY in notes:
                 marks.append((notes[node_api.CORDONED_BY], Cordon(node=node.metadata.name)))
@@ -117,8 +118,14 @@ class KubeTarget:
 
     async def list_nodes(self) -> list[NodeInfo]:
         """Every node."""
+        return [_node_info(n) for n in await self._list_nodes()]
+
+    async def _list_nodes(self) -> list[Any]:
+        """Every node object; each is remembered, so that changing it needs no GET first."""
         listing = await self.api.call(self.api.core.list_node, verb="list", what="nodes")
-        return [_node_info(n) for n in listing.items]
+        for node in listing.items:
+            self.nodes.remember(node)
+        return list(listing.items)
 
     async def list_pods(self, *, nodes: Collection[str]) -> list[PodInfo]:
         """Pods bound to ``nodes``."""
@@ -138,20 +145,20 @@ class KubeTarget:
         api = self.api
         match change:
             case Cordon(node=node):
-                if await node_api.cordon(api, node, run_id=run_id):
+                if await node_api.cordon(api, node, run_id=run_id, cache=self.nodes):
                     await self._event(node, "DrillCordon", f"cordoned by zonedrill run {run_id}")
             case Uncordon(node=node):
-                if await node_api.uncordon(api, node, run_id=run_id):
+                if await node_api.uncordon(api, node, run_id=run_id, cache=self.nodes):
                     await self._event(node, "DrillRestore", f"uncordoned by zonedrill run {run_id}")
             case AddTaint(node=node, taint=taint):
-                if await node_api.add_taint(api, node, taint, run_id=run_id):
+                if await node_api.add_taint(api, node, taint, run_id=run_id, cache=self.nodes):
                     await self._event(
                         node,
                         "DrillPowerLoss",
                         f"tainted {taint.key}:{taint.effect} by zonedrill run {run_id}",
                     )
             case RemoveTaint(node=node, taint=taint):
-                if await node_api.remove_taint(api, node, taint, run_id=run_id):
+                if await node_api.remove_taint(api, node, taint, run_id=run_id, cache=self.nodes):
                     await self._event(
                         node, "DrillRestore", f"taint {taint.key} removed by zonedrill run {run_id}"
                     )
@@ -159,6 +166,8 @@ class KubeTarget:
                 await pod_api.delete_pod(api, pod, grace_seconds=grace)
             case EvictPod(pod=pod):
                 await pod_api.evict_pod(api, pod)
+            case _:
+                assert_never(change)
 
     async def _event(self, node: str, reason: str, message: str) -> None:
         await events.emit(self.api, node, reason=reason, message=message)
@@ -182,11 +191,11 @@ class KubeTarget:
         return ServiceEndpoint(url=url, headers=headers, ca_file=configuration.ssl_ca_cert)
 
     @asynccontextmanager
-    async def lock(self, *, holder: str, wait: float = 0.0) -> AsyncIterator[None]:
+    async def lock(self, *, holder: str, wait: float = 0.0) -> AsyncIterator[LockHold]:
         """The drill Lease in the lock namespace."""
         namespace = self.settings.lock_namespace
-        async with drill_lease(self.api, namespace=namespace, holder=holder, wait=wait):
-            yield
+        async with drill_lease(self.api, namespace=namespace, holder=holder, wait=wait) as hold:
+            yield hold
 
     async def read_results(self, key: str) -> str | None:
         """A game day's summaries from the results ConfigMap in the lock namespace."""

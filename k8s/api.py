@@ -82,18 +82,21 @@ class KubeApi:
         verb: str,
         what: str,
         throttle_retry: bool = True,
+        budgeted: bool = True,
         **kwargs: Any,
     ) -> T:
         """Run one API call in the pool, within the rate budget, with errors translated.
 
         Transient failures are retried up to ATTEMPTS times; a 429 only when
         ``throttle_retry`` (an eviction's 429 is a PodDisruptionBudget's answer, for the caller).
+        Unbudgeted calls (the Lease's, one every few seconds) do not queue behind a drain.
         """
         kwargs.setdefault("_request_timeout", REQUEST_TIMEOUT)
         loop = asyncio.get_running_loop()
         delay = BACKOFF_FIRST
         for attempt in range(1, ATTEMPTS + 1):
-            await self._budget.take()
+            if budgeted:
+                await self._budget.take()
             self.calls += 1
             try:
                 return await loop.run_in_executor(self._pool, lambda: function(*args, **kwargs))
@@ -106,10 +109,18 @@ class KubeApi:
             delay *= 2
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
-    async def stream(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a long call (a watch) in the pool without spending the budget per event."""
+    async def stream(
+        self, function: Callable[..., T], *args: Any, verb: str, what: str, **kwargs: Any
+    ) -> T:
+        """Run a long call (a watch) in the pool without spending the budget per event.
+
+        Its failures are translated as a call's are, so the core never sees the client's own.
+        """
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, lambda: function(*args, **kwargs))
+        try:
+            return await loop.run_in_executor(self._pool, lambda: function(*args, **kwargs))
+        except (ApiException, HTTPError, OSError) as exc:
+            raise translate(exc, verb=verb, what=what) from exc
 
     def close(self) -> None:
         """Stop the pool and the connection pool."""

@@ -1,4 +1,11 @@
-"""The one-drill-at-a-time lock: a coordination.k8s.io Lease, renewed while a drill runs."""
+"""The one-drill-at-a-time lock: a coordination.k8s.io Lease, renewed while a drill runs.
+
+Every write carries the resourceVersion of the Lease as this holder last saw it, so a renewal or
+a release never overwrites a Lease that another drill took over after it lapsed (a drill stalled
+past LEASE_SECONDS, say). Such a conflict is read back: if the Lease names someone else, the hold
+is told it was lost, and the drill aborts through its restore. The Lease's own calls skip the
+client budget's queue: a drain of thousands of pods at a low ``--qps`` must not starve them.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,31 +24,49 @@ from orchestrator.errors import (
     ClusterNotFoundError,
     LockHeldError,
 )
+from orchestrator.port import LockHold
 
 LEASE_NAME = "zonedrill-drill-lock"
 LEASE_SECONDS = 15
 RENEW_EVERY = 5.0
 
 
+@dataclass
+class _Held:
+    """Who holds the Lease here, since when, and the resourceVersion its next write carries."""
+
+    namespace: str
+    holder: str
+    acquired: str
+    version: str
+
+    @property
+    def what(self) -> str:
+        return f'leases "{self.namespace}/{LEASE_NAME}"'
+
+
 def _micro(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _body(holder: str, namespace: str, version: str | None) -> dict[str, Any]:
-    now = _micro(datetime.now(UTC))
+def _body(namespace: str, version: str | None, spec: dict[str, Any]) -> dict[str, Any]:
     metadata: dict[str, Any] = {"name": LEASE_NAME, "namespace": namespace}
     if version is not None:
         metadata["resourceVersion"] = version
+    spec = {"leaseDurationSeconds": LEASE_SECONDS, **spec}
     return {
         "apiVersion": "coordination.k8s.io/v1",
         "kind": "Lease",
         "metadata": metadata,
-        "spec": {
-            "holderIdentity": holder,
-            "leaseDurationSeconds": LEASE_SECONDS,
-            "acquireTime": now,
-            "renewTime": now,
-        },
+        "spec": spec,
+    }
+
+
+def _holding(holder: str, acquired: str) -> dict[str, Any]:
+    return {
+        "holderIdentity": holder,
+        "acquireTime": acquired,
+        "renewTime": _micro(datetime.now(UTC)),
     }
 
 
@@ -53,106 +79,151 @@ def _expires(lease: Any) -> datetime | None:
     return expiry
 
 
-async def _acquire(api: KubeApi, namespace: str, holder: str) -> None:
+async def _read(api: KubeApi, namespace: str) -> Any:
     what = f'leases "{namespace}/{LEASE_NAME}"'
+    return await api.call(
+        api.coordination.read_namespaced_lease,
+        LEASE_NAME,
+        namespace,
+        verb="get",
+        what=what,
+        budgeted=False,
+    )
+
+
+async def _replace(api: KubeApi, held: _Held, spec: dict[str, Any]) -> None:
+    """Write ``spec`` over the Lease as ``held`` last saw it; keep the new resourceVersion."""
+    written = await api.call(
+        api.coordination.replace_namespaced_lease,
+        LEASE_NAME,
+        held.namespace,
+        _body(held.namespace, held.version, spec),
+        verb="update",
+        what=held.what,
+        budgeted=False,
+    )
+    held.version = written.metadata.resource_version
+
+
+async def _create(api: KubeApi, held: _Held) -> None:
     try:
-        lease = await api.call(
-            api.coordination.read_namespaced_lease, LEASE_NAME, namespace, verb="get", what=what
+        written = await api.call(
+            api.coordination.create_namespaced_lease,
+            held.namespace,
+            _body(held.namespace, None, _holding(held.holder, held.acquired)),
+            verb="create",
+            what=held.what,
+            budgeted=False,
         )
+    except ClusterConflictError:
+        raise LockHeldError(f"another drill took the lease {held.what} just now") from None
+    except ClusterNotFoundError as exc:
+        raise ClusterNotFoundError(
+            f"{exc}. The drill lock lives in namespace {held.namespace}, which does not exist: "
+            "create it with its least-privilege role by kubectl apply -f k8s/rbac.yaml, "
+            "or pass --lock-namespace NAMESPACE"
+        ) from None
+    held.version = written.metadata.resource_version
+
+
+async def _acquire(api: KubeApi, namespace: str, holder: str) -> _Held:
+    held = _Held(namespace, holder, _micro(datetime.now(UTC)), version="")
+    try:
+        lease = await _read(api, namespace)
     except ClusterNotFoundError:
-        try:
-            await api.call(
-                api.coordination.create_namespaced_lease,
-                namespace,
-                _body(holder, namespace, None),
-                verb="create",
-                what=what,
-            )
-        except ClusterConflictError:
-            raise LockHeldError(
-                f"another drill took the lease {namespace}/{LEASE_NAME} just now"
-            ) from None
-        except ClusterNotFoundError as exc:
-            raise ClusterNotFoundError(
-                f"{exc}. The drill lock lives in namespace {namespace}, which does not exist: "
-                "create it with its least-privilege role by kubectl apply -f k8s/rbac.yaml, "
-                "or pass --lock-namespace NAMESPACE"
-            ) from None
-        return
+        await _create(api, held)
+        return held
     expires = _expires(lease)
     if expires is not None and expires > datetime.now(UTC):
         left = (expires - datetime.now(UTC)).total_seconds()
         raise LockHeldError(
-            f"another drill holds the lease {namespace}/{LEASE_NAME}: "
+            f"another drill holds the lease {held.what}: "
             f"{lease.spec.holder_identity} (it expires in {left:.0f}s unless renewed)"
         )
+    held.version = lease.metadata.resource_version
     try:  # free or expired: take it over, guarded by its resourceVersion
-        await api.call(
-            api.coordination.replace_namespaced_lease,
-            LEASE_NAME,
-            namespace,
-            _body(holder, namespace, lease.metadata.resource_version),
-            verb="update",
-            what=what,
-        )
+        await _replace(api, held, _holding(holder, held.acquired))
     except ClusterConflictError:
-        raise LockHeldError(
-            f"another drill took over the lease {namespace}/{LEASE_NAME} just now"
-        ) from None
+        raise LockHeldError(f"another drill took over the lease {held.what} just now") from None
+    return held
 
 
-async def _renew(api: KubeApi, namespace: str, holder: str) -> None:
-    """Renew until cancelled; a renewal the API server cannot take is tried again next time.
+async def _other_holder(api: KubeApi, held: _Held) -> str | None:
+    """After a conflict: who holds the Lease if not us (None: still ours, version adopted)."""
+    try:
+        lease = await _read(api, held.namespace)
+    except ClusterNotFoundError:
+        return "nobody: the Lease was deleted"
+    if lease.spec.holder_identity == held.holder:
+        held.version = lease.metadata.resource_version
+        return None
+    return lease.spec.holder_identity or "nobody: it was released"
 
-    The drill must go on (and restore) while the API server is away; the lease only lapses
-    if it stays away longer than LEASE_SECONDS.
+
+async def _renew(api: KubeApi, held: _Held, hold: LockHold) -> None:
+    """Renew until cancelled or lost.
+
+    A renewal the API server cannot take is tried again next time: the drill goes on (and
+    restores) while the API server is away, and nobody can take the Lease through it meanwhile.
     """
     while True:
         await asyncio.sleep(RENEW_EVERY)
-        spec = {"renewTime": _micro(datetime.now(UTC)), "holderIdentity": holder}
-        await _patch_spec(api, namespace, spec)
+        try:
+            await _replace(api, held, _holding(held.holder, held.acquired))
+        except ClusterConflictError:
+            with contextlib.suppress(ClusterError):
+                taker = await _other_holder(api, held)
+                if taker is not None:
+                    hold.lose(f"the drill lease {held.what} lapsed and was taken: {taker}")
+                    return
+        except ClusterNotFoundError:
+            hold.lose(f"the drill lease {held.what} was deleted")
+            return
+        except ClusterError:
+            continue
 
 
-async def _patch_spec(api: KubeApi, namespace: str, spec: dict[str, Any]) -> None:
-    """Merge ``spec`` into the Lease; a failure is left to the lease's own expiry."""
-    with contextlib.suppress(ClusterError):
-        await api.call(
-            api.coordination.patch_namespaced_lease,
-            LEASE_NAME,
-            namespace,
-            {"spec": spec},
-            _content_type="application/merge-patch+json",
-            verb="patch",
-            what=f'leases "{namespace}/{LEASE_NAME}"',
-        )
+async def _release(api: KubeApi, held: _Held) -> None:
+    """Free the Lease if it is still ours; one that cannot be freed now lapses by itself."""
+    for _ in range(3):
+        try:
+            await _replace(api, held, {})
+        except ClusterConflictError:
+            try:
+                if await _other_holder(api, held) is not None:
+                    return
+            except ClusterError:
+                return
+        except ClusterError:
+            return
+        else:
+            return
 
 
-async def _acquire_within(api: KubeApi, namespace: str, holder: str, wait: float) -> None:
+async def _acquire_within(api: KubeApi, namespace: str, holder: str, wait: float) -> _Held:
     deadline = asyncio.get_running_loop().time() + wait
     while True:
         try:
-            await _acquire(api, namespace, holder)
+            return await _acquire(api, namespace, holder)
         except LockHeldError:
             if asyncio.get_running_loop().time() >= deadline:
                 raise
             await asyncio.sleep(1.0)
-        else:
-            return
 
 
 @asynccontextmanager
 async def drill_lease(
     api: KubeApi, *, namespace: str, holder: str, wait: float = 0.0
-) -> AsyncIterator[None]:
+) -> AsyncIterator[LockHold]:
     """Hold the Lease for the duration of the block (waiting up to ``wait`` s); then release it."""
-    await _acquire_within(api, namespace, holder, wait)
-    renewing = asyncio.get_running_loop().create_task(_renew(api, namespace, holder))
+    held = await _acquire_within(api, namespace, holder, wait)
+    hold = LockHold()
+    renewing = asyncio.get_running_loop().create_task(_renew(api, held, hold))
     try:
-        yield
+        yield hold
     finally:
         renewing.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await renewing
-        # A lease that cannot be released now lapses by itself after LEASE_SECONDS; failing
-        # here would lose the run's result.
-        await _patch_spec(api, namespace, {"holderIdentity": None, "renewTime": None})
+        if not hold.lost.is_set():
+            await _release(api, held)

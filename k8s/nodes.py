@@ -1,7 +1,9 @@
 """Node changes with ownership: a run marks what it changed and undoes only that.
 
 Every patch carries the resourceVersion it was computed from, so a concurrent change by
-someone else makes it fail with a conflict and it is recomputed, never applied blindly.
+someone else makes it fail with a conflict and it is recomputed, never applied blindly. That is
+also why a patch may start from the node as last listed or patched (``NodeCache``) instead of a
+GET of its own: a stale copy costs one conflict and a GET, never a wrong write.
 """
 
 from __future__ import annotations
@@ -46,16 +48,39 @@ def _has(node: Any, taint: Taint) -> bool:
     return any(t["key"] == taint.key and t["effect"] == taint.effect for t in _taints(node))
 
 
-async def _patch_with_retry(api: KubeApi, name: str, build: Any, *, verb: str) -> bool:
-    """GET the node, let ``build`` compute a patch (or None), PATCH it; retry on conflict."""
+class NodeCache:
+    """The last state this process saw of each node (listed or patched)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, Any] = {}
+
+    def remember(self, node: Any) -> None:
+        """Keep ``node`` as the latest known state of its name."""
+        self._seen[node.metadata.name] = node
+
+    def take(self, name: str) -> Any:
+        """The known state of ``name`` (None if none), used once: a retry reads it afresh."""
+        return self._seen.pop(name, None)
+
+
+async def _patch_with_retry(
+    api: KubeApi, name: str, build: Any, *, verb: str, cache: NodeCache
+) -> bool:
+    """Let ``build`` compute a patch (or None) from the node's state, PATCH it; retry on conflict.
+
+    The first try starts from the cached state when there is one; a conflict reads it afresh.
+    """
     for _ in range(CONFLICT_RETRIES):
-        node = await api.call(api.core.read_node, name, verb="get", what=f'nodes "{name}"')
+        node = cache.take(name) or await api.call(
+            api.core.read_node, name, verb="get", what=f'nodes "{name}"'
+        )
         patch = build(node)
         if patch is None:
+            cache.remember(node)
             return False
         patch.setdefault("metadata", {})["resourceVersion"] = node.metadata.resource_version
         try:
-            await api.call(
+            patched = await api.call(
                 api.core.patch_node,
                 name,
                 patch,
@@ -66,13 +91,14 @@ async def _patch_with_retry(api: KubeApi, name: str, build: Any, *, verb: str) -
         except ClusterConflictError:
             await asyncio.sleep(0.05)
             continue
+        cache.remember(patched)
         return True
     raise ClusterError(
         f"node {name} kept changing under us; gave up after {CONFLICT_RETRIES} tries"
     )
 
 
-async def cordon(api: KubeApi, name: str, *, run_id: str) -> bool:
+async def cordon(api: KubeApi, name: str, *, run_id: str, cache: NodeCache) -> bool:
     """Cordon ``name`` and mark it ours, unless it is unschedulable already."""
 
     def build(node: Any) -> dict[str, Any] | None:
@@ -80,10 +106,10 @@ async def cordon(api: KubeApi, name: str, *, run_id: str) -> bool:
             return None
         return {"metadata": {"annotations": {CORDONED_BY: run_id}}, "spec": {"unschedulable": True}}
 
-    return await _patch_with_retry(api, name, build, verb="patch")
+    return await _patch_with_retry(api, name, build, verb="patch", cache=cache)
 
 
-async def uncordon(api: KubeApi, name: str, *, run_id: str) -> bool:
+async def uncordon(api: KubeApi, name: str, *, run_id: str, cache: NodeCache) -> bool:
     """Uncordon ``name`` only if ``run_id`` cordoned it."""
 
     def build(node: Any) -> dict[str, Any] | None:
@@ -91,10 +117,12 @@ async def uncordon(api: KubeApi, name: str, *, run_id: str) -> bool:
             return None
         return {"metadata": {"annotations": {CORDONED_BY: None}}, "spec": {"unschedulable": False}}
 
-    return await _patch_with_retry(api, name, build, verb="patch")
+    return await _patch_with_retry(api, name, build, verb="patch", cache=cache)
 
 
-async def add_taint(api: KubeApi, name: str, taint: Taint, *, run_id: str) -> bool:
+async def add_taint(
+    api: KubeApi, name: str, taint: Taint, *, run_id: str, cache: NodeCache
+) -> bool:
     """Add ``taint`` and mark it ours, unless the node has it already."""
 
     def build(node: Any) -> dict[str, Any] | None:
@@ -111,10 +139,12 @@ async def add_taint(api: KubeApi, name: str, taint: Taint, *, run_id: str) -> bo
         ]
         return {"metadata": {"annotations": {TAINTED_BY: run_id}}, "spec": {"taints": taints}}
 
-    return await _patch_with_retry(api, name, build, verb="patch")
+    return await _patch_with_retry(api, name, build, verb="patch", cache=cache)
 
 
-async def remove_taint(api: KubeApi, name: str, taint: Taint, *, run_id: str) -> bool:
+async def remove_taint(
+    api: KubeApi, name: str, taint: Taint, *, run_id: str, cache: NodeCache
+) -> bool:
     """Remove ``taint`` only if ``run_id`` added it."""
 
     def build(node: Any) -> dict[str, Any] | None:
@@ -125,4 +155,4 @@ async def remove_taint(api: KubeApi, name: str, taint: Taint, *, run_id: str) ->
         ]
         return {"metadata": {"annotations": {TAINTED_BY: None}}, "spec": {"taints": kept or None}}
 
-    return await _patch_with_retry(api, name, build, verb="patch")
+    return await _patch_with_retry(api, name, build, verb="patch", cache=cache)

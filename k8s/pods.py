@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
+import threading
 import time
 from collections.abc import Collection
 from typing import Any
 
 from kubernetes import watch
+from urllib3.exceptions import HTTPError
 
 from k8s import shapes
 from k8s.api import KubeApi
@@ -82,31 +87,88 @@ async def evict_pod(api: KubeApi, pod: PodRef) -> None:
 
 
 async def wait_gone(api: KubeApi, *, pods: Collection[PodRef], timeout: float) -> set[PodRef]:
-    """List once, then follow one watch until every pod in ``pods`` is gone or time is up."""
+    """List once, then watch each node that holds one of ``pods`` until they are gone.
+
+    One watch per node, selected by ``spec.nodeName`` on the server, so the cluster's other pods
+    never cross the wire. Cancelled (the drill stopping), every watch ends at once.
+    """
     listing = await api.call(api.core.list_pod_for_all_namespaces, verb="list", what="pods")
-    present = {PodRef(p.metadata.namespace, p.metadata.name) for p in listing.items}
-    remaining = set(pods) & present
-    if not remaining:
-        return remaining
+    wanted = set(pods)
+    by_node: dict[str, set[PodRef]] = {}
+    for pod in listing.items:
+        ref = PodRef(pod.metadata.namespace, pod.metadata.name)
+        if ref in wanted:
+            by_node.setdefault(pod.spec.node_name or "", set()).add(ref)
     version = listing.metadata.resource_version
-    return await api.stream(_follow, api, remaining, version, timeout)
+    watches = [_NodeWatch(api, node, refs, version) for node, refs in by_node.items()]
+    try:
+        left = await asyncio.gather(
+            *(api.stream(w.follow, timeout, verb="watch", what=w.what) for w in watches)
+        )
+    finally:
+        for node_watch in watches:
+            node_watch.stop()
+    return set().union(*left)
 
 
-def _follow(api: KubeApi, remaining: set[PodRef], version: str, timeout: float) -> set[PodRef]:
-    deadline = time.monotonic() + timeout
-    while remaining and time.monotonic() < deadline:
+class _NodeWatch:
+    """One node's pod watch, run in a pool thread; ``stop`` ends its blocking read at once."""
+
+    def __init__(self, api: KubeApi, node: str, remaining: set[PodRef], version: str) -> None:
+        self.api, self.node, self.remaining, self.version = api, node, remaining, version
+        self.what = f'pods on node "{node}"'
+        self._stopped = threading.Event()
+        self._response: Any = None
+        self._guard = threading.Lock()
+        # Watch reads the return type from the list call's docstring: keep it on the wrapper.
+        self._list = functools.wraps(api.core.list_pod_for_all_namespaces)(self._open)
+
+    def follow(self, timeout: float) -> set[PodRef]:
+        """Watch until every pod is gone, the time is up or ``stop``; return those left."""
+        deadline = time.monotonic() + timeout
+        while self.remaining and not self._stopped.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                self._follow_once(left)
+            except (HTTPError, OSError):
+                if not self._stopped.is_set():
+                    raise
+        return self.remaining
+
+    def _follow_once(self, left: float) -> None:
         watcher = watch.Watch()  # type: ignore[no-untyped-call]
-        left = max(1, int(deadline - time.monotonic()))
-        for event in watcher.stream(
-            api.core.list_pod_for_all_namespaces,  # type: ignore[no-untyped-call]
-            resource_version=version,
-            timeout_seconds=left,
+        for event in watcher.stream(  # type: ignore[no-untyped-call]
+            self._list,
+            resource_version=self.version,
+            field_selector=f"spec.nodeName={self.node}",
+            timeout_seconds=max(1, int(left)),
         ):
             item = event["object"]
-            version = item.metadata.resource_version
+            self.version = item.metadata.resource_version
             if event["type"] == "DELETED":
-                remaining.discard(PodRef(item.metadata.namespace, item.metadata.name))
-                if not remaining:
-                    watcher.stop()  # type: ignore[no-untyped-call]
-                    break
-    return remaining
+                self.remaining.discard(PodRef(item.metadata.namespace, item.metadata.name))
+            if not self.remaining or self._stopped.is_set():
+                watcher.stop()  # type: ignore[no-untyped-call]
+
+    def _open(self, *args: Any, **kwargs: Any) -> Any:
+        response = self.api.core.list_pod_for_all_namespaces(*args, **kwargs)
+        with self._guard:
+            self._response = response
+            if self._stopped.is_set():
+                _shut(response)
+        return response
+
+    def stop(self) -> None:
+        """End the watch from any thread: its read returns at once."""
+        with self._guard:
+            self._stopped.set()
+            if self._response is not None:
+                _shut(self._response)
+
+
+def _shut(response: Any) -> None:
+    """Shut the socket of a streaming response down for reading, waking its reader."""
+    with contextlib.suppress(ValueError, RuntimeError, OSError):
+        response.shutdown()

@@ -1,5 +1,5 @@
 """``python -m orchestrator`` runs the zonedrill command."""
 
-from orchestrator.cli import main
+from orchestrator.cli import entry
 
-main(prog_name="zonedrill")
+entry()

@@ -14,7 +14,6 @@ from rich.console import Console
 
 from orchestrator import __version__
 from orchestrator.cli_common import (
-    EXIT_INVALID,
     HISTORY_OPTION,
     LAB_OPTION,
     OUTPUT_OPTION,
@@ -38,6 +37,7 @@ from orchestrator.cli_run import Aftermath, DrillJob, run_and_report, signals_st
 from orchestrator.cli_schedule import schedule
 from orchestrator.console import (
     SafeConsole,
+    print_exception,
     render_plan,
     styled,
 )
@@ -49,6 +49,7 @@ from orchestrator.engine import DrillRun, RunSettings
 from orchestrator.errors import InvalidInputError, ZonedrillError
 from orchestrator.history import History, default_path
 from orchestrator.journal import state_dir
+from orchestrator.outcomes import Exit
 from orchestrator.outputs import FileCheck, ValidateOut, plan_out, problems_out
 from orchestrator.port import ClusterPort, TargetOptions
 from orchestrator.preflight import Plan, PlanRefusedError, prepare
@@ -218,7 +219,7 @@ def validate(files: tuple[Path, ...], form: str) -> None:
                 console.print(styled(("ok", "green"), f" {check.path} ({check.kind} {check.name})"))
             else:
                 fail(console, error)
-    sys.exit(0 if valid else EXIT_INVALID)
+    sys.exit(Exit.OK if valid else Exit.INVALID)
 
 
 def _check_file(path: Path) -> tuple[FileCheck, InvalidInputError | None]:
@@ -337,6 +338,19 @@ def completion(shell: str) -> None:
     script = get_completion_class(shell)
     assert script is not None  # the choice above lists only shells click knows
     click.echo(script(main, {}, "zonedrill", "_ZONEDRILL_COMPLETE").source())
+
+
+def entry() -> None:
+    """The ``zonedrill`` command: ``main``, with a defect exiting 4 (error), never 1.
+
+    Python exits 1 on an uncaught exception, which reads as "targets missed" to a pipeline.
+    The traceback still goes to standard error, for the bug report.
+    """
+    try:
+        main(prog_name="zonedrill")
+    except Exception as exc:  # noqa: BLE001 - the last line of defence for the exit code
+        print_exception(stderr(), exc)
+        sys.exit(Exit.ERROR)
 
 
 main.add_command(gameday)

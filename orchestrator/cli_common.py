@@ -13,19 +13,13 @@ from pydantic import BaseModel
 from rich.console import Console
 
 from orchestrator.console import SafeConsole, print_error
-from orchestrator.errors import (
-    HistoryBusyError,
-    InvalidInputError,
-    Problem,
-    SafetyRefusalError,
-    ZonedrillError,
-)
+from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
 from orchestrator.history import History, default_path
 from orchestrator.journal import state_dir
+from orchestrator.outcomes import Exit, exit_for
 from orchestrator.outputs import Form, emit
 from orchestrator.port import TargetOptions
 
-EXIT_GATE_FAILED, EXIT_INVALID, EXIT_ERROR = 1, 2, 4
 T = TypeVar("T")
 
 
@@ -34,15 +28,12 @@ def stderr() -> Console:
     return SafeConsole(stderr=True)
 
 
-def fail(console: Console, exc: ZonedrillError) -> int:
-    """Print ``exc``; return its exit code: 2 for input and safety refusals, else 4."""
+def fail(console: Console, exc: ZonedrillError) -> Exit:
+    """Print ``exc``; return its exit code (``outcomes.exit_for``)."""
     print_error(console, exc)
     if isinstance(exc, InvalidInputError):
         console.print(f"{len(exc.problems)} error(s); nothing was touched.")
-        return EXIT_INVALID
-    if isinstance(exc, SafetyRefusalError):
-        return EXIT_INVALID
-    return EXIT_ERROR
+    return exit_for(exc)
 
 
 def run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -125,9 +116,9 @@ SEED_OPTION = click.option(
 
 
 def refuse(exc: ZonedrillError) -> NoReturn:
-    """Print the error; exit 2 for input zonedrill cannot use, 4 when the history is busy."""
+    """Print the error on standard error and exit with its code (``outcomes.exit_for``)."""
     print_error(SafeConsole(stderr=True), exc)
-    sys.exit(EXIT_ERROR if isinstance(exc, HistoryBusyError) else EXIT_INVALID)
+    sys.exit(exit_for(exc))
 
 
 def history_at(path: Path | None) -> History:

@@ -18,6 +18,7 @@ from orchestrator.drill import load_drill
 from orchestrator.drill.loader import drill_from_text
 from orchestrator.drill.picks import is_random, pick_zones
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
+from orchestrator.outcomes import Exit
 from orchestrator.yamlfile import load_yaml_file
 
 OUTPUT_FILE = click.option(
@@ -110,7 +111,7 @@ def import_(experiment_file: Path, output_file: Path | None) -> None:
         console.print(styled(("not carried over:", "yellow"), f" {path}: {why}"))
     if not drill_is_runnable(imported.data):
         console.print("nothing runnable is left: a drill needs a probe and a zone to lose")
-        sys.exit(2)
+        sys.exit(Exit.INVALID)
     text = _yaml(imported.data)
     try:
         drill_from_text(text, file=str(where))

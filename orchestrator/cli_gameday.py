@@ -13,7 +13,6 @@ import click
 from rich.console import Console
 
 from orchestrator.cli_common import (
-    EXIT_ERROR,
     HISTORY_OPTION,
     SEED_OPTION,
     SERVICE_URL_OPTION,
@@ -38,6 +37,7 @@ from orchestrator.gameday_result import GameDayResult, summary_of
 from orchestrator.history import History, default_path
 from orchestrator.journal import state_dir
 from orchestrator.notify import notify
+from orchestrator.outcomes import Exit
 from orchestrator.port import ClusterPort, TargetOptions
 from orchestrator.preflight import PlanRefusedError, prepare
 from orchestrator.report.document import load_result
@@ -299,7 +299,7 @@ def _finish(
         console.print(
             styled(("error:", "red"), f" the game day's evidence is incomplete: {missing}")
         )
-        return EXIT_ERROR
+        return Exit.ERROR
     return result.exit_code
 
 

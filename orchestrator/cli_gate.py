@@ -14,7 +14,6 @@ from pathlib import Path
 import click
 
 from orchestrator.cli_common import (
-    EXIT_GATE_FAILED,
     HISTORY_OPTION,
     OUTPUT_OPTION,
     history_at,
@@ -25,7 +24,7 @@ from orchestrator.cli_common import (
     target_options,
 )
 from orchestrator.cluster_results import cluster_summaries
-from orchestrator.document import Outcome, ResultDoc
+from orchestrator.document import ResultDoc
 from orchestrator.durations import parse_age
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
 from orchestrator.gameday_result import GameDaySummary
@@ -38,6 +37,7 @@ from orchestrator.gate import (
     refuse_implausible_at,
 )
 from orchestrator.history import History
+from orchestrator.outcomes import Exit, Outcome
 from orchestrator.outputs import gate_out
 from orchestrator.report.document import load_result
 from orchestrator.text import clean
@@ -145,7 +145,7 @@ def gate(
     if form != "text":
         document = gate_out(verdicts, None if verdicts else nothing)
         print_document(document, form)
-        sys.exit(0 if document.passed else EXIT_GATE_FAILED)
+        sys.exit(Exit.OK if document.passed else Exit.FAILED)
     sys.exit(_announce(verdicts, nothing))
 
 
@@ -153,13 +153,13 @@ def _announce(verdicts: list[Verdict], nothing: str) -> int:
     """Print one line per result and the gate's verdict; return the exit code."""
     if not verdicts:
         click.echo(clean(f"FAIL {nothing}"))
-        return EXIT_GATE_FAILED
+        return Exit.FAILED
     for verdict in verdicts:
         click.echo(clean(verdict.line()))
     failed = sum(not v.passed for v in verdicts)
     word = "failed" if failed else "passed"
     click.echo(f"gate {word}: {len(verdicts) - failed} of {len(verdicts)} result(s) pass")
-    return EXIT_GATE_FAILED if failed else 0
+    return Exit.FAILED if failed else 0
 
 
 def _nothing_recorded(name: str | None, trigger: str | None, *, gameday: bool) -> str:

@@ -15,7 +15,6 @@ from rich.table import Table
 
 from orchestrator import numbers
 from orchestrator.cli_common import (
-    EXIT_GATE_FAILED,
     HISTORY_OPTION,
     OUTPUT_OPTION,
     history_at,
@@ -31,6 +30,7 @@ from orchestrator.document import LatencyDoc, ProbeDoc, ResultDoc
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
 from orchestrator.gameday_result import GameDayResult, summary_of
 from orchestrator.history import History, RunEntry
+from orchestrator.outcomes import Exit
 from orchestrator.outputs import GameDayHistoryOut, HistoryOut, run_out
 from orchestrator.port import TargetOptions
 from orchestrator.report.document import FinishedRun, load_result, read_samples_of
@@ -99,7 +99,7 @@ def verify(run_dir: Path) -> None:
         click.echo(clean(f"differs: {line}"))
     verdict = "does not match" if diffs else "matches"
     click.echo(clean(f"{finished.path}: {verdict} its {len(samples)} samples"))
-    sys.exit(EXIT_GATE_FAILED if diffs else 0)
+    sys.exit(Exit.FAILED if diffs else Exit.OK)
 
 
 @click.group(invoke_without_command=True)

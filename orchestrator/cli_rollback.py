@@ -9,8 +9,6 @@ import click
 from rich.console import Console
 
 from orchestrator.cli_common import (
-    EXIT_ERROR,
-    EXIT_INVALID,
     fail,
     kube_options,
     run_async,
@@ -19,6 +17,7 @@ from orchestrator.cli_common import (
 from orchestrator.console import SafeConsole
 from orchestrator.errors import ZonedrillError
 from orchestrator.journal import Journal, OpenRun, known_run, open_runs, state_dir
+from orchestrator.outcomes import Exit
 from orchestrator.port import TargetOptions
 from orchestrator.rollback import rollback as rollback_runs
 from orchestrator.targets import open_adapter
@@ -48,7 +47,7 @@ def rollback(
     console = SafeConsole()
     if bool(run_id) == all_runs:
         console.print("error: give a RUN_ID or --all")
-        sys.exit(EXIT_INVALID)
+        sys.exit(Exit.INVALID)
     wanted = None if all_runs else run_id
     runs = [r for r in open_runs(state_dir()) if wanted is None or r.run_id == wanted]
     live = _report_open_runs(runs, console)
@@ -62,13 +61,13 @@ def rollback(
     if kubeconfig or context or any(r.target == "kube" for r in runs):
         options = target_options(kubeconfig, context, qps, lock_namespace)
         code = run_async(lambda: _rollback_kube(options, wanted, console))
-        sys.exit(code or (EXIT_ERROR if live else 0))
+        sys.exit(code or (Exit.ERROR if live else Exit.OK))
     if run_id and not live and not known_run(state_dir(), run_id):
         console.print(f"error: no run {run_id} in the journals under {state_dir()}")
-        sys.exit(EXIT_INVALID)
+        sys.exit(Exit.INVALID)
     if not runs and not live:
         console.print("nothing to restore: no unrestored run" + (f" {run_id}" if run_id else ""))
-    sys.exit(EXIT_ERROR if live else 0)
+    sys.exit(Exit.ERROR if live else Exit.OK)
 
 
 def _report_open_runs(runs: list[OpenRun], console: Console) -> list[OpenRun]:
@@ -118,6 +117,6 @@ async def _rollback_kube(options: TargetOptions, run_id: str | None, console: Co
             console.print(
                 f"error: no run {run_id} in the journals or node marks of {port.identity}"
             )
-            return EXIT_INVALID
+            return Exit.INVALID
         console.print(f"nothing to restore on {port.identity}")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,10 +16,10 @@ from rich.table import Table
 from rich.text import Text
 
 from orchestrator import numbers
-from orchestrator.document import Outcome
 from orchestrator.drill.model import FaultMode
 from orchestrator.durations import format_duration
 from orchestrator.errors import InvalidInputError, ZonedrillError
+from orchestrator.outcomes import Outcome
 from orchestrator.preflight import Plan, StepPlan
 from orchestrator.result import StepRecord
 from orchestrator.samples import Sample
@@ -204,6 +205,17 @@ def print_error(console: Console, exc: ZonedrillError) -> None:
         console.print(styled(("error", "red"), f" {problem}"), soft_wrap=True)
     if not problems:
         console.print(styled(("error:", "red"), f" {exc}"), soft_wrap=True)
+
+
+def print_exception(console: Console, exc: BaseException) -> None:
+    """A defect as the CLI prints it: what happened first, then the traceback to report."""
+    console.print(
+        styled(("error:", "red"), f" unexpected {type(exc).__name__}: {exc}"),
+        soft_wrap=True,
+        highlight=False,
+    )
+    console.print("This is a zonedrill defect; please report it with the traceback below.")
+    console.print("".join(traceback.format_exception(exc)), markup=False, highlight=False)
 
 
 def render_plan(plan: Plan, *, pods_listed: int = 0) -> Group:

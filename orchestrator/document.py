@@ -10,7 +10,6 @@ ignored by older readers.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Annotated, Literal, Self
 
 from pydantic import (
@@ -25,38 +24,10 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from orchestrator.drill.model import MAX_WEIGHT, Drill
+from orchestrator.outcomes import Outcome
 
 SCORE_SLACK = 0.1
 """Credits are stored to four places; the score they give back may differ by this much."""
-
-
-class Outcome(StrEnum):
-    """How a run ended."""
-
-    PASSED = "passed"
-    FAILED = "failed"
-    ABORTED = "aborted"
-    NOT_STEADY = "not-steady"
-    ERROR = "error"
-
-    @property
-    def exit_code(self) -> int:
-        """The exit code of ``run`` for this outcome (spec §5)."""
-        return EXIT_CODES[self]
-
-    @property
-    def scored(self) -> bool:
-        """False for runs that measured nothing to score (spec §3: score null)."""
-        return self not in (Outcome.ERROR, Outcome.NOT_STEADY)
-
-
-EXIT_CODES = {
-    Outcome.PASSED: 0,
-    Outcome.FAILED: 1,
-    Outcome.ABORTED: 3,
-    Outcome.NOT_STEADY: 3,
-    Outcome.ERROR: 4,
-}
 
 
 class ResultModel(BaseModel):

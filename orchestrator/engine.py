@@ -20,8 +20,9 @@ from orchestrator.errors import JournalError, ResultWriteError, UnrestoredRunErr
 from orchestrator.faults import FaultContext, FaultReport
 from orchestrator.guardrails import Guardrails
 from orchestrator.journal import Journal, open_runs
+from orchestrator.outcomes import GRADED
 from orchestrator.phases import RunClock, finished, first_leaf, sleep_until, stop, wait_first
-from orchestrator.port import ClusterPort, ServiceEndpoint
+from orchestrator.port import ClusterPort, LockHold, ServiceEndpoint, describe
 from orchestrator.preflight import Plan, prepare
 from orchestrator.probes import ProbeClient, ProbeRunner, ProbeTarget, Transport, make_client
 from orchestrator.restoring import RestoreHooks, describe_pending, restore_all
@@ -117,8 +118,10 @@ class DrillRun:
         check_state_dir(self.settings.state_dir)
         plan = await prepare(self.drill, self.port, self.settings.picks)
         self.observer.planned(plan)
-        async with self.port.lock(holder=f"zonedrill run {self.settings.run_id}"):
+        async with self.port.lock(holder=f"zonedrill run {self.settings.run_id}") as hold:
             self._refuse_unrestored()
+            await self._refuse_marked()
+            watching = asyncio.get_running_loop().create_task(self._abort_when_lost(hold))
             journal = Journal.create(
                 root=self.settings.state_dir,
                 identity=self.port.identity,
@@ -132,8 +135,15 @@ class DrillRun:
                 self.settings.run_id,
                 frozenset(self.drill.spec.safety.exclude_namespaces),
             )
-            facts, timeline = await self._run_and_restore(plan, context, wall_origin)
+            try:
+                facts, timeline = await self._run_and_restore(plan, context, wall_origin)
+            finally:
+                watching.cancel()
         return self._report(facts, timeline)
+
+    async def _abort_when_lost(self, hold: LockHold) -> None:
+        await hold.lost.wait()
+        self.request_abort(f"lost the drill lock: {hold.why}")
 
     def _samples_expected(self) -> int:
         spec = self.drill.spec
@@ -150,6 +160,20 @@ class DrillRun:
                 f"restore them first with: zonedrill rollback {run.run_id}"
             )
 
+    async def _refuse_marked(self) -> None:
+        """Refuse while the cluster itself marks a change as another run's, live or dead.
+
+        Its journal may be on another machine, and its lock may have lapsed (a stalled drill):
+        neither makes it safe to lose a second zone while that one is still down.
+        """
+        for owner, change in await self.port.marked_changes():
+            if owner != self.settings.run_id:
+                raise UnrestoredRunError(
+                    f"{describe(change)} is still marked as made by zonedrill run {owner} on "
+                    f"{self.port.identity}; if that run is over, restore it first with: "
+                    f"zonedrill rollback {owner} (with the same cluster options)"
+                )
+
     async def _run_and_restore(
         self, plan: Plan, context: FaultContext, wall_origin: datetime
     ) -> tuple[RunFacts, Timeline]:
@@ -164,11 +188,11 @@ class DrillRun:
         )
         try:
             facts.outcome, facts.reason = await self._phases(plan, context, clock)
-        except ZonedrillError as exc:
-            facts.outcome, facts.reason = "error", str(exc)
+        except Exception as exc:  # noqa: BLE001 - any failure restores and is written as an error
+            facts.outcome, facts.reason = "error", _why(exc)
             if clock.figures_end == 0.0:
                 clock.figures_end = min(clock.now(), clock.chaos_end - clock.origin)
-            self.observer.note(f"error: {exc}")
+            self.observer.note(f"error: {facts.reason}")
         finally:
             facts.restored = await self._restore_all(context, plan, clock)
             self._close_journal(context.journal, facts)
@@ -258,7 +282,7 @@ class DrillRun:
         await self._restore_all(context, plan, clock)
         if self._abort.is_set():
             return "aborted", self._abort_reason
-        return "graded", ""
+        return GRADED, ""
 
     async def _chaos(self, plan: Plan, context: FaultContext, clock: RunClock) -> None:
         lost: dict[str, asyncio.Task[None]] = {}
@@ -380,6 +404,13 @@ class DrillRun:
             ) from exc
         dumped = document.model_dump(mode="json", by_alias=True)
         return RunOutcome(dumped, derived.outcome.exit_code, out_dir)
+
+
+def _why(exc: Exception) -> str:
+    """A ZonedrillError says what went wrong; anything else is a defect, named as one."""
+    if isinstance(exc, ZonedrillError):
+        return str(exc)
+    return f"unexpected {type(exc).__name__}: {exc} (a zonedrill defect; please report it)"
 
 
 async def _close_clients(clients: dict[str | None, ProbeClient], runner: ProbeRunner) -> None:

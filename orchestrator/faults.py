@@ -97,16 +97,16 @@ async def lose_zone(
 
     The caller owns ``report``, so the counts survive when a long drain is cancelled.
     """
-    current = {n.name: n for n in await context.port.list_nodes()}
-    to_cordon = [n for n in zone.node_names if not current[n].unschedulable]
-    await send(context, [Cordon(node=n) for n in to_cordon])
+    # The nodes as preflight saw them: adapters skip a change that has become a no-op since, and
+    # undo only what carries this run's mark, so nothing here needs a fresh read.
+    await send(context, [Cordon(node=n.name) for n in zone.nodes if not n.unschedulable])
     if mode is FaultMode.POWER_LOSS:
         # Listed before the taint: every pod on the zone at the moment of the cut is lost with it.
         doomed = await context.port.list_pods(nodes=zone.node_names)
         taints = [
-            AddTaint(node=n, taint=POWER_LOSS_TAINT)
-            for n in zone.node_names
-            if POWER_LOSS_TAINT not in current[n].taints
+            AddTaint(node=n.name, taint=POWER_LOSS_TAINT)
+            for n in zone.nodes
+            if POWER_LOSS_TAINT not in n.taints
         ]
         await send(context, taints)
         await _power_cut(context, _touchable(context, doomed, drain=False), report)

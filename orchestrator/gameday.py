@@ -20,18 +20,18 @@ from rich.console import Console
 from orchestrator import __version__
 from orchestrator.cli_run import Aftermath, DrillJob, run_and_report
 from orchestrator.console import styled
-from orchestrator.document import Outcome, ResultDoc
+from orchestrator.document import ResultDoc
 from orchestrator.drill import Drill, GameDay
 from orchestrator.durations import format_duration
 from orchestrator.engine import DrillRun, RunOutcome
 from orchestrator.gameday_result import (
-    GameDayOutcome,
     GameDayResult,
     GameDayRunDoc,
     SkippedDoc,
     mean_score,
 )
 from orchestrator.history import RunEntry
+from orchestrator.outcomes import GameDayOutcome, Outcome
 from orchestrator.report.document import parse_result
 
 JobFactory = Callable[[int, Path, Drill], DrillJob]

@@ -12,11 +12,9 @@ from typing import Literal, Self
 
 from pydantic import Field, TypeAdapter, ValidationError, model_validator
 
-from orchestrator.document import SCORE_SLACK, Outcome, ResultModel, Seconds, Stamp
+from orchestrator.document import SCORE_SLACK, ResultModel, Seconds, Stamp
 from orchestrator.errors import InvalidInputError, Problem
-
-GameDayOutcome = Literal["passed", "failed", "aborted", "error"]
-EXIT_CODES = {"passed": 0, "failed": 1, "aborted": 3, "error": 4}
+from orchestrator.outcomes import Exit, GameDayOutcome, Outcome
 
 
 class GameDayRunDoc(ResultModel):
@@ -72,9 +70,9 @@ class GameDayResult(ResultModel):
     zonedrill_version: str = ""
 
     @property
-    def exit_code(self) -> int:
+    def exit_code(self) -> Exit:
         """The exit code of ``gameday run`` (as ``run``'s, for the game day as a whole)."""
-        return EXIT_CODES[self.outcome]
+        return Outcome(self.outcome).exit_code
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -9,6 +9,7 @@ node cordoned by someone else is never uncordoned.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Collection, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -247,6 +248,24 @@ class ServiceEndpoint:
     ca_file: str | None = None
 
 
+class LockHold:
+    """The one-drill-at-a-time lock while it is held.
+
+    A lock that can lapse (a Lease nobody renewed in time) may be taken over by another drill;
+    ``lost`` is then set and ``why`` says by whom, so that the run stops and restores.
+    """
+
+    def __init__(self) -> None:
+        self.lost = asyncio.Event()
+        self.why = ""
+
+    def lose(self, why: str) -> None:
+        """Another holder has the lock now."""
+        if not self.lost.is_set():
+            self.why = why
+            self.lost.set()
+
+
 @dataclass(frozen=True)
 class TargetOptions:
     """How to reach a real cluster; handed to the adapter registered for the target."""
@@ -300,8 +319,11 @@ class ClusterPort(Protocol):
         Rollback uses them when a run's journal is gone.
         """
 
-    def lock(self, *, holder: str, wait: float = 0.0) -> AbstractAsyncContextManager[None]:
-        """Hold the one-drill-at-a-time lock; wait up to ``wait`` s for it, then LockHeldError."""
+    def lock(self, *, holder: str, wait: float = 0.0) -> AbstractAsyncContextManager[LockHold]:
+        """Hold the one-drill-at-a-time lock; wait up to ``wait`` s for it, then LockHeldError.
+
+        The hold says when the lock was lost to another holder while the block runs.
+        """
 
     async def close(self) -> None:
         """Release connections and servers."""

@@ -11,7 +11,6 @@ from orchestrator import __version__
 from orchestrator.document import (
     CheckDoc,
     LatencyDoc,
-    Outcome,
     ProbeDoc,
     ResultDoc,
     RtoDoc,
@@ -21,6 +20,7 @@ from orchestrator.document import (
 )
 from orchestrator.drill.model import Drill
 from orchestrator.drill.picks import ZonePicks
+from orchestrator.outcomes import GRADED, Outcome
 from orchestrator.samples import Sample, grid_start
 from orchestrator.scoring import Check, LoseWindow, ProbeFigures, build_checks, probe_figures, score
 from orchestrator.storage import write_durably
@@ -126,7 +126,7 @@ def decide(
     gap = evidence_gap(figures) if steady else ""
     if gap:
         return Outcome.ERROR, gap
-    if outcome == "graded":
+    if outcome == GRADED:
         return (Outcome.PASSED if all(c.passed for c in checks) else Outcome.FAILED), reason
     return Outcome(outcome), reason
 

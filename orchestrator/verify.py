@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.document import Outcome, ResultDoc
+from orchestrator.document import ResultDoc
+from orchestrator.outcomes import GRADED, Outcome
 from orchestrator.result import Derived, StepRecord, Timeline, derive
 from orchestrator.samples import GRID_TOLERANCE, Sample, grid_start
 
@@ -70,7 +71,7 @@ def recompute(doc: ResultDoc, samples: list[Sample]) -> Derived:
         StepRecord(s.index, s.action, s.zone, s.mode, t.t0 + (s.offset or 0.0), nodes=s.nodes)
         for s in doc.steps
     ]
-    ended = "graded" if doc.outcome in (Outcome.PASSED, Outcome.FAILED) else doc.outcome
+    ended = GRADED if doc.outcome in (Outcome.PASSED, Outcome.FAILED) else doc.outcome
     return derive(doc.drill_spec, samples, steps, timeline, outcome=ended, reason=doc.reason or "")
 
 

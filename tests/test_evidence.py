@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from orchestrator.document import Outcome
 from orchestrator.drill.model import Drill, HttpCheck, Probe
+from orchestrator.outcomes import Outcome
 from orchestrator.port import ServiceEndpoint
 from orchestrator.probes import ProbeClient, ProbeTarget, Transport, make_client
 from orchestrator.result import StepRecord, Timeline, derive

@@ -14,6 +14,7 @@ import statistics
 from orchestrator.ctk.recording import Recording
 from orchestrator.drill.model import Drill, FaultMode, Step
 from orchestrator.engine import RunOutcome
+from orchestrator.outcomes import GRADED
 from orchestrator.result import (
     RunFacts,
     StepRecord,
@@ -67,7 +68,7 @@ def write(current: Recording, *, ended: str) -> RunOutcome:
 
 
 def _facts(current: Recording, ended: str, period: float) -> RunFacts:
-    outcome, reason = "graded", ""
+    outcome, reason = GRADED, ""
     failed = [s for s in current.steps if s.note]
     lost = [s for s in current.steps if s.action == "lose" and s.index is not None and not s.note]
     if current.refused:

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator
 
 from orchestrator.drill.types import Duration, FileModel, Metadata, NonEmptyStr
+from orchestrator.outcomes import DrillOutcome
 
-DrillOutcome = Literal["passed", "failed", "aborted", "not-steady", "error"]
 CRON_FIELDS = 5
 
 

@@ -7,6 +7,7 @@ import re
 from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import assert_never
 
 from orchestrator.drill.lab import Lab
 from orchestrator.drill.model import ServiceRef
@@ -21,6 +22,7 @@ from orchestrator.port import (
     DisruptionBudget,
     EvictPod,
     LabelSelector,
+    LockHold,
     NodeInfo,
     PodInfo,
     PodRef,
@@ -136,6 +138,8 @@ class LabTarget:
                 cluster.delete_pod(pod)
             case EvictPod(pod=pod):
                 cluster.evict_pod(pod)
+            case _:
+                assert_never(change)
 
     async def wait_pods_gone(self, *, pods: Collection[PodRef], timeout: float) -> set[PodRef]:
         """Lab pods go at once: report any still listed."""
@@ -148,11 +152,11 @@ class LabTarget:
         return ServiceEndpoint(url=f"http://127.0.0.1:{running.port}")
 
     @asynccontextmanager
-    async def lock(self, *, holder: str, wait: float = 0.0) -> AsyncIterator[None]:
-        """A file lock per lab name."""
+    async def lock(self, *, holder: str, wait: float = 0.0) -> AsyncIterator[LockHold]:
+        """A file lock per lab name; the kernel holds it until this process ends, so never lost."""
         name = re.sub(r"[^A-Za-z0-9._-]+", "_", self.identity)
         async with file_lock(self._lock_dir / f"{name}.lock", holder=holder, wait=wait):
-            yield
+            yield LockHold()
 
     async def close(self) -> None:
         """Stop the loopback servers."""

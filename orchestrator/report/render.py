@@ -11,7 +11,8 @@ from pathlib import Path
 import jinja2
 
 from orchestrator import numbers
-from orchestrator.document import CheckDoc, Outcome, ProbeDoc, ResultDoc
+from orchestrator.document import CheckDoc, ProbeDoc, ResultDoc
+from orchestrator.outcomes import Outcome
 from orchestrator.report import timeline
 from orchestrator.report.document import FinishedRun
 from orchestrator.text import clean

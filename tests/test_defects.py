@@ -1,0 +1,140 @@
+"""Defects that once ended a run with exit 1 ("targets missed") and no result, on the lab.
+
+A failure zonedrill did not foresee must still restore, write an ``error`` result and exit 4;
+and another run's marks on the cluster keep a drill from starting.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator import cli
+from orchestrator.drill import load_drill
+from orchestrator.engine import DrillRun, RunSettings
+from orchestrator.errors import UnrestoredRunError
+from orchestrator.outcomes import Exit
+from orchestrator.port import Change, ClusterPort, Cordon, DeletePod
+from orchestrator.preflight import Plan
+from orchestrator.result import StepRecord
+from orchestrator.samples import Sample
+from orchestrator.targets import lab_for, open_lab_target
+from tests.test_run_safety import drill
+
+
+class Quiet:
+    """A run observer that keeps the notes and prints nothing."""
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+
+    def planned(self, plan: Plan) -> None:
+        """Preflight passed."""
+
+    def phase(self, name: str, *, until: float | None) -> None:
+        """A phase began."""
+
+    def step(self, record: StepRecord) -> None:
+        """A step started or ended."""
+
+    def sample(self, sample: Sample) -> None:
+        """A sample came in."""
+
+    def note(self, message: str) -> None:
+        """Keep it."""
+        self.notes.append(message)
+
+
+class Broken:
+    """The lab's port, but deleting a pod raises what no adapter should: a plain KeyError."""
+
+    def __init__(self, port: ClusterPort) -> None:
+        self._port = port
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._port, name)
+
+    async def apply(self, change: Change, *, run_id: str) -> None:
+        """Pass every change on, but fail the first pod deletion."""
+        if isinstance(change, DeletePod):
+            raise KeyError(change.pod.name)
+        await self._port.apply(change, run_id=run_id)
+
+
+async def run_in_process(tmp_path: Path, port_of: Any) -> tuple[dict[str, Any], DrillRun]:
+    """Run the safety drill on its lab, its port wrapped by ``port_of``."""
+    path = drill(tmp_path)
+    loaded = load_drill(path)
+    port = port_of(await open_lab_target(lab_for(path, loaded, None)))
+    settings = RunSettings(run_id="defect-1", out_dir=tmp_path / "out", state_dir=tmp_path / "s")
+    drill_run = DrillRun(drill=loaded, port=port, settings=settings, observer=Quiet())
+    try:
+        outcome = await drill_run.execute()
+    finally:
+        await port.close()
+    assert outcome.exit_code == Exit.ERROR
+    return outcome.document, drill_run
+
+
+async def test_an_unexpected_exception_restores_and_writes_an_error_result(tmp_path: Path) -> None:
+    """A KeyError mid-chaos: restored, result written with outcome error and the defect named."""
+    document, drill_run = await run_in_process(tmp_path, Broken)
+    written = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert written["outcome"] == document["outcome"] == "error"
+    assert "unexpected KeyError" in written["reason"]
+    assert written["restored"] is True
+    nodes = await drill_run.port.list_nodes()
+    assert not any(n.unschedulable for n in nodes), "the cordons were not undone"
+
+
+class MarkedByAnother:
+    """The lab's port, with a node its marks say another run cordoned (on another machine)."""
+
+    def __init__(self, port: ClusterPort) -> None:
+        self._port = port
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._port, name)
+
+    async def marked_changes(self) -> list[tuple[str, Change]]:
+        """One cordon of run ``elsewhere-7``, whose journal this machine does not have."""
+        return [("elsewhere-7", Cordon(node="pangyo-1")), *await self._port.marked_changes()]
+
+
+async def test_another_runs_marks_refuse_the_drill_with_the_rollback_command(
+    tmp_path: Path,
+) -> None:
+    """A cordon marked by another run, no local journal: refused before anything is changed."""
+    path = drill(tmp_path)
+    loaded = load_drill(path)
+    port = MarkedByAnother(await open_lab_target(lab_for(path, loaded, None)))
+    settings = RunSettings(run_id="mine-1", out_dir=tmp_path / "out", state_dir=tmp_path / "s")
+    drill_run = DrillRun(drill=loaded, port=port, settings=settings, observer=Quiet())
+    try:
+        with pytest.raises(UnrestoredRunError, match="zonedrill rollback elsewhere-7"):
+            await drill_run.execute()
+    finally:
+        await port.close()
+    assert not (tmp_path / "s" / "journal").exists() or not list(
+        (tmp_path / "s" / "journal").rglob("*.jsonl")
+    )
+
+
+def test_a_defect_in_any_command_exits_4_not_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Exit 1 means "targets missed" to a pipeline: an uncaught exception must not produce it."""
+
+    def broken(**_: Any) -> None:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(cli, "main", broken)
+    with pytest.raises(SystemExit) as exited:
+        cli.entry()
+    assert exited.value.code == Exit.ERROR
+    err = capsys.readouterr().err
+    assert "unexpected ZeroDivisionError: division by zero" in err
+    assert "please report it" in err
