@@ -42,7 +42,13 @@ class _Held:
 
     @property
     def what(self) -> str:
+        """As API errors name it."""
         return f'leases "{self.namespace}/{LEASE_NAME}"'
+
+    @property
+    def name(self) -> str:
+        """As people name it."""
+        return f"{self.namespace}/{LEASE_NAME}"
 
 
 def _micro(moment: datetime) -> str:
@@ -116,7 +122,7 @@ async def _create(api: KubeApi, held: _Held) -> None:
             budgeted=False,
         )
     except ClusterConflictError:
-        raise LockHeldError(f"another drill took the lease {held.what} just now") from None
+        raise LockHeldError(f"another drill took the lease {held.name} just now") from None
     except ClusterNotFoundError as exc:
         raise ClusterNotFoundError(
             f"{exc}. The drill lock lives in namespace {held.namespace}, which does not exist: "
@@ -137,14 +143,14 @@ async def _acquire(api: KubeApi, namespace: str, holder: str) -> _Held:
     if expires is not None and expires > datetime.now(UTC):
         left = (expires - datetime.now(UTC)).total_seconds()
         raise LockHeldError(
-            f"another drill holds the lease {held.what}: "
+            f"another drill holds the lease {held.name}: "
             f"{lease.spec.holder_identity} (it expires in {left:.0f}s unless renewed)"
         )
     held.version = lease.metadata.resource_version
     try:  # free or expired: take it over, guarded by its resourceVersion
         await _replace(api, held, _holding(holder, held.acquired))
     except ClusterConflictError:
-        raise LockHeldError(f"another drill took over the lease {held.what} just now") from None
+        raise LockHeldError(f"another drill took over the lease {held.name} just now") from None
     return held
 
 
@@ -174,10 +180,10 @@ async def _renew(api: KubeApi, held: _Held, hold: LockHold) -> None:
             with contextlib.suppress(ClusterError):
                 taker = await _other_holder(api, held)
                 if taker is not None:
-                    hold.lose(f"the drill lease {held.what} lapsed and was taken: {taker}")
+                    hold.lose(f"the drill lease {held.name} lapsed and was taken: {taker}")
                     return
         except ClusterNotFoundError:
-            hold.lose(f"the drill lease {held.what} was deleted")
+            hold.lose(f"the drill lease {held.name} was deleted")
             return
         except ClusterError:
             continue

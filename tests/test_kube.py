@@ -190,6 +190,78 @@ def test_a_stale_lease_is_taken_over(
     assert "another drill holds the lease" not in output
 
 
+def lease_holder(kube: client.ApiClient) -> str | None:
+    """Who the drill Lease names now."""
+    coordination: Any = client.CoordinationV1Api(kube)
+    lease = coordination.read_namespaced_lease("zonedrill-drill-lock", "zonedrill")
+    return lease.spec.holder_identity  # type: ignore[no-any-return]
+
+
+def take_lease(kube: client.ApiClient, holder: str) -> None:
+    """Write the Lease as a fresh hold of ``holder``, as another drill taking it over would."""
+    coordination: Any = client.CoordinationV1Api(kube)
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    coordination.patch_namespaced_lease(
+        "zonedrill-drill-lock",
+        "zonedrill",
+        {"spec": {"holderIdentity": holder, "leaseDurationSeconds": 15, "renewTime": now}},
+        _content_type="application/merge-patch+json",
+    )
+
+
+def test_a_stalled_drill_keeps_others_out_and_aborts_when_its_lease_was_taken(
+    control_plane: Any,
+    kube: client.ApiClient,
+    app: dict[str, Any],
+    pristine: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    """Drill A cordons pangyo and is stalled (SIGSTOP) past its 15 s Lease.
+
+    Drill B, from its own state folder (another machine), must not lose ansan while pangyo is
+    still down: it is refused, naming A's run and the rollback. Then the Lease is taken by a
+    third holder; A, resumed, must notice at its next renewal, abort through its restore, and
+    leave that holder's Lease alone.
+    """
+    core = core_api(kube)
+    state_a, state_b = tmp_path / "state-a", tmp_path / "state-b"
+    drill_a = drill_file(tmp_path, app["namespace"], mode="cordon", duration="60s")
+    first = start_until(
+        zonedrill_kube(
+            control_plane, app, state_a, "run", str(drill_a), "--out", str(tmp_path / "a")
+        ),
+        env=cli_env(state_a),
+        marker="lose pangyo",
+    )
+    try:
+        wait_for(lambda: bool(core.read_node("pangyo-1").spec.unschedulable), what="A's cordon")
+        first.send_signal(signal.SIGSTOP)
+        time.sleep(17)  # the Lease (15 s) lapses: nobody renews it
+        other = tmp_path / "b"
+        other.mkdir()
+        drill_b = drill_file(other, app["namespace"], mode="cordon")
+        drill_b.write_text(drill_b.read_text().replace("lose: pangyo", "lose: ansan"))
+        code, _, output = run_drill(control_plane, app, drill_b, state_b)
+        said = output.replace("\n", "")
+        assert code == 4, output
+        assert "is still marked as made by zonedrill run kube-cordon-" in said
+        assert "zonedrill rollback kube-cordon-" in said
+        assert not any(core.read_node(f"ansan-{i}").spec.unschedulable for i in (1, 2, 3))
+        take_lease(kube, "zonedrill run elsewhere")
+    finally:
+        first.send_signal(signal.SIGCONT)
+    out, _ = first.communicate(timeout=60)
+    result = json.loads((tmp_path / "a" / "result.json").read_text())
+    assert first.returncode == 3, out
+    assert result["outcome"] == "aborted"
+    assert "lost the drill lock" in result["reason"]
+    assert "zonedrill run elsewhere" in result["reason"]
+    assert result["restored"] is True
+    assert lease_holder(kube) == "zonedrill run elsewhere"
+    take_lease(kube, "")
+    assert nodes_as_before(kube, pristine) == pristine
+
+
 @pytest.mark.parametrize("keep_journal", [True, False], ids=["journal", "annotations-only"])
 def test_sigkill_then_rollback_restores_everything(
     control_plane: Any,
