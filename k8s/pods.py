@@ -120,8 +120,13 @@ class _NodeWatch:
         self._stopped = threading.Event()
         self._response: Any = None
         self._guard = threading.Lock()
+
         # Watch reads the return type from the list call's docstring: keep it on the wrapper.
-        self._list = functools.wraps(api.core.list_pod_for_all_namespaces)(self._open)
+        @functools.wraps(api.core.list_pod_for_all_namespaces)
+        def listing(*args: Any, **kwargs: Any) -> Any:
+            return self._open(*args, **kwargs)
+
+        self._list = listing
 
     def follow(self, timeout: float) -> set[PodRef]:
         """Watch until every pod is gone, the time is up or ``stop``; return those left."""

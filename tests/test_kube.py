@@ -262,6 +262,52 @@ def test_a_stalled_drill_keeps_others_out_and_aborts_when_its_lease_was_taken(
     assert nodes_as_before(kube, pristine) == pristine
 
 
+def test_an_interrupted_drain_does_not_wait_for_its_watch(
+    control_plane: Any,
+    kube: client.ApiClient,
+    app: dict[str, Any],
+    pristine: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    """SIGINT while the drain waits for a pod that will not go: out in seconds, not a minute.
+
+    The pod is held by a finalizer, so the drain's watch has nothing to end it; the abort must.
+    """
+    core, namespace = core_api(kube), app["namespace"]
+    hold = "zonedrill.test/hold"
+    stuck = {
+        "metadata": {"name": "stuck", "finalizers": [hold]},
+        "spec": {
+            "nodeName": "pangyo-2",
+            "containers": [{"name": "app", "image": "fake"}],
+            "terminationGracePeriodSeconds": 0,
+        },
+    }
+    core.create_namespaced_pod(namespace, stuck)
+    state = tmp_path / "state"
+    drill = drill_file(tmp_path, namespace, mode="drain", duration="60s", rto="60s")
+    try:
+        running = start_until(
+            zonedrill_kube(control_plane, app, state, "run", str(drill)),
+            env=cli_env(state),
+            marker="lose pangyo",
+        )
+        wait_for(
+            lambda: core.read_namespaced_pod("stuck", namespace).metadata.deletion_timestamp,
+            what="the stuck pod evicted (and held by its finalizer)",
+        )
+        time.sleep(1)  # the drain is now waiting on its watch
+        interrupted = time.monotonic()
+        running.send_signal(signal.SIGINT)
+        out, _ = running.communicate(timeout=90)
+        took = time.monotonic() - interrupted
+    finally:
+        core.patch_namespaced_pod("stuck", namespace, {"metadata": {"finalizers": None}})
+    assert running.returncode == 3, out
+    assert took < 20, f"the drill took {took:.0f}s to exit after SIGINT:\n{out}"
+    assert nodes_as_before(kube, pristine) == pristine
+
+
 @pytest.mark.parametrize("keep_journal", [True, False], ids=["journal", "annotations-only"])
 def test_sigkill_then_rollback_restores_everything(
     control_plane: Any,
