@@ -21,7 +21,6 @@ from orchestrator import __version__
 from orchestrator.drill.model import ServiceRef
 from orchestrator.errors import ClusterUnreachableError
 from orchestrator.port import (
-    POWER_LOSS_TAINT,
     AddTaint,
     Change,
     Cordon,
@@ -107,13 +106,10 @@ class KubeTarget:
             notes = node.metadata.annotations or {}
             if node_api.CORDONED_BY in notes:
                 marks.append((notes[node_api.CORDONED_BY], Cordon(node=node.metadata.name)))
-            if node_api.TAINTED_BY in notes:
-                marks.append(
-                    (
-                        notes[node_api.TAINTED_BY],
-                        AddTaint(node=node.metadata.name, taint=POWER_LOSS_TAINT),
-                    )
-                )
+            for slot, owner in node_api.taint_owners(node).items():
+                key, _, effect = slot.rpartition(":")
+                taint = Taint(key=key, effect=effect)  # type: ignore[arg-type]
+                marks.append((owner, AddTaint(node=node.metadata.name, taint=taint)))
         return marks
 
     async def list_nodes(self) -> list[NodeInfo]:

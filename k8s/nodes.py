@@ -9,12 +9,13 @@ GET of its own: a stale copy costs one conflict and a GET, never a wrong write.
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 from k8s.api import KubeApi
 from orchestrator.errors import ClusterConflictError, ClusterError
-from orchestrator.port import Taint
+from orchestrator.port import POWER_LOSS_TAINT, Taint
 
 CORDONED_BY = "zonedrill.io/cordoned-by"
 TAINTED_BY = "zonedrill.io/tainted-by"
@@ -38,6 +39,33 @@ def _taint_json(taint: Any) -> dict[str, Any]:
     if taint.time_added is not None:
         written["timeAdded"] = _stamp(taint.time_added)
     return written
+
+
+def _slot(taint: Taint) -> str:
+    return f"{taint.key}:{taint.effect}"
+
+
+def taint_owners(node: Any) -> dict[str, str]:
+    """The run that added each taint (``key:effect`` -> run id), as the node's mark says.
+
+    The mark is a JSON object, so that taints of different runs or modes each keep their owner.
+    A plain run id is the mark zonedrill 0.1 wrote, when the power-loss taint was the only one.
+    """
+    raw = (node.metadata.annotations or {}).get(TAINTED_BY)
+    if raw is None:
+        return {}
+    try:
+        owners = json.loads(raw)
+    except ValueError:
+        owners = None
+    if isinstance(owners, dict) and all(isinstance(v, str) for v in owners.values()):
+        return owners
+    return {_slot(POWER_LOSS_TAINT): raw}
+
+
+def _mark(owners: dict[str, str]) -> str | None:
+    """The annotation for ``owners``; None (removed) once no taint is owned."""
+    return json.dumps(owners, sort_keys=True, separators=(",", ":")) if owners else None
 
 
 def _stamp(moment: datetime) -> str:
@@ -137,7 +165,11 @@ async def add_taint(
                 "timeAdded": _stamp(datetime.now(UTC)),
             },
         ]
-        return {"metadata": {"annotations": {TAINTED_BY: run_id}}, "spec": {"taints": taints}}
+        owners = {**taint_owners(node), _slot(taint): run_id}
+        return {
+            "metadata": {"annotations": {TAINTED_BY: _mark(owners)}},
+            "spec": {"taints": taints},
+        }
 
     return await _patch_with_retry(api, name, build, verb="patch", cache=cache)
 
@@ -148,11 +180,13 @@ async def remove_taint(
     """Remove ``taint`` only if ``run_id`` added it."""
 
     def build(node: Any) -> dict[str, Any] | None:
-        if (node.metadata.annotations or {}).get(TAINTED_BY) != run_id:
+        owners = taint_owners(node)
+        if owners.pop(_slot(taint), None) != run_id:
             return None
         kept = [
             t for t in _taints(node) if not (t["key"] == taint.key and t["effect"] == taint.effect)
         ]
-        return {"metadata": {"annotations": {TAINTED_BY: None}}, "spec": {"taints": kept or None}}
+        annotations = {TAINTED_BY: _mark(owners)}
+        return {"metadata": {"annotations": annotations}, "spec": {"taints": kept or None}}
 
     return await _patch_with_retry(api, name, build, verb="patch", cache=cache)

@@ -26,6 +26,7 @@ from orchestrator.port import (
     PodInfo,
     PodRef,
     inverse,
+    scope,
 )
 
 EVICTION_BACKOFF_FIRST = 0.2
@@ -157,22 +158,23 @@ async def _evict_until_allowed(context: FaultContext, pod: PodRef, report: Fault
 async def restore(context: FaultContext, *, nodes: Sequence[str] | None = None) -> int:
     """Undo what this run changed (on ``nodes``, or everywhere); return how many changes.
 
-    Nodes are restored concurrently, each node's changes newest first. A failure on one node
-    does not stop the others: everything that can be restored is, then the first error is raised.
+    Objects are restored concurrently, each one's changes newest first (``port.scope``). A
+    failure on one does not stop the others: everything that can be restored is, then the first
+    error is raised.
     """
     entries = context.journal.pending_restores(nodes=nodes)
-    by_node: dict[str, list[JournalEntry]] = {}
+    by_scope: dict[tuple[str, str], list[JournalEntry]] = {}
     for entry in entries:
-        by_node.setdefault(getattr(entry.change, "node", ""), []).append(entry)
+        by_scope.setdefault(scope(entry.change), []).append(entry)
     results = await asyncio.gather(
-        *(_restore_node(context, node_entries) for node_entries in by_node.values()),
+        *(_restore_one(context, scoped) for scoped in by_scope.values()),
         return_exceptions=True,
     )
     _raise_first(results)
     return len(entries)
 
 
-async def _restore_node(context: FaultContext, entries: list[JournalEntry]) -> None:
+async def _restore_one(context: FaultContext, entries: list[JournalEntry]) -> None:
     for entry in entries:
         undo = inverse(entry.change)
         if undo is not None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +34,7 @@ from orchestrator.port import (
     Taint,
     Uncordon,
     inverse,
+    scope,
 )
 
 
@@ -61,20 +62,25 @@ def change_to_json(change: Change) -> dict[str, Any]:
     return asdict(change)
 
 
+DECODERS: dict[str, Callable[[dict[str, Any]], Change]] = {
+    "cordon": lambda data: Cordon(node=data["node"]),
+    "uncordon": lambda data: Uncordon(node=data["node"]),
+    "add-taint": lambda data: AddTaint(node=data["node"], taint=Taint(**data["taint"])),
+    "remove-taint": lambda data: RemoveTaint(node=data["node"], taint=Taint(**data["taint"])),
+    "delete-pod": lambda data: DeletePod(
+        pod=PodRef(**data["pod"]), grace_seconds=data.get("grace_seconds", 0)
+    ),
+    "evict-pod": lambda data: EvictPod(pod=PodRef(**data["pod"])),
+}
+"""How each ``op`` a journal may hold is read back: one entry per kind of Change."""
+
+
 def change_from_json(data: dict[str, Any]) -> Change:
     """Rebuild a change written by ``change_to_json``."""
-    op = data["op"]
-    if op in ("cordon", "uncordon"):
-        return (Cordon if op == "cordon" else Uncordon)(node=data["node"])
-    if op in ("add-taint", "remove-taint"):
-        taint = Taint(**data["taint"])
-        return (AddTaint if op == "add-taint" else RemoveTaint)(node=data["node"], taint=taint)
-    pod = PodRef(**data["pod"])
-    if op == "delete-pod":
-        return DeletePod(pod=pod, grace_seconds=data.get("grace_seconds", 0))
-    if op == "evict-pod":
-        return EvictPod(pod=pod)
-    raise ValueError(f"unknown change {op!r} in journal")
+    decode = DECODERS.get(data["op"])
+    if decode is None:
+        raise ValueError(f"unknown change {data['op']!r} in journal")
+    return decode(data)
 
 
 @dataclass(frozen=True)
@@ -161,8 +167,8 @@ class Journal:
             change = self._changes[seq]
             if seq in self._restored or inverse(change) is None:
                 continue
-            node = getattr(change, "node", None)
-            if wanted is None or node in wanted:
+            kind, name = scope(change)
+            if wanted is None or (kind == "node" and name in wanted):
                 entries.append(JournalEntry(seq=seq, change=change, restored=False))
         return entries
 

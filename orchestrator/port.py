@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Callable, Collection, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, assert_never, runtime_checkable
 
 from orchestrator.drill.model import ServiceRef
 
@@ -228,6 +228,21 @@ def describe(change: Change) -> str:
     if isinstance(change, Cordon | Uncordon):
         return f"{change.op} {change.node}"
     return f"{change.op} {change.pod}"
+
+
+def scope(change: Change) -> tuple[str, str]:
+    """What ``change`` acts on: ``("node", NAME)`` or ``("pod", "NS/NAME")``.
+
+    A restore undoes the changes of one object in order, newest first, and different objects
+    at once; a zone's restore takes the changes of its nodes.
+    """
+    match change:
+        case Cordon() | Uncordon() | AddTaint() | RemoveTaint():
+            return "node", change.node
+        case DeletePod() | EvictPod():
+            return "pod", str(change.pod)
+        case _:
+            assert_never(change)
 
 
 def inverse(change: Change) -> Change | None:

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from k8s.adapter import KubeSettings, connect
+from orchestrator.port import AddTaint, RemoveTaint, Taint, describe
 from tests.cluster.zones import apps_api, core_api, pdb_body, policy_api, wait_for
 from tests.kubecase import drill_file, node_state, nodes_as_before, run_drill, zonedrill_kube
 from tests.support import cli_env, start_until, zonedrill
@@ -305,6 +307,41 @@ def test_an_interrupted_drain_does_not_wait_for_its_watch(
         core.patch_namespaced_pod("stuck", namespace, {"metadata": {"finalizers": None}})
     assert running.returncode == 3, out
     assert took < 20, f"the drill took {took:.0f}s to exit after SIGINT:\n{out}"
+    assert nodes_as_before(kube, pristine) == pristine
+
+
+async def test_taint_marks_keep_each_runs_taint_and_read_the_old_form(
+    control_plane: Any, kube: client.ApiClient, pristine: dict[str, Any]
+) -> None:
+    """Two runs taint one node: each undo removes only its own; a 0.1 mark is still undone."""
+    port = connect(KubeSettings(kubeconfig=control_plane.kubeconfig))
+    first = Taint(key="zonedrill.io/power-loss", effect="NoSchedule")
+    second = Taint(key="zonedrill.io/other-mode", effect="NoExecute")
+    try:
+        await port.apply(AddTaint(node="gasan-1", taint=first), run_id="run-a")
+        await port.apply(AddTaint(node="gasan-1", taint=second), run_id="run-b")
+        marks = {(owner, describe(c)) for owner, c in await port.marked_changes()}
+        assert ("run-a", "add-taint gasan-1 zonedrill.io/power-loss:NoSchedule") in marks
+        assert ("run-b", "add-taint gasan-1 zonedrill.io/other-mode:NoExecute") in marks
+        await port.apply(RemoveTaint(node="gasan-1", taint=second), run_id="run-a")
+        await port.apply(RemoveTaint(node="gasan-1", taint=first), run_id="run-a")
+        keys = {t.key for t in core_api(kube).read_node("gasan-1").spec.taints or []}
+        assert keys >= {"zonedrill.io/other-mode"}
+        assert "zonedrill.io/power-loss" not in keys
+        await port.apply(RemoveTaint(node="gasan-1", taint=second), run_id="run-b")
+        taints = [
+            {"key": t.key, "effect": t.effect, "value": t.value}
+            for t in core_api(kube).read_node("gasan-1").spec.taints or []
+        ]
+        legacy = {  # as zonedrill 0.1 marked its power-loss taint: the run id alone
+            "metadata": {"annotations": {"zonedrill.io/tainted-by": "run-old"}},
+            "spec": {"taints": [*taints, {"key": first.key, "effect": first.effect}]},
+        }
+        core_api(kube).patch_node("gasan-1", legacy, _content_type="application/merge-patch+json")
+        assert ("run-old", AddTaint(node="gasan-1", taint=first)) in await port.marked_changes()
+        await port.apply(RemoveTaint(node="gasan-1", taint=first), run_id="run-old")
+    finally:
+        await port.close()
     assert nodes_as_before(kube, pristine) == pristine
 
 
