@@ -23,6 +23,7 @@ from orchestrator.errors import ClusterUnreachableError
 from orchestrator.port import (
     AddTaint,
     Change,
+    ClusterPort,
     Cordon,
     DeletePod,
     DisruptionBudget,
@@ -37,6 +38,7 @@ from orchestrator.port import (
     TargetOptions,
     Uncordon,
 )
+from orchestrator.targets import ClusterOpener, Where
 
 
 @dataclass(frozen=True)
@@ -206,8 +208,28 @@ class KubeTarget:
         self.api.close()
 
 
+class KubeKind:
+    """A real cluster: a run's changes outlive its process, and rollback may be needed."""
+
+    lives_with_process = False
+
+    def prepare(self, where: Where) -> ClusterOpener:
+        """Nothing to check before connecting; connecting names a missing kubeconfig (exit 4)."""
+        options = where.options
+
+        async def opener(*, serve: bool = True) -> ClusterPort:
+            del serve  # the cluster serves its own Services
+            return open_target(options)
+
+        return opener
+
+
+TARGET = KubeKind()
+"""What the ``kube`` entry point of ``zonedrill.targets`` loads."""
+
+
 def open_target(options: TargetOptions) -> KubeTarget:
-    """The ``zonedrill.targets`` entry point for ``kube``: how the CLI finds this adapter."""
+    """Connect to the cluster ``options`` name."""
     return connect(
         KubeSettings(
             kubeconfig=Path(options.kubeconfig) if options.kubeconfig else None,

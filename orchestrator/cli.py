@@ -51,10 +51,16 @@ from orchestrator.history import History, default_path
 from orchestrator.journal import state_dir
 from orchestrator.outcomes import Exit
 from orchestrator.outputs import FileCheck, ValidateOut, plan_out, problems_out
-from orchestrator.port import ClusterPort, TargetOptions
 from orchestrator.preflight import Plan, PlanRefusedError, prepare
 from orchestrator.probes import Transport
-from orchestrator.targets import lab_for, open_adapter, open_lab_target, pick_target
+from orchestrator.targets import (
+    ClusterOpener,
+    Where,
+    lab_for,
+    pick_target,
+    prepare_cluster,
+    target_names,
+)
 
 HELP = """Rehearse the loss of a datacenter power zone and score the recovery.
 
@@ -88,7 +94,7 @@ def main(ctx: click.Context) -> None:
 @click.argument("drill_file", metavar="DRILL", type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
     "--target",
-    type=click.Choice(["lab", "kube"]),
+    type=click.Choice(target_names()),
     help="Where to run. Default: lab when the drill names a lab and no --kubeconfig.",
 )
 @LAB_OPTION
@@ -153,7 +159,8 @@ def run(
         drill, picks = pick_zones(load_drill(drill_file), seed)
         chosen = pick_target(drill, target, options, lab_file)
         overrides = parse_service_urls(service_urls)
-        lab = lab_for(drill_file, drill, lab_file) if chosen == "lab" else None
+        where = Where(options, state_dir(), drill, drill_file, lab_file)
+        open_cluster = prepare_cluster(chosen, where)
     except ZonedrillError as exc:
         sys.exit(fail(console, exc))
     run_id = f"{drill.metadata.name}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
@@ -168,10 +175,7 @@ def run(
     )
     after = Aftermath(history=History(history_path or default_path(state_dir())), trigger=trigger)
 
-    async def open_port() -> ClusterPort:
-        return await open_lab_target(lab) if lab is not None else open_adapter(chosen, options)
-
-    job = DrillJob(drill=drill, open_port=open_port, settings=settings)
+    job = DrillJob(drill=drill, open_port=open_cluster, settings=settings)
     sys.exit(run_async(lambda: _run_drill(job, console, as_json, after)))
 
 
@@ -240,7 +244,7 @@ def _check_file(path: Path) -> tuple[FileCheck, InvalidInputError | None]:
 
 @main.command()
 @click.argument("drill_file", metavar="DRILL", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--target", type=click.Choice(["lab", "kube"]), help="As for run.")
+@click.option("--target", type=click.Choice(target_names()), help="As for run.")
 @LAB_OPTION
 @click.option(
     "--pods",
@@ -272,8 +276,9 @@ def plan(
     try:
         drill, picks = pick_zones(load_drill(drill_file), seed)
         chosen = pick_target(drill, target, options, lab_file)
-        lab = lab_for(drill_file, drill, lab_file) if chosen == "lab" else None
-        result = run_async(lambda: _plan(drill, picks, lab, chosen, options))
+        where = Where(options, state_dir(), drill, drill_file, lab_file)
+        open_cluster = prepare_cluster(chosen, where)
+        result = run_async(lambda: _plan(drill, picks, open_cluster))
     except PlanRefusedError as refused:  # the plan still shows, the refusal marked: exit 2
         _show_plan(console, refused.plan, form, pods_listed)
         sys.exit(fail(stderr(), refused))
@@ -289,10 +294,8 @@ def _show_plan(console: Console, plan: Plan, form: str, pods_listed: int) -> Non
         console.print(render_plan(plan, pods_listed=pods_listed))
 
 
-async def _plan(
-    drill: Drill, picks: ZonePicks, lab: Lab | None, target: str, options: TargetOptions
-) -> Plan:
-    port = await open_lab_target(lab, serve=False) if lab else open_adapter(target, options)
+async def _plan(drill: Drill, picks: ZonePicks, open_cluster: ClusterOpener) -> Plan:
+    port = await open_cluster(serve=False)
     try:
         return await prepare(drill, port, picks)
     finally:

@@ -27,7 +27,7 @@ from orchestrator.cli_common import (
 from orchestrator.cli_run import Aftermath, DrillJob, signals_stop
 from orchestrator.cluster_results import record_summary
 from orchestrator.console import SafeConsole, render_plan, styled
-from orchestrator.drill import Drill, GameDay, Lab, load_gameday
+from orchestrator.drill import Drill, GameDay, load_gameday
 from orchestrator.drill.picks import SEED_BITS, ZonePicks, pick_zones
 from orchestrator.durations import format_duration
 from orchestrator.engine import RunSettings
@@ -38,13 +38,13 @@ from orchestrator.history import History, default_path
 from orchestrator.journal import state_dir
 from orchestrator.notify import notify
 from orchestrator.outcomes import Exit
-from orchestrator.port import ClusterPort, TargetOptions
+from orchestrator.port import TargetOptions
 from orchestrator.preflight import PlanRefusedError, prepare
 from orchestrator.report.document import load_result
 from orchestrator.report.gameday import GameDayReport, write_gameday_reports
 from orchestrator.schedule import run_length
 from orchestrator.storage import write_durably
-from orchestrator.targets import lab_for, open_adapter, open_lab_target
+from orchestrator.targets import ClusterOpener, Where, prepare_cluster, target_names
 
 TREND_DAYS = 12
 
@@ -55,7 +55,7 @@ class Prepared:
 
     gameday: GameDay
     path: Path
-    drills: list[tuple[Path, Drill, ZonePicks, Lab | None]]
+    drills: list[tuple[Path, Drill, ZonePicks, ClusterOpener]]
     seed: int
     target: str
 
@@ -70,8 +70,8 @@ def _prepare(file: Path, target: str | None, seed: int | None, options: TargetOp
     drills = []
     for path, drill in loaded:
         picked, picks = pick_zones(drill, seed)
-        lab = lab_for(path, drill, None) if chosen == "lab" else None
-        drills.append((path, picked, picks, lab))
+        opener = prepare_cluster(chosen, Where(options, state_dir(), picked, path))
+        drills.append((path, picked, picks, opener))
     return Prepared(gameday, file, drills, seed, chosen)
 
 
@@ -89,7 +89,7 @@ def gameday() -> None:
 
 @gameday.command("plan")
 @click.argument("file", metavar="GAMEDAY", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--target", type=click.Choice(["lab", "kube"]), help="As for run.")
+@click.option("--target", type=click.Choice(target_names()), help="As for run.")
 @SEED_OPTION
 @kube_options
 def plan_command(
@@ -136,8 +136,8 @@ def _total_line(prepared: Prepared) -> str:
 
 async def _plan_all(prepared: Prepared, options: TargetOptions) -> list[object]:
     shown: list[object] = []
-    for _, drill, picks, lab in prepared.drills:
-        port = await _port(lab, prepared.target, options, serve=False)
+    for _, drill, picks, open_cluster in prepared.drills:
+        port = await open_cluster(serve=False)
         try:
             shown.append(render_plan(await prepare(drill, port, picks)))
         finally:
@@ -145,19 +145,11 @@ async def _plan_all(prepared: Prepared, options: TargetOptions) -> list[object]:
     return shown
 
 
-async def _port(
-    lab: Lab | None, target: str, options: TargetOptions, *, serve: bool
-) -> ClusterPort:
-    if lab is not None:
-        return await open_lab_target(lab, serve=serve)
-    return open_adapter(target, options)
-
-
 @gameday.command("run")
 @click.argument("file", metavar="GAMEDAY", type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
     "--target",
-    type=click.Choice(["lab", "kube"]),
+    type=click.Choice(target_names()),
     help="Where to run. Default: lab when every drill names a lab and no --kubeconfig.",
 )
 @kube_options
@@ -215,9 +207,9 @@ def run_command(
         sys.exit(fail(console, exc))
     history = History(history_path or default_path(state_dir()))
     after = Aftermath(history=history, trigger=trigger)
-    where = Where(folder=folder, options=options, service_urls=overrides)
+    where = Route(folder=folder, options=options, service_urls=overrides)
     result = run_async(lambda: _run_all(prepared, game_day_id, where, console, after))
-    code = _finish(result, prepared, Where(folder, options, overrides), history, console)
+    code = _finish(result, prepared, Route(folder, options, overrides), history, console)
     if as_json:
         sys.stdout.write(result.model_dump_json(by_alias=True, indent=2) + "\n")
     sys.exit(code)
@@ -231,8 +223,8 @@ def _refuse_used(folder: Path) -> None:
 
 
 @dataclass(frozen=True)
-class Where:
-    """Where a game day's runs go and how they reach the cluster and its Services."""
+class Route:
+    """Where a game day's runs go, and how they reach the cluster and its Services."""
 
     folder: Path
     options: TargetOptions
@@ -240,15 +232,12 @@ class Where:
 
 
 async def _run_all(
-    prepared: Prepared, game_day_id: str, where: Where, console: Console, after: Aftermath
+    prepared: Prepared, game_day_id: str, where: Route, console: Console, after: Aftermath
 ) -> GameDayResult:
     def make_job(index: int, _path: Path, drill: Drill) -> DrillJob:
-        _, _, picks, lab = prepared.drills[index]
+        _, _, picks, open_cluster = prepared.drills[index]
         stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
         run_id = f"{drill.metadata.name}-{stamp}"
-
-        async def open_port() -> ClusterPort:
-            return await _port(lab, prepared.target, where.options, serve=True)
 
         settings = RunSettings(
             run_id=run_id,
@@ -258,7 +247,7 @@ async def _run_all(
             service_urls=where.service_urls,
         )
         label = f"drill {index + 1} of {len(prepared.drills)}: {drill.metadata.name}"
-        return DrillJob(drill=drill, open_port=open_port, settings=settings, label=label)
+        return DrillJob(drill=drill, open_port=open_cluster, settings=settings, label=label)
 
     runner = GameDayRun(
         prepared.gameday,
@@ -274,7 +263,7 @@ async def _run_all(
 
 
 def _finish(
-    result: GameDayResult, prepared: Prepared, where: Where, history: History, console: Console
+    result: GameDayResult, prepared: Prepared, where: Route, history: History, console: Console
 ) -> int:
     """Record the game day, write gameday.json and the report, notify; return the exit code.
 

@@ -20,10 +20,9 @@ from orchestrator.journal import Journal, OpenRun, known_run, open_runs, state_d
 from orchestrator.outcomes import Exit
 from orchestrator.port import TargetOptions
 from orchestrator.rollback import rollback as rollback_runs
-from orchestrator.targets import open_adapter
+from orchestrator.targets import open_cluster, target_named, target_names
 
 ROLLBACK_LOCK_WAIT = 30.0
-TARGETS = ("lab", "kube")
 
 
 @click.command()
@@ -52,15 +51,22 @@ def rollback(
     runs = [r for r in open_runs(state_dir()) if wanted is None or r.run_id == wanted]
     live = _report_open_runs(runs, console)
     runs = [r for r in runs if r not in live]
-    for entry in [r for r in runs if r.target == "lab"]:
-        Journal.reopen(entry.path).close(restored=True, note="lab gone with its process")
-        console.print(
-            f"{entry.run_id}: its lab lived in process {entry.pid}, which is gone; "
-            "nothing is left changed"
-        )
-    if kubeconfig or context or any(r.target == "kube" for r in runs):
+    # Cluster options alone name a cluster whose journals may be gone: its marks still count.
+    clusters = {"kube"} if kubeconfig or context else set()
+    for entry in runs:
+        if target_named(entry.target).lives_with_process:
+            Journal.reopen(entry.path).close(
+                restored=True, note=f"{entry.target} gone with its process"
+            )
+            console.print(
+                f"{entry.run_id}: its {entry.target} lived in process {entry.pid}, which is "
+                "gone; nothing is left changed"
+            )
+        else:
+            clusters.add(entry.target)
+    if clusters:
         options = target_options(kubeconfig, context, qps, lock_namespace)
-        code = run_async(lambda: _rollback_kube(options, wanted, console))
+        code = run_async(lambda: _rollback_clusters(sorted(clusters), options, wanted, console))
         sys.exit(code or (Exit.ERROR if live else Exit.OK))
     if run_id and not live and not known_run(state_dir(), run_id):
         console.print(f"error: no run {run_id} in the journals under {state_dir()}")
@@ -86,7 +92,8 @@ def _report_open_runs(runs: list[OpenRun], console: Console) -> list[OpenRun]:
             f"{run.run_id}: still running in process {run.pid}; left alone. Stop it with "
             f"kill -INT {run.pid} (it restores on its own), then roll back if needed"
         )
-    strange = [run for run in runs if run.target not in TARGETS and run not in live]
+    installed = target_names()
+    strange = [run for run in runs if run.target not in installed and run not in live]
     for run in strange:
         console.print(
             f"{run.run_id}: its journal {run.path} names an unknown target {run.target!r}; "
@@ -95,9 +102,19 @@ def _report_open_runs(runs: list[OpenRun], console: Console) -> list[OpenRun]:
     return live + strange
 
 
-async def _rollback_kube(options: TargetOptions, run_id: str | None, console: Console) -> int:
+async def _rollback_clusters(
+    names: list[str], options: TargetOptions, run_id: str | None, console: Console
+) -> int:
+    """Roll back on each cluster target named; the first failure's exit code, else 0."""
+    codes = [await _rollback_on(name, options, run_id, console) for name in names]
+    return next((code for code in codes if code), 0)
+
+
+async def _rollback_on(
+    name: str, options: TargetOptions, run_id: str | None, console: Console
+) -> int:
     try:
-        port = open_adapter("kube", options)
+        port = await open_cluster(name, options)
     except ZonedrillError as exc:
         return fail(console, exc)
     try:

@@ -8,12 +8,12 @@ from __future__ import annotations
 from orchestrator.errors import ClusterError, ZonedrillError
 from orchestrator.gameday_result import GameDaySummary, add_summary, parse_summaries
 from orchestrator.port import ResultsStore, TargetOptions
-from orchestrator.targets import open_adapter
+from orchestrator.targets import open_cluster
 
 
 async def cluster_summaries(options: TargetOptions, gameday: str) -> list[GameDaySummary]:
     """The summaries the cluster keeps of game day ``gameday``, newest first."""
-    port = open_adapter("kube", options)
+    port = await open_cluster("kube", options)
     try:
         if not isinstance(port, ResultsStore):
             raise ClusterError("the kube adapter keeps no game-day results")
@@ -27,7 +27,7 @@ async def record_summary(summary: GameDaySummary, options: TargetOptions) -> lis
     """Keep ``summary`` in the cluster; return a warning when that failed (never raise)."""
     key = f"{summary.gameday}.json"
     try:
-        port = open_adapter("kube", options)
+        port = await open_cluster("kube", options)
     except ZonedrillError as exc:
         return [f"game day not recorded in the cluster: {exc}"]
     try:

@@ -13,15 +13,15 @@ from typing import Any
 import pytest
 
 from orchestrator import cli
-from orchestrator.drill import load_drill
+from orchestrator.drill import Drill, load_drill
 from orchestrator.engine import DrillRun, RunSettings
 from orchestrator.errors import UnrestoredRunError
 from orchestrator.outcomes import Exit
-from orchestrator.port import Change, ClusterPort, Cordon, DeletePod
+from orchestrator.port import Change, ClusterPort, Cordon, DeletePod, TargetOptions
 from orchestrator.preflight import Plan
 from orchestrator.result import StepRecord
 from orchestrator.samples import Sample
-from orchestrator.targets import lab_for, open_lab_target
+from orchestrator.targets import Where, prepare_cluster
 from tests.test_run_safety import drill
 
 
@@ -64,11 +64,17 @@ class Broken:
         await self._port.apply(change, run_id=run_id)
 
 
+async def open_lab(path: Path, loaded: Drill, folder: Path) -> ClusterPort:
+    """The drill's lab, opened through the lab target as ``zonedrill run`` opens it."""
+    where = Where(TargetOptions(), folder / "s", loaded, path)
+    return await prepare_cluster("lab", where)()
+
+
 async def run_in_process(tmp_path: Path, port_of: Any) -> tuple[dict[str, Any], DrillRun]:
     """Run the safety drill on its lab, its port wrapped by ``port_of``."""
     path = drill(tmp_path)
     loaded = load_drill(path)
-    port = port_of(await open_lab_target(lab_for(path, loaded, None)))
+    port = port_of(await open_lab(path, loaded, tmp_path))
     settings = RunSettings(run_id="defect-1", out_dir=tmp_path / "out", state_dir=tmp_path / "s")
     drill_run = DrillRun(drill=loaded, port=port, settings=settings, observer=Quiet())
     try:
@@ -110,7 +116,7 @@ async def test_another_runs_marks_refuse_the_drill_with_the_rollback_command(
     """A cordon marked by another run, no local journal: refused before anything is changed."""
     path = drill(tmp_path)
     loaded = load_drill(path)
-    port = MarkedByAnother(await open_lab_target(lab_for(path, loaded, None)))
+    port = MarkedByAnother(await open_lab(path, loaded, tmp_path))
     settings = RunSettings(run_id="mine-1", out_dir=tmp_path / "out", state_dir=tmp_path / "s")
     drill_run = DrillRun(drill=loaded, port=port, settings=settings, observer=Quiet())
     try:

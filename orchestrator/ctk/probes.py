@@ -24,7 +24,7 @@ from orchestrator.history import History, default_path
 from orchestrator.journal import state_dir
 from orchestrator.port import TargetOptions
 from orchestrator.report.document import load_result
-from orchestrator.targets import open_adapter
+from orchestrator.targets import open_cluster
 
 __all__ = ["answer_ok", "drill_passed", "rto_within", "score_at_least", "service_status"]
 
@@ -99,7 +99,7 @@ def service_status(
 async def _ask(
     ref: ServiceRef, path: str, method: str, timeout: float, options: TargetOptions
 ) -> dict[str, Any]:
-    cluster = open_adapter("kube", options)
+    cluster = await open_cluster("kube", options)
     try:
         endpoint = await cluster.service_endpoint(ref=ref)
     finally:

@@ -27,7 +27,7 @@ from orchestrator.faults import FaultContext, FaultReport, ResolvedZone
 from orchestrator.journal import Journal, state_dir
 from orchestrator.port import ClusterPort, TargetOptions
 from orchestrator.preflight import prepare
-from orchestrator.targets import open_adapter
+from orchestrator.targets import open_cluster
 
 T = TypeVar("T")
 CALL_TIMEOUT = 3600.0
@@ -76,7 +76,7 @@ class ZoneSession:
             message = f'the drill has no zone "{zone}"; it has: {known}'
             raise InvalidInputError([Problem(drill.metadata.name, None, None, "zone", message)])
         lost = [*(self._open.zones if self._open else {}), zone]
-        port = self._open.port if self._open else open_adapter("kube", options)
+        port = self._open.port if self._open else await open_cluster("kube", options)
         try:  # preflight first: a refusal takes no Lease and opens no journal
             plan = await prepare(_losing(drill, lost, mode), port, ZonePicks())
         except BaseException:
