@@ -16,9 +16,9 @@ from rich.table import Table
 from rich.text import Text
 
 from orchestrator import numbers
-from orchestrator.drill.model import FaultMode
 from orchestrator.durations import format_duration
 from orchestrator.errors import InvalidInputError, ZonedrillError
+from orchestrator.faults import mode_of
 from orchestrator.outcomes import Outcome
 from orchestrator.preflight import Plan, StepPlan
 from orchestrator.result import StepRecord
@@ -262,13 +262,14 @@ def _schedule_lines(plan: Plan) -> list[Text]:
 
 def _pod_lines(plan: Plan, step: StepPlan, limit: int) -> list[Text]:
     """The pods the step is expected to hit, those moved there by earlier steps marked."""
-    if limit <= 0 or step.mode is FaultMode.CORDON:
+    mode = mode_of(step.mode)
+    if limit <= 0 or not mode.verb:
         return []
     nodes = set(plan.zones[step.zone].node_names)
     pods = sorted((p for p in step.lost_pods if p.node in nodes), key=lambda p: p.ref)
-    if step.mode is FaultMode.DRAIN:
+    if mode.evicts:
         pods = [p for p in pods if p.evictable]
-    verb = "evict" if step.mode is FaultMode.DRAIN else "delete"
+    verb = mode.verb
     before = plan.pods_by_zone[step.zone]
     lines = [
         Text(

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from orchestrator.drill.model import FaultMode
+from orchestrator.faults.registry import mode_of
 from orchestrator.port import DisruptionBudget, NodeInfo, PodInfo, Resources, SpreadConstraint
 
 
@@ -44,8 +45,8 @@ Forecast = Callable[[Loss, Snapshot], list[str]]
 
 
 def foresee(loss: Loss, snapshot: Snapshot) -> list[str]:
-    """Every risk the forecasts see for one lose step (cordon displaces nothing: no risks)."""
-    if loss.mode is FaultMode.CORDON:
+    """Every risk the forecasts see for one lose step (a mode that displaces nothing: none)."""
+    if not mode_of(loss.mode).displaces:
         return []
     forecasts: list[Forecast] = [outages, blocking_budgets, pod_slots, requested_room, spreads]
     return [risk for forecast in forecasts for risk in forecast(loss, snapshot)]
@@ -65,7 +66,7 @@ def outages(loss: Loss, snapshot: Snapshot) -> list[str]:
 
 def blocking_budgets(loss: Loss, snapshot: Snapshot) -> list[str]:
     """PDBs that allow fewer disruptions now than the drain wants to make at once."""
-    if loss.mode is not FaultMode.DRAIN:
+    if not mode_of(loss.mode).evicts:
         return []
     evicted = [
         p

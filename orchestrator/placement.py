@@ -14,8 +14,8 @@ import dataclasses
 import itertools
 from collections.abc import Iterable
 
-from orchestrator.drill.model import Drill, FaultMode
-from orchestrator.faults import ResolvedZone
+from orchestrator.drill.model import Drill
+from orchestrator.faults import ResolvedZone, mode_of
 from orchestrator.port import PodInfo
 
 OUTSIDE = ""
@@ -38,7 +38,7 @@ def expected_pods(
             continue
         expected[index] = {name: list(pods) for name, pods in where.items()}
         lost.add(step.zone)
-        if step.fault_mode is not FaultMode.CORDON:
+        if mode_of(step.fault_mode).displaces:
             moving = [p for p in where[step.zone] if p.comes_back and not p.terminating]
             where[step.zone] = [p for p in where[step.zone] if p not in moving]
             up = [outside, *(zones[z] for z in zones if z not in lost)]

@@ -29,6 +29,7 @@ from orchestrator.cli_run import Aftermath, report_and_record
 from orchestrator.ctk import recording, scoring_ctk
 from orchestrator.ctk.importer import drill_data, selector_labels, zone_for
 from orchestrator.drill.model import Drill
+from orchestrator.faults import MODES
 from orchestrator.history import History, default_path
 from orchestrator.journal import state_dir
 from orchestrator.result import StepRecord
@@ -38,9 +39,12 @@ JUDGEMENTS = {"drill_passed", "rto_within", "score_at_least"}
 ZONE_ACTIONS = {
     ("orchestrator.ctk.actions", "lose_zone"): "lose",
     ("orchestrator.ctk.actions", "restore_zone"): "restore",
-    ("chaosk8s.node.actions", "cordon_node"): "lose",
-    ("chaosk8s.node.actions", "drain_nodes"): "lose",
     ("chaosk8s.node.actions", "uncordon_node"): "restore",
+    **{
+        ("chaosk8s.node.actions", mode.chaos_toolkit): "lose"
+        for mode in MODES.values()
+        if mode.chaos_toolkit
+    },
 }
 
 
@@ -124,7 +128,7 @@ def _zone_action(provider: dict[str, Any]) -> tuple[str, str]:
 
 
 def _mode(func: str, arguments: dict[str, Any]) -> str:
-    named = {"cordon_node": "cordon", "drain_nodes": "drain"}
+    named = {mode.chaos_toolkit: str(mode.name) for mode in MODES.values() if mode.chaos_toolkit}
     return str(arguments.get("mode") or named.get(func, "power-loss"))
 
 

@@ -20,12 +20,16 @@ from typing import Any
 
 from orchestrator.drill.model import DEFAULT_TIMEOUT_CAP
 from orchestrator.durations import parse_duration
+from orchestrator.faults import MODES
+
+CHAOSK8S_NODES = "chaosk8s.node.actions"
 
 NODE_ACTIONS = {
-    ("chaosk8s.node.actions", "cordon_node"): "cordon",
-    ("chaosk8s.node.actions", "drain_nodes"): "drain",
+    (CHAOSK8S_NODES, mode.chaos_toolkit): str(mode.name)
+    for mode in MODES.values()
+    if mode.chaos_toolkit
 }
-UNCORDON = ("chaosk8s.node.actions", "uncordon_node")
+UNCORDON = (CHAOSK8S_NODES, "uncordon_node")
 ZONEDRILL_ACTIONS, ZONEDRILL_PROBES = "orchestrator.ctk.actions", "orchestrator.ctk.probes"
 JUDGEMENTS = {"drill_passed", "rto_within", "score_at_least"}
 DEFAULT_TAIL = 30.0
@@ -219,7 +223,7 @@ def _steps(
     return steps, clock.at + tail
 
 
-SEVERITY = {"cordon": 0, "drain": 1, "power-loss": 2}
+SEVERITY = {str(mode.name): mode.severity for mode in MODES.values()}
 
 
 def _merged(step: dict[str, Any], steps: list[dict[str, Any]], path: str, found: Imported) -> bool:

@@ -1,4 +1,4 @@
-"""The fault modes of spec §2, carried out through the cluster port.
+"""What every fault mode shares: the context, journaled batches of changes, and the restore.
 
 Every change goes to the journal before it is sent. Batches are journaled with one fsync and
 then sent concurrently, so a zone of many nodes is lost in one round of API calls, not one node
@@ -8,29 +8,20 @@ at a time.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from orchestrator.drill.model import FaultMode
-from orchestrator.errors import ClusterNotFoundError, EvictionBlockedError
+from orchestrator.errors import ClusterNotFoundError
 from orchestrator.journal import Journal, JournalEntry
 from orchestrator.port import (
-    POWER_LOSS_TAINT,
-    AddTaint,
     Change,
     ClusterPort,
-    Cordon,
-    DeletePod,
-    EvictPod,
     NodeInfo,
     PodInfo,
-    PodRef,
     inverse,
     scope,
 )
-
-EVICTION_BACKOFF_FIRST = 0.2
-EVICTION_BACKOFF_MAX = 2.0
 
 
 @dataclass(frozen=True)
@@ -91,68 +82,35 @@ def _raise_first(results: Sequence[object], *, ignore: tuple[type[Exception], ..
             raise result
 
 
-async def lose_zone(
-    context: FaultContext, zone: ResolvedZone, mode: FaultMode, report: FaultReport
-) -> None:
-    """Cordon, drain or power-cut every node of ``zone``, counting into ``report`` as it goes.
+@dataclass(frozen=True)
+class Mode:
+    """One fault mode (spec §2): what it does to a lost zone, and what follows from that.
 
-    The caller owns ``report``, so the counts survive when a long drain is cancelled.
+    Plans, forecasts, the console and the Chaos Toolkit import read these facts instead of
+    asking which mode it is; ``faults.registry`` lists every mode.
     """
-    # The nodes as preflight saw them: adapters skip a change that has become a no-op since, and
-    # undo only what carries this run's mark, so nothing here needs a fresh read.
-    await send(context, [Cordon(node=n.name) for n in zone.nodes if not n.unschedulable])
-    if mode is FaultMode.POWER_LOSS:
-        # Listed before the taint: every pod on the zone at the moment of the cut is lost with it.
-        doomed = await context.port.list_pods(nodes=zone.node_names)
-        taints = [
-            AddTaint(node=n.name, taint=POWER_LOSS_TAINT)
-            for n in zone.nodes
-            if POWER_LOSS_TAINT not in n.taints
-        ]
-        await send(context, taints)
-        await _power_cut(context, _touchable(context, doomed, drain=False), report)
-    elif mode is FaultMode.DRAIN:
-        await _drain(context, zone, report)
+
+    name: FaultMode
+    lose: Callable[[FaultContext, ResolvedZone, FaultReport], Awaitable[None]]
+    """What the mode does to the zone once its nodes are cordoned."""
+    displaces: bool
+    """Pods leave the zone and their controllers recreate them elsewhere."""
+    evicts: bool
+    """Through the Eviction API: only evictable pods, and PodDisruptionBudgets apply."""
+    verb: str
+    """What ``plan`` says it does to each pod ("evict", "delete"); empty when it touches none."""
+    severity: int
+    """A zone lost twice in an imported experiment keeps the more severe mode."""
+    chaos_toolkit: str | None = None
+    """The ``chaosk8s.node.actions`` function that does the same, for ``zonedrill import``."""
 
 
-def _touchable(context: FaultContext, pods: list[PodInfo], *, drain: bool) -> list[PodInfo]:
+def touchable(context: FaultContext, pods: list[PodInfo], *, drain: bool) -> list[PodInfo]:
+    """The pods a mode may touch: outside excluded namespaces, and evictable for a drain."""
     kept = [p for p in pods if p.ref.namespace not in context.exclude_namespaces]
     if drain:
         kept = [p for p in kept if p.evictable]
     return kept
-
-
-async def _power_cut(context: FaultContext, pods: list[PodInfo], report: FaultReport) -> None:
-    changes = [DeletePod(pod=p.ref, grace_seconds=0) for p in pods]
-    await send(context, changes, gone_is_done=True)
-    report.pods_deleted = len(changes)
-
-
-async def _drain(context: FaultContext, zone: ResolvedZone, report: FaultReport) -> None:
-    pods = _touchable(context, await context.port.list_pods(nodes=zone.node_names), drain=True)
-    # One durable batch for the zone: an fsync per pod stalled the loop at thousands of pods.
-    context.journal.record([EvictPod(pod=p.ref) for p in pods])
-    await asyncio.gather(*(_evict_until_allowed(context, p.ref, report) for p in pods))
-    left = await context.port.wait_pods_gone(pods=[p.ref for p in pods], timeout=60.0)
-    report.pods_left = sorted(str(p) for p in left)
-
-
-async def _evict_until_allowed(context: FaultContext, pod: PodRef, report: FaultReport) -> None:
-    """Evict ``pod`` (journaled already), retrying a PDB refusal with backoff until it goes."""
-    change = EvictPod(pod=pod)
-    delay = EVICTION_BACKOFF_FIRST
-    while True:
-        try:
-            await context.port.apply(change, run_id=context.run_id)
-        except EvictionBlockedError as blocked:
-            report.evictions_blocked += 1
-            await asyncio.sleep(blocked.retry_after if blocked.retry_after else delay)
-            delay = min(delay * 2, EVICTION_BACKOFF_MAX)
-            continue
-        except ClusterNotFoundError:
-            return
-        report.pods_evicted += 1
-        return
 
 
 async def restore(context: FaultContext, *, nodes: Sequence[str] | None = None) -> int:
