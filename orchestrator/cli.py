@@ -20,7 +20,6 @@ from orchestrator.cli_common import (
     SEED_OPTION,
     SERVICE_URL_OPTION,
     TRIGGER_OPTION,
-    fail,
     kube_options,
     parse_service_urls,
     print_document,
@@ -33,10 +32,10 @@ from orchestrator.cli_gameday import gameday
 from orchestrator.cli_gate import gate
 from orchestrator.cli_results import history, report, verify
 from orchestrator.cli_rollback import rollback
-from orchestrator.cli_run import Aftermath, DrillJob, run_and_report, signals_stop
 from orchestrator.cli_schedule import schedule
 from orchestrator.console import (
     SafeConsole,
+    fail,
     print_exception,
     render_plan,
     styled,
@@ -53,6 +52,7 @@ from orchestrator.outcomes import Exit
 from orchestrator.outputs import FileCheck, ValidateOut, plan_out, problems_out
 from orchestrator.preflight import Plan, PlanRefusedError, prepare
 from orchestrator.probes import Transport
+from orchestrator.runner import Aftermath, DrillJob, run_and_report, signals_stop
 from orchestrator.targets import (
     ClusterOpener,
     Where,

@@ -16,7 +16,7 @@ from orchestrator.console import SafeConsole, print_error
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
 from orchestrator.history import History, default_path
 from orchestrator.journal import state_dir
-from orchestrator.outcomes import Exit, exit_for
+from orchestrator.outcomes import exit_for
 from orchestrator.outputs import Form, emit
 from orchestrator.port import TargetOptions
 
@@ -26,14 +26,6 @@ T = TypeVar("T")
 def stderr() -> Console:
     """The console for errors and progress when standard output carries data."""
     return SafeConsole(stderr=True)
-
-
-def fail(console: Console, exc: ZonedrillError) -> Exit:
-    """Print ``exc``; return its exit code (``outcomes.exit_for``)."""
-    print_error(console, exc)
-    if isinstance(exc, InvalidInputError):
-        console.print(f"{len(exc.problems)} error(s); nothing was touched.")
-    return exit_for(exc)
 
 
 def run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:

@@ -17,16 +17,14 @@ from orchestrator.cli_common import (
     SEED_OPTION,
     SERVICE_URL_OPTION,
     TRIGGER_OPTION,
-    fail,
     kube_options,
     parse_service_urls,
     run_async,
     stderr,
     target_options,
 )
-from orchestrator.cli_run import Aftermath, DrillJob, signals_stop
 from orchestrator.cluster_results import record_summary
-from orchestrator.console import SafeConsole, render_plan, styled
+from orchestrator.console import SafeConsole, fail, render_plan, styled
 from orchestrator.drill import Drill, GameDay, load_gameday
 from orchestrator.drill.picks import SEED_BITS, ZonePicks, pick_zones
 from orchestrator.durations import format_duration
@@ -42,6 +40,7 @@ from orchestrator.port import TargetOptions
 from orchestrator.preflight import PlanRefusedError, prepare
 from orchestrator.report.document import load_result
 from orchestrator.report.gameday import GameDayReport, write_gameday_reports
+from orchestrator.runner import Aftermath, DrillJob, signals_stop
 from orchestrator.schedule import run_length
 from orchestrator.storage import write_durably
 from orchestrator.targets import ClusterOpener, Where, prepare_cluster, target_names

@@ -8,13 +8,8 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from orchestrator.cli_common import (
-    fail,
-    kube_options,
-    run_async,
-    target_options,
-)
-from orchestrator.console import SafeConsole
+from orchestrator.cli_common import kube_options, run_async, target_options
+from orchestrator.console import SafeConsole, fail
 from orchestrator.errors import ZonedrillError
 from orchestrator.journal import Journal, OpenRun, known_run, open_runs, state_dir
 from orchestrator.outcomes import Exit

@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 from ruamel.yaml import YAML
 
-from orchestrator.cli_common import fail, stderr
+from orchestrator.cli_common import stderr
+from orchestrator.console import fail
 from orchestrator.drill import load_gameday
 from orchestrator.errors import ZonedrillError
 from orchestrator.scheduled import STATE_DIR, ScheduleRequest, manifests, state_claim

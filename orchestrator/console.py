@@ -19,7 +19,7 @@ from orchestrator import numbers
 from orchestrator.durations import format_duration
 from orchestrator.errors import InvalidInputError, ZonedrillError
 from orchestrator.faults import mode_of
-from orchestrator.outcomes import Outcome
+from orchestrator.outcomes import Exit, Outcome, exit_for
 from orchestrator.preflight import Plan, StepPlan
 from orchestrator.result import StepRecord
 from orchestrator.samples import Sample
@@ -205,6 +205,14 @@ def print_error(console: Console, exc: ZonedrillError) -> None:
         console.print(styled(("error", "red"), f" {problem}"), soft_wrap=True)
     if not problems:
         console.print(styled(("error:", "red"), f" {exc}"), soft_wrap=True)
+
+
+def fail(console: Console, exc: ZonedrillError) -> Exit:
+    """Print ``exc``; return its exit code (``outcomes.exit_for``)."""
+    print_error(console, exc)
+    if isinstance(exc, InvalidInputError):
+        console.print(f"{len(exc.problems)} error(s); nothing was touched.")
+    return exit_for(exc)
 
 
 def print_exception(console: Console, exc: BaseException) -> None:

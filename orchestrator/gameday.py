@@ -1,6 +1,6 @@
 """Running a game day (spec §6): the drills in order, pauses, early stops, one verdict.
 
-Each drill runs through the same path as ``zonedrill run`` (``cli_run.run_and_report``), so it
+Each drill runs through the same path as ``zonedrill run`` (``runner.run_and_report``), so it
 is restored, reported and recorded as a lone run would be. A stop request (SIGINT, SIGTERM)
 aborts the running drill through its normal restore, ends a pause at once, and skips the rest.
 """
@@ -18,7 +18,6 @@ from pathlib import Path
 from rich.console import Console
 
 from orchestrator import __version__
-from orchestrator.cli_run import Aftermath, DrillJob, run_and_report
 from orchestrator.console import styled
 from orchestrator.document import ResultDoc
 from orchestrator.drill import Drill, GameDay
@@ -33,6 +32,7 @@ from orchestrator.gameday_result import (
 from orchestrator.history import RunEntry
 from orchestrator.outcomes import GameDayOutcome, Outcome
 from orchestrator.report.document import parse_result
+from orchestrator.runner import Aftermath, DrillJob, run_and_report
 
 JobFactory = Callable[[int, Path, Drill], DrillJob]
 """Makes the job of drill ``index`` (its file and model) of the game day."""

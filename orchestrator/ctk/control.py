@@ -25,7 +25,6 @@ from typing import Any
 from chaoslib.hypothesis import within_tolerance
 from rich.console import Console
 
-from orchestrator.cli_run import Aftermath, report_and_record
 from orchestrator.ctk import recording, scoring_ctk
 from orchestrator.ctk.importer import drill_data, selector_labels, zone_for
 from orchestrator.drill.model import Drill
@@ -33,6 +32,7 @@ from orchestrator.faults import MODES
 from orchestrator.history import History, default_path
 from orchestrator.journal import state_dir
 from orchestrator.result import StepRecord
+from orchestrator.runner import Aftermath, report_and_record
 
 logger = logging.getLogger("chaostoolkit")
 JUDGEMENTS = {"drill_passed", "rto_within", "score_at_least"}

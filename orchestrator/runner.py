@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 from rich.console import Console
 
-from orchestrator.cli_common import fail
-from orchestrator.console import ConsoleObserver, render_summary, styled
+from orchestrator.console import ConsoleObserver, fail, render_summary, styled
 from orchestrator.drill import Drill
 from orchestrator.engine import DrillRun, RunOutcome, RunSettings
 from orchestrator.errors import ZonedrillError
