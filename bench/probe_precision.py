@@ -42,7 +42,7 @@ from bench.loopback import free_port, pin_to_core, server_process
 from bench.record import http_versions, record
 from orchestrator.drill.model import Probe
 from orchestrator.port import ServiceEndpoint
-from orchestrator.probes import ProbeRunner, ProbeTarget, Transport, make_client
+from orchestrator.probes import HttpAsker, ProbeRunner, ProbeTarget, Transport, make_client
 from orchestrator.samples import Sample
 from orchestrator.scoring import nearest_rank
 
@@ -94,7 +94,9 @@ async def zonedrill_grid(urls: Sequence[str], every: float, seconds: float) -> d
     origin = loop.time()
     client = make_client(transport=Transport.AIOHTTP)
     runner = ProbeRunner(
-        targets=targets, clients={None: client}, on_sample=samples.append, origin=origin
+        askers=[HttpAsker(t, client) for t in targets],
+        on_sample=samples.append,
+        origin=origin,
     )
     start = origin + 0.5
     await runner.run(start=start, until=start + seconds)

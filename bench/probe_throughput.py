@@ -35,7 +35,7 @@ from bench.loopback import pin_to_core, server_process
 from bench.record import http_versions, record
 from orchestrator.drill.model import Probe
 from orchestrator.port import ServiceEndpoint
-from orchestrator.probes import ProbeRunner, ProbeTarget, Transport, make_client
+from orchestrator.probes import HttpAsker, ProbeRunner, ProbeTarget, Transport, make_client
 from orchestrator.samples import Sample
 from orchestrator.scoring import nearest_rank
 
@@ -106,7 +106,9 @@ async def zonedrill_engine(transport: Transport, url: str, rate: int, seconds: f
     client = make_client(transport=transport)
     origin = loop.time()
     runner = ProbeRunner(
-        targets=targets, clients={None: client}, on_sample=samples.append, origin=origin
+        askers=[HttpAsker(t, client) for t in targets],
+        on_sample=samples.append,
+        origin=origin,
     )
     cpu = time.process_time()
     until = 0.2 + seconds

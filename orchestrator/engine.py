@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from orchestrator import faults
-from orchestrator.drill.model import Drill, FaultMode, Probe
+from orchestrator.drill.model import Drill, FaultMode
 from orchestrator.drill.picks import ZonePicks
 from orchestrator.errors import JournalError, ResultWriteError, UnrestoredRunError, ZonedrillError
 from orchestrator.faults import FaultContext, FaultReport
@@ -22,9 +22,9 @@ from orchestrator.guardrails import Guardrails
 from orchestrator.journal import Journal, open_runs
 from orchestrator.outcomes import GRADED
 from orchestrator.phases import RunClock, finished, first_leaf, sleep_until, stop, wait_first
-from orchestrator.port import ClusterPort, LockHold, ServiceEndpoint, describe
+from orchestrator.port import ClusterPort, LockHold, describe
 from orchestrator.preflight import Plan, prepare
-from orchestrator.probes import ProbeClient, ProbeRunner, ProbeTarget, Transport, make_client
+from orchestrator.probes import ProbeRunner, ProbeSettings, RunProbes, Transport
 from orchestrator.restoring import RestoreHooks, describe_pending, restore_all
 from orchestrator.result import (
     RunFacts,
@@ -214,36 +214,22 @@ class DrillRun:
         loop = asyncio.get_running_loop()
         probes = self.drill.spec.probes
         clock.start(loop.time() + START_LEAD, self.drill, settle=max(p.timeout for p in probes))
-        targets = [ProbeTarget(p, await self._endpoint(p)) for p in probes]
-        clients = {
-            t.endpoint.ca_file: make_client(
-                transport=self.settings.transport, ca_file=t.endpoint.ca_file
-            )
-            for t in targets
-        }
+        settings = ProbeSettings(self.port, self.settings.transport, self.settings.service_urls)
         guardrails = Guardrails(self.drill, watch_from=clock.t0 - self._origin)
-        runner = ProbeRunner(
-            targets=targets,
-            clients=clients,
-            origin=self._origin,
-            on_sample=lambda s: self._on_sample(s, clock, guardrails),
-        )
-        grid = loop.create_task(runner.run(start=clock.baseline_start, until=clock.chaos_end))
-        try:
-            return await self._baseline_then_chaos(plan, context, clock, runner)
-        finally:
-            grid.cancel()
-            await asyncio.gather(grid, return_exceptions=True)
-            await _close_clients(clients, runner)
-
-    async def _endpoint(self, probe: Probe) -> ServiceEndpoint:
-        service = probe.http.service
-        if service is None:
-            return ServiceEndpoint(url=probe.http.url or "")
-        override = self.settings.service_urls.get(f"{service.namespace}/{service.name}")
-        if override is not None:
-            return ServiceEndpoint(url=override)
-        return await self.port.service_endpoint(ref=service)
+        async with RunProbes(settings) as kinds:
+            runner = ProbeRunner(
+                askers=[await kinds.prepare(p) for p in probes],
+                origin=self._origin,
+                on_sample=lambda s: self._on_sample(s, clock, guardrails),
+            )
+            grid = loop.create_task(runner.run(start=clock.baseline_start, until=clock.chaos_end))
+            try:
+                return await self._baseline_then_chaos(plan, context, clock, runner)
+            finally:
+                grid.cancel()
+                await asyncio.gather(grid, return_exceptions=True)
+                runner.cancel()
+                await runner.drain()
 
     async def _baseline_then_chaos(
         self, plan: Plan, context: FaultContext, clock: RunClock, runner: ProbeRunner
@@ -411,10 +397,3 @@ def _why(exc: Exception) -> str:
     if isinstance(exc, ZonedrillError):
         return str(exc)
     return f"unexpected {type(exc).__name__}: {exc} (a zonedrill defect; please report it)"
-
-
-async def _close_clients(clients: dict[str | None, ProbeClient], runner: ProbeRunner) -> None:
-    runner.cancel()
-    await runner.drain()
-    for client in clients.values():
-        await client.aclose()

@@ -13,7 +13,14 @@ from aiohttp import web
 
 from orchestrator.drill.model import Probe
 from orchestrator.port import ServiceEndpoint
-from orchestrator.probes import ProbeClient, ProbeRunner, ProbeTarget, Transport, make_client
+from orchestrator.probes import (
+    HttpAsker,
+    ProbeClient,
+    ProbeRunner,
+    ProbeTarget,
+    Transport,
+    make_client,
+)
 from orchestrator.samples import Sample
 
 
@@ -44,7 +51,9 @@ async def run_probes(
     loop = asyncio.get_running_loop()
     origin = loop.time()
     runner = ProbeRunner(
-        targets=targets, clients={None: client}, on_sample=samples.append, origin=origin
+        askers=[HttpAsker(t, client) for t in targets],
+        on_sample=samples.append,
+        origin=origin,
     )
     await runner.run(start=origin + start_in, until=origin + start_in + seconds)
     await runner.drain()

@@ -128,6 +128,11 @@ class Probe(FileModel):
     )
 
     @property
+    def kind(self) -> str:
+        """The probe's kind: the key that says how it asks (``http``)."""
+        return "http"
+
+    @property
     def timeout(self) -> float:
         """The per-sample timeout: as written, else min(every, 2s)."""
         if self.http.timeout is not None:

@@ -1,0 +1,205 @@
+"""The ``http`` probe kind: one request a sample, judged by its status, body and latency.
+
+Each probe's request is built once and sent straight to an httpx transport. Every failure, a
+network one or any exception while building or sending the request, is a failed sample with its
+class and reason (refused, reset, timeout, tls, protocol, error).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from dataclasses import dataclass
+from enum import StrEnum
+
+import aiohttp
+import httpx
+
+from orchestrator import __version__
+from orchestrator.drill.model import Probe
+from orchestrator.port import ClusterPort, ServiceEndpoint
+from orchestrator.probes.grid import SampleOf, why
+from orchestrator.samples import Sample
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_CAUSE_DEPTH = 10
+
+
+class Transport(StrEnum):
+    """Which HTTP engine sits under httpx (chosen by bench/probe_throughput.py)."""
+
+    AIOHTTP = "aiohttp"
+    HTTPCORE = "httpcore"
+
+
+@dataclass(frozen=True)
+class ProbeTarget:
+    """A probe with its resolved endpoint."""
+
+    probe: Probe
+    endpoint: ServiceEndpoint
+
+    @property
+    def url(self) -> str:
+        """The full URL a sample requests."""
+        base = self.endpoint.url.rstrip("/")
+        if self.probe.http.url is not None:
+            return self.probe.http.url
+        return base + self.probe.http.path
+
+
+class ProbeClient:
+    """Sends prebuilt httpx requests straight to an httpx transport.
+
+    httpx's AsyncClient adds cookie extraction, auth and redirect handling to every send;
+    probes use none of them, and skipping them is most of the CPU a probe costs over raw aiohttp
+    (see bench/probe_throughput.py). The transport is the seam: tests pass their own.
+    """
+
+    def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
+        self._transport = transport
+
+    def build(
+        self, *, method: str, url: str, headers: dict[str, str], timeout: float
+    ) -> httpx.Request:
+        """A request to send again and again; its timeout rides in the extensions."""
+        merged = {"User-Agent": f"zonedrill/{__version__}", **headers}
+        return httpx.Request(
+            method, url, headers=merged, extensions={"timeout": httpx.Timeout(timeout).as_dict()}
+        )
+
+    async def send(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` and read the whole answer."""
+        response = await self._transport.handle_async_request(request)
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        return response
+
+    async def aclose(self) -> None:
+        """Close the transport's connections."""
+        await self._transport.aclose()
+
+
+def make_client(*, transport: Transport, ca_file: str | None = None) -> ProbeClient:
+    """A probe client over the chosen transport, sized for many concurrent probes."""
+    limits = httpx.Limits(max_connections=2000, max_keepalive_connections=2000)
+    verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_file) if ca_file else True
+    if transport is Transport.AIOHTTP:
+        from httpx_aiohttp import AiohttpTransport  # noqa: PLC0415 - optional engine, loaded on use
+
+        return ProbeClient(AiohttpTransport(verify=verify, limits=limits))
+    return ProbeClient(httpx.AsyncHTTPTransport(verify=verify, limits=limits))
+
+
+def classify(exc: BaseException) -> str:
+    """Name the failure class of a request that got no answer."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(chain) < MAX_CAUSE_DEPTH:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    kinds = (
+        ((ssl.SSLError, aiohttp.ClientSSLError), "tls"),
+        ((ConnectionRefusedError,), "refused"),
+        (
+            (ConnectionResetError, aiohttp.ServerDisconnectedError, httpx.RemoteProtocolError),
+            "reset",
+        ),
+        ((TimeoutError, httpx.TimeoutException, aiohttp.ServerTimeoutError), "timeout"),
+        ((httpx.ProtocolError, aiohttp.ClientPayloadError), "protocol"),
+    )
+    for types, name in kinds:
+        if any(isinstance(item, types) for item in chain):
+            return name
+    return "error"
+
+
+def _prebuilt(client: ProbeClient, target: ProbeTarget) -> httpx.Request | str:
+    """The request every sample sends, built once; or why it cannot be built."""
+    try:
+        return client.build(
+            method=target.probe.http.method,
+            url=target.url,
+            headers={**target.endpoint.headers, **target.probe.http.headers},
+            timeout=target.probe.timeout,
+        )
+    except Exception as exc:  # noqa: BLE001 - then every sample fails with this reason
+        return f"the request cannot be built: {why(exc)}"
+
+
+class HttpAsker:
+    """One http probe, its endpoint resolved and its request built once."""
+
+    def __init__(self, target: ProbeTarget, client: ProbeClient) -> None:
+        self.target, self._client = target, client
+        self._request = _prebuilt(client, target)
+
+    @property
+    def probe(self) -> Probe:
+        """The probe as declared."""
+        return self.target.probe
+
+    async def ask(self, sample: SampleOf, started: float) -> Sample:
+        """Send the request; the answer, or the failure class and reason, is the sample."""
+        if isinstance(self._request, str):
+            return sample(passed=False, error="error", detail=self._request)
+        try:
+            async with asyncio.timeout(self.probe.timeout):
+                response = await self._client.send(self._request)
+        except (httpx.HTTPError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            return sample(passed=False, error=classify(exc), detail=why(exc))
+        latency = asyncio.get_running_loop().time() - started
+        verdict = _judge(self.probe, response, latency)
+        return sample(
+            passed=verdict is None, latency=latency, status=response.status_code, error=verdict
+        )
+
+
+class HttpProbes:
+    """What the http probes of one run share: the port, the overrides and one client per CA."""
+
+    def __init__(
+        self, port: ClusterPort, *, transport: Transport, service_urls: dict[str, str]
+    ) -> None:
+        self._port, self._transport, self._service_urls = port, transport, service_urls
+        self._clients: dict[str | None, ProbeClient] = {}
+
+    async def prepare(self, probe: Probe) -> HttpAsker:
+        """Resolve the probe's endpoint (``--service-url``, else the port) and build its asker."""
+        endpoint = await self._endpoint(probe)
+        client = self._clients.get(endpoint.ca_file)
+        if client is None:
+            client = make_client(transport=self._transport, ca_file=endpoint.ca_file)
+            self._clients[endpoint.ca_file] = client
+        return HttpAsker(ProbeTarget(probe, endpoint), client)
+
+    async def _endpoint(self, probe: Probe) -> ServiceEndpoint:
+        service = probe.http.service
+        if service is None:
+            return ServiceEndpoint(url=probe.http.url or "")
+        override = self._service_urls.get(f"{service.namespace}/{service.name}")
+        if override is not None:
+            return ServiceEndpoint(url=override)
+        return await self._port.service_endpoint(ref=service)
+
+    async def aclose(self) -> None:
+        """Close every client's connections."""
+        for client in self._clients.values():
+            await client.aclose()
+
+
+def _judge(probe: Probe, response: httpx.Response, latency: float) -> str | None:
+    """None when the answer passes, else why not."""
+    expect = probe.expect
+    if not expect.status_ok(response.status_code):
+        return "status"
+    if (
+        expect.body_contains is not None
+        and expect.body_contains not in response.text[:MAX_BODY_BYTES]
+    ):
+        return "body"
+    if expect.max_latency is not None and latency > expect.max_latency:
+        return "slow"
+    return None
