@@ -198,7 +198,8 @@ async def _run_drill(job: DrillJob, console: Console, as_json: bool, after: Afte
     if isinstance(outcome, int):
         return outcome
     if as_json:
-        sys.stdout.write(json.dumps(outcome.document, indent=2) + "\n")
+        dumped = outcome.document.model_dump(mode="json", by_alias=True)
+        sys.stdout.write(json.dumps(dumped, indent=2) + "\n")
     return outcome.exit_code
 
 

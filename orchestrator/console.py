@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from orchestrator import numbers
+from orchestrator.document import CheckDoc, ResultDoc, RtoDoc
 from orchestrator.durations import format_duration
 from orchestrator.errors import InvalidInputError, ZonedrillError
 from orchestrator.faults import mode_of
@@ -292,54 +293,52 @@ def _pod_lines(plan: Plan, step: StepPlan, limit: int) -> list[Text]:
     return lines
 
 
-def render_summary(document: dict[str, Any]) -> Group:
+def render_summary(document: ResultDoc) -> Group:
     """The final tables: probes, checks, then score and outcome with the reasons."""
     probes = Table(title="probes (chaos phase)", title_justify="left")
     for column in ("probe", "availability", "downtime", "RTO", "p99"):
         probes.add_column(column, justify="right" if column != "probe" else "left")
-    for probe in document["probes"]:
-        rtos = ", ".join(_rto_cell(r) for r in probe["rto"]) or "—"
+    for probe in document.probes:
+        rtos = ", ".join(_rto_cell(r) for r in probe.rto) or "—"
         probes.add_row(
-            probe["name"],
-            numbers.percent(probe["availability"]),
-            numbers.seconds(probe["downtime"]),
+            probe.name,
+            numbers.percent(probe.availability),
+            numbers.seconds(probe.downtime),
             rtos,
-            numbers.seconds(probe["latency"]["p99"]),
+            numbers.seconds(probe.latency.p99),
         )
     checks = Table(title="checks", title_justify="left")
     for column in ("probe", "metric", "target", "observed", "credit"):
         checks.add_column(column)
-    for check in document["checks"]:
-        style = "green" if check["passed"] else "red"
+    for check in document.checks:
+        style = "green" if check.passed else "red"
         checks.add_row(
-            check["probe"],
-            check["metric"],
-            numbers.metric_value(check["metric"], check["target"]),
-            numbers.metric_value(check["metric"], check["observed"]),
-            Text(f"{check['credit']:.2f}", style),
+            check.probe,
+            check.metric,
+            numbers.metric_value(check.metric, check.target),
+            numbers.metric_value(check.metric, check.observed),
+            Text(f"{check.credit:.2f}", style),
         )
     return Group(probes, checks, *_verdict(document))
 
 
-def _rto_cell(rto: dict[str, Any]) -> str:
-    if rto["seconds"] == 0:
-        return f"{numbers.rto(0)} ({rto['zone']})"
-    return f"{numbers.rto(rto['seconds'])} ({rto['zone']}, {rto['recoveredBy'] or '—'})"
+def _rto_cell(rto: RtoDoc) -> str:
+    if rto.seconds == 0:
+        return f"{numbers.rto(0)} ({rto.zone})"
+    return f"{numbers.rto(rto.seconds)} ({rto.zone}, {rto.recovered_by or '—'})"
 
 
-def _verdict(document: dict[str, Any]) -> list[Text]:
-    outcome = document["outcome"]
-    score = document["score"]
-    head = Text(f"score {numbers.score(score)}   outcome ")
-    head.append(outcome.upper(), OUTCOME_STYLE[Outcome(outcome)])
+def _verdict(document: ResultDoc) -> list[Text]:
+    head = Text(f"score {numbers.score(document.score)}   outcome ")
+    head.append(document.outcome.upper(), OUTCOME_STYLE[document.outcome])
     lines = [head]
-    for check in document["checks"]:
-        if not check["passed"]:
+    for check in document.checks:
+        if not check.passed:
             lines.append(Text(f"  why: {_why(check)}", "red"))
-    lines += [styled((f"  risk seen at preflight: {risk}", "yellow")) for risk in document["risks"]]
-    if document.get("reason"):
-        lines.append(styled((f"  reason: {document['reason']}", "yellow")))
-    restored = document["restored"]
+    lines += [styled((f"  risk seen at preflight: {risk}", "yellow")) for risk in document.risks]
+    if document.reason:
+        lines.append(styled((f"  reason: {document.reason}", "yellow")))
+    restored = document.restored
     lines.append(
         Text(
             "  cluster restored" if restored else "  NOT RESTORED: run zonedrill rollback",
@@ -349,21 +348,20 @@ def _verdict(document: dict[str, Any]) -> list[Text]:
     return lines
 
 
-def _why(check: dict[str, Any]) -> str:
-    metric, probe = check["metric"], check["probe"]
+def _why(check: CheckDoc) -> str:
+    metric, probe, target = check.metric, check.probe, check.target
     if metric == "rto":
         return (
-            f"{probe} did not recover, target {numbers.seconds(check['target'])}"
-            if check["observed"] is None
-            else f"{probe} took {numbers.seconds(check['observed'])} to recover, "
-            f"target {numbers.seconds(check['target'])}"
+            f"{probe} did not recover, target {numbers.seconds(target)}"
+            if check.observed is None
+            else f"{probe} took {numbers.seconds(check.observed)} to recover, "
+            f"target {numbers.seconds(target)}"
         )
     if metric == "availability":
         return (
-            f"{probe} was available {numbers.percent(check['observed'])}, "
-            f"target {numbers.percent(check['target'])}"
+            f"{probe} was available {numbers.percent(check.observed)}, "
+            f"target {numbers.percent(target)}"
         )
     return (
-        f"{probe} p99 latency {numbers.seconds(check['observed'])}, "
-        f"target {numbers.seconds(check['target'])}"
+        f"{probe} p99 latency {numbers.seconds(check.observed)}, target {numbers.seconds(target)}"
     )

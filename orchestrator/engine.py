@@ -11,9 +11,10 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from orchestrator import faults
+from orchestrator.document import ResultDoc
 from orchestrator.drill.model import Drill, FaultMode
 from orchestrator.drill.picks import ZonePicks
 from orchestrator.errors import JournalError, ResultWriteError, UnrestoredRunError, ZonedrillError
@@ -79,7 +80,7 @@ class RunObserver(Protocol):
 class RunOutcome:
     """What a finished run hands back to the CLI."""
 
-    document: dict[str, Any]
+    document: ResultDoc
     exit_code: int
     out_dir: Path
 
@@ -388,8 +389,7 @@ class DrillRun:
                 f"cannot write the result into {out_dir}: {exc.strerror or exc}; the run ended "
                 f"{derived.outcome} and the cluster was {restored}"
             ) from exc
-        dumped = document.model_dump(mode="json", by_alias=True)
-        return RunOutcome(dumped, derived.outcome.exit_code, out_dir)
+        return RunOutcome(document, derived.outcome.exit_code, out_dir)
 
 
 def _why(exc: Exception) -> str:

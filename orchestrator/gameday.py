@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,7 +30,6 @@ from orchestrator.gameday_result import (
 )
 from orchestrator.history import RunEntry
 from orchestrator.outcomes import GameDayOutcome, Outcome
-from orchestrator.report.document import parse_result
 from orchestrator.runner import Aftermath, DrillJob, run_and_report
 
 JobFactory = Callable[[int, Path, Drill], DrillJob]
@@ -135,7 +133,7 @@ class GameDayRun:
             drill_run.request_abort(self._stop_reason)
 
     def _record(self, index: int, outcome: RunOutcome) -> None:
-        doc = parse_result(json.dumps(outcome.document), source=str(outcome.out_dir))
+        doc = outcome.document
         paused = self.gameday.spec.drills[index].pause_before
         self._progress.runs.append(_run_doc(index, self._file(index), doc, outcome.out_dir, paused))
         last = index == len(self.drills) - 1

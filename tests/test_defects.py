@@ -82,7 +82,7 @@ async def run_in_process(tmp_path: Path, port_of: Any) -> tuple[dict[str, Any], 
     finally:
         await port.close()
     assert outcome.exit_code == Exit.ERROR
-    return outcome.document, drill_run
+    return outcome.document.model_dump(mode="json", by_alias=True), drill_run
 
 
 async def test_an_unexpected_exception_restores_and_writes_an_error_result(tmp_path: Path) -> None:

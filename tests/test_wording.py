@@ -19,7 +19,7 @@ from tests.handmade import result_document
 def summary_text(document: dict[str, Any]) -> str:
     """The summary as a terminal shows it, wide enough that nothing wraps."""
     console = Console(record=True, width=300, color_system=None)
-    console.print(render_summary(document))
+    console.print(render_summary(parse_result(json.dumps(document), source="handmade")))
     return console.export_text()
 
 

@@ -63,8 +63,7 @@ def write(current: Recording, *, ended: str) -> RunOutcome:
     write_durably(current.out_dir / "samples.jsonl", data)
     write_result(current.out_dir, document)
     current.result_dir = str(current.out_dir)
-    dumped = document.model_dump(mode="json", by_alias=True)
-    return RunOutcome(dumped, derived.outcome.exit_code, current.out_dir)
+    return RunOutcome(document, derived.outcome.exit_code, current.out_dir)
 
 
 def _facts(current: Recording, ended: str, period: float) -> RunFacts:
