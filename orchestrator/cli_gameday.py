@@ -41,9 +41,9 @@ from orchestrator.preflight import PlanRefusedError, prepare
 from orchestrator.report.document import load_result
 from orchestrator.report.gameday import GameDayReport, write_gameday_reports
 from orchestrator.runner import Aftermath, DrillJob, signals_stop
-from orchestrator.schedule import run_length
 from orchestrator.storage import write_durably
 from orchestrator.targets import ClusterOpener, Where, prepare_cluster, target_names
+from orchestrator.timetable import run_length
 
 TREND_DAYS = 12
 

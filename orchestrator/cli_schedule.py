@@ -11,9 +11,9 @@ from ruamel.yaml import YAML
 
 from orchestrator.cli_common import stderr
 from orchestrator.console import fail
+from orchestrator.cronjob import STATE_DIR, ScheduleRequest, manifests, state_claim
 from orchestrator.drill import load_gameday
 from orchestrator.errors import ZonedrillError
-from orchestrator.scheduled import STATE_DIR, ScheduleRequest, manifests, state_claim
 
 
 @click.command()

@@ -14,7 +14,7 @@ from orchestrator.faults import ResolvedZone
 from orchestrator.forecast import Loss, Snapshot, foresee
 from orchestrator.placement import OUTSIDE, expected_pods
 from orchestrator.port import ClusterPort, NodeInfo, PodInfo
-from orchestrator.schedule import (
+from orchestrator.timetable import (
     Moment,
     ProbeSchedule,
     probe_schedules,
