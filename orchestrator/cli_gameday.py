@@ -279,7 +279,8 @@ def _finish(
     missing = _record(result, data, where.folder, history, console)
     if not missing:
         warnings += _report(result, where.folder, earlier, console)
-    warnings += notify(result, [hook.webhook for hook in prepared.gameday.spec.notify])
+    hooks = [hook.webhook for hook in prepared.gameday.spec.notify]
+    warnings += run_async(lambda: notify(result, hooks))
     for warning in warnings:
         console.print(styled(("warning:", "yellow"), f" {warning}"))
     _print_summary(result, console)

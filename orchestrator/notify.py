@@ -17,16 +17,13 @@ from orchestrator.gameday_result import GameDayResult
 NOTIFY_SECONDS = 10.0
 
 
-def notify(doc: GameDayResult, webhooks: list[str]) -> list[str]:
+async def notify(doc: GameDayResult, webhooks: list[str]) -> list[str]:
     """POST ``doc`` to every webhook; return a warning for each that did not take it."""
-    if not webhooks:
-        return []
-    return asyncio.run(_notify_all(doc.model_dump_json(by_alias=True).encode(), webhooks))
-
-
-async def _notify_all(body: bytes, webhooks: list[str]) -> list[str]:
+    body = doc.model_dump_json(by_alias=True).encode()
     headers = {"Content-Type": "application/json", "User-Agent": f"zonedrill/{__version__}"}
-    warnings = []
+    warnings: list[str] = []
+    if not webhooks:
+        return warnings
     async with httpx.AsyncClient(timeout=NOTIFY_SECONDS, follow_redirects=False) as client:
         for url in webhooks:
             try:

@@ -9,7 +9,6 @@ and the verdict comes in the hypothesis after the method.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import httpx
 from chaoslib.exceptions import ActivityFailed
 
 from orchestrator.ctk import recording
+from orchestrator.ctk.session import session
 from orchestrator.document import ResultDoc
 from orchestrator.drill.model import HTTP_SUCCESS_CLASS, ServiceRef
 from orchestrator.errors import ZonedrillError
@@ -83,7 +83,7 @@ def service_status(
     """
     options = TargetOptions(kubeconfig=kubeconfig or None, context=context or None)
     try:
-        return asyncio.run(
+        return session().call(
             _ask(
                 ServiceRef(namespace=namespace, name=name, port=port),
                 path,
