@@ -70,17 +70,22 @@ async def open_lab(path: Path, loaded: Drill, folder: Path) -> ClusterPort:
     return await prepare_cluster("lab", where)()
 
 
-async def run_in_process(tmp_path: Path, port_of: Any) -> tuple[dict[str, Any], DrillRun]:
-    """Run the safety drill on its lab, its port wrapped by ``port_of``."""
+async def drill_run_on(tmp_path: Path, port_of: Any, run_id: str) -> DrillRun:
+    """The safety drill, ready to run on its lab, its port wrapped by ``port_of``."""
     path = drill(tmp_path)
     loaded = load_drill(path)
     port = port_of(await open_lab(path, loaded, tmp_path))
-    settings = RunSettings(run_id="defect-1", out_dir=tmp_path / "out", state_dir=tmp_path / "s")
-    drill_run = DrillRun(drill=loaded, port=port, settings=settings, observer=Quiet())
+    settings = RunSettings(run_id=run_id, out_dir=tmp_path / "out", state_dir=tmp_path / "s")
+    return DrillRun(drill=loaded, port=port, settings=settings, observer=Quiet())
+
+
+async def run_in_process(tmp_path: Path, port_of: Any) -> tuple[dict[str, Any], DrillRun]:
+    """Run the safety drill on its lab, its port wrapped by ``port_of``; expect exit 4."""
+    drill_run = await drill_run_on(tmp_path, port_of, "defect-1")
     try:
         outcome = await drill_run.execute()
     finally:
-        await port.close()
+        await drill_run.port.close()
     assert outcome.exit_code == Exit.ERROR
     return outcome.document.model_dump(mode="json", by_alias=True), drill_run
 
@@ -114,16 +119,12 @@ async def test_another_runs_marks_refuse_the_drill_with_the_rollback_command(
     tmp_path: Path,
 ) -> None:
     """A cordon marked by another run, no local journal: refused before anything is changed."""
-    path = drill(tmp_path)
-    loaded = load_drill(path)
-    port = MarkedByAnother(await open_lab(path, loaded, tmp_path))
-    settings = RunSettings(run_id="mine-1", out_dir=tmp_path / "out", state_dir=tmp_path / "s")
-    drill_run = DrillRun(drill=loaded, port=port, settings=settings, observer=Quiet())
+    drill_run = await drill_run_on(tmp_path, MarkedByAnother, "mine-1")
     try:
         with pytest.raises(UnrestoredRunError, match="zonedrill rollback elsewhere-7"):
             await drill_run.execute()
     finally:
-        await port.close()
+        await drill_run.port.close()
     assert not (tmp_path / "s" / "journal").exists() or not list(
         (tmp_path / "s" / "journal").rglob("*.jsonl")
     )
