@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import sys
 from dataclasses import dataclass
@@ -271,9 +270,9 @@ def _finish(
     it. The report and the webhooks are only warnings.
     """
     warnings: list[str] = []
-    data = result.model_dump_json(by_alias=True, indent=2).encode()
+    data = result.encoded()
     if prepared.target == "kube":
-        summary = summary_of(result, hashlib.sha256(data).hexdigest())
+        summary = summary_of(result)
         warnings += run_async(lambda: record_summary(summary, where.options))
     earlier = _earlier(history, result, warnings)
     missing = _record(result, data, where.folder, history, console)

@@ -5,7 +5,6 @@ Exit codes: 0 fine (the gate passed), 1 the gate failed, 2 unreadable or foreign
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -28,7 +27,7 @@ from orchestrator.cluster_results import cluster_summaries
 from orchestrator.console import SafeConsole
 from orchestrator.document import LatencyDoc, ProbeDoc, ResultDoc
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
-from orchestrator.gameday_result import GameDayResult, summary_of
+from orchestrator.gameday_result import summary_of
 from orchestrator.history import History, RunEntry
 from orchestrator.outcomes import Exit
 from orchestrator.outputs import GameDayHistoryOut, HistoryOut, run_out
@@ -180,7 +179,7 @@ def _gameday_history(
         if options is not None:
             days = run_async(lambda: cluster_summaries(options, name))[:last]
         else:
-            days = [summary_of(d, _digest(d)) for d in history.gamedays(name=name, last=last)]
+            days = [summary_of(d) for d in history.gamedays(name=name, last=last)]
     except ZonedrillError as exc:
         refuse(exc)
     if form != "text":
@@ -205,10 +204,6 @@ def _gameday_history(
             ran + skipped,
         )
     console.print(table)
-
-
-def _digest(doc: GameDayResult) -> str:
-    return hashlib.sha256(doc.model_dump_json(by_alias=True, indent=2).encode()).hexdigest()
 
 
 def _runs_table(entries: list[RunEntry]) -> Table:

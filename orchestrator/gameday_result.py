@@ -7,8 +7,10 @@ from theirs, and a ``passed`` game day skipped nothing and meets its own rule.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal, Self
+import hashlib
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, Literal, Protocol, Self
 
 from pydantic import Field, TypeAdapter, ValidationError, model_validator
 
@@ -74,11 +76,22 @@ class GameDayResult(ResultModel):
         """The exit code of ``gameday run`` (as ``run``'s, for the game day as a whole)."""
         return Outcome(self.outcome).exit_code
 
+    @property
+    def skipped_drills(self) -> int:
+        """How many drills did not run."""
+        return len(self.skipped)
+
+    def encoded(self) -> bytes:
+        """``gameday.json`` as written."""
+        return self.model_dump_json(by_alias=True, indent=2).encode()
+
+    def digest(self) -> str:
+        """SHA-256 of ``gameday.json`` as written: the cluster's summary names it."""
+        return hashlib.sha256(self.encoded()).hexdigest()
+
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        found = [p for p in (check(self) for check in CONSISTENCY) if p]
-        if found:
-            raise ValueError("; ".join(found))
+        _check(self, (*CONSISTENCY, _restored_follows))
         return self
 
 
@@ -87,8 +100,35 @@ def mean_score(runs: list[GameDayRunDoc]) -> float | None:
     return mean_score_of([r.score for r in runs])
 
 
-def _mean_follows(doc: GameDayResult) -> str:
-    expected = mean_score(doc.runs)
+class _GameDayRecord(Protocol):
+    """What gameday.json and the cluster's summary both say of a game day, checked alike."""
+
+    @property
+    def outcome(self) -> GameDayOutcome: ...
+    @property
+    def mean_score(self) -> float | None: ...
+    @property
+    def min_score(self) -> float | None: ...
+    @property
+    def restored(self) -> bool: ...
+    @property
+    def skipped_drills(self) -> int: ...
+    @property
+    def started_at(self) -> datetime: ...
+    @property
+    def ended_at(self) -> datetime: ...
+    @property
+    def runs(self) -> Sequence[GameDayRunDoc] | Sequence[SummaryRunDoc]: ...
+
+
+def _check(doc: _GameDayRecord, checks: Sequence[Callable[[Any], str]]) -> None:
+    found = [problem for problem in (check(doc) for check in checks) if problem]
+    if found:
+        raise ValueError("; ".join(found))
+
+
+def _mean_follows(doc: _GameDayRecord) -> str:
+    expected = mean_score_of([r.score for r in doc.runs])
     if expected is None or doc.mean_score is None:
         return "" if expected == doc.mean_score else "meanScore does not follow from the runs"
     if abs(expected - doc.mean_score) > SCORE_SLACK:
@@ -101,10 +141,10 @@ def _restored_follows(doc: GameDayResult) -> str:
     return "" if doc.restored == every else "restored does not agree with the runs"
 
 
-def _passed_is_earned(doc: GameDayResult) -> str:
+def _passed_is_earned(doc: _GameDayRecord) -> str:
     if doc.outcome != "passed":
         return ""
-    if doc.skipped or not doc.runs or not doc.restored:
+    if doc.skipped_drills or not doc.runs or not doc.restored:
         return "passed with skipped drills, no runs or a cluster not restored"
     if doc.min_score is None and any(r.outcome != Outcome.PASSED for r in doc.runs):
         return "passed while a drill did not pass"
@@ -122,11 +162,12 @@ def _rule_met(
     return (mean or 0.0) >= minimum
 
 
-def _times(doc: GameDayResult) -> str:
+def _times(doc: _GameDayRecord) -> str:
     return "endedAt is before startedAt" if doc.ended_at < doc.started_at else ""
 
 
-CONSISTENCY = (_mean_follows, _restored_follows, _passed_is_earned, _times)
+CONSISTENCY = (_mean_follows, _passed_is_earned, _times)
+"""The rules both records of a game day keep; gameday.json also checks ``restored``."""
 
 
 def _refused(exc: ValidationError, source: str) -> InvalidInputError:
@@ -180,21 +221,14 @@ class GameDaySummary(ResultModel):
     digest: str = Field(pattern=r"^[0-9a-f]{64}$")
     """SHA-256 of the game day's gameday.json, to match it with the file where it is kept."""
 
+    @property
+    def skipped_drills(self) -> int:
+        """How many drills did not run."""
+        return self.skipped
+
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        expected = mean_score_of([r.score for r in self.runs])
-        if (expected is None) != (self.mean_score is None) or (
-            expected is not None and abs(expected - (self.mean_score or 0.0)) > SCORE_SLACK
-        ):
-            raise ValueError("meanScore does not follow from the runs")
-        if self.outcome == "passed" and (self.skipped or not self.restored or not self.runs):
-            raise ValueError("passed with skipped drills, no runs or a cluster not restored")
-        if self.outcome == "passed" and not _rule_met(self.runs, self.mean_score, self.min_score):
-            raise ValueError(
-                "passed while its own rule (every drill passed, or minScore) is not met"
-            )
-        if self.ended_at < self.started_at:
-            raise ValueError("endedAt is before startedAt")
+        _check(self, CONSISTENCY)
         return self
 
 
@@ -203,7 +237,7 @@ def mean_score_of(scores: list[float | None]) -> float | None:
     return sum(s or 0.0 for s in scores) / len(scores) if scores else None
 
 
-def summary_of(doc: GameDayResult, digest: str) -> GameDaySummary:
+def summary_of(doc: GameDayResult) -> GameDaySummary:
     """The cluster's record of ``doc``."""
     rtos = [r.worst_rto for r in doc.runs if r.worst_rto is not None]
     return GameDaySummary(
@@ -224,7 +258,7 @@ def summary_of(doc: GameDayResult, digest: str) -> GameDaySummary:
             SummaryRunDoc(drill=r.drill, run_id=r.run_id, outcome=r.outcome, score=r.score)
             for r in doc.runs
         ],
-        digest=digest,
+        digest=doc.digest(),
     )
 
 

@@ -53,20 +53,40 @@ class Verdict:
         return f"FAIL {self.run_id} ({self.drill}): " + "; ".join(self.reasons)
 
 
-def judge(doc: ResultDoc, policy: GatePolicy, *, now: datetime) -> Verdict:
-    """Every reason ``doc`` fails ``policy`` (none: it passes)."""
+@dataclass(frozen=True)
+class _Claim:
+    """What a record (a drill's result, a game day's) claims that the policy judges."""
+
+    outcome: str
+    reason: str
+    score: float | None
+    scored_as: str
+    ended_at: datetime
+    restored: bool
+
+
+def _against(policy: GatePolicy, claim: _Claim, *, now: datetime) -> tuple[list[str], float]:
+    """Every reason ``claim`` fails ``policy``, and its age in seconds: one policy for all."""
     reasons = []
-    if doc.outcome not in policy.outcomes:
+    if claim.outcome not in policy.outcomes:
         wanted = " or ".join(sorted(policy.outcomes))
-        why = f" ({doc.reason})" if doc.reason else ""
-        reasons.append(f"outcome {doc.outcome}{why}, required {wanted}")
-    if policy.min_score is not None and (doc.score is None or doc.score < policy.min_score):
-        reasons.append(f"score {format_score(doc.score)} below the minimum {policy.min_score:g}")
-    age = (now - doc.ended_at).total_seconds()
+        why = f" ({claim.reason})" if claim.reason else ""
+        reasons.append(f"outcome {claim.outcome}{why}, required {wanted}")
+    if policy.min_score is not None and (claim.score is None or claim.score < policy.min_score):
+        score = format_score(claim.score)
+        reasons.append(f"{claim.scored_as} {score} below the minimum {policy.min_score:g}")
+    age = (now - claim.ended_at).total_seconds()
     if policy.max_age is not None and age > policy.max_age:
         reasons.append(f"ended {_age(age)} ago, older than the maximum age {_age(policy.max_age)}")
-    if policy.require_restored and not doc.restored:
+    if policy.require_restored and not claim.restored:
         reasons.append("the cluster was not restored (run zonedrill rollback)")
+    return reasons, age
+
+
+def judge(doc: ResultDoc, policy: GatePolicy, *, now: datetime) -> Verdict:
+    """Every reason ``doc`` fails ``policy`` (none: it passes)."""
+    claim = _Claim(doc.outcome, doc.reason or "", doc.score, "score", doc.ended_at, doc.restored)
+    reasons, age = _against(policy, claim, now=now)
     summary = f"{doc.outcome}, score {format_score(doc.score)}, ended {_age(age)} ago"
     return Verdict(run_id=doc.run_id, drill=doc.drill, reasons=reasons, summary=summary)
 
@@ -126,22 +146,13 @@ def judge_gameday(
     must be there and agree with it, so a game-day record cannot claim runs that never were.
     None: the record comes from the cluster, where only the summary is kept (and checked).
     """
-    reasons = []
-    if doc.outcome not in policy.outcomes:
-        wanted = " or ".join(sorted(policy.outcomes))
-        why = f" ({doc.reason})" if doc.reason else ""
-        reasons.append(f"outcome {doc.outcome}{why}, required {wanted}")
+    claim = _Claim(
+        doc.outcome, doc.reason, doc.mean_score, "mean score", doc.ended_at, doc.restored
+    )
+    reasons, age = _against(policy, claim, now=now)
     ids = [run.run_id for run in doc.runs]
     if len(set(ids)) != len(ids):
         reasons.append("a drill run is named twice")
-    if policy.min_score is not None and (doc.mean_score or 0.0) < policy.min_score:
-        score = format_score(doc.mean_score)
-        reasons.append(f"mean score {score} below the minimum {policy.min_score:g}")
-    age = (now - doc.ended_at).total_seconds()
-    if policy.max_age is not None and age > policy.max_age:
-        reasons.append(f"ended {_age(age)} ago, older than the maximum age {_age(policy.max_age)}")
-    if policy.require_restored and not doc.restored:
-        reasons.append("the cluster was not restored (run zonedrill rollback)")
     if recorded is not None:
         reasons += [_disagreement(run, recorded.get(run.run_id)) for run in doc.runs]
     summary = (
