@@ -13,7 +13,7 @@ import click
 from rich.table import Table
 
 from orchestrator import numbers
-from orchestrator.cli_common import (
+from orchestrator.cli.common import (
     HISTORY_OPTION,
     OUTPUT_OPTION,
     history_at,

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from ruamel.yaml import YAML
 
-from orchestrator.cli_common import SEED_OPTION, stderr
+from orchestrator.cli.common import SEED_OPTION, stderr
 from orchestrator.console import fail, styled
 from orchestrator.ctk.export import experiment_of
 from orchestrator.ctk.importer import drill_data, drill_is_runnable

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli_common import (
+from orchestrator.cli.common import (
     HISTORY_OPTION,
     OUTPUT_OPTION,
     history_at,

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from ruamel.yaml import YAML
 
-from orchestrator.cli_common import stderr
+from orchestrator.cli.common import stderr
 from orchestrator.console import fail
 from orchestrator.cronjob import STATE_DIR, ScheduleRequest, manifests, state_claim
 from orchestrator.drill import load_gameday

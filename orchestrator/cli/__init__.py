@@ -13,7 +13,8 @@ from click.shell_completion import get_completion_class
 from rich.console import Console
 
 from orchestrator import __version__
-from orchestrator.cli_common import (
+from orchestrator.cli import ctk, gameday, gate, results, rollback, schedule
+from orchestrator.cli.common import (
     HISTORY_OPTION,
     LAB_OPTION,
     OUTPUT_OPTION,
@@ -27,12 +28,6 @@ from orchestrator.cli_common import (
     stderr,
     target_options,
 )
-from orchestrator.cli_ctk import export, import_
-from orchestrator.cli_gameday import gameday
-from orchestrator.cli_gate import gate
-from orchestrator.cli_results import history, report, verify
-from orchestrator.cli_rollback import rollback
-from orchestrator.cli_schedule import schedule
 from orchestrator.console import (
     SafeConsole,
     fail,
@@ -357,12 +352,15 @@ def entry() -> None:
         sys.exit(Exit.ERROR)
 
 
-main.add_command(gameday)
-main.add_command(export)
-main.add_command(import_)
-main.add_command(schedule)
-main.add_command(report)
-main.add_command(gate)
-main.add_command(history)
-main.add_command(verify)
-main.add_command(rollback)
+for command in (
+    gameday.gameday,
+    ctk.export,
+    ctk.import_,
+    schedule.schedule,
+    results.report,
+    gate.gate,
+    results.history,
+    results.verify,
+    rollback.rollback,
+):
+    main.add_command(command)

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from orchestrator.cli_common import (
+from orchestrator.cli.common import (
     HISTORY_OPTION,
     SEED_OPTION,
     SERVICE_URL_OPTION,

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from orchestrator.cli_common import kube_options, run_async, target_options
+from orchestrator.cli.common import kube_options, run_async, target_options
 from orchestrator.console import SafeConsole, fail
 from orchestrator.errors import ZonedrillError
 from orchestrator.journal import Journal, OpenRun, known_run, open_runs, state_dir
