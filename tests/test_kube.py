@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from k8s import pods
 from k8s.adapter import KubeSettings, connect
-from orchestrator.port import AddTaint, RemoveTaint, Taint, describe
+from orchestrator.errors import ClusterError
+from orchestrator.port import AddTaint, PodRef, RemoveTaint, Taint, describe
 from tests.cluster.zones import apps_api, core_api, pdb_body, policy_api, wait_for
 from tests.kubecase import drill_file, node_state, nodes_as_before, run_drill, zonedrill_kube
 from tests.support import cli_env, start_until, zonedrill
@@ -343,6 +345,22 @@ async def test_taint_marks_keep_each_runs_taint_and_read_the_old_form(
     finally:
         await port.close()
     assert nodes_as_before(kube, pristine) == pristine
+
+
+async def test_a_watch_the_api_server_refuses_reaches_the_core_as_a_cluster_error(
+    control_plane: Any,
+) -> None:
+    """A watch the server refuses reaches the core as a ClusterError naming it.
+
+    The client's own ApiException would escape every handler in the core.
+    """
+    port = connect(KubeSettings(kubeconfig=control_plane.kubeconfig))
+    watch = pods._NodeWatch(port.api, "pangyo-1", {PodRef("nowhere", "none")}, "not-a-version")
+    try:
+        with pytest.raises(ClusterError, match='pods on node "pangyo-1"'):
+            await port.api.stream(watch.follow, 5.0, verb="watch", what=watch.what)
+    finally:
+        await port.close()
 
 
 @pytest.mark.parametrize("keep_journal", [True, False], ids=["journal", "annotations-only"])
