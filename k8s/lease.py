@@ -166,6 +166,26 @@ async def _other_holder(api: KubeApi, held: _Held) -> str | None:
     return lease.spec.holder_identity or "nobody: it was released"
 
 
+async def _taken_by(api: KubeApi, held: _Held) -> str | None:
+    """Who took the Lease, if not us; None while it is ours (or the API cannot say now)."""
+    try:
+        lease = await _read(api, held.namespace)
+    except ClusterNotFoundError:
+        return f"the drill lease {held.name} was deleted"
+    except ClusterError:
+        return None  # unreachable: nobody can take it through the API server meanwhile
+    if (
+        lease.spec.holder_identity == held.holder
+        and lease.metadata.resource_version == held.version
+    ):
+        return None
+    if lease.spec.holder_identity == held.holder:
+        held.version = lease.metadata.resource_version
+        return None
+    taker = lease.spec.holder_identity or "nobody: it was released"
+    return f"the drill lease {held.name} lapsed and was taken: {taker}"
+
+
 async def _renew(api: KubeApi, held: _Held, hold: LockHold) -> None:
     """Renew until cancelled or lost.
 
@@ -223,7 +243,7 @@ async def drill_lease(
 ) -> AsyncIterator[LockHold]:
     """Hold the Lease for the duration of the block (waiting up to ``wait`` s); then release it."""
     held = await _acquire_within(api, namespace, holder, wait)
-    hold = LockHold()
+    hold = LockHold(check=lambda: _taken_by(api, held))
     renewing = asyncio.get_running_loop().create_task(_renew(api, held, hold))
     try:
         yield hold

@@ -100,6 +100,7 @@ class DrillRun:
         self._restoring = False
         self._restore_deadline: float | None = None
         self._unrestored = ""
+        self._hold = LockHold()
 
     def request_abort(self, reason: str) -> None:
         """Stop the drill early (signal or guardrail); the run restores and reports ``aborted``."""
@@ -122,6 +123,7 @@ class DrillRun:
         async with self.port.lock(holder=f"zonedrill run {self.settings.run_id}") as hold:
             self._refuse_unrestored()
             await self._refuse_marked()
+            self._hold = hold
             watching = asyncio.get_running_loop().create_task(self._abort_when_lost(hold))
             journal = Journal.create(
                 root=self.settings.state_dir,
@@ -284,6 +286,11 @@ class DrillRun:
                     clock.now(),
                     nodes=plan.zones[step.zone].node_names,
                 )
+                if step.is_lose and not await self._hold.confirm():
+                    # Taken by another drill while this one stalled: lose nothing more, and let
+                    # the abort cancel this task, so that the figures end now.
+                    self.request_abort(f"lost the drill lock: {self._hold.why}")
+                    await asyncio.get_running_loop().create_future()
                 self.steps.append(record)
                 self.observer.step(record)
                 if step.is_lose:

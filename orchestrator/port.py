@@ -10,7 +10,7 @@ node cordoned by someone else is never uncordoned.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, assert_never, runtime_checkable
@@ -267,12 +267,22 @@ class LockHold:
     """The one-drill-at-a-time lock while it is held.
 
     A lock that can lapse (a Lease nobody renewed in time) may be taken over by another drill;
-    ``lost`` is then set and ``why`` says by whom, so that the run stops and restores.
+    ``lost`` is then set and ``why`` says by whom, so that the run stops and restores. ``check``
+    asks the lock itself who holds it now (None: still us), for ``confirm``.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, check: Callable[[], Awaitable[str | None]] | None = None) -> None:
         self.lost = asyncio.Event()
         self.why = ""
+        self._check = check
+
+    async def confirm(self) -> bool:
+        """Ask the lock whether it is still ours before a zone is lost; False once lost."""
+        if self._check is not None and not self.lost.is_set():
+            taker = await self._check()
+            if taker is not None:
+                self.lose(taker)
+        return not self.lost.is_set()
 
     def lose(self, why: str) -> None:
         """Another holder has the lock now."""

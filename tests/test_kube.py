@@ -266,6 +266,48 @@ def test_a_stalled_drill_keeps_others_out_and_aborts_when_its_lease_was_taken(
     assert nodes_as_before(kube, pristine) == pristine
 
 
+def test_a_drill_stalled_before_its_loss_loses_nothing_once_its_lease_was_taken(
+    control_plane: Any,
+    kube: client.ApiClient,
+    app: dict[str, Any],
+    pristine: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    """Stalled before its loss (due at 5 s) past the Lease, which another takes: no cordon.
+
+    With no mark on the cluster yet, another drill may rightly take the lapsed Lease. Resumed,
+    the loss and the renewal are both overdue: the drill must confirm its Lease before it loses
+    the zone, not find out after.
+    """
+    state = tmp_path / "state"
+    drill = drill_file(tmp_path, app["namespace"], mode="cordon", duration="30s")
+    drill.write_text(drill.read_text().replace("at: 0s, lose: pangyo", "at: 5s, lose: pangyo"))
+    out = tmp_path / "out"
+    first = start_until(
+        zonedrill_kube(control_plane, app, state, "run", str(drill), "--out", str(out)),
+        env=cli_env(state),
+        marker="▶ chaos",
+    )
+    try:
+        first.send_signal(signal.SIGSTOP)
+        time.sleep(17)
+        take_lease(kube, "zonedrill run elsewhere")
+    finally:
+        first.send_signal(signal.SIGCONT)
+    said, _ = first.communicate(timeout=60)
+    result = json.loads((out / "result.json").read_text())
+    take_lease(kube, "")
+    assert first.returncode == 3, said
+    assert "lost the drill lock" in result["reason"]
+    cordons = [
+        e
+        for e in core_api(kube).list_namespaced_event("default").items
+        if e.reason == "DrillCordon" and result["runId"] in (e.message or "")
+    ]
+    assert cordons == [], [e.message for e in cordons]
+    assert nodes_as_before(kube, pristine) == pristine
+
+
 def test_an_interrupted_drain_does_not_wait_for_its_watch(
     control_plane: Any,
     kube: client.ApiClient,
