@@ -42,7 +42,7 @@ from bench.loopback import free_port, pin_to_core, server_process
 from bench.record import http_versions, record
 from orchestrator.drill.model import Probe
 from orchestrator.port import ServiceEndpoint
-from orchestrator.probes import HttpAsker, ProbeRunner, ProbeTarget, Transport, make_client
+from orchestrator.probes import HttpAsker, ProbeRunner, ResolvedProbe, Transport, make_client
 from orchestrator.samples import Sample
 from orchestrator.scoring import nearest_rank
 
@@ -81,7 +81,7 @@ def summarize(starts: Starts, slots: Starts, every: float, seconds: float) -> di
 async def zonedrill_grid(urls: Sequence[str], every: float, seconds: float) -> dict[str, float]:
     """zonedrill's ProbeRunner on the deadline grid, with its default timeout."""
     targets = [
-        ProbeTarget(
+        ResolvedProbe(
             Probe.model_validate(
                 {"name": f"p{k}", "http": {"url": url}, "every": f"{round(every * 1000)}ms"}
             ),

@@ -35,7 +35,7 @@ from bench.loopback import pin_to_core, server_process
 from bench.record import http_versions, record
 from orchestrator.drill.model import Probe
 from orchestrator.port import ServiceEndpoint
-from orchestrator.probes import HttpAsker, ProbeRunner, ProbeTarget, Transport, make_client
+from orchestrator.probes import HttpAsker, ProbeRunner, ResolvedProbe, Transport, make_client
 from orchestrator.samples import Sample
 from orchestrator.scoring import nearest_rank
 
@@ -88,7 +88,7 @@ def show(row: dict[str, Any]) -> None:
 async def zonedrill_engine(transport: Transport, url: str, rate: int, seconds: float) -> Figures:
     """The ProbeRunner over httpx with ``transport``."""
     targets = [
-        ProbeTarget(
+        ResolvedProbe(
             Probe.model_validate(
                 {
                     "name": f"p{k}",

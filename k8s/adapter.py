@@ -23,6 +23,7 @@ from orchestrator.errors import ClusterUnreachableError
 from orchestrator.port import (
     AddTaint,
     Change,
+    ClusterOptions,
     ClusterPort,
     Cordon,
     DeletePod,
@@ -35,7 +36,6 @@ from orchestrator.port import (
     RemoveTaint,
     ServiceEndpoint,
     Taint,
-    TargetOptions,
     Uncordon,
 )
 from orchestrator.targets import ClusterOpener, Where
@@ -228,7 +228,7 @@ TARGET = KubeKind()
 """What the ``kube`` entry point of ``zonedrill.targets`` loads."""
 
 
-def open_target(options: TargetOptions) -> KubeTarget:
+def open_target(options: ClusterOptions) -> KubeTarget:
     """Connect to the cluster ``options`` name."""
     return connect(
         KubeSettings(

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from orchestrator.errors import ClusterError, ZonedrillError
 from orchestrator.gameday_result import GameDaySummary, add_summary, parse_summaries
-from orchestrator.port import ResultsStore, TargetOptions
+from orchestrator.port import ClusterOptions, ResultsStore
 from orchestrator.targets import open_cluster
 
 
-async def cluster_summaries(options: TargetOptions, gameday: str) -> list[GameDaySummary]:
+async def cluster_summaries(options: ClusterOptions, gameday: str) -> list[GameDaySummary]:
     """The summaries the cluster keeps of game day ``gameday``, newest first."""
     port = await open_cluster("kube", options)
     try:
@@ -23,7 +23,7 @@ async def cluster_summaries(options: TargetOptions, gameday: str) -> list[GameDa
         await port.close()
 
 
-async def record_summary(summary: GameDaySummary, options: TargetOptions) -> list[str]:
+async def record_summary(summary: GameDaySummary, options: ClusterOptions) -> list[str]:
     """Keep ``summary`` in the cluster; return a warning when that failed (never raise)."""
     key = f"{summary.gameday}.json"
     try:

@@ -292,7 +292,7 @@ class LockHold:
 
 
 @dataclass(frozen=True)
-class TargetOptions:
+class ClusterOptions:
     """How to reach a real cluster; handed to the adapter registered for the target."""
 
     kubeconfig: str | None = None

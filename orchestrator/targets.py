@@ -16,7 +16,7 @@ from typing import Protocol
 
 from orchestrator.drill import Drill, Lab, check_fits_lab, load_lab
 from orchestrator.errors import InvalidInputError, Problem
-from orchestrator.port import ClusterPort, TargetOptions
+from orchestrator.port import ClusterOptions, ClusterPort
 
 ENTRY_POINT_GROUP = "zonedrill.targets"
 
@@ -25,7 +25,7 @@ ENTRY_POINT_GROUP = "zonedrill.targets"
 class Where:
     """What a command knows of where to drill: the cluster options, the drill if any."""
 
-    options: TargetOptions
+    options: ClusterOptions
     state_dir: Path | None = None
     """Where locks and journals live (the lab keeps its lock there)."""
     drill: Drill | None = None
@@ -88,13 +88,13 @@ def prepare_cluster(name: str, where: Where) -> ClusterOpener:
     return target_named(name).prepare(where)
 
 
-async def open_cluster(name: str, options: TargetOptions) -> ClusterPort:
+async def open_cluster(name: str, options: ClusterOptions) -> ClusterPort:
     """Target ``name`` opened from cluster options alone, with no drill (a real cluster)."""
     return await prepare_cluster(name, Where(options))(serve=False)
 
 
 def pick_target(
-    drill: Drill, target: str | None, options: TargetOptions, lab_option: Path | None = None
+    drill: Drill, target: str | None, options: ClusterOptions, lab_option: Path | None = None
 ) -> str:
     """``--target``; else lab with ``--lab``, or when the drill names a lab and no kubeconfig."""
     if target:

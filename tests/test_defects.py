@@ -17,7 +17,7 @@ from orchestrator.drill import Drill, load_drill
 from orchestrator.engine import DrillRun, RunSettings
 from orchestrator.errors import UnrestoredRunError
 from orchestrator.outcomes import Exit
-from orchestrator.port import Change, ClusterPort, Cordon, DeletePod, TargetOptions
+from orchestrator.port import Change, ClusterOptions, ClusterPort, Cordon, DeletePod
 from orchestrator.preflight import Plan
 from orchestrator.result import StepRecord
 from orchestrator.samples import Sample
@@ -66,7 +66,7 @@ class Broken:
 
 async def open_lab(path: Path, loaded: Drill, folder: Path) -> ClusterPort:
     """The drill's lab, opened through the lab target as ``zonedrill run`` opens it."""
-    where = Where(TargetOptions(), folder / "s", loaded, path)
+    where = Where(ClusterOptions(), folder / "s", loaded, path)
     return await prepare_cluster("lab", where)()
 
 

@@ -17,7 +17,7 @@ import pytest
 from orchestrator.drill.model import Drill, HttpCheck, Probe
 from orchestrator.outcomes import Outcome
 from orchestrator.port import ServiceEndpoint
-from orchestrator.probes import ProbeClient, ProbeTarget, Transport, make_client
+from orchestrator.probes import ProbeClient, ResolvedProbe, Transport, make_client
 from orchestrator.result import StepRecord, Timeline, derive
 from orchestrator.samples import Sample, due
 from tests.handmade import DRILL_SPEC, T0, talk_samples
@@ -43,7 +43,7 @@ async def test_an_unexpected_exception_is_a_failed_sample_with_its_reason() -> N
     }
 
 
-def unvalidated(headers: dict[str, str], every: float) -> ProbeTarget:
+def unvalidated(headers: dict[str, str], every: float) -> ResolvedProbe:
     """A probe with ``headers`` forced past validation (as a bug or a future field might)."""
     http = HttpCheck.model_construct(
         url="http://127.0.0.1:9/",
@@ -54,7 +54,7 @@ def unvalidated(headers: dict[str, str], every: float) -> ProbeTarget:
         timeout=None,
     )
     expect = probe("p", "http://x/").probe.expect
-    return ProbeTarget(
+    return ResolvedProbe(
         Probe.model_construct(name="p", http=http, every=every, expect=expect),
         ServiceEndpoint(url="http://127.0.0.1:9/"),
     )

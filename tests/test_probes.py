@@ -17,17 +17,17 @@ from orchestrator.probes import (
     HttpAsker,
     ProbeClient,
     ProbeRunner,
-    ProbeTarget,
+    ResolvedProbe,
     Transport,
     make_client,
 )
 from orchestrator.samples import Sample
 
 
-def probe(name: str, url: str, **fields: Any) -> ProbeTarget:
+def probe(name: str, url: str, **fields: Any) -> ResolvedProbe:
     """A probe on ``url`` with overridable fields (every defaults to 1s)."""
     data = {"name": name, "http": {"url": url}, "every": "1s", **fields}
-    return ProbeTarget(Probe.model_validate(data), ServiceEndpoint(url=url))
+    return ResolvedProbe(Probe.model_validate(data), ServiceEndpoint(url=url))
 
 
 class LoopTimeTransport(httpx.AsyncBaseTransport):
@@ -44,7 +44,7 @@ class LoopTimeTransport(httpx.AsyncBaseTransport):
 
 
 async def run_probes(
-    targets: list[ProbeTarget], client: ProbeClient, *, seconds: float, start_in: float = 0.0
+    targets: list[ResolvedProbe], client: ProbeClient, *, seconds: float, start_in: float = 0.0
 ) -> list[Sample]:
     """Run the grid for ``seconds`` from now + ``start_in`` and wait for every answer."""
     samples: list[Sample] = []

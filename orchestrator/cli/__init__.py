@@ -21,12 +21,12 @@ from orchestrator.cli.common import (
     SEED_OPTION,
     SERVICE_URL_OPTION,
     TRIGGER_OPTION,
+    cluster_options,
     kube_options,
     parse_service_urls,
     print_document,
     run_async,
     stderr,
-    target_options,
 )
 from orchestrator.console import (
     SafeConsole,
@@ -149,7 +149,7 @@ def run(
       zonedrill run drills/pangyo-battery-fire.yaml --target kube --kubeconfig ~/.kube/config
     """
     console = stderr() if as_json else SafeConsole()
-    options = target_options(kubeconfig, context, qps, lock_namespace)
+    options = cluster_options(kubeconfig, context, qps, lock_namespace)
     try:
         drill, picks = pick_zones(load_drill(drill_file), seed)
         chosen = pick_target(drill, target, options, lab_file)
@@ -268,7 +268,7 @@ def plan(
 ) -> None:
     """Show what a drill would do and the risks seen (e.g. a predicted outage); touch nothing."""
     console = SafeConsole()
-    options = target_options(kubeconfig, context, qps, lock_namespace)
+    options = cluster_options(kubeconfig, context, qps, lock_namespace)
     try:
         drill, picks = pick_zones(load_drill(drill_file), seed)
         chosen = pick_target(drill, target, options, lab_file)

@@ -18,7 +18,7 @@ from orchestrator.history import History, default_path
 from orchestrator.journal import state_dir
 from orchestrator.outcomes import exit_for
 from orchestrator.outputs import Form, emit
-from orchestrator.port import TargetOptions
+from orchestrator.port import ClusterOptions
 
 T = TypeVar("T")
 
@@ -33,11 +33,11 @@ def run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return asyncio.run(factory())
 
 
-def target_options(
+def cluster_options(
     kubeconfig: Path | None, context: str | None, qps: float, lock_namespace: str
-) -> TargetOptions:
+) -> ClusterOptions:
     """The kube options as the port takes them."""
-    return TargetOptions(
+    return ClusterOptions(
         kubeconfig=str(kubeconfig) if kubeconfig else None,
         context=context,
         qps=qps,

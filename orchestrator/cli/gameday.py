@@ -16,11 +16,11 @@ from orchestrator.cli.common import (
     SEED_OPTION,
     SERVICE_URL_OPTION,
     TRIGGER_OPTION,
+    cluster_options,
     kube_options,
     parse_service_urls,
     run_async,
     stderr,
-    target_options,
 )
 from orchestrator.cluster_results import record_summary
 from orchestrator.console import SafeConsole, fail, render_plan, styled
@@ -35,7 +35,7 @@ from orchestrator.history import History, default_path
 from orchestrator.journal import state_dir
 from orchestrator.notify import notify
 from orchestrator.outcomes import Exit
-from orchestrator.port import TargetOptions
+from orchestrator.port import ClusterOptions
 from orchestrator.preflight import PlanRefusedError, prepare
 from orchestrator.report.document import load_result
 from orchestrator.report.gameday import GameDayReport, write_gameday_reports
@@ -58,7 +58,7 @@ class Prepared:
     target: str
 
 
-def _prepare(file: Path, target: str | None, seed: int | None, options: TargetOptions) -> Prepared:
+def _prepare(file: Path, target: str | None, seed: int | None, options: ClusterOptions) -> Prepared:
     """Validate every drill (and its lab) before anything runs; pick every random zone."""
     gameday, loaded = load_gameday(file)
     chosen = target or (
@@ -101,7 +101,7 @@ def plan_command(
 ) -> None:
     """Plan every drill of a game day (touching nothing) and print the total time."""
     console = SafeConsole()
-    options = target_options(kubeconfig, context, qps, lock_namespace)
+    options = cluster_options(kubeconfig, context, qps, lock_namespace)
     try:
         prepared = _prepare(file, target, seed, options)
         plans = run_async(lambda: _plan_all(prepared, options))
@@ -132,7 +132,7 @@ def _total_line(prepared: Prepared) -> str:
     )
 
 
-async def _plan_all(prepared: Prepared, options: TargetOptions) -> list[object]:
+async def _plan_all(prepared: Prepared, options: ClusterOptions) -> list[object]:
     shown: list[object] = []
     for _, drill, picks, open_cluster in prepared.drills:
         port = await open_cluster(serve=False)
@@ -189,7 +189,7 @@ def run_command(
     4 error.
     """
     console = stderr() if as_json else SafeConsole()
-    options = target_options(kubeconfig, context, qps, lock_namespace)
+    options = cluster_options(kubeconfig, context, qps, lock_namespace)
     try:
         prepared = _prepare(file, target, seed, options)
         overrides = parse_service_urls(service_urls)
@@ -225,7 +225,7 @@ class Route:
     """Where a game day's runs go, and how they reach the cluster and its Services."""
 
     folder: Path
-    options: TargetOptions
+    options: ClusterOptions
     service_urls: dict[str, str]
 
 

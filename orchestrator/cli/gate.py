@@ -16,12 +16,12 @@ import click
 from orchestrator.cli.common import (
     HISTORY_OPTION,
     OUTPUT_OPTION,
+    cluster_options,
     history_at,
     kube_options,
     print_document,
     refuse,
     run_async,
-    target_options,
 )
 from orchestrator.cluster_results import cluster_summaries
 from orchestrator.document import ResultDoc
@@ -127,7 +127,7 @@ def gate(
                 raise InvalidInputError([Problem("gate", None, None, "", message)])
             scope = GameDayScope(gameday, last, trigger)
             if from_cluster:
-                options = target_options(kubeconfig, context, qps, lock_namespace)
+                options = cluster_options(kubeconfig, context, qps, lock_namespace)
                 summaries = run_async(lambda: cluster_summaries(options, gameday))
                 verdicts = _summary_verdicts(summaries, scope, policy, now)
             else:

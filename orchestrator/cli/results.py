@@ -16,12 +16,12 @@ from orchestrator import numbers
 from orchestrator.cli.common import (
     HISTORY_OPTION,
     OUTPUT_OPTION,
+    cluster_options,
     history_at,
     kube_options,
     print_document,
     refuse,
     run_async,
-    target_options,
 )
 from orchestrator.cluster_results import cluster_summaries
 from orchestrator.console import SafeConsole
@@ -31,7 +31,7 @@ from orchestrator.gameday_result import summary_of
 from orchestrator.history import History, RunEntry
 from orchestrator.outcomes import Exit
 from orchestrator.outputs import GameDayHistoryOut, HistoryOut, run_out
-from orchestrator.port import TargetOptions
+from orchestrator.port import ClusterOptions
 from orchestrator.report.document import FinishedRun, load_result, read_samples_of
 from orchestrator.report.render import Format, markdown, render
 from orchestrator.text import clean
@@ -146,7 +146,9 @@ def history(
     if ctx.invoked_subcommand is not None:
         return
     if gameday is not None or from_cluster:
-        options = target_options(kubeconfig, context, qps, lock_namespace) if from_cluster else None
+        options = (
+            cluster_options(kubeconfig, context, qps, lock_namespace) if from_cluster else None
+        )
         _gameday_history(ctx.obj, gameday, options, last, form)
         return
     try:
@@ -168,7 +170,7 @@ def history(
 
 
 def _gameday_history(
-    history: History, name: str | None, options: TargetOptions | None, last: int, form: str
+    history: History, name: str | None, options: ClusterOptions | None, last: int, form: str
 ) -> None:
     """Game days, newest first, from the history or (with options) from the cluster."""
     try:

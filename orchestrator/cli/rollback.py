@@ -8,12 +8,12 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from orchestrator.cli.common import kube_options, run_async, target_options
+from orchestrator.cli.common import cluster_options, kube_options, run_async
 from orchestrator.console import SafeConsole, fail
 from orchestrator.errors import ZonedrillError
 from orchestrator.journal import Journal, OpenRun, known_run, open_runs, state_dir
 from orchestrator.outcomes import Exit
-from orchestrator.port import TargetOptions
+from orchestrator.port import ClusterOptions
 from orchestrator.rollback import rollback as rollback_runs
 from orchestrator.targets import open_cluster, target_named, target_names
 
@@ -60,7 +60,7 @@ def rollback(
         else:
             clusters.add(entry.target)
     if clusters:
-        options = target_options(kubeconfig, context, qps, lock_namespace)
+        options = cluster_options(kubeconfig, context, qps, lock_namespace)
         code = run_async(lambda: _rollback_clusters(sorted(clusters), options, wanted, console))
         sys.exit(code or (Exit.ERROR if live else Exit.OK))
     if run_id and not live and not known_run(state_dir(), run_id):
@@ -98,7 +98,7 @@ def _report_open_runs(runs: list[OpenRun], console: Console) -> list[OpenRun]:
 
 
 async def _rollback_clusters(
-    names: list[str], options: TargetOptions, run_id: str | None, console: Console
+    names: list[str], options: ClusterOptions, run_id: str | None, console: Console
 ) -> int:
     """Roll back on each cluster target named; the first failure's exit code, else 0."""
     codes = [await _rollback_on(name, options, run_id, console) for name in names]
@@ -106,7 +106,7 @@ async def _rollback_clusters(
 
 
 async def _rollback_on(
-    name: str, options: TargetOptions, run_id: str | None, console: Console
+    name: str, options: ClusterOptions, run_id: str | None, console: Console
 ) -> int:
     try:
         port = await open_cluster(name, options)

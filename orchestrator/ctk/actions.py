@@ -17,7 +17,7 @@ from chaoslib.exceptions import ActivityFailed
 from orchestrator.ctk.session import drill_at, session
 from orchestrator.drill.model import FaultMode
 from orchestrator.errors import ZonedrillError
-from orchestrator.port import TargetOptions
+from orchestrator.port import ClusterOptions
 
 __all__ = ["lose_zone", "restore_zone", "run_drill"]
 EXIT_RAN = (0, 1, 3)
@@ -83,7 +83,7 @@ def lose_zone(
     drain or power-loss. kubeconfig, context: the cluster (default: $KUBECONFIG or
     in-cluster). Returns the nodes, pods deleted or evicted, and the journal's run id.
     """
-    options = TargetOptions(
+    options = ClusterOptions(
         kubeconfig=kubeconfig or None, context=context or None, lock_namespace=lock_namespace
     )
     try:

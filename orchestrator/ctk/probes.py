@@ -22,7 +22,7 @@ from orchestrator.drill.model import HTTP_SUCCESS_CLASS, ServiceRef
 from orchestrator.errors import ZonedrillError
 from orchestrator.history import History, default_path
 from orchestrator.journal import state_dir
-from orchestrator.port import TargetOptions
+from orchestrator.port import ClusterOptions
 from orchestrator.report.document import load_result
 from orchestrator.targets import open_cluster
 
@@ -81,7 +81,7 @@ def service_status(
     The answer has the shape of Chaos Toolkit's HTTP provider's ({"status", "body"}), so the
     same tolerances apply. A request that gets no answer (refused, timed out) fails the probe.
     """
-    options = TargetOptions(kubeconfig=kubeconfig or None, context=context or None)
+    options = ClusterOptions(kubeconfig=kubeconfig or None, context=context or None)
     try:
         return session().call(
             _ask(
@@ -97,7 +97,7 @@ def service_status(
 
 
 async def _ask(
-    ref: ServiceRef, path: str, method: str, timeout: float, options: TargetOptions
+    ref: ServiceRef, path: str, method: str, timeout: float, options: ClusterOptions
 ) -> dict[str, Any]:
     cluster = await open_cluster("kube", options)
     try:

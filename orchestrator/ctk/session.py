@@ -25,7 +25,7 @@ from orchestrator.drill.picks import ZonePicks
 from orchestrator.errors import InvalidInputError, Problem
 from orchestrator.faults import FaultContext, FaultReport, ResolvedZone
 from orchestrator.journal import Journal, state_dir
-from orchestrator.port import ClusterPort, TargetOptions
+from orchestrator.port import ClusterOptions, ClusterPort
 from orchestrator.preflight import prepare
 from orchestrator.targets import open_cluster
 
@@ -68,7 +68,7 @@ class ZoneSession:
             raise
 
     async def lose(
-        self, drill: Drill, zone: str, mode: FaultMode, options: TargetOptions
+        self, drill: Drill, zone: str, mode: FaultMode, options: ClusterOptions
     ) -> dict[str, Any]:
         """Preflight the loss like a drill would (safety, own node), then lose the zone."""
         if zone not in drill.spec.zones:

@@ -3,7 +3,7 @@ from orchestrator.probes.http import (
     HttpAsker,
     HttpProbes,
     ProbeClient,
-    ProbeTarget,
+    ResolvedProbe,
     Transport,
     make_client,
 )
@@ -17,7 +17,7 @@ __all__ = [
     "ProbeClient",
     "ProbeRunner",
     "ProbeSettings",
-    "ProbeTarget",
+    "ResolvedProbe",
     "RunProbes",
     "SampleOf",
     "Transport",

@@ -33,7 +33,7 @@ class Transport(StrEnum):
 
 
 @dataclass(frozen=True)
-class ProbeTarget:
+class ResolvedProbe:
     """A probe with its resolved endpoint."""
 
     probe: Probe
@@ -116,7 +116,7 @@ def classify(exc: BaseException) -> str:
     return "error"
 
 
-def _prebuilt(client: ProbeClient, target: ProbeTarget) -> httpx.Request | str:
+def _prebuilt(client: ProbeClient, target: ResolvedProbe) -> httpx.Request | str:
     """The request every sample sends, built once; or why it cannot be built."""
     try:
         return client.build(
@@ -132,7 +132,7 @@ def _prebuilt(client: ProbeClient, target: ProbeTarget) -> httpx.Request | str:
 class HttpAsker:
     """One http probe, its endpoint resolved and its request built once."""
 
-    def __init__(self, target: ProbeTarget, client: ProbeClient) -> None:
+    def __init__(self, target: ResolvedProbe, client: ProbeClient) -> None:
         self.target, self._client = target, client
         self._request = _prebuilt(client, target)
 
@@ -173,7 +173,7 @@ class HttpProbes:
         if client is None:
             client = make_client(transport=self._transport, ca_file=endpoint.ca_file)
             self._clients[endpoint.ca_file] = client
-        return HttpAsker(ProbeTarget(probe, endpoint), client)
+        return HttpAsker(ResolvedProbe(probe, endpoint), client)
 
     async def _endpoint(self, probe: Probe) -> ServiceEndpoint:
         service = probe.http.service
