@@ -286,6 +286,9 @@ def connect(settings: KubeSettings) -> KubeTarget:
             )
     except (ConfigException, OSError) as exc:
         raise ClusterUnreachableError(f"cannot load the cluster configuration: {exc}") from exc
+    # The client sizes its connection pool as it is made: after, the setting does nothing, and
+    # urllib3 discards (and warns about) every connection past the default 5 per core.
+    configuration.connection_pool_maxsize = settings.api.connections
     api_client = client.ApiClient(configuration)
     # Named in the API server's audit log and request metrics, as kubectl names itself.
     api_client.user_agent = f"zonedrill/{__version__}"

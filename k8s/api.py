@@ -38,6 +38,14 @@ class ApiSettings:
     qps: float = DEFAULT_QPS
     burst: int = 200
     workers: int = 64
+    watchers: int = 256
+    """Threads for watches (one per lost node, each blocked until its pods are gone): a pool of
+    their own, so that a zone of many nodes never starves the calls, the Lease's among them."""
+
+    @property
+    def connections(self) -> int:
+        """Connections to keep: one per thread, as watches hold theirs while they run."""
+        return self.workers + self.watchers
 
 
 class RateBudget:
@@ -66,13 +74,15 @@ class KubeApi:
     """Typed-enough access to the API groups zonedrill uses."""
 
     def __init__(self, api_client: client.ApiClient, settings: ApiSettings) -> None:
-        api_client.configuration.connection_pool_maxsize = settings.workers
         self.api_client = api_client
         self.core: Any = client.CoreV1Api(api_client)
         self.coordination: Any = client.CoordinationV1Api(api_client)
         self.policy: Any = client.PolicyV1Api(api_client)
         self._budget = RateBudget(qps=settings.qps, burst=settings.burst)
         self._pool = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="kube")
+        self._watches = ThreadPoolExecutor(
+            max_workers=settings.watchers, thread_name_prefix="kube-watch"
+        )
         self.calls = 0
 
     async def call(
@@ -112,19 +122,20 @@ class KubeApi:
     async def stream(
         self, function: Callable[..., T], *args: Any, verb: str, what: str, **kwargs: Any
     ) -> T:
-        """Run a long call (a watch) in the pool without spending the budget per event.
+        """Run a long call (a watch) on the watch threads, without spending the budget per event.
 
         Its failures are translated as a call's are, so the core never sees the client's own.
         """
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._pool, lambda: function(*args, **kwargs))
+            return await loop.run_in_executor(self._watches, lambda: function(*args, **kwargs))
         except (ApiException, HTTPError, OSError) as exc:
             raise translate(exc, verb=verb, what=what) from exc
 
     def close(self) -> None:
         """Stop the pool and the connection pool."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._watches.shutdown(wait=False, cancel_futures=True)
         self.api_client.close()  # type: ignore[no-untyped-call]
 
 
