@@ -94,14 +94,15 @@ async def open_cluster(name: str, options: ClusterOptions) -> ClusterPort:
 
 
 def pick_target(
-    drill: Drill, target: str | None, options: ClusterOptions, lab_option: Path | None = None
+    drills: list[Drill], target: str | None, options: ClusterOptions, lab_option: Path | None = None
 ) -> str:
-    """``--target``; else lab with ``--lab``, or when the drill names a lab and no kubeconfig."""
+    """``--target``; else lab with ``--lab``, or when every drill names a lab and no kubeconfig."""
     if target:
         return target
     if lab_option is not None:
         return "lab"
-    return "lab" if drill.spec.lab is not None and options.kubeconfig is None else "kube"
+    every_lab = all(drill.spec.lab is not None for drill in drills)
+    return "lab" if every_lab and options.kubeconfig is None else "kube"
 
 
 def lab_for(drill_path: Path, drill: Drill, lab_option: Path | None) -> Lab:

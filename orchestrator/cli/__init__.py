@@ -152,7 +152,7 @@ def run(
     options = cluster_options(kubeconfig, context, qps, lock_namespace)
     try:
         drill, picks = pick_zones(load_drill(drill_file), seed)
-        chosen = pick_target(drill, target, options, lab_file)
+        chosen = pick_target([drill], target, options, lab_file)
         overrides = parse_service_urls(service_urls)
         where = Where(options, state_dir(), drill, drill_file, lab_file)
         open_cluster = prepare_cluster(chosen, where)
@@ -271,7 +271,7 @@ def plan(
     options = cluster_options(kubeconfig, context, qps, lock_namespace)
     try:
         drill, picks = pick_zones(load_drill(drill_file), seed)
-        chosen = pick_target(drill, target, options, lab_file)
+        chosen = pick_target([drill], target, options, lab_file)
         where = Where(options, state_dir(), drill, drill_file, lab_file)
         open_cluster = prepare_cluster(chosen, where)
         result = run_async(lambda: _plan(drill, picks, open_cluster))

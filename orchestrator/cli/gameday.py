@@ -41,7 +41,13 @@ from orchestrator.report.document import load_result
 from orchestrator.report.gameday import GameDayReport, write_gameday_reports
 from orchestrator.runner import Aftermath, DrillJob, signals_stop
 from orchestrator.storage import write_durably
-from orchestrator.targets import ClusterOpener, Where, prepare_cluster, target_names
+from orchestrator.targets import (
+    ClusterOpener,
+    Where,
+    pick_target,
+    prepare_cluster,
+    target_names,
+)
 from orchestrator.timetable import run_length
 
 TREND_DAYS = 12
@@ -61,9 +67,7 @@ class Prepared:
 def _prepare(file: Path, target: str | None, seed: int | None, options: ClusterOptions) -> Prepared:
     """Validate every drill (and its lab) before anything runs; pick every random zone."""
     gameday, loaded = load_gameday(file)
-    chosen = target or (
-        "lab" if all(d.spec.lab for _, d in loaded) and options.kubeconfig is None else "kube"
-    )
+    chosen = pick_target([drill for _, drill in loaded], target, options)
     seed = secrets.randbits(SEED_BITS) if seed is None else seed
     drills = []
     for path, drill in loaded:
