@@ -106,8 +106,9 @@ class KubeTarget:
         marks: list[tuple[str, Change]] = []
         for node in await self._list_nodes():
             notes = node.metadata.annotations or {}
-            if node_api.CORDONED_BY in notes:
-                marks.append((notes[node_api.CORDONED_BY], Cordon(node=node.metadata.name)))
+            cordoner = notes.get(node_api.CORDONED_BY)
+            if isinstance(cordoner, str) and node_api.RUN_ID.fullmatch(cordoner):
+                marks.append((cordoner, Cordon(node=node.metadata.name)))
             for slot, owner in node_api.taint_owners(node).items():
                 key, _, effect = slot.rpartition(":")
                 taint = Taint(key=key, effect=effect)  # type: ignore[arg-type]

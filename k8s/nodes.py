@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,9 @@ from orchestrator.port import POWER_LOSS_TAINT, Taint
 CORDONED_BY = "zonedrill.io/cordoned-by"
 TAINTED_BY = "zonedrill.io/tainted-by"
 CONFLICT_RETRIES = 8
+EFFECTS = frozenset({"NoSchedule", "PreferNoSchedule", "NoExecute"})
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,252}")
+"""A run id as zonedrill makes them (``DRILL-STAMP-HEX``), and the holders it names."""
 # JSON merge patch: lists (taints) are replaced whole and null deletes an annotation.
 MERGE_PATCH = "application/merge-patch+json"
 
@@ -50,17 +54,26 @@ def taint_owners(node: Any) -> dict[str, str]:
 
     The mark is a JSON object, so that taints of different runs or modes each keep their owner.
     A plain run id is the mark zonedrill 0.1 wrote, when the power-loss taint was the only one.
+    Only entries zonedrill could have written count: a real effect, a key, and a run id of the
+    form zonedrill gives them. Anything else is not a mark of ours, to refuse on or to undo.
     """
     raw = (node.metadata.annotations or {}).get(TAINTED_BY)
-    if raw is None:
+    if not isinstance(raw, str):
         return {}
+    if RUN_ID.fullmatch(raw):
+        return {_slot(POWER_LOSS_TAINT): raw}
     try:
         owners = json.loads(raw)
-    except ValueError:
-        owners = None
-    if isinstance(owners, dict) and all(isinstance(v, str) for v in owners.values()):
-        return owners
-    return {_slot(POWER_LOSS_TAINT): raw}
+    except (ValueError, RecursionError):
+        return {}
+    if not isinstance(owners, dict):
+        return {}
+    return {slot: run for slot, run in owners.items() if _ours(slot, run)}
+
+
+def _ours(slot: str, run: object) -> bool:
+    key, _, effect = slot.rpartition(":")
+    return bool(key) and effect in EFFECTS and isinstance(run, str) and bool(RUN_ID.fullmatch(run))
 
 
 def _mark(owners: dict[str, str]) -> str | None:

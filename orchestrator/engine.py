@@ -155,8 +155,11 @@ class DrillRun:
     def _refuse_unrestored(self) -> None:
         for run in open_runs(self.settings.state_dir, identity=self.port.identity):
             if not self.port.persistent:
-                # The lab of that run died with its process: nothing there is left changed.
-                Journal.reopen(run.path).close(restored=True, note="lab gone with its process")
+                # The lab of that run died with its process: nothing there is left changed. A
+                # journal naming another target is not this lab's to close (rollback names it).
+                if run.target == self.port.target:
+                    note = f"{run.target} gone with its process"
+                    Journal.reopen(run.path).close(restored=True, note=note)
                 continue
             raise UnrestoredRunError(
                 f"run {run.run_id} of drill {run.drill} left changes on {run.identity}; "
@@ -194,7 +197,7 @@ class DrillRun:
         except Exception as exc:  # noqa: BLE001 - any failure restores and is written as an error
             facts.outcome, facts.reason = "error", _why(exc)
             if clock.figures_end == 0.0:
-                clock.figures_end = min(clock.now(), clock.chaos_end - clock.origin)
+                clock.end_figures()
             self.observer.note(f"error: {facts.reason}")
         finally:
             facts.restored = await self._restore_all(context, plan, clock)
@@ -242,11 +245,11 @@ class DrillRun:
         if waited == 0:
             await runner.settle(before=clock.baseline_end)
         if self._unsteady.is_set():
-            clock.figures_end = clock.now()
+            clock.end_figures()
             runner.cancel()
             return "not-steady", "a probe failed during the baseline; nothing was touched"
         if self._abort.is_set():
-            clock.figures_end = clock.now()
+            clock.end_figures()
             return "aborted", self._abort_reason
         self.observer.phase("chaos", until=clock.chaos_end)
         chaos = asyncio.get_running_loop().create_task(self._chaos(plan, context, clock))
@@ -262,7 +265,7 @@ class DrillRun:
         try:
             await chaos
         except asyncio.CancelledError:
-            clock.figures_end = clock.now()
+            clock.end_figures()
         except ExceptionGroup as group:
             raise first_leaf(group) from None
         else:

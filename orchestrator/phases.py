@@ -30,6 +30,16 @@ class RunClock:
         """Seconds since the origin."""
         return asyncio.get_running_loop().time() - self.origin
 
+    def end_figures(self) -> None:
+        """The figures end now, held within the phases.
+
+        A stop that lands before the baseline's first slot (in its start lead) ends them where
+        the baseline starts, and one after the chaos phase where it ends: a result is never
+        framed outside its own run.
+        """
+        o = self.origin
+        self.figures_end = min(max(self.now(), self.baseline_start - o), self.chaos_end - o)
+
     def timeline(self, wall_origin: datetime) -> Timeline:
         """The boundaries relative to the origin, for the result."""
         o = self.origin

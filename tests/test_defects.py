@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from k8s import nodes
 from orchestrator import cli
 from orchestrator.drill import Drill, load_drill
 from orchestrator.engine import DrillRun, RunSettings
@@ -101,6 +103,36 @@ async def test_an_unexpected_exception_restores_and_writes_an_error_result(tmp_p
     assert not any(n.unschedulable for n in nodes), "the cordons were not undone"
 
 
+class AbortAtPlan(Quiet):
+    """Asks for an abort as soon as preflight passed: before the baseline's first slot."""
+
+    run: DrillRun
+
+    def planned(self, plan: Plan) -> None:
+        """Stop the run, as a SIGINT landing then would."""
+        self.run.request_abort("SIGINT received")
+
+
+async def test_a_stop_before_the_baseline_starts_is_aborted_with_a_result(tmp_path: Path) -> None:
+    """A stop in the baseline's start lead: exit 3 and an aborted result, never a refused one.
+
+    Its figures ended before the baseline started, which the result's own checks refused.
+    """
+    drill_run = await drill_run_on(tmp_path, lambda port: port, "early-1")
+    observer = AbortAtPlan()
+    observer.run = drill_run
+    drill_run.observer = observer
+    try:
+        outcome = await drill_run.execute()
+    finally:
+        await drill_run.port.close()
+    assert outcome.exit_code == Exit.STOPPED
+    written = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert (written["outcome"], written["restored"]) == ("aborted", True)
+    timeline = written["timeline"]
+    assert timeline["baselineStart"] <= timeline["figuresEnd"] <= timeline["chaosEnd"]
+
+
 class MarkedByAnother:
     """The lab's port, with a node its marks say another run cordoned (on another machine)."""
 
@@ -145,3 +177,28 @@ def test_a_defect_in_any_command_exits_4_not_1(
     err = capsys.readouterr().err
     assert "unexpected ZeroDivisionError: division by zero" in err
     assert "please report it" in err
+
+
+@pytest.mark.parametrize(
+    ("mark", "owners"),
+    [
+        ("run-7", {"zonedrill.io/power-loss:NoSchedule": "run-7"}),
+        ('{"zonedrill.io/x:NoExecute": "run-8"}', {"zonedrill.io/x:NoExecute": "run-8"}),
+        ("[" * 100_000, {}),
+        ('{"a":' * 100_000, {}),
+        ('{"no-colon": "run-1"}', {}),
+        ('{"k:Sometimes": "run-1"}', {}),
+        ('{":NoSchedule": "run-1"}', {}),
+        ('{"k:NoSchedule": 5}', {}),
+        ('{"k:NoSchedule": "not a run id"}', {}),
+        ("x" * 1_000_000, {}),
+        ("[]", {}),
+    ],
+    ids=lambda value: str(value)[:20],
+)
+def test_taint_marks_count_only_what_zonedrill_could_have_written(
+    mark: str, owners: dict[str, str]
+) -> None:
+    """A forged or garbage mark is no mark: it neither blocks a drill nor gets a taint undone."""
+    node = SimpleNamespace(metadata=SimpleNamespace(annotations={nodes.TAINTED_BY: mark}))
+    assert nodes.taint_owners(node) == owners
