@@ -85,14 +85,13 @@ def _expires(lease: Any) -> datetime | None:
     return expiry
 
 
-async def _read(api: KubeApi, namespace: str) -> Any:
-    what = f'leases "{namespace}/{LEASE_NAME}"'
+async def _read(api: KubeApi, held: _Held) -> Any:
     return await api.call(
         api.coordination.read_namespaced_lease,
         LEASE_NAME,
-        namespace,
+        held.namespace,
         verb="get",
-        what=what,
+        what=held.what,
         budgeted=False,
     )
 
@@ -135,7 +134,7 @@ async def _create(api: KubeApi, held: _Held) -> None:
 async def _acquire(api: KubeApi, namespace: str, holder: str) -> _Held:
     held = _Held(namespace, holder, _micro(datetime.now(UTC)), version="")
     try:
-        lease = await _read(api, namespace)
+        lease = await _read(api, held)
     except ClusterNotFoundError:
         await _create(api, held)
         return held
@@ -154,31 +153,18 @@ async def _acquire(api: KubeApi, namespace: str, holder: str) -> _Held:
     return held
 
 
-async def _other_holder(api: KubeApi, held: _Held) -> str | None:
-    """After a conflict: who holds the Lease if not us (None: still ours, version adopted)."""
-    try:
-        lease = await _read(api, held.namespace)
-    except ClusterNotFoundError:
-        return "nobody: the Lease was deleted"
-    if lease.spec.holder_identity == held.holder:
-        held.version = lease.metadata.resource_version
-        return None
-    return lease.spec.holder_identity or "nobody: it was released"
-
-
 async def _taken_by(api: KubeApi, held: _Held) -> str | None:
-    """Who took the Lease, if not us; None while it is ours (or the API cannot say now)."""
+    """Who took the Lease, if not us; None while it is ours (or the API cannot say now).
+
+    Still ours, its current resourceVersion is adopted: a write of ours whose answer was lost
+    changed it, and the next write must carry it.
+    """
     try:
-        lease = await _read(api, held.namespace)
+        lease = await _read(api, held)
     except ClusterNotFoundError:
         return f"the drill lease {held.name} was deleted"
     except ClusterError:
         return None  # unreachable: nobody can take it through the API server meanwhile
-    if (
-        lease.spec.holder_identity == held.holder
-        and lease.metadata.resource_version == held.version
-    ):
-        return None
     if lease.spec.holder_identity == held.holder:
         held.version = lease.metadata.resource_version
         return None
@@ -197,11 +183,10 @@ async def _renew(api: KubeApi, held: _Held, hold: LockHold) -> None:
         try:
             await _replace(api, held, _holding(held.holder, held.acquired))
         except ClusterConflictError:
-            with contextlib.suppress(ClusterError):
-                taker = await _other_holder(api, held)
-                if taker is not None:
-                    hold.lose(f"the drill lease {held.name} lapsed and was taken: {taker}")
-                    return
+            taker = await _taken_by(api, held)
+            if taker is not None:
+                hold.lose(taker)
+                return
         except ClusterNotFoundError:
             hold.lose(f"the drill lease {held.name} was deleted")
             return
@@ -215,10 +200,7 @@ async def _release(api: KubeApi, held: _Held) -> None:
         try:
             await _replace(api, held, {})
         except ClusterConflictError:
-            try:
-                if await _other_holder(api, held) is not None:
-                    return
-            except ClusterError:
+            if await _taken_by(api, held) is not None:
                 return
         except ClusterError:
             return
