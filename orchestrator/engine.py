@@ -290,9 +290,9 @@ class DrillRun:
                     nodes=plan.zones[step.zone].node_names,
                 )
                 if step.is_lose and not await self._hold.confirm():
-                    # Taken by another drill while this one stalled: lose nothing more, and let
-                    # the abort cancel this task, so that the figures end now.
-                    self.request_abort(f"lost the drill lock: {self._hold.why}")
+                    # Taken by another drill while this one stalled: lose nothing more. The lost
+                    # hold wakes _abort_when_lost, whose abort cancels this task as it waits here,
+                    # so that the figures end now.
                     await asyncio.get_running_loop().create_future()
                 self.steps.append(record)
                 self.observer.step(record)
