@@ -17,8 +17,8 @@ from typing import Any
 
 from orchestrator.drill.lab import Lab
 from orchestrator.drill.model import Drill
-from orchestrator.engine import DrillRun, RunSettings
-from orchestrator.lab import open_lab
+from orchestrator.run.engine import DrillRun, RunSettings
+from orchestrator.targets.lab import open_lab
 
 LAB = {
     "apiVersion": "zonedrill/v1",

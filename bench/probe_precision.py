@@ -41,10 +41,10 @@ from httpx_aiohttp import AiohttpTransport
 from bench.loopback import free_port, pin_to_core, server_process
 from bench.record import http_versions, record
 from orchestrator.drill.model import Probe
-from orchestrator.port import ServiceEndpoint
 from orchestrator.probes import HttpAsker, ProbeRunner, ResolvedProbe, Transport, make_client
-from orchestrator.samples import Sample
-from orchestrator.scoring import nearest_rank
+from orchestrator.probes.samples import Sample
+from orchestrator.results.scoring import nearest_rank
+from orchestrator.targets.port import ServiceEndpoint
 
 Starts = dict[str, list[float]]  # probe -> times of its samples (starts, or ideal slots), in order
 KRKN_TIMEOUT = 3.0

@@ -34,10 +34,10 @@ import aiohttp
 from bench.loopback import pin_to_core, server_process
 from bench.record import http_versions, record
 from orchestrator.drill.model import Probe
-from orchestrator.port import ServiceEndpoint
 from orchestrator.probes import HttpAsker, ProbeRunner, ResolvedProbe, Transport, make_client
-from orchestrator.samples import Sample
-from orchestrator.scoring import nearest_rank
+from orchestrator.probes.samples import Sample
+from orchestrator.results.scoring import nearest_rank
+from orchestrator.targets.port import ServiceEndpoint
 
 EVERY = 0.1
 TIMEOUT = 1.0  # the same for every engine

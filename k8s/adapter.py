@@ -20,7 +20,7 @@ from k8s.lease import drill_lease
 from orchestrator import __version__
 from orchestrator.drill.model import ServiceRef
 from orchestrator.errors import ClusterUnreachableError
-from orchestrator.port import (
+from orchestrator.targets.port import (
     AddTaint,
     Change,
     ClusterOptions,
@@ -38,7 +38,7 @@ from orchestrator.port import (
     Taint,
     Uncordon,
 )
-from orchestrator.targets import ClusterOpener, Where
+from orchestrator.targets.registry import ClusterOpener, Where
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from orchestrator.errors import (
     ClusterNotFoundError,
     LockHeldError,
 )
-from orchestrator.port import LockHold
+from orchestrator.targets.port import LockHold
 
 LEASE_NAME = "zonedrill-drill-lock"
 LEASE_SECONDS = 15

@@ -16,7 +16,7 @@ from typing import Any
 
 from k8s.api import KubeApi
 from orchestrator.errors import ClusterConflictError, ClusterError
-from orchestrator.port import POWER_LOSS_TAINT, Taint
+from orchestrator.targets.port import POWER_LOSS_TAINT, Taint
 
 CORDONED_BY = "zonedrill.io/cordoned-by"
 TAINTED_BY = "zonedrill.io/tainted-by"

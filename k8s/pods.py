@@ -15,7 +15,7 @@ from urllib3.exceptions import HTTPError
 
 from k8s import shapes
 from k8s.api import KubeApi
-from orchestrator.port import PodInfo, PodRef
+from orchestrator.targets.port import PodInfo, PodRef
 
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 

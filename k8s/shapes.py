@@ -7,7 +7,7 @@ from typing import Any
 
 from kubernetes.utils import parse_quantity as _untyped_parse_quantity
 
-from orchestrator.port import (
+from orchestrator.targets.port import (
     DisruptionBudget,
     LabelRequirement,
     LabelSelector,

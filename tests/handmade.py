@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from orchestrator.samples import Sample, digest, encode_samples
+from orchestrator.probes.samples import Sample, digest, encode_samples
 
 EVERY, T0, BASELINE, CHAOS = 0.25, 5.25, 5.0, 30.0
 BASELINE_START = T0 - EVERY - BASELINE

@@ -18,7 +18,7 @@ from typing import Any
 
 from kubernetes import client
 
-from orchestrator.journal import open_runs
+from orchestrator.faults.journal import open_runs
 from tests.kubecase import drill_file, node_state, nodes_as_before, zonedrill_kube
 from tests.support import cli_env, zonedrill
 

@@ -16,14 +16,14 @@ import pytest
 from k8s import nodes
 from orchestrator import cli
 from orchestrator.drill import Drill, load_drill
-from orchestrator.engine import DrillRun, RunSettings
 from orchestrator.errors import UnrestoredRunError
 from orchestrator.outcomes import Exit
-from orchestrator.port import Change, ClusterOptions, ClusterPort, Cordon, DeletePod
-from orchestrator.preflight import Plan
-from orchestrator.result import StepRecord
-from orchestrator.samples import Sample
-from orchestrator.targets import Where, prepare_cluster
+from orchestrator.probes.samples import Sample
+from orchestrator.results.result import StepRecord
+from orchestrator.run.engine import DrillRun, RunSettings
+from orchestrator.run.preflight import Plan
+from orchestrator.targets.port import Change, ClusterOptions, ClusterPort, Cordon, DeletePod
+from orchestrator.targets.registry import Where, prepare_cluster
 from tests.test_run_safety import drill
 
 

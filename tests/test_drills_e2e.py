@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.samples import in_range
+from orchestrator.probes.samples import in_range
 from tests.support import EXAMPLE_OUTCOMES, ZONEDRILL, cli_env, outcome_of, start_until
 
 DRILLS = list(EXAMPLE_OUTCOMES)

@@ -16,10 +16,10 @@ import pytest
 
 from orchestrator.drill.model import Drill, HttpCheck, Probe
 from orchestrator.outcomes import Outcome
-from orchestrator.port import ServiceEndpoint
 from orchestrator.probes import ProbeClient, ResolvedProbe, Transport, make_client
-from orchestrator.result import StepRecord, Timeline, derive
-from orchestrator.samples import Sample, due
+from orchestrator.probes.samples import Sample, due
+from orchestrator.results.result import StepRecord, Timeline, derive
+from orchestrator.targets.port import ServiceEndpoint
 from tests.handmade import DRILL_SPEC, T0, talk_samples
 from tests.support import ZONEDRILL, cli_env
 from tests.test_probes import probe, run_probes

@@ -16,10 +16,10 @@ import pytest
 from click.testing import CliRunner
 
 from orchestrator.cli import main
-from orchestrator.journal import Journal, open_runs
-from orchestrator.port import Cordon
-from orchestrator.report.document import load_result
-from orchestrator.report.render import Format, render
+from orchestrator.faults.journal import Journal, open_runs
+from orchestrator.results.report.document import load_result
+from orchestrator.results.report.render import Format, render
+from orchestrator.targets.port import Cordon
 from tests.handmade import result_document, write_run
 from tests.support import ZONEDRILL, cli_env, start_until, zonedrill
 
@@ -257,7 +257,7 @@ def test_history_reads_do_not_wait_for_a_writer(tmp_path: Path) -> None:
     path = tmp_path / "h.sqlite"
     assert CliRunner().invoke(main, ["history", "--history", str(path)]).exit_code == 0
     write_run(tmp_path / "run", result_document())
-    from orchestrator.history import History, RunEntry  # noqa: PLC0415
+    from orchestrator.results.history import History, RunEntry  # noqa: PLC0415
 
     finished = load_result(tmp_path / "run")
     History(path).record(
@@ -288,7 +288,7 @@ def test_a_binary_history_row_exits_2(tmp_path: Path) -> None:
     """A BLOB where the document belongs: exit 2 naming the damage, no traceback."""
     path = tmp_path / "h.sqlite"
     write_run(tmp_path / "run", result_document())
-    from orchestrator.history import History, RunEntry  # noqa: PLC0415
+    from orchestrator.results.history import History, RunEntry  # noqa: PLC0415
 
     finished = load_result(tmp_path / "run")
     History(path).record(

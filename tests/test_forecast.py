@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from orchestrator.drill.model import FaultMode
-from orchestrator.forecast import Loss, Snapshot, foresee
-from orchestrator.port import (
+from orchestrator.plan.forecast import Loss, Snapshot, foresee
+from orchestrator.targets.port import (
     DisruptionBudget,
     LabelRequirement,
     LabelSelector,

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from orchestrator.cli import main
 from orchestrator.durations import parse_age
-from orchestrator.history import History, RunEntry
-from orchestrator.report.document import parse_result
+from orchestrator.results.history import History, RunEntry
+from orchestrator.results.report.document import parse_result
 from tests.handmade import scored_document, write_run
 
 

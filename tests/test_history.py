@@ -10,8 +10,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from orchestrator.cli import main
-from orchestrator.history import History, RunEntry
-from orchestrator.report.document import parse_result
+from orchestrator.results.history import History, RunEntry
+from orchestrator.results.report.document import parse_result
 from tests.handmade import scored_document
 
 WRITERS, RUNS_EACH = 6, 25

@@ -16,7 +16,7 @@ from kubernetes import client
 from k8s import pods
 from k8s.adapter import KubeSettings, connect
 from orchestrator.errors import ClusterError
-from orchestrator.port import AddTaint, PodRef, RemoveTaint, Taint, describe
+from orchestrator.targets.port import AddTaint, PodRef, RemoveTaint, Taint, describe
 from tests.cluster.zones import apps_api, core_api, pdb_body, policy_api, wait_for
 from tests.kubecase import drill_file, node_state, nodes_as_before, run_drill, zonedrill_kube
 from tests.support import cli_env, start_until, zonedrill

@@ -20,7 +20,7 @@ from orchestrator.drill.loader import load_drill
 from orchestrator.drill.model import ServiceRef
 from orchestrator.drill.picks import ZonePicks
 from orchestrator.errors import SafetyRefusalError
-from orchestrator.preflight import prepare
+from orchestrator.run.preflight import prepare
 from tests.cluster.zones import api_client, core_api
 from tests.kubecase import drill_file
 from tests.test_rbac import apply, manifests

@@ -9,8 +9,8 @@ import pytest
 
 from orchestrator.drill.lab import Lab
 from orchestrator.errors import EvictionBlockedError
-from orchestrator.lab.cluster import LabCluster
-from orchestrator.port import POWER_LOSS_TAINT, PodRef
+from orchestrator.targets.lab.cluster import LabCluster
+from orchestrator.targets.port import POWER_LOSS_TAINT, PodRef
 
 
 def make_lab(services: list[dict[str, Any]], zones: dict[str, Any] | None = None) -> Lab:

@@ -8,7 +8,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from orchestrator.history import History
+from orchestrator.results.history import History
 from tests.support import REPO, ZONEDRILL
 from tests.test_history import entry_for
 

@@ -12,7 +12,6 @@ import pytest
 from aiohttp import web
 
 from orchestrator.drill.model import Probe
-from orchestrator.port import ServiceEndpoint
 from orchestrator.probes import (
     HttpAsker,
     ProbeClient,
@@ -21,7 +20,8 @@ from orchestrator.probes import (
     Transport,
     make_client,
 )
-from orchestrator.samples import Sample
+from orchestrator.probes.samples import Sample
+from orchestrator.targets.port import ServiceEndpoint
 
 
 def probe(name: str, url: str, **fields: Any) -> ResolvedProbe:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from orchestrator.drill.model import FaultMode
 from orchestrator.faults import MODES, mode_of
-from orchestrator.targets import target_named, target_names
+from orchestrator.targets.registry import target_named, target_names
 
 
 def test_every_fault_mode_of_the_file_format_is_registered() -> None:

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from orchestrator.report.document import load_result
-from orchestrator.report.render import write_reports
+from orchestrator.results.report.document import load_result
+from orchestrator.results.report.render import write_reports
 from tests.handmade import hour_long_document, result_document, talk_samples, write_run
 from tests.support import REPO
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.report.document import load_result
-from orchestrator.report.render import Format, render
-from orchestrator.report.timeline import MAX_COLUMNS
-from orchestrator.scoring import LoseWindow, probe_figures
+from orchestrator.results.report.document import load_result
+from orchestrator.results.report.render import Format, render
+from orchestrator.results.report.timeline import MAX_COLUMNS
+from orchestrator.results.scoring import LoseWindow, probe_figures
 from tests.handmade import (
     BASELINE_START,
     CHAOS,

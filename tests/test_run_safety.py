@@ -6,8 +6,8 @@ import json
 import subprocess
 from pathlib import Path
 
-from orchestrator.journal import Journal, open_runs
-from orchestrator.port import AddTaint, Cordon, DeletePod, PodRef, Taint
+from orchestrator.faults.journal import Journal, open_runs
+from orchestrator.targets.port import AddTaint, Cordon, DeletePod, PodRef, Taint
 from tests.support import REPO, ZONEDRILL, cli_env, start_until
 
 LAB = REPO / "drills" / "labs" / "pangyo.yaml"

@@ -15,9 +15,9 @@ import pytest
 from kubernetes import client
 from ruamel.yaml import YAML
 
-from orchestrator.cronjob import ScheduleRequest, manifests
 from orchestrator.drill import load_gameday
 from orchestrator.errors import InvalidInputError
+from orchestrator.gameday.cronjob import ScheduleRequest, manifests
 from tests.cluster.zones import api_client
 from tests.support import REPO, zonedrill
 from tests.test_rbac import manifests as rbac_manifests

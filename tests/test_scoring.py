@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.samples import Sample
-from orchestrator.scoring import (
+from orchestrator.probes.samples import Sample
+from orchestrator.results.scoring import (
     Check,
     LoseWindow,
     availability_credit,

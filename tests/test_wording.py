@@ -9,10 +9,10 @@ from typing import Any
 
 from rich.console import Console
 
-from orchestrator import numbers
-from orchestrator.console import render_summary
-from orchestrator.report.document import FinishedRun, parse_result
-from orchestrator.report.render import Format, render
+from orchestrator.results import numbers
+from orchestrator.results.report.document import FinishedRun, parse_result
+from orchestrator.results.report.render import Format, render
+from orchestrator.run.console import render_summary
 from tests.handmade import result_document
 
 

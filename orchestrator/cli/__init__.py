@@ -28,27 +28,27 @@ from orchestrator.cli.common import (
     run_async,
     stderr,
 )
-from orchestrator.console import (
+from orchestrator.cli.outputs import FileCheck, ValidateOut, plan_out, problems_out
+from orchestrator.drill import Drill, GameDay, Lab, load_drill, load_file, load_gameday
+from orchestrator.drill.picks import ZonePicks, pick_zones
+from orchestrator.drill.schema import file_schema
+from orchestrator.durations import parse_duration
+from orchestrator.errors import InvalidInputError, ZonedrillError
+from orchestrator.faults.journal import state_dir
+from orchestrator.outcomes import Exit
+from orchestrator.probes import Transport
+from orchestrator.results.history import History, default_path
+from orchestrator.run.console import (
     SafeConsole,
     fail,
     print_exception,
     render_plan,
     styled,
 )
-from orchestrator.drill import Drill, GameDay, Lab, load_drill, load_file, load_gameday
-from orchestrator.drill.picks import ZonePicks, pick_zones
-from orchestrator.drill.schema import file_schema
-from orchestrator.durations import parse_duration
-from orchestrator.engine import DrillRun, RunSettings
-from orchestrator.errors import InvalidInputError, ZonedrillError
-from orchestrator.history import History, default_path
-from orchestrator.journal import state_dir
-from orchestrator.outcomes import Exit
-from orchestrator.outputs import FileCheck, ValidateOut, plan_out, problems_out
-from orchestrator.preflight import Plan, PlanRefusedError, prepare
-from orchestrator.probes import Transport
-from orchestrator.runner import Aftermath, DrillJob, run_and_report, signals_stop
-from orchestrator.targets import (
+from orchestrator.run.engine import DrillRun, RunSettings
+from orchestrator.run.preflight import Plan, PlanRefusedError, prepare
+from orchestrator.run.runner import Aftermath, DrillJob, run_and_report, signals_stop
+from orchestrator.targets.registry import (
     ClusterOpener,
     Where,
     lab_for,

@@ -12,13 +12,13 @@ import click
 from pydantic import BaseModel
 from rich.console import Console
 
-from orchestrator.console import SafeConsole, print_error
+from orchestrator.cli.outputs import Form, emit
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
-from orchestrator.history import History, default_path
-from orchestrator.journal import state_dir
+from orchestrator.faults.journal import state_dir
 from orchestrator.outcomes import exit_for
-from orchestrator.outputs import Form, emit
-from orchestrator.port import ClusterOptions
+from orchestrator.results.history import History, default_path
+from orchestrator.run.console import SafeConsole, print_error
+from orchestrator.targets.port import ClusterOptions
 
 T = TypeVar("T")
 

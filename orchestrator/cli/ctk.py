@@ -11,7 +11,6 @@ import click
 from ruamel.yaml import YAML
 
 from orchestrator.cli.common import SEED_OPTION, stderr
-from orchestrator.console import fail, styled
 from orchestrator.ctk.export import experiment_of
 from orchestrator.ctk.importer import drill_data, drill_is_runnable
 from orchestrator.drill import load_drill
@@ -19,6 +18,7 @@ from orchestrator.drill.loader import drill_from_text
 from orchestrator.drill.picks import is_random, pick_zones
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
 from orchestrator.outcomes import Exit
+from orchestrator.run.console import fail, styled
 from orchestrator.yamlfile import load_yaml_file
 
 OUTPUT_FILE = click.option(

@@ -22,33 +22,33 @@ from orchestrator.cli.common import (
     run_async,
     stderr,
 )
-from orchestrator.cluster_results import record_summary
-from orchestrator.console import SafeConsole, fail, render_plan, styled
 from orchestrator.drill import Drill, GameDay, load_gameday
 from orchestrator.drill.picks import SEED_BITS, ZonePicks, pick_zones
 from orchestrator.durations import format_duration
-from orchestrator.engine import RunSettings
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
-from orchestrator.gameday import GameDayRun
-from orchestrator.gameday_result import GameDayResult, summary_of
-from orchestrator.history import History, default_path
-from orchestrator.journal import state_dir
-from orchestrator.notify import notify
+from orchestrator.faults.journal import state_dir
+from orchestrator.gameday.notify import notify
+from orchestrator.gameday.runner import GameDayRun
 from orchestrator.outcomes import Exit
-from orchestrator.port import ClusterOptions
-from orchestrator.preflight import PlanRefusedError, prepare
-from orchestrator.report.document import load_result
-from orchestrator.report.gameday import GameDayReport, write_gameday_reports
-from orchestrator.runner import Aftermath, DrillJob, signals_stop
-from orchestrator.storage import write_durably
-from orchestrator.targets import (
+from orchestrator.plan.timetable import run_length
+from orchestrator.results.cluster_results import record_summary
+from orchestrator.results.gameday_result import GameDayResult, summary_of
+from orchestrator.results.history import History, default_path
+from orchestrator.results.report.document import load_result
+from orchestrator.results.report.gameday import GameDayReport, write_gameday_reports
+from orchestrator.results.storage import write_durably
+from orchestrator.run.console import SafeConsole, fail, render_plan, styled
+from orchestrator.run.engine import RunSettings
+from orchestrator.run.preflight import PlanRefusedError, prepare
+from orchestrator.run.runner import Aftermath, DrillJob, signals_stop
+from orchestrator.targets.port import ClusterOptions
+from orchestrator.targets.registry import (
     ClusterOpener,
     Where,
     pick_target,
     prepare_cluster,
     target_names,
 )
-from orchestrator.timetable import run_length
 
 TREND_DAYS = 12
 

@@ -23,12 +23,14 @@ from orchestrator.cli.common import (
     refuse,
     run_async,
 )
-from orchestrator.cluster_results import cluster_summaries
-from orchestrator.document import ResultDoc
+from orchestrator.cli.outputs import gate_out
 from orchestrator.durations import parse_age
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
-from orchestrator.gameday_result import GameDaySummary
-from orchestrator.gate import (
+from orchestrator.outcomes import Exit, Outcome
+from orchestrator.results.cluster_results import cluster_summaries
+from orchestrator.results.document import ResultDoc
+from orchestrator.results.gameday_result import GameDaySummary
+from orchestrator.results.gate import (
     GatePolicy,
     Verdict,
     judge_all,
@@ -36,10 +38,8 @@ from orchestrator.gate import (
     refuse_implausible,
     refuse_implausible_at,
 )
-from orchestrator.history import History
-from orchestrator.outcomes import Exit, Outcome
-from orchestrator.outputs import gate_out
-from orchestrator.report.document import load_result
+from orchestrator.results.history import History
+from orchestrator.results.report.document import load_result
 from orchestrator.text import clean
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from orchestrator import numbers
 from orchestrator.cli.common import (
     HISTORY_OPTION,
     OUTPUT_OPTION,
@@ -23,19 +22,20 @@ from orchestrator.cli.common import (
     refuse,
     run_async,
 )
-from orchestrator.cluster_results import cluster_summaries
-from orchestrator.console import SafeConsole
-from orchestrator.document import LatencyDoc, ProbeDoc, ResultDoc
+from orchestrator.cli.outputs import GameDayHistoryOut, HistoryOut, run_out
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
-from orchestrator.gameday_result import summary_of
-from orchestrator.history import History, RunEntry
 from orchestrator.outcomes import Exit
-from orchestrator.outputs import GameDayHistoryOut, HistoryOut, run_out
-from orchestrator.port import ClusterOptions
-from orchestrator.report.document import FinishedRun, load_result, read_samples_of
-from orchestrator.report.render import Format, markdown, render
+from orchestrator.results import numbers
+from orchestrator.results.cluster_results import cluster_summaries
+from orchestrator.results.document import LatencyDoc, ProbeDoc, ResultDoc
+from orchestrator.results.gameday_result import summary_of
+from orchestrator.results.history import History, RunEntry
+from orchestrator.results.report.document import FinishedRun, load_result, read_samples_of
+from orchestrator.results.report.render import Format, markdown, render
+from orchestrator.results.verify import differences
+from orchestrator.run.console import SafeConsole
+from orchestrator.targets.port import ClusterOptions
 from orchestrator.text import clean
-from orchestrator.verify import differences
 
 FORM_KEY = "zonedrill.form"
 SPARKS = "▁▂▃▄▅▆▇█"

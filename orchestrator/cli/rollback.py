@@ -9,13 +9,13 @@ import click
 from rich.console import Console
 
 from orchestrator.cli.common import cluster_options, kube_options, run_async
-from orchestrator.console import SafeConsole, fail
 from orchestrator.errors import ZonedrillError
-from orchestrator.journal import Journal, OpenRun, known_run, open_runs, state_dir
+from orchestrator.faults.journal import Journal, OpenRun, known_run, open_runs, state_dir
 from orchestrator.outcomes import Exit
-from orchestrator.port import ClusterOptions
-from orchestrator.rollback import rollback as rollback_runs
-from orchestrator.targets import open_cluster, target_named, target_names
+from orchestrator.run.console import SafeConsole, fail
+from orchestrator.run.rollback import rollback as rollback_runs
+from orchestrator.targets.port import ClusterOptions
+from orchestrator.targets.registry import open_cluster, target_named, target_names
 
 ROLLBACK_LOCK_WAIT = 30.0
 

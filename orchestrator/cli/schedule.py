@@ -10,10 +10,10 @@ import click
 from ruamel.yaml import YAML
 
 from orchestrator.cli.common import stderr
-from orchestrator.console import fail
-from orchestrator.cronjob import STATE_DIR, ScheduleRequest, manifests, state_claim
 from orchestrator.drill import load_gameday
 from orchestrator.errors import ZonedrillError
+from orchestrator.gameday.cronjob import STATE_DIR, ScheduleRequest, manifests, state_claim
+from orchestrator.run.console import fail
 
 
 @click.command()

@@ -17,7 +17,7 @@ from chaoslib.exceptions import ActivityFailed
 from orchestrator.ctk.session import drill_at, session
 from orchestrator.drill.model import FaultMode
 from orchestrator.errors import ZonedrillError
-from orchestrator.port import ClusterOptions
+from orchestrator.targets.port import ClusterOptions
 
 __all__ = ["lose_zone", "restore_zone", "run_drill"]
 EXIT_RAN = (0, 1, 3)

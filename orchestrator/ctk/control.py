@@ -29,10 +29,10 @@ from orchestrator.ctk import recording, scoring_ctk
 from orchestrator.ctk.importer import drill_data, selector_labels, zone_for
 from orchestrator.drill.model import Drill
 from orchestrator.faults import MODES
-from orchestrator.history import History, default_path
-from orchestrator.journal import state_dir
-from orchestrator.result import StepRecord
-from orchestrator.runner import Aftermath, report_and_record
+from orchestrator.faults.journal import state_dir
+from orchestrator.results.history import History, default_path
+from orchestrator.results.result import StepRecord
+from orchestrator.run.runner import Aftermath, report_and_record
 
 logger = logging.getLogger("chaostoolkit")
 JUDGEMENTS = {"drill_passed", "rto_within", "score_at_least"}

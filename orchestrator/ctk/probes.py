@@ -17,14 +17,14 @@ from chaoslib.exceptions import ActivityFailed
 
 from orchestrator.ctk import recording
 from orchestrator.ctk.session import session
-from orchestrator.document import ResultDoc
 from orchestrator.drill.model import HTTP_SUCCESS_CLASS, ServiceRef
 from orchestrator.errors import ZonedrillError
-from orchestrator.history import History, default_path
-from orchestrator.journal import state_dir
-from orchestrator.port import ClusterOptions
-from orchestrator.report.document import load_result
-from orchestrator.targets import open_cluster
+from orchestrator.faults.journal import state_dir
+from orchestrator.results.document import ResultDoc
+from orchestrator.results.history import History, default_path
+from orchestrator.results.report.document import load_result
+from orchestrator.targets.port import ClusterOptions
+from orchestrator.targets.registry import open_cluster
 
 __all__ = ["answer_ok", "drill_passed", "rto_within", "score_at_least", "service_status"]
 

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from orchestrator.drill.model import Drill
-from orchestrator.result import StepRecord
-from orchestrator.samples import Sample
+from orchestrator.probes.samples import Sample
+from orchestrator.results.result import StepRecord
 
 
 @dataclass

@@ -13,9 +13,9 @@ import statistics
 
 from orchestrator.ctk.recording import Recording
 from orchestrator.drill.model import Drill, FaultMode, Step
-from orchestrator.engine import RunOutcome
 from orchestrator.outcomes import GRADED
-from orchestrator.result import (
+from orchestrator.probes.samples import digest, encode_samples
+from orchestrator.results.result import (
     RunFacts,
     StepRecord,
     Timeline,
@@ -23,8 +23,8 @@ from orchestrator.result import (
     result_document,
     write_result,
 )
-from orchestrator.samples import digest, encode_samples
-from orchestrator.storage import write_durably
+from orchestrator.results.storage import write_durably
+from orchestrator.run.engine import RunOutcome
 
 MIN_PERIOD = 0.05
 FALLBACK_PERIOD = 1.0

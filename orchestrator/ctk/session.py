@@ -24,10 +24,10 @@ from orchestrator.drill.model import Drill, FaultMode, Step
 from orchestrator.drill.picks import ZonePicks
 from orchestrator.errors import InvalidInputError, Problem
 from orchestrator.faults import FaultContext, FaultReport, ResolvedZone
-from orchestrator.journal import Journal, state_dir
-from orchestrator.port import ClusterOptions, ClusterPort
-from orchestrator.preflight import prepare
-from orchestrator.targets import open_cluster
+from orchestrator.faults.journal import Journal, state_dir
+from orchestrator.run.preflight import prepare
+from orchestrator.targets.port import ClusterOptions, ClusterPort
+from orchestrator.targets.registry import open_cluster
 
 T = TypeVar("T")
 CALL_TIMEOUT = 3600.0

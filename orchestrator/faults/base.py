@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from orchestrator.drill.model import FaultMode
 from orchestrator.errors import ClusterNotFoundError
-from orchestrator.journal import Journal, JournalEntry
-from orchestrator.port import (
+from orchestrator.faults.journal import Journal, JournalEntry
+from orchestrator.targets.port import (
     Change,
     ClusterPort,
     NodeInfo,

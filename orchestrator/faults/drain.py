@@ -7,7 +7,7 @@ import asyncio
 from orchestrator.drill.model import FaultMode
 from orchestrator.errors import ClusterNotFoundError, EvictionBlockedError
 from orchestrator.faults.base import FaultContext, FaultReport, Mode, ResolvedZone, touchable
-from orchestrator.port import EvictPod, PodRef
+from orchestrator.targets.port import EvictPod, PodRef
 
 EVICTION_BACKOFF_FIRST = 0.2
 EVICTION_BACKOFF_MAX = 2.0

@@ -11,7 +11,7 @@ from orchestrator.faults.base import (
     send,
     touchable,
 )
-from orchestrator.port import POWER_LOSS_TAINT, AddTaint, DeletePod
+from orchestrator.targets.port import POWER_LOSS_TAINT, AddTaint, DeletePod
 
 
 async def _cut(context: FaultContext, zone: ResolvedZone, report: FaultReport) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from orchestrator.drill.model import FaultMode
 from orchestrator.faults import cordon, drain, power_loss
 from orchestrator.faults.base import FaultContext, FaultReport, Mode, ResolvedZone, send
-from orchestrator.port import Cordon
+from orchestrator.targets.port import Cordon
 
 MODES: dict[FaultMode, Mode] = {
     mode.name: mode

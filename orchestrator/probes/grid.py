@@ -15,8 +15,8 @@ from collections.abc import Callable
 from typing import Protocol
 
 from orchestrator.drill.model import Probe
-from orchestrator.samples import Sample, grid_start
-from orchestrator.samples import before as is_before
+from orchestrator.probes.samples import Sample, grid_start
+from orchestrator.probes.samples import before as is_before
 
 LATE_LIMIT = 1.0
 """Seconds: a sample starting later than this (or its timeout) after its slot is not measured."""

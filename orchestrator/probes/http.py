@@ -17,9 +17,9 @@ import httpx
 
 from orchestrator import __version__
 from orchestrator.drill.model import Probe
-from orchestrator.port import ClusterPort, ServiceEndpoint
 from orchestrator.probes.grid import SampleOf, why
-from orchestrator.samples import Sample
+from orchestrator.probes.samples import Sample
+from orchestrator.targets.port import ClusterPort, ServiceEndpoint
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_CAUSE_DEPTH = 10

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from orchestrator.drill.model import Probe
-from orchestrator.port import ClusterPort
 from orchestrator.probes.grid import Asker
 from orchestrator.probes.http import HttpProbes, Transport
+from orchestrator.targets.port import ClusterPort
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,246 @@
+"""What ``-o json|yaml`` prints, as kubectl's ``-o`` does: one model per command's answer.
+
+``validate``, ``plan``, ``gate``, ``history`` and ``history show`` print text for people by
+default and one of these documents with ``-o json`` or ``-o yaml``. Each is a pydantic model
+with camelCase keys, so a script reads exactly what the command wrote. Files are written only
+with ``--output-file``; ``-o`` is never a file name.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+from ruamel.yaml import YAML
+
+from orchestrator.errors import Problem
+from orchestrator.results.gameday_result import GameDaySummary
+from orchestrator.results.gate import Verdict
+from orchestrator.results.history import RunEntry
+from orchestrator.run.preflight import Plan
+
+
+class Form(StrEnum):
+    """What a command prints."""
+
+    TEXT = "text"
+    JSON = "json"
+    YAML = "yaml"
+
+
+class Output(BaseModel):
+    """Base of the printed documents: camelCase keys."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class ProblemOut(Output):
+    """One located problem in an input file."""
+
+    file: str
+    line: int | None
+    column: int | None
+    path: str
+    message: str
+
+
+class FileCheck(Output):
+    """One file ``validate`` read: valid, or every problem found."""
+
+    path: str
+    valid: bool
+    kind: str | None = None
+    name: str | None = None
+    problems: list[ProblemOut] = []
+
+
+class ValidateOut(Output):
+    """``validate -o``: every file, and whether all are valid."""
+
+    kind: str = "ValidateResult"
+    valid: bool
+    files: list[FileCheck]
+
+
+class PlanStepOut(Output):
+    """One lose step of a plan: what it is expected to hit."""
+
+    index: int
+    zone: str
+    mode: str
+    nodes: int
+    pods: int
+    moved_in: int  # of pods: replacements expected there after earlier losses
+
+
+class PlanZoneOut(Output):
+    """One zone as resolved: its nodes, pods and workloads."""
+
+    nodes: list[str]
+    pods: int
+    workloads: list[str]
+
+
+class MomentOut(Output):
+    """One moment of the drill, in seconds from T0 (negative: before it)."""
+
+    at: float
+    action: str
+    what: str
+
+
+class ProbeScheduleOut(Output):
+    """One probe: where it asks, how often, what it is held to."""
+
+    name: str
+    where: str
+    every: float
+    targets: list[str]
+
+
+class PlanOut(Output):
+    """``plan -o``: zones, lose steps, risks and notes, the timeline, probes, and any refusal."""
+
+    kind: str = "DrillPlan"
+    drill: str
+    target: str
+    total_nodes: int
+    zones: dict[str, PlanZoneOut]
+    steps: list[PlanStepOut]
+    risks: list[str]
+    notes: list[str]
+    timeline: list[MomentOut]
+    probes: list[ProbeScheduleOut]
+    run_seconds: float
+    refused: list[str]
+
+
+class VerdictOut(Output):
+    """The gate's judgement of one result."""
+
+    run_id: str
+    drill: str
+    passed: bool
+    reasons: list[str]
+    summary: str
+
+
+class GateOut(Output):
+    """``gate -o``: every verdict and the gate's own (with why, when no result was found)."""
+
+    kind: str = "GateResult"
+    passed: bool
+    reason: str | None = None
+    results: list[VerdictOut]
+
+
+class RunOut(Output):
+    """One recorded run, as ``history`` lists it."""
+
+    run_id: str
+    drill: str
+    target: str
+    trigger: str
+    ended_at: str
+    outcome: str
+    score: float | None
+    worst_rto: float | None
+    recovered: bool
+    result_path: str
+
+
+class HistoryOut(Output):
+    """``history -o``: runs, newest first."""
+
+    kind: str = "RunHistory"
+    runs: list[RunOut]
+
+
+class GameDayHistoryOut(Output):
+    """``history --gameday NAME -o``: game days, newest first, as the cluster keeps them."""
+
+    kind: str = "GameDayHistory"
+    gamedays: list[GameDaySummary]
+
+
+def problems_out(problems: list[Problem]) -> list[ProblemOut]:
+    """The printable form of located problems."""
+    return [ProblemOut(**vars(p)) for p in problems]
+
+
+def plan_out(plan: Plan) -> PlanOut:
+    """The printable form of a plan."""
+    zones = {
+        name: PlanZoneOut(
+            nodes=zone.node_names,
+            pods=len(plan.pods_by_zone.get(name, [])),
+            workloads=sorted({p.workload for p in plan.pods_by_zone.get(name, []) if p.workload}),
+        )
+        for name, zone in plan.zones.items()
+    }
+    steps = [
+        PlanStepOut(
+            index=s.index, zone=s.zone, mode=s.mode, nodes=s.nodes, pods=s.pods, moved_in=s.moved_in
+        )
+        for s in plan.steps
+    ]
+    return PlanOut(
+        drill=plan.drill,
+        target=plan.target,
+        total_nodes=plan.total_nodes,
+        zones=zones,
+        steps=steps,
+        risks=plan.risks,
+        notes=plan.notes,
+        timeline=[MomentOut(at=m.at, action=m.action, what=m.what) for m in plan.moments],
+        probes=[
+            ProbeScheduleOut(name=p.name, where=p.where, every=p.every, targets=list(p.targets))
+            for p in plan.probes
+        ],
+        run_seconds=plan.run_seconds,
+        refused=plan.refused,
+    )
+
+
+def gate_out(verdicts: list[Verdict], reason: str | None = None) -> GateOut:
+    """The printable form of the gate's verdicts (no result at all fails the gate)."""
+    results = [
+        VerdictOut(
+            run_id=v.run_id, drill=v.drill, passed=v.passed, reasons=v.reasons, summary=v.summary
+        )
+        for v in verdicts
+    ]
+    passed = bool(results) and all(r.passed for r in results)
+    return GateOut(passed=passed, reason=reason, results=results)
+
+
+def run_out(entry: RunEntry) -> RunOut:
+    """The printable form of one recorded run."""
+    doc = entry.doc
+    return RunOut(
+        run_id=doc.run_id,
+        drill=doc.drill,
+        target=doc.target,
+        trigger=entry.trigger,
+        ended_at=doc.model_dump(mode="json", by_alias=True)["endedAt"],
+        outcome=doc.outcome,
+        score=doc.score,
+        worst_rto=entry.worst_rto,
+        recovered=not entry.unrecovered,
+        result_path=entry.result_path,
+    )
+
+
+def emit(document: BaseModel, form: Form) -> str:
+    """``document`` as JSON or YAML text, ending with a newline."""
+    data = document.model_dump(mode="json", by_alias=True)
+    if form is Form.JSON:
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    out = io.StringIO()
+    yaml = YAML()  # round-trip dumper: keys stay in the model's order, as in the JSON
+    yaml.default_flow_style = False
+    yaml.dump(data, out)
+    return out.getvalue()

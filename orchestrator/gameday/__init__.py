@@ -1,0 +1,1 @@
+"""Game days: drills in order with one verdict, notifications, schedules as CronJobs."""

@@ -1,3 +1,0 @@
-from orchestrator.lab.adapter import LabTarget, open_lab
-
-__all__ = ["LabTarget", "open_lab"]

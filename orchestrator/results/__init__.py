@@ -1,0 +1,1 @@
+"""What a run leaves behind: result documents, scoring, checks, history, gates, reports."""

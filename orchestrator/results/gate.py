@@ -1,0 +1,178 @@
+"""The gate: whether drill results let a pipeline go ahead.
+
+Pure judgement over result documents; the CLI gathers them (files or history) and turns the
+verdicts into an exit code. Every failing result gets every reason it fails, in one line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from orchestrator.durations import format_duration
+from orchestrator.errors import InvalidInputError, Problem
+from orchestrator.results.document import ResultDoc
+from orchestrator.results.gameday_result import (
+    GameDayResult,
+    GameDayRunDoc,
+    GameDaySummary,
+    SummaryRunDoc,
+)
+from orchestrator.results.numbers import score as format_score
+
+
+@dataclass(frozen=True)
+class GatePolicy:
+    """What a result must show to pass."""
+
+    outcomes: frozenset[str] = frozenset({"passed"})
+    min_score: float | None = None
+    max_age: float | None = None  # seconds since the run ended
+    require_restored: bool = True
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The gate's judgement of one result."""
+
+    run_id: str
+    drill: str
+    reasons: list[str] = field(default_factory=list)
+    summary: str = ""
+
+    @property
+    def passed(self) -> bool:
+        """True when no reason was found to fail."""
+        return not self.reasons
+
+    def line(self) -> str:
+        """``ok   RUN (DRILL): summary`` or ``FAIL RUN (DRILL): reason; reason``."""
+        if self.passed:
+            return f"ok   {self.run_id} ({self.drill}): {self.summary}"
+        return f"FAIL {self.run_id} ({self.drill}): " + "; ".join(self.reasons)
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """What a record (a drill's result, a game day's) claims that the policy judges."""
+
+    outcome: str
+    reason: str
+    score: float | None
+    scored_as: str
+    ended_at: datetime
+    restored: bool
+
+
+def _against(policy: GatePolicy, claim: _Claim, *, now: datetime) -> tuple[list[str], float]:
+    """Every reason ``claim`` fails ``policy``, and its age in seconds: one policy for all."""
+    reasons = []
+    if claim.outcome not in policy.outcomes:
+        wanted = " or ".join(sorted(policy.outcomes))
+        why = f" ({claim.reason})" if claim.reason else ""
+        reasons.append(f"outcome {claim.outcome}{why}, required {wanted}")
+    if policy.min_score is not None and (claim.score is None or claim.score < policy.min_score):
+        score = format_score(claim.score)
+        reasons.append(f"{claim.scored_as} {score} below the minimum {policy.min_score:g}")
+    age = (now - claim.ended_at).total_seconds()
+    if policy.max_age is not None and age > policy.max_age:
+        reasons.append(f"ended {_age(age)} ago, older than the maximum age {_age(policy.max_age)}")
+    if policy.require_restored and not claim.restored:
+        reasons.append("the cluster was not restored (run zonedrill rollback)")
+    return reasons, age
+
+
+def judge(doc: ResultDoc, policy: GatePolicy, *, now: datetime) -> Verdict:
+    """Every reason ``doc`` fails ``policy`` (none: it passes)."""
+    claim = _Claim(doc.outcome, doc.reason or "", doc.score, "score", doc.ended_at, doc.restored)
+    reasons, age = _against(policy, claim, now=now)
+    summary = f"{doc.outcome}, score {format_score(doc.score)}, ended {_age(age)} ago"
+    return Verdict(run_id=doc.run_id, drill=doc.drill, reasons=reasons, summary=summary)
+
+
+def refuse_implausible(docs: Sequence[ResultDoc], *, now: datetime) -> None:
+    """Refuse results that end more than FUTURE_SLACK in the future (spec §4: exit 2).
+
+    Every other self-consistency rule is checked by the result model as it is read.
+    """
+    problems = [_future(doc.run_id, doc.ended_at) for doc in docs if _ahead(doc.ended_at, now)]
+    if problems:
+        raise InvalidInputError(problems)
+
+
+def refuse_implausible_at(name: str, ended_at: datetime, *, now: datetime) -> None:
+    """As ``refuse_implausible``, for one record (a game day) ending at ``ended_at``."""
+    if _ahead(ended_at, now):
+        raise InvalidInputError([_future(name, ended_at)])
+
+
+def _ahead(ended_at: datetime, now: datetime) -> bool:
+    return (ended_at - now).total_seconds() > FUTURE_SLACK
+
+
+def _future(name: str, ended_at: datetime) -> Problem:
+    message = f"{ended_at:%Y-%m-%d %H:%M:%S} UTC is in the future: forged or mis-clocked"
+    return Problem(name, None, None, "endedAt", message)
+
+
+def judge_all(docs: Sequence[ResultDoc], policy: GatePolicy, *, now: datetime) -> list[Verdict]:
+    """A verdict per result, in the order given."""
+    return [judge(doc, policy, now=now) for doc in docs]
+
+
+DAY, HOUR = 86400.0, 3600.0
+FUTURE_SLACK = 300.0
+"""Seconds a result may seem to end in the future (clock skew between machines), spec §4."""
+
+
+def _age(seconds: float) -> str:
+    if seconds >= DAY:
+        days, rest = divmod(seconds, DAY)
+        return f"{int(days)}d{int(rest // HOUR)}h" if rest >= HOUR else f"{int(days)}d"
+    return format_duration(max(0.0, round(seconds)))
+
+
+def judge_gameday(
+    doc: GameDayResult | GameDaySummary,
+    policy: GatePolicy,
+    *,
+    now: datetime,
+    recorded: dict[str, ResultDoc] | None,
+) -> Verdict:
+    """Every reason the game day ``doc`` fails ``policy``.
+
+    ``recorded`` holds the drill runs the history has, by run id: each run the game day names
+    must be there and agree with it, so a game-day record cannot claim runs that never were.
+    None: the record comes from the cluster, where only the summary is kept (and checked).
+    """
+    claim = _Claim(
+        doc.outcome, doc.reason, doc.mean_score, "mean score", doc.ended_at, doc.restored
+    )
+    reasons, age = _against(policy, claim, now=now)
+    ids = [run.run_id for run in doc.runs]
+    if len(set(ids)) != len(ids):
+        reasons.append("a drill run is named twice")
+    if recorded is not None:
+        reasons += [_disagreement(run, recorded.get(run.run_id)) for run in doc.runs]
+    summary = (
+        f"{doc.outcome}, mean score {format_score(doc.mean_score)}, {len(doc.runs)} drills, "
+        f"ended {_age(age)} ago"
+    )
+    found = [r for r in reasons if r]
+    return Verdict(doc.game_day_id, f"game day {doc.gameday}", found, summary)
+
+
+def _disagreement(run: GameDayRunDoc | SummaryRunDoc, found: ResultDoc | None) -> str:
+    if found is None:
+        return f"drill run {run.run_id} is not in the history"
+    if found.drill != run.drill:
+        return f"drill run {run.run_id} is a run of {found.drill}, not of {run.drill}"
+    if (found.outcome, found.score) != (run.outcome, run.score) or (
+        isinstance(run, GameDayRunDoc) and found.restored != run.restored
+    ):
+        return (
+            f"drill run {run.run_id} is recorded {found.outcome} (score "
+            f"{format_score(found.score)}), the game day says {run.outcome}"
+        )
+    return ""

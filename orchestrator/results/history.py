@@ -1,0 +1,235 @@
+"""Run history: every finished run in an embedded SQLite database.
+
+The database lives in the state directory (``history.sqlite``) unless ``--history PATH`` says
+otherwise. Two drills finishing at once both get recorded: the database runs in WAL mode, each
+write is one ``BEGIN IMMEDIATE`` transaction, and a writer waits up to ``BUSY_SECONDS`` for the
+other instead of failing. Reads open the database read-only and write nothing, so in WAL mode
+they never wait for a writer. The whole result document is kept, so the gate can judge a run even
+after its folder was cleaned up.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestrator.errors import HistoryBusyError, InvalidInputError, Problem, ZonedrillError
+from orchestrator.results.document import ResultDoc
+from orchestrator.results.gameday_result import GameDayResult, parse_gameday
+from orchestrator.results.report.document import parse_result
+
+BUSY_SECONDS = 30.0
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    drill TEXT NOT NULL,
+    target TEXT NOT NULL,
+    trigger TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    score REAL,
+    worst_rto REAL,
+    unrecovered INTEGER NOT NULL,
+    started_at TEXT NOT NULL,
+    ended_at TEXT NOT NULL,
+    result_path TEXT NOT NULL,
+    document TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_by_drill ON runs (drill, ended_at);
+CREATE TABLE IF NOT EXISTS gamedays (
+    game_day_id TEXT PRIMARY KEY,
+    gameday TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    mean_score REAL,
+    started_at TEXT NOT NULL,
+    ended_at TEXT NOT NULL,
+    result_path TEXT NOT NULL,
+    document TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS gamedays_by_name ON gamedays (gameday, ended_at);
+"""
+
+
+def default_path(state: Path) -> Path:
+    """``history.sqlite`` in the state directory."""
+    return state / "history.sqlite"
+
+
+@dataclass(frozen=True)
+class RunEntry:
+    """One recorded run."""
+
+    doc: ResultDoc
+    trigger: str
+    result_path: str
+
+    @property
+    def worst_rto(self) -> float | None:
+        """The longest recovery over every probe and step (None: none or not recovered)."""
+        values = [r.seconds for p in self.doc.probes for r in p.rto]
+        if not values or any(v is None for v in values):
+            return None
+        return max(v for v in values if v is not None)
+
+    @property
+    def unrecovered(self) -> bool:
+        """True when some probe had not recovered by the end of a window."""
+        return any(r.seconds is None for p in self.doc.probes for r in p.rto)
+
+
+class History:
+    """The history database at ``path`` (created on first use)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @contextmanager
+    def _connect(self, *, write: bool) -> Iterator[sqlite3.Connection]:
+        """A connection; only writers set up the schema, so reads never wait for the write lock."""
+        if write:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists() and not self.path.is_file():  # a FIFO would block SQLite
+            raise self._unreadable(OSError("not a regular file"))
+        target = str(self.path) if write else f"{self.path.resolve().as_uri()}?mode=ro"
+        try:
+            connection = sqlite3.connect(
+                target, timeout=BUSY_SECONDS, isolation_level=None, uri=not write
+            )
+        except sqlite3.Error as exc:
+            raise self._unreadable(exc) from exc
+        try:
+            if write:
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.executescript(SCHEMA)
+                connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            yield connection
+        except sqlite3.OperationalError as exc:
+            raise self._busy_or_unreadable(exc) from exc
+        except sqlite3.DatabaseError as exc:
+            raise self._unreadable(exc) from exc
+        finally:
+            connection.close()
+
+    def _busy_or_unreadable(self, exc: sqlite3.OperationalError) -> ZonedrillError:
+        if "locked" in str(exc) or "busy" in str(exc):
+            return HistoryBusyError(
+                f"the history {self.path} stayed busy for {BUSY_SECONDS:g}s (another zonedrill "
+                "is writing to it); try again"
+            )
+        return self._unreadable(exc)
+
+    def _unreadable(self, exc: Exception) -> InvalidInputError:
+        message = f"not a usable zonedrill history: {exc}"
+        return InvalidInputError([Problem(str(self.path), None, None, "", message)])
+
+    def record(self, entry: RunEntry, *, document: str) -> None:
+        """Store one run (the same run id again replaces it)."""
+        doc = entry.doc
+        row = (
+            doc.run_id,
+            doc.drill,
+            doc.target,
+            entry.trigger,
+            doc.outcome,
+            doc.score,
+            entry.worst_rto,
+            int(entry.unrecovered),
+            doc.started_at.isoformat(),
+            doc.ended_at.isoformat(),
+            entry.result_path,
+            document,
+        )
+        with self._connect(write=True) as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute(
+                "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row
+            )
+            connection.execute("COMMIT")
+
+    def runs(
+        self, *, drill: str | None = None, trigger: str | None = None, last: int | None = None
+    ) -> list[RunEntry]:
+        """Recorded runs, newest first, optionally of one drill and trigger, at most ``last``."""
+        query = "SELECT document, trigger, result_path FROM runs WHERE 1=1"
+        arguments: list[object] = []
+        if drill is not None:
+            query += " AND drill = ?"
+            arguments.append(drill)
+        if trigger is not None:
+            query += " AND trigger = ?"
+            arguments.append(trigger)
+        query += " ORDER BY ended_at DESC, run_id DESC"
+        if last is not None:
+            query += " LIMIT ?"
+            arguments.append(last)
+        if not self.path.exists():  # reading never creates a database (a typo stays visible)
+            return []
+        with self._connect(write=False) as connection:
+            rows = connection.execute(query, arguments).fetchall()
+        return [self._entry(*row) for row in rows]
+
+    def get(self, run_id: str) -> RunEntry:
+        """One run by id (a unique prefix is enough); InvalidInputError when none or several."""
+        rows = self._rows_by_prefix(run_id) if self.path.exists() else []
+        exact = [r for r in rows if r[0] == run_id]
+        if len(exact) == 1 or len(rows) == 1:
+            return self._entry(*(exact or rows)[0][1:])
+        found = "no run" if not rows else "several runs"
+        message = f"{found} with id {run_id!r} in the history; list them with zonedrill history"
+        raise InvalidInputError([Problem(str(self.path), None, None, "run", message)])
+
+    def _rows_by_prefix(self, run_id: str) -> list[tuple[str, str, str, str]]:
+        """(run id, document, trigger, result path) of up to 3 runs whose id starts so."""
+        with self._connect(write=False) as connection:
+            rows: list[tuple[str, str, str, str]] = connection.execute(
+                "SELECT run_id, document, trigger, result_path FROM runs "
+                "WHERE substr(run_id, 1, ?) = ? ORDER BY run_id LIMIT 3",
+                (len(run_id), run_id),
+            ).fetchall()
+        return rows
+
+    def _entry(self, document: object, trigger: object, result_path: object) -> RunEntry:
+        source = f"{self.path} (run record)"
+        if not all(isinstance(v, str) for v in (document, trigger, result_path)):
+            message = "a run record holds binary data where text belongs: the history is damaged"
+            raise InvalidInputError([Problem(source, None, None, "", message)])
+        doc = parse_result(str(document), source=source)
+        return RunEntry(doc=doc, trigger=str(trigger), result_path=str(result_path))
+
+    def record_gameday(self, doc: GameDayResult, *, result_path: str) -> None:
+        """Store one game day (its drills are recorded as runs on their own)."""
+        row = (
+            doc.game_day_id,
+            doc.gameday,
+            doc.outcome,
+            doc.mean_score,
+            doc.started_at.isoformat(),
+            doc.ended_at.isoformat(),
+            result_path,
+            doc.model_dump_json(by_alias=True),
+        )
+        with self._connect(write=True) as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute(
+                "INSERT OR REPLACE INTO gamedays VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row
+            )
+            connection.execute("COMMIT")
+
+    def gamedays(self, *, name: str | None = None, last: int | None = None) -> list[GameDayResult]:
+        """Recorded game days, newest first, optionally of one name, at most ``last``."""
+        if not self.path.exists():
+            return []
+        query = "SELECT document FROM gamedays WHERE ?1 IS NULL OR gameday = ?1"
+        query += " ORDER BY ended_at DESC, game_day_id DESC LIMIT ?2"
+        with self._connect(write=False) as connection:
+            try:
+                rows = connection.execute(query, (name, -1 if last is None else last)).fetchall()
+            except sqlite3.OperationalError as exc:
+                if "no such table" in str(exc):  # written by a zonedrill before game days
+                    return []
+                raise
+        source = f"{self.path} (game-day record)"
+        return [parse_gameday(str(row[0]), source=source) for row in rows]

@@ -1,0 +1,1 @@
+"""Report rendering: HTML, Markdown and JUnit for drills and game days."""

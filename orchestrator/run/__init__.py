@@ -1,0 +1,1 @@
+"""One run of a drill: phases, preflight, guardrails, restore, console, rollback."""

@@ -1,0 +1,112 @@
+"""Running one drill from the command line: the port, the console, the reports, the history.
+
+``zonedrill run`` runs one; ``zonedrill gameday run`` runs several through the same path, so a
+game day's drill is recorded and reported exactly as a lone run would be.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from rich.console import Console
+
+from orchestrator.drill import Drill
+from orchestrator.errors import ZonedrillError
+from orchestrator.results.history import History, RunEntry
+from orchestrator.results.report.document import load_result
+from orchestrator.results.report.render import write_reports
+from orchestrator.run.console import ConsoleObserver, fail, render_summary, styled
+from orchestrator.run.engine import DrillRun, RunOutcome, RunSettings
+from orchestrator.targets.port import ClusterPort
+
+PortOpener = Callable[[], Awaitable[ClusterPort]]
+
+
+@dataclass(frozen=True)
+class Aftermath:
+    """Where a finished run is recorded, and what started it."""
+
+    history: History
+    trigger: str
+
+
+@dataclass(frozen=True)
+class DrillJob:
+    """One drill to run: what, against which port, how, and what to call it on screen."""
+
+    drill: Drill
+    open_port: PortOpener
+    settings: RunSettings
+    label: str = ""
+
+
+async def run_and_report(
+    job: DrillJob,
+    console: Console,
+    after: Aftermath,
+    started: Callable[[DrillRun], None],
+) -> RunOutcome | int:
+    """Run ``job``, print its summary, write its reports and record it.
+
+    ``started`` receives the run as soon as it exists, so that a signal can abort it. Returns the
+    outcome, or the exit code of an error that kept the drill from running.
+    """
+    try:
+        port = await job.open_port()
+    except ZonedrillError as exc:
+        return fail(console, exc)
+    try:
+        with ConsoleObserver(console, label=job.label) as observer:
+            drill_run = DrillRun(
+                drill=job.drill, port=port, settings=job.settings, observer=observer
+            )
+            started(drill_run)
+            outcome = await drill_run.execute()
+    except ZonedrillError as exc:
+        return fail(console, exc)
+    finally:
+        await port.close()
+    console.print(render_summary(outcome.document))
+    console.print(f"result: {outcome.out_dir / 'result.json'}", highlight=False)
+    report_and_record(outcome, after, console)
+    return outcome
+
+
+def report_and_record(outcome: RunOutcome, after: Aftermath, console: Console) -> None:
+    """Write the reports and record the run; a failure here is reported, never fatal."""
+    try:
+        finished = load_result(outcome.out_dir)
+        written = write_reports(finished)
+        document = finished.path.read_text(encoding="utf-8")
+        entry = RunEntry(doc=finished.doc, trigger=after.trigger, result_path=str(finished.path))
+        after.history.record(entry, document=document)
+    except (ZonedrillError, OSError) as exc:
+        console.print(styled(("warning:", "yellow"), f" reports or history not written: {exc}"))
+        return
+    console.print("reports: " + ", ".join(p.name for p in written), highlight=False)
+
+
+@contextmanager
+def signals_stop(stop: Callable[[str], None]) -> Iterator[None]:
+    """SIGINT and SIGTERM call ``stop(reason)`` on the loop; after the block, they are ignored.
+
+    Plain ``signal.signal`` handlers, not the loop's: the loop's are taken down when the loop
+    closes, and a second Ctrl-C arriving then would kill the process (exit 130) while it writes
+    the result. The handler hands the stop to the loop thread-safely.
+    """
+    loop = asyncio.get_running_loop()
+
+    def handler(signum: int, _frame: object) -> None:
+        loop.call_soon_threadsafe(stop, f"{signal.Signals(signum).name} received")
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, handler)
+    try:
+        yield
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)

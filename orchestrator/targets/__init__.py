@@ -1,0 +1,1 @@
+"""Cluster targets: the port the core talks to, the registry of targets, the lab."""

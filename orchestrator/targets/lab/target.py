@@ -1,0 +1,32 @@
+"""The ``lab`` target: the embedded cluster a drill's lab file describes, found by entry point."""
+
+from __future__ import annotations
+
+from orchestrator.errors import InvalidInputError, Problem
+from orchestrator.targets.lab.adapter import open_lab
+from orchestrator.targets.port import ClusterPort
+from orchestrator.targets.registry import ClusterOpener, Where, lab_for
+
+
+class LabKind:
+    """Labs live in this process: a run's changes die with it, so nothing needs a rollback."""
+
+    lives_with_process = True
+
+    def prepare(self, where: Where) -> ClusterOpener:
+        """Load the drill's lab (``--lab`` or ``spec.lab``), checked against the drill."""
+        if where.drill is None or where.drill_path is None or where.state_dir is None:
+            raise InvalidInputError(
+                [Problem("--target", None, None, "", "the lab target needs a drill with a lab")]
+            )
+        lab = lab_for(where.drill_path, where.drill, where.lab_file)
+        lock_dir = where.state_dir / "locks"
+
+        async def opener(*, serve: bool = True) -> ClusterPort:
+            return await open_lab(lab, lock_dir=lock_dir, serve=serve)
+
+        return opener
+
+
+TARGET = LabKind()
+"""What the ``lab`` entry point of ``zonedrill.targets`` loads."""
