@@ -158,6 +158,15 @@ def chaostoolkit_tool() -> Tool:
     )
 
 
+# zonedrill's client budgets by name: 10 QPS is kubectl's total, 5 one of its buckets, and
+# 100 QPS / burst 200 zonedrill's default.
+BUDGETS = {"5": 5.0, "10": 10.0, "default": 100.0}
+
+
+def _label(budget: str) -> str:
+    return "(default)" if budget == "default" else f"--qps {budget}"
+
+
 REFERENCE = "zonedrill drain --qps 10"  # kubectl's total budget: the ratios' denominator
 KUBECTL_BUDGET = "2 clients x 5 QPS / burst 10"
 """client-go's default, twice: the audit log shows kubectl's evictions bursting 10 at a time
@@ -294,7 +303,7 @@ def _spread(values: list[float]) -> dict[str, float] | None:
 
 def print_table(rows: list[dict[str, Any]], reference: str) -> None:
     """The table of one scenario; ratio = the row's median / ``reference``'s median."""
-    base = next(r for r in rows if r["tool"] == reference)["seconds"]
+    base = next((r["seconds"] for r in rows if r["tool"] == reference), None)
     print(f"\n# {rows[0]['scenario']}; done = zone empty and every replica Ready elsewhere")
     print("# budgets: " + "; ".join(f"{r['tool']}: {r['budget']}" for r in rows))
     print(
@@ -339,6 +348,11 @@ def main(argv: Any = None) -> None:
     parser.add_argument("--pods-per-node", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--peers", default="kubectl,chaostoolkit")
+    parser.add_argument(
+        "--budgets",
+        default=",".join(BUDGETS),
+        help="zonedrill's client budgets to run, of " + ", ".join(BUDGETS),
+    )
     parser.add_argument("--spare", type=int, default=0, help="spare-zone nodes (default: same)")
     parser.add_argument("--lease-seconds", type=int, default=8, help="kwok node lease duration")
     parser.add_argument("--deadline", type=float, default=1800, help="incomplete after s")
@@ -346,9 +360,9 @@ def main(argv: Any = None) -> None:
     rows: list[dict[str, Any]] = []
     with server_process(core=None) as base:
         tools = [
-            zonedrill_tool(5, "--qps 5", f"{base}/ok"),
-            zonedrill_tool(10, "--qps 10", f"{base}/ok"),
-            zonedrill_tool(100, "(default)", f"{base}/ok"),
+            zonedrill_tool(BUDGETS[b], _label(b), f"{base}/ok")
+            for b in options.budgets.split(",")
+            if b
         ]
         peers = {"kubectl": kubectl_tool, "chaostoolkit": chaostoolkit_tool}
         tools += [peers[p]() for p in options.peers.split(",") if p]

@@ -49,9 +49,10 @@ def run_bench(tmp_path: Path, module: str, *args: str, timeout: float = 600) -> 
 
 @pytest.mark.cluster
 def test_drain_bench_reaches_done_for_every_tool(tmp_path: Path) -> None:
-    """The grace scenario, zonedrill and kubectl: every run done, every pod evicted.
+    """The grace scenario, zonedrill at kubectl's budget and kubectl: every run done.
 
-    No run may be done before its slow pods' grace ran out (ignoring it takes ~5 s here).
+    No run may be done before its slow pods' grace ran out (ignoring it takes ~5 s here). The
+    other budgets run the same code with other numbers; the recorded bench runs them all.
     """
     grace = 10
     document = run_bench(
@@ -59,14 +60,10 @@ def test_drain_bench_reaches_done_for_every_tool(tmp_path: Path) -> None:
         "bench.drain_bench",
         *["--scenarios", "grace", "--grace-nodes", "2", "--pods-per-node", "4"],
         *["--repeats", "1", "--grace-seconds", str(grace), "--peers", "kubectl"],
+        *["--budgets", "10"],
     )
     rows = document["rows"]
-    assert {r["tool"] for r in rows} == {
-        "zonedrill drain --qps 5",
-        "zonedrill drain --qps 10",
-        "zonedrill drain (default)",
-        "kubectl drain -l",
-    }
+    assert {r["tool"] for r in rows} == {"zonedrill drain --qps 10", "kubectl drain -l"}
     assert document["versions"]["kubernetes"].startswith("v1.")
     for row in rows:
         assert row["size"] == {"nodes": 2, "pods": 8}, row

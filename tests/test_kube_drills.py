@@ -15,8 +15,8 @@ from kubernetes import client
 from orchestrator.drill.lab import Lab, LabService
 from orchestrator.drill.loader import load_drill, load_lab
 from tests.cluster.fronts import lab_fronts, service_url_flags
-from tests.cluster.zones import core_api, is_ready, live_pods, packed_into, wait_for
-from tests.kubecase import namespaces_left, nodes_as_before
+from tests.cluster.zones import is_ready, live_pods, packed_into, wait_for
+from tests.kubecase import nodes_as_before, remove_namespaces
 from tests.support import EXAMPLE_OUTCOMES, REPO, ZONEDRILL, cli_env, outcome_of
 
 pytestmark = pytest.mark.cluster
@@ -71,11 +71,7 @@ def workloads(control_plane: Any, kube: client.ApiClient, drill: str) -> Iterato
     finally:
         for front in fronts.values():
             front.stop()
-        namespaces = {s.namespace for s in lab.spec.services}
-        core = core_api(kube)
-        for namespace in namespaces:
-            core.delete_namespace(namespace)
-        wait_for(lambda: not namespaces_left(kube, namespaces), what="namespaces gone", timeout=120)
+        remove_namespaces(kube, {s.namespace for s in lab.spec.services})
 
 
 @pytest.mark.parametrize("drill", list(EXAMPLE_OUTCOMES))

@@ -24,7 +24,7 @@ from tests.cluster.zones import (
     service_body,
     wait_for,
 )
-from tests.kubecase import drill_file, namespaces_left, node_state, nodes_as_before
+from tests.kubecase import drill_file, node_state, nodes_as_before, remove_namespaces
 from tests.support import ZONEDRILL, cli_env
 
 pytestmark = pytest.mark.cluster
@@ -65,8 +65,7 @@ def crowded(kube: client.ApiClient, pristine: dict[str, Any]) -> Iterator[Servic
     front = ServiceFront(kube, namespace=NAMESPACE, name="spread").start()
     yield front
     front.stop()
-    core.delete_namespace(NAMESPACE)
-    wait_for(lambda: not namespaces_left(kube, {NAMESPACE}), what="namespace gone", timeout=120)
+    remove_namespaces(kube, {NAMESPACE})
 
 
 def drill(tmp_path: Path, mode: str) -> Path:
