@@ -40,7 +40,7 @@ from httpx_aiohttp import AiohttpTransport
 
 from bench.loopback import free_port, pin_to_core, server_process
 from bench.record import http_versions, record
-from orchestrator.drill.model import Probe
+from orchestrator.drill.http import HttpProbe
 from orchestrator.probes import HttpAsker, ProbeRunner, ResolvedProbe, Transport, make_client
 from orchestrator.probes.samples import Sample
 from orchestrator.results.scoring import nearest_rank
@@ -82,7 +82,7 @@ async def zonedrill_grid(urls: Sequence[str], every: float, seconds: float) -> d
     """zonedrill's ProbeRunner on the deadline grid, with its default timeout."""
     targets = [
         ResolvedProbe(
-            Probe.model_validate(
+            HttpProbe.model_validate(
                 {"name": f"p{k}", "http": {"url": url}, "every": f"{round(every * 1000)}ms"}
             ),
             ServiceEndpoint(url=url),

@@ -33,7 +33,7 @@ import aiohttp
 
 from bench.loopback import pin_to_core, server_process
 from bench.record import http_versions, record
-from orchestrator.drill.model import Probe
+from orchestrator.drill.http import HttpProbe
 from orchestrator.probes import HttpAsker, ProbeRunner, ResolvedProbe, Transport, make_client
 from orchestrator.probes.samples import Sample
 from orchestrator.results.scoring import nearest_rank
@@ -89,7 +89,7 @@ async def zonedrill_engine(transport: Transport, url: str, rate: int, seconds: f
     """The ProbeRunner over httpx with ``transport``."""
     targets = [
         ResolvedProbe(
-            Probe.model_validate(
+            HttpProbe.model_validate(
                 {
                     "name": f"p{k}",
                     "http": {"url": url, "timeout": f"{TIMEOUT:g}s"},

@@ -18,7 +18,7 @@ from k8s import pods as pod_api
 from k8s.api import ApiSettings, KubeApi
 from k8s.lease import drill_lease
 from orchestrator import __version__
-from orchestrator.drill.model import ServiceRef
+from orchestrator.drill.probe import ServiceRef
 from orchestrator.errors import ClusterUnreachableError
 from orchestrator.targets.port import (
     AddTaint,

@@ -14,7 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from orchestrator.drill.model import Drill, HttpCheck, Probe
+from orchestrator.drill.http import HttpCheck, HttpProbe
+from orchestrator.drill.model import Drill
 from orchestrator.outcomes import Outcome
 from orchestrator.probes import ProbeClient, ResolvedProbe, Transport, make_client
 from orchestrator.probes.samples import Sample, due
@@ -55,7 +56,7 @@ def unvalidated(headers: dict[str, str], every: float) -> ResolvedProbe:
     )
     expect = probe("p", "http://x/").probe.expect
     return ResolvedProbe(
-        Probe.model_construct(name="p", http=http, every=every, expect=expect),
+        HttpProbe.model_construct(name="p", http=http, every=every, expect=expect),
         ServiceEndpoint(url="http://127.0.0.1:9/"),
     )
 

@@ -17,8 +17,8 @@ from kubernetes.config import incluster_config
 
 from k8s.adapter import KubeSettings, connect
 from orchestrator.drill.loader import load_drill
-from orchestrator.drill.model import ServiceRef
 from orchestrator.drill.picks import ZonePicks
+from orchestrator.drill.probe import ServiceRef
 from orchestrator.errors import SafetyRefusalError
 from orchestrator.run.preflight import prepare
 from tests.cluster.zones import api_client, core_api

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from aiohttp import web
 
-from orchestrator.drill.model import Probe
+from orchestrator.drill.http import HttpProbe
 from orchestrator.probes import (
     HttpAsker,
     ProbeClient,
@@ -27,7 +27,7 @@ from orchestrator.targets.port import ServiceEndpoint
 def probe(name: str, url: str, **fields: Any) -> ResolvedProbe:
     """A probe on ``url`` with overridable fields (every defaults to 1s)."""
     data = {"name": name, "http": {"url": url}, "every": "1s", **fields}
-    return ResolvedProbe(Probe.model_validate(data), ServiceEndpoint(url=url))
+    return ResolvedProbe(HttpProbe.model_validate(data), ServiceEndpoint(url=url))
 
 
 class LoopTimeTransport(httpx.AsyncBaseTransport):

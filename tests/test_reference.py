@@ -29,7 +29,7 @@ PLACES: dict[str, tuple[Any, ...]] = {
     "Metadata": ("metadata",),
     "DrillSpec": ("spec",),
     "ZoneSelector": ("spec", "zones", "pangyo"),
-    "Probe": ("spec", "probes", 0),
+    "HttpProbe": ("spec", "probes", 0),
     "HttpCheck": ("spec", "probes", 0, "http"),
     "ServiceRef": ("spec", "probes", 0, "http", "service"),
     "Expect": ("spec", "probes", 0, "expect"),
@@ -77,7 +77,7 @@ def test_schema_command_prints_a_valid_schema_without_made_up_titles(kind: str) 
     assert "Bodycontains" not in done.stdout
     if kind == "drill":
         assert schema["$defs"]["DrillSpec"]["properties"]["baseline"]["default"] == "10s"
-        assert schema["$defs"]["Probe"]["properties"]["every"]["default"] == "1s"
+        assert schema["$defs"]["HttpProbe"]["properties"]["every"]["default"] == "1s"
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)

@@ -131,6 +131,14 @@ RULES = [
         "at most 30s",
     ),
     (
+        "a probe of no kind",
+        "      http:\n        url: http://127.0.0.1:9/\n",
+        "",
+        "spec.probes[0]",
+        "name: api",
+        "expected exactly one of the probe kinds: http",
+    ),
+    (
         "both url and service",
         "url: http://127.0.0.1:9/",
         "url: http://127.0.0.1:9/\n        service: {namespace: n, name: s}",

@@ -13,10 +13,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from functools import singledispatch
 from typing import Any
 
-from orchestrator.drill.model import Drill, Probe, Step
+from orchestrator.drill.http import HttpProbe
+from orchestrator.drill.model import Drill, Step
 from orchestrator.drill.picks import ZonePicks
+from orchestrator.drill.probe import ProbeBase
 
 ACTIONS, PROBES = "orchestrator.ctk.actions", "orchestrator.ctk.probes"
 CONTROL = "orchestrator.ctk.control"
@@ -55,7 +59,21 @@ def experiment_of(
     return experiment, _not_carried(drill, picks)
 
 
-def _probe(probe: Probe) -> dict[str, Any]:
+@singledispatch
+def _probe(probe: ProbeBase) -> dict[str, Any]:
+    """The probe as a steady-state probe: one function per kind, registered below."""
+    message = f"no Chaos Toolkit export for {probe.kind} probes"
+    raise NotImplementedError(message)
+
+
+@singledispatch
+def _probe_notes(probe: ProbeBase, at: str) -> Iterator[str]:
+    """What of the probe (at field path ``at``) the experiment does not carry."""
+    return iter(())
+
+
+@_probe.register
+def _http_probe(probe: HttpProbe) -> dict[str, Any]:
     http = probe.http
     if http.url is not None:
         provider: dict[str, Any] = {
@@ -93,6 +111,16 @@ def _probe(probe: Probe) -> dict[str, Any]:
         "provider": {"type": "python", "module": PROBES, "func": "answer_ok", "arguments": judged},
     }
     return {"type": "probe", "name": probe.name, "tolerance": tolerance, "provider": provider}
+
+
+@_probe_notes.register
+def _http_notes(probe: HttpProbe, at: str) -> Iterator[str]:
+    if probe.http.service is not None and probe.http.headers:
+        yield f"{at}.http.headers: service_status sends none"
+    if probe.expect.max_latency is not None:
+        yield f"{at}.expect.maxLatency: Chaos Toolkit's HTTP answer has no latency to judge"
+    if probe.http.url is not None and probe.http.path != "/":
+        yield f"{at}.http.path: a url probe asks its url as written"
 
 
 def _targets(drill: Drill) -> list[dict[str, Any]]:
@@ -174,15 +202,7 @@ def _not_carried(drill: Drill, picks: ZonePicks) -> list[str]:
                 "the check fails for want of evidence"
             )
     for index, probe in enumerate(drill.spec.probes):
-        if probe.http.service is not None and probe.http.headers:
-            notes.append(f"spec.probes[{index}].http.headers: service_status sends none")
-        if probe.expect.max_latency is not None:
-            notes.append(
-                f"spec.probes[{index}].expect.maxLatency: Chaos Toolkit's HTTP answer "
-                "has no latency to judge"
-            )
-        if probe.http.url is not None and probe.http.path != "/":
-            notes.append(f"spec.probes[{index}].http.path: a url probe asks its url as written")
+        notes.extend(_probe_notes(probe, f"spec.probes[{index}]"))
     for index, guard in enumerate(drill.spec.stop_if):
         notes.append(
             f"spec.stopIf[{index}]: Chaos Toolkit has no guardrail that aborts on "

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.drill.model import DEFAULT_TIMEOUT_CAP
+from orchestrator.drill.http import DEFAULT_TIMEOUT_CAP
 from orchestrator.durations import parse_duration
 from orchestrator.faults import MODES
 

@@ -17,7 +17,8 @@ from chaoslib.exceptions import ActivityFailed
 
 from orchestrator.ctk import recording
 from orchestrator.ctk.session import session
-from orchestrator.drill.model import HTTP_SUCCESS_CLASS, ServiceRef
+from orchestrator.drill.http import HTTP_SUCCESS_CLASS
+from orchestrator.drill.probe import ServiceRef
 from orchestrator.errors import ZonedrillError
 from orchestrator.faults.journal import state_dir
 from orchestrator.results.document import ResultDoc

@@ -12,7 +12,8 @@ from pydantic_core import ErrorDetails
 from orchestrator.drill import rules
 from orchestrator.drill.gameday import GameDay
 from orchestrator.drill.lab import Lab
-from orchestrator.drill.model import API_VERSION, Drill
+from orchestrator.drill.model import API_VERSION, PROBE_KINDS, Drill
+from orchestrator.drill.probe import Finding
 from orchestrator.errors import InvalidInputError, Problem
 from orchestrator.yamlfile import FieldPath, YamlDocument, load_yaml_file, parse_yaml_text
 
@@ -122,7 +123,7 @@ def _validate(document: YamlDocument, model: type[FileKind], path: Path) -> File
         loaded = model.model_validate(document.data)
     except ValidationError as exc:
         problems = _schema_problems(document, model, exc)
-    findings: list[rules.Finding] = []
+    findings: list[Finding] = []
     if model is Drill:
         findings += rules.reference_findings(document.data)
     if isinstance(loaded, Drill):
@@ -174,12 +175,19 @@ def _describe(
     return document.problem(path, message)
 
 
+PROBE_TAGS = frozenset(kind.kind for kind in PROBE_KINDS)
+
+
 def _data_path(data: Any, loc: tuple[int | str, ...]) -> FieldPath:
     """Drop pydantic's union tags from ``loc`` so it names real places in the file."""
     path: list[str | int] = []
     node = data
+    tagged = False  # a probe's kind tag was dropped at this place already
     for depth, part in enumerate(loc, start=1):
         if isinstance(node, dict) and isinstance(part, str):
+            if _probe_tag(path, part) and not tagged:
+                tagged = True
+                continue  # the probe's kind (e.g. http), then its fields
             if part not in node and depth < len(loc):
                 continue  # a union's tag (e.g. AnyOf) names no key of the file
             path.append(part)
@@ -187,7 +195,13 @@ def _data_path(data: Any, loc: tuple[int | str, ...]) -> FieldPath:
         elif isinstance(node, list) and isinstance(part, int):
             path.append(part)
             node = node[part] if part < len(node) else None
+        tagged = False
     return tuple(path)
+
+
+def _probe_tag(path: list[str | int], part: str) -> bool:
+    """Whether ``part`` at ``path`` is the tag pydantic puts before a probe's own fields."""
+    return path[-2:-1] == ["probes"] and isinstance(path[-1], int) and part in PROBE_TAGS
 
 
 def _allowed_keys(schema: dict[str, Any], path: FieldPath) -> list[str]:
@@ -204,6 +218,9 @@ def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
         resolved = _resolve(schema, branch)
         if {"properties", "items", "additionalProperties"} & resolved.keys():
             return resolved
+    if "oneOf" in node:  # the probe kinds: the fields of every kind
+        kinds = [_resolve(schema, branch) for branch in node["oneOf"]]
+        return {"properties": {k: v for kind in kinds for k, v in kind["properties"].items()}}
     return node
 
 

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Discriminator, Field, Tag
 
-from orchestrator.drill.types import DnsLabel, Duration, FileModel, Metadata, NonEmptyStr, Percent
+from orchestrator.drill.http import HttpProbe
+from orchestrator.drill.probe import ProbeBase
+from orchestrator.drill.types import DnsLabel, Duration, FileModel, Metadata, Percent
 
 API_VERSION = "zonedrill/v1"
 MAX_WEIGHT = 1e6
 """Weights are relative; a cap keeps their sum, and so the score, finite."""
-HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-HEADER_VALUE = re.compile(r"[\x20-\x7e]*")
-DEFAULT_TIMEOUT_CAP = 2.0
-HTTP_SUCCESS_CLASS = 2
 
 
 class FaultMode(StrEnum):
@@ -37,107 +34,29 @@ class ZoneSelector(FileModel):
     )
 
 
-class ServiceRef(FileModel):
-    """A Kubernetes Service (or lab service) by namespace, name and port."""
-
-    namespace: NonEmptyStr = Field(description="The Service's namespace.")
-    name: NonEmptyStr = Field(description="The Service's name.")
-    port: Annotated[int, Field(ge=1, le=65535)] | NonEmptyStr = Field(
-        default=80, description="The Service port, by number (1-65535) or by name."
-    )
-
-
-class HttpCheck(FileModel):
-    """Where and how one probe asks."""
-
-    url: str | None = Field(
-        default=None,
-        description="An absolute http(s) URL, used as written. Give exactly one of url and "
-        "service.",
-    )
-    service: ServiceRef | None = Field(
-        default=None,
-        description="A Kubernetes Service (or the lab service of that namespace and name): "
-        "reached by cluster DNS in a pod, else through the API server's service proxy or "
-        "--service-url.",
-    )
-    path: str = Field(
-        default="/",
-        pattern=r"^/[\x21-\x7e]*$",
-        description="The request path, starting with /.",
-    )
-    method: Literal["GET", "HEAD", "POST", "PUT", "OPTIONS"] = Field(
-        default="GET", description="The HTTP method."
-    )
-    headers: dict[str, str] = Field(
-        default_factory=dict,
-        description="Request headers: names are HTTP tokens, values printable ASCII.",
-    )
-    timeout: Duration | None = Field(
-        default=None,
-        description="How long one sample may take before it fails as a timeout; at most 30s. "
-        "Default: min(every, 2s).",
-    )
-
-    @field_validator("headers")
-    @classmethod
-    def _sendable(cls, headers: dict[str, str]) -> dict[str, str]:
-        # A header that cannot go on the wire would fail every sample for a reason the drill
-        # author can fix now; refuse it here instead.
-        for name, value in headers.items():
-            if not HEADER_NAME.fullmatch(name):
-                raise ValueError(f"header name {name!r} is not an HTTP token (letters, digits, -)")
-            if not HEADER_VALUE.fullmatch(value):
-                raise ValueError(
-                    f"the value of header {name} must be printable ASCII without CR or LF"
-                )
-        return headers
+def _kind_of(value: Any) -> str | None:
+    """The kind of a probe: its model's, or the one kind key a file's mapping has."""
+    if isinstance(value, ProbeBase):
+        return value.kind
+    if isinstance(value, dict):
+        keys = [kind.kind for kind in PROBE_KINDS if kind.kind in value]
+        return keys[0] if len(keys) == 1 else None
+    return None
 
 
-class Expect(FileModel):
-    """What a passing answer looks like."""
+PROBE_KINDS: tuple[type[ProbeBase], ...] = (HttpProbe,)
+"""Every probe kind's model; a new kind is one entry here and one member of ``Probe``."""
 
-    status: list[int] | None = Field(
-        default=None, description="The status codes that pass. Default: any 2xx."
-    )
-    body_contains: str | None = Field(
-        default=None, description="Text the answer's body must contain to pass."
-    )
-    max_latency: Duration | None = Field(
-        default=None, description="A slower answer is a failed sample (reason: slow)."
-    )
-
-    def status_ok(self, code: int) -> bool:
-        """Any 2xx unless a status list is given."""
-        return code in self.status if self.status else code // 100 == HTTP_SUCCESS_CLASS
-
-
-class Probe(FileModel):
-    """One HTTP health probe, sampled on a fixed grid."""
-
-    name: DnsLabel = Field(description="The probe's name (a DNS-1123 label), unique.")
-    http: HttpCheck = Field(description="Where and how the probe asks.")
-    every: Duration = Field(
-        default=1.0,
-        description="The sampling period, at least 50ms; samples are due on a fixed grid. "
-        "every x 10 must fit in duration.",
-    )
-    expect: Expect = Field(
-        default_factory=Expect,
-        description="What a passing answer looks like. Default: any 2xx, nothing else checked.",
-    )
-
-    @property
-    def kind(self) -> str:
-        """The probe's kind: the key that says how it asks (``http``)."""
-        return "http"
-
-    @property
-    def timeout(self) -> float:
-        """The per-sample timeout: as written, else min(every, 2s)."""
-        if self.http.timeout is not None:
-            return self.http.timeout
-        return min(self.every, DEFAULT_TIMEOUT_CAP)
+Probe = Annotated[
+    Annotated[HttpProbe, Tag(HttpProbe.kind)],
+    Discriminator(
+        _kind_of,
+        custom_error_type="probe_kind",
+        custom_error_message="expected exactly one of the probe kinds: "
+        + ", ".join(kind.kind for kind in PROBE_KINDS),
+    ),
+]
+"""A probe of any kind, told apart by its kind's key (spec §1.1 v1.1)."""
 
 
 class AnyOf(FileModel):

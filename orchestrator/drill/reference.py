@@ -69,6 +69,10 @@ def _optional(field: Schema, defs: dict[str, Schema]) -> str:
     return " or ".join(type_text(k, defs) for k in kinds)
 
 
+def _one_of(field: Schema, defs: dict[str, Schema]) -> str:
+    return " or ".join(type_text(k, defs) for k in field["oneOf"])
+
+
 def _map(field: Schema, defs: dict[str, Schema]) -> str:
     values = field.get("additionalProperties") or next(iter(field["patternProperties"].values()))
     key = "name" if "patternProperties" in field else "string"
@@ -82,6 +86,7 @@ def _enum(field: Schema, _: dict[str, Schema]) -> str:
 TYPE_RULES: list[tuple[Callable[[Schema], bool], Callable[[Schema, dict[str, Schema]], str]]] = [
     (lambda f: "$ref" in f, _ref),
     (lambda f: "anyOf" in f, _optional),
+    (lambda f: "oneOf" in f, _one_of),
     (lambda f: f.get("pattern") == DURATION_PATTERN, lambda f, _: "duration"),
     (lambda f: f.get("pattern") == PERCENT_PATTERN, lambda f, _: "percent"),
     (lambda f: "enum" in f, _enum),

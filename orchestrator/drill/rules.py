@@ -9,17 +9,14 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from orchestrator.drill.lab import POWER_ZONE_LABEL, Lab, LabService, lab_node_labels
 from orchestrator.drill.model import AnyOf, Drill, SameAs, Step
+from orchestrator.drill.probe import Finding
 from orchestrator.durations import format_duration
 from orchestrator.yamlfile import FieldPath
 
-Finding = tuple[FieldPath, str]
-
 MIN_EVERY = 0.05
-MAX_TIMEOUT = 30.0
 MIN_SAMPLES_IN_CHAOS = 10
 MAX_LAB_NODES = 10_000
 
@@ -57,11 +54,14 @@ def lab_fit_findings(drill: Drill, lab: Lab) -> Iterator[Finding]:
                 f"{POWER_ZONE_LABEL}=<zone> with zones: {', '.join(lab.spec.zones)}",
             )
     for index, probe in enumerate(drill.spec.probes):
-        ref = probe.http.service
-        if ref is not None and not lab.has_service(ref.namespace, ref.name):
+        asked = probe.service()
+        if asked is None:
+            continue
+        where, ref = asked
+        if not lab.has_service(ref.namespace, ref.name):
             known = ", ".join(f"{s.namespace}/{s.name}" for s in lab.spec.services) or "none"
             yield (
-                ("spec", "probes", index, "http", "service"),
+                ("spec", "probes", index, *where),
                 f"lab {lab.metadata.name} has no service {ref.namespace}/{ref.name}; "
                 f"it has: {known}",
             )
@@ -231,20 +231,8 @@ def _probe_timing(drill: Drill) -> Iterator[Finding]:
                 (*path, "every"),
                 f"{format_duration(probe.every)} is too often: expected at least 50ms",
             )
-        timeout = probe.http.timeout
-        if timeout is not None and not 0 < timeout <= MAX_TIMEOUT:
-            yield (
-                (*path, "http", "timeout"),
-                (f"{format_duration(timeout)} is out of range: expected above 0 and at most 30s"),
-            )
-        if (probe.http.url is None) == (probe.http.service is None):
-            yield (*path, "http"), 'expected exactly one of "url" and "service"'
-        if probe.http.url is not None and not _http_url(probe.http.url):
-            yield (*path, "http", "url"), "expected an http:// or https:// URL with a host"
-        if probe.expect.max_latency is not None and probe.expect.max_latency <= 0:
-            yield (*path, "expect", "maxLatency"), "expected a duration above 0s"
-        if not probe.http.path.startswith("/"):
-            yield (*path, "http", "path"), 'expected a path starting with "/"'
+        for where, message in probe.findings():
+            yield (*path, *where), message
         if probe.every * MIN_SAMPLES_IN_CHAOS > drill.spec.duration:
             yield (
                 (*path, "every"),
@@ -252,15 +240,6 @@ def _probe_timing(drill: Drill) -> Iterator[Finding]:
                 f"in the {format_duration(drill.spec.duration)} chaos phase: expected at most "
                 f"{format_duration(drill.spec.duration / MIN_SAMPLES_IN_CHAOS)}",
             )
-
-
-def _http_url(url: str) -> bool:
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port out of range
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _required_parts(drill: Drill) -> Iterator[Finding]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from orchestrator.drill.model import Drill, Probe
+from orchestrator.drill.model import Drill
 from orchestrator.drill.picks import ZonePicks
 from orchestrator.results import numbers
 
@@ -62,7 +62,7 @@ def timetable(drill: Drill, picks: ZonePicks) -> list[Moment]:
 def probe_schedules(drill: Drill) -> list[ProbeSchedule]:
     """Each probe with its targets, in the drill's order."""
     return [
-        ProbeSchedule(p.name, _where(p), p.every, _targets(drill, p.name))
+        ProbeSchedule(p.name, p.describe(), p.every, _targets(drill, p.name))
         for p in drill.spec.probes
     ]
 
@@ -70,14 +70,6 @@ def probe_schedules(drill: Drill) -> list[ProbeSchedule]:
 def run_length(drill: Drill) -> float:
     """Baseline plus chaos phase: the run's length before its restore and report."""
     return drill.spec.baseline + drill.spec.duration
-
-
-def _where(probe: Probe) -> str:
-    http = probe.http
-    if http.service is not None:
-        service = http.service
-        return f"{http.method} service {service.namespace}/{service.name}:{service.port}{http.path}"
-    return f"{http.method} {http.url}"
 
 
 def _targets(drill: Drill, probe: str) -> tuple[str, ...]:

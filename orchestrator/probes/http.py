@@ -16,7 +16,7 @@ import aiohttp
 import httpx
 
 from orchestrator import __version__
-from orchestrator.drill.model import Probe
+from orchestrator.drill.http import HttpProbe
 from orchestrator.probes.grid import SampleOf, why
 from orchestrator.probes.samples import Sample
 from orchestrator.targets.port import ClusterPort, ServiceEndpoint
@@ -36,7 +36,7 @@ class Transport(StrEnum):
 class ResolvedProbe:
     """A probe with its resolved endpoint."""
 
-    probe: Probe
+    probe: HttpProbe
     endpoint: ServiceEndpoint
 
     @property
@@ -137,7 +137,7 @@ class HttpAsker:
         self._request = _prebuilt(client, target)
 
     @property
-    def probe(self) -> Probe:
+    def probe(self) -> HttpProbe:
         """The probe as declared."""
         return self.target.probe
 
@@ -166,7 +166,7 @@ class HttpProbes:
         self._port, self._transport, self._service_urls = port, transport, service_urls
         self._clients: dict[str | None, ProbeClient] = {}
 
-    async def prepare(self, probe: Probe) -> HttpAsker:
+    async def prepare(self, probe: HttpProbe) -> HttpAsker:
         """Resolve the probe's endpoint (``--service-url``, else the port) and build its asker."""
         endpoint = await self._endpoint(probe)
         client = self._clients.get(endpoint.ca_file)
@@ -175,7 +175,7 @@ class HttpProbes:
             self._clients[endpoint.ca_file] = client
         return HttpAsker(ResolvedProbe(probe, endpoint), client)
 
-    async def _endpoint(self, probe: Probe) -> ServiceEndpoint:
+    async def _endpoint(self, probe: HttpProbe) -> ServiceEndpoint:
         service = probe.http.service
         if service is None:
             return ServiceEndpoint(url=probe.http.url or "")
@@ -190,7 +190,7 @@ class HttpProbes:
             await client.aclose()
 
 
-def _judge(probe: Probe, response: httpx.Response, latency: float) -> str | None:
+def _judge(probe: HttpProbe, response: httpx.Response, latency: float) -> str | None:
     """None when the answer passes, else why not."""
     expect = probe.expect
     if not expect.status_ok(response.status_code):

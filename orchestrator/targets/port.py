@@ -15,7 +15,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, assert_never, runtime_checkable
 
-from orchestrator.drill.model import ServiceRef
+from orchestrator.drill.probe import ServiceRef
 
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import assert_never
 
 from orchestrator.drill.lab import Lab
-from orchestrator.drill.model import ServiceRef
+from orchestrator.drill.probe import ServiceRef
 from orchestrator.targets.lab.cluster import LabCluster
 from orchestrator.targets.lab.lock import file_lock
 from orchestrator.targets.lab.server import RunningService, start_service

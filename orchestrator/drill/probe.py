@@ -1,0 +1,64 @@
+"""What every probe kind shares (spec §1.1): a name, a period, and the contract a kind fills.
+
+A probe kind is a model with one key of its own (``http:``, later ``prometheus:``) that says how
+it asks. ``drill.model.Probe`` is the union of the kinds, told apart by that key; the rules,
+``plan`` and the runner ask the kind, never which kind it is.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from typing import Annotated, ClassVar
+
+from pydantic import Field
+
+from orchestrator.drill.types import DnsLabel, Duration, FileModel, NonEmptyStr
+from orchestrator.yamlfile import FieldPath
+
+Finding = tuple[FieldPath, str]
+"""A broken rule: where in the file (a field path) and what was expected."""
+
+MAX_TIMEOUT = 30.0
+"""Spec §1.1: a sample's timeout is at most 30s, whatever the kind."""
+
+
+class ServiceRef(FileModel):
+    """A Kubernetes Service (or lab service) by namespace, name and port."""
+
+    namespace: NonEmptyStr = Field(description="The Service's namespace.")
+    name: NonEmptyStr = Field(description="The Service's name.")
+    port: Annotated[int, Field(ge=1, le=65535)] | NonEmptyStr = Field(
+        default=80, description="The Service port, by number (1-65535) or by name."
+    )
+
+
+class ProbeBase(FileModel, ABC):
+    """A probe of any kind, sampled on a fixed grid."""
+
+    kind: ClassVar[str]
+    """The key that names the kind in a drill file, and its entry in ``probes.kinds.KINDS``."""
+
+    name: DnsLabel = Field(description="The probe's name (a DNS-1123 label), unique.")
+    every: Duration = Field(
+        default=1.0,
+        description="The sampling period, at least 50ms; samples are due on a fixed grid. "
+        "every x 10 must fit in duration.",
+    )
+
+    @property
+    @abstractmethod
+    def timeout(self) -> float:
+        """How long one sample may take before it fails as a timeout."""
+
+    @abstractmethod
+    def service(self) -> tuple[FieldPath, ServiceRef] | None:
+        """The Service the probe asks, with where the file names it (from the probe); or None."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """Where and how the probe asks, in a line of ``plan``."""
+
+    @abstractmethod
+    def findings(self) -> Iterator[Finding]:
+        """The kind's own rules the probe breaks, with field paths from the probe."""
