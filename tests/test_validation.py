@@ -139,6 +139,14 @@ RULES = [
         "expected exactly one of the probe kinds: http",
     ),
     (
+        "a probe kind misspelt",
+        "      http:\n",
+        "      htpp:\n",
+        "spec.probes[0]",
+        "name: api",
+        'did you mean "http" for "htpp"?',
+    ),
+    (
         "both url and service",
         "url: http://127.0.0.1:9/",
         "url: http://127.0.0.1:9/\n        service: {namespace: n, name: s}",

@@ -169,13 +169,30 @@ def _describe(
         return document.problem(path, f'unknown field "{path[-1]}"{hint}', prefer_key=True)
     if kind == "missing":
         return document.problem(path, "required field is missing")
+    if kind == "probe_kind":
+        return document.problem(path, _no_kind(error["input"]))
     message = error["msg"].removeprefix("Value error, ")
     if kind == "literal_error":
         message = f"{message}, got {error['input']!r}"
     return document.problem(path, message)
 
 
-PROBE_TAGS = frozenset(kind.kind for kind in PROBE_KINDS)
+PROBE_TAGS = sorted(kind.kind for kind in PROBE_KINDS)
+
+
+def _no_kind(probe: Any) -> str:
+    """Why a probe has no kind: not a mapping, two kinds, or a kind's key misspelt."""
+    expected = f"expected exactly one of the probe kinds: {', '.join(PROBE_TAGS)}"
+    if not isinstance(probe, dict):
+        return f"{expected}, in a mapping with the probe's name"
+    given = [key for key in probe if key in PROBE_TAGS]
+    if given:
+        return f"{expected}; got {', '.join(given)}"
+    for key in probe:
+        guess = difflib.get_close_matches(str(key), PROBE_TAGS, n=1)
+        if guess:
+            return f'{expected}; did you mean "{guess[0]}" for "{key}"?'
+    return expected
 
 
 def _data_path(data: Any, loc: tuple[int | str, ...]) -> FieldPath:
