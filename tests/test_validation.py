@@ -350,3 +350,15 @@ def test_a_mapping_used_as_a_key_is_refused_cleanly(tmp_path: Path) -> None:
     """`? lab: x` makes the YAML loader hash a mapping; that is a located refusal, not a crash."""
     found = problems_of(tmp_path, edit("spec:\n  zones:", "spec:\n? lab: x\n  zones:"))
     assert "a mapping or list used as a key" in found[0].message
+
+
+def test_an_unknown_key_beside_a_schema_rule_is_located(tmp_path: Path) -> None:
+    """An unknown key in a step's lose mapping is located, with exit 2, not a KeyError.
+
+    A Step's schema carries a oneOf of required keys, which are no probe kinds to take fields
+    from (found by the fuzz test).
+    """
+    text = edit("{at: 0s, lose: a}", '{at: 0s, lose: {"": 0}}')
+    paths = {p.path for p in problems_of(tmp_path, text)}
+    assert paths
+    assert all(p.startswith("spec.steps[0].lose") for p in paths), paths

@@ -235,9 +235,11 @@ def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
         resolved = _resolve(schema, branch)
         if {"properties", "items", "additionalProperties"} & resolved.keys():
             return resolved
-    if "oneOf" in node:  # the probe kinds: the fields of every kind
+    if "oneOf" in node and "properties" not in node:  # the probe kinds: every kind's fields
         kinds = [_resolve(schema, branch) for branch in node["oneOf"]]
-        return {"properties": {k: v for kind in kinds for k, v in kind["properties"].items()}}
+        return {
+            "properties": {k: v for kind in kinds for k, v in kind.get("properties", {}).items()}
+        }
     return node
 
 
