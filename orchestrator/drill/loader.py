@@ -12,7 +12,7 @@ from pydantic_core import ErrorDetails
 from orchestrator.drill import rules
 from orchestrator.drill.gameday import GameDay
 from orchestrator.drill.lab import Lab
-from orchestrator.drill.model import API_VERSION, PROBE_KINDS, Drill
+from orchestrator.drill.model import API_VERSION, NO_PROBE_KIND, PROBE_TAGS, Drill
 from orchestrator.drill.probe import Finding
 from orchestrator.errors import InvalidInputError, Problem
 from orchestrator.yamlfile import FieldPath, YamlDocument, load_yaml_file, parse_yaml_text
@@ -177,12 +177,9 @@ def _describe(
     return document.problem(path, message)
 
 
-PROBE_TAGS = sorted(kind.kind for kind in PROBE_KINDS)
-
-
 def _no_kind(probe: Any) -> str:
     """Why a probe has no kind: not a mapping, two kinds, or a kind's key misspelt."""
-    expected = f"expected exactly one of the probe kinds: {', '.join(PROBE_TAGS)}"
+    expected = NO_PROBE_KIND
     if not isinstance(probe, dict):
         return f"{expected}, in a mapping with the probe's name"
     given = [key for key in probe if key in PROBE_TAGS]
@@ -199,12 +196,10 @@ def _data_path(data: Any, loc: tuple[int | str, ...]) -> FieldPath:
     """Drop pydantic's union tags from ``loc`` so it names real places in the file."""
     path: list[str | int] = []
     node = data
-    tagged = False  # a probe's kind tag was dropped at this place already
     for depth, part in enumerate(loc, start=1):
+        if _probe_tag(loc[: depth - 1], part):
+            continue  # the probe's kind (e.g. http), before its fields
         if isinstance(node, dict) and isinstance(part, str):
-            if _probe_tag(path, part) and not tagged:
-                tagged = True
-                continue  # the probe's kind (e.g. http), then its fields
             if part not in node and depth < len(loc):
                 continue  # a union's tag (e.g. AnyOf) names no key of the file
             path.append(part)
@@ -212,13 +207,13 @@ def _data_path(data: Any, loc: tuple[int | str, ...]) -> FieldPath:
         elif isinstance(node, list) and isinstance(part, int):
             path.append(part)
             node = node[part] if part < len(node) else None
-        tagged = False
     return tuple(path)
 
 
-def _probe_tag(path: list[str | int], part: str) -> bool:
-    """Whether ``part`` at ``path`` is the tag pydantic puts before a probe's own fields."""
-    return path[-2:-1] == ["probes"] and isinstance(path[-1], int) and part in PROBE_TAGS
+def _probe_tag(before: tuple[int | str, ...], part: int | str) -> bool:
+    """Whether ``part`` is the kind tag pydantic puts right after a probe's place in ``loc``."""
+    # before[-2:-1] names "probes" only when before holds two parts at least
+    return before[-2:-1] == ("probes",) and isinstance(before[-1], int) and part in PROBE_TAGS
 
 
 def _allowed_keys(schema: dict[str, Any], path: FieldPath) -> list[str]:

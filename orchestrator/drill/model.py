@@ -39,21 +39,23 @@ def _kind_of(value: Any) -> str | None:
     if isinstance(value, ProbeBase):
         return value.kind
     if isinstance(value, dict):
-        keys = [kind.kind for kind in PROBE_KINDS if kind.kind in value]
+        keys = [tag for tag in PROBE_TAGS if tag in value]
         return keys[0] if len(keys) == 1 else None
     return None
 
 
 PROBE_KINDS: tuple[type[ProbeBase], ...] = (HttpProbe,)
 """Every probe kind's model; a new kind is one entry here and one member of ``Probe``."""
+PROBE_TAGS = sorted(kind.kind for kind in PROBE_KINDS)
+"""The keys that name the probe kinds in a file."""
+NO_PROBE_KIND = f"expected exactly one of the probe kinds: {', '.join(PROBE_TAGS)}"
 
 Probe = Annotated[
     Annotated[HttpProbe, Tag(HttpProbe.kind)],
     Discriminator(
         _kind_of,
         custom_error_type="probe_kind",
-        custom_error_message="expected exactly one of the probe kinds: "
-        + ", ".join(kind.kind for kind in PROBE_KINDS),
+        custom_error_message=NO_PROBE_KIND,
     ),
 ]
 """A probe of any kind, told apart by its kind's key (spec §1.1 v1.1)."""
