@@ -357,13 +357,14 @@ def main(argv: Any = None) -> None:
     parser.add_argument("--lease-seconds", type=int, default=8, help="kwok node lease duration")
     parser.add_argument("--deadline", type=float, default=1800, help="incomplete after s")
     options = parser.parse_args(argv)
+    budgets = [b for b in options.budgets.split(",") if b]
+    if unknown := sorted(set(budgets) - BUDGETS.keys()):
+        parser.error(
+            f"--budgets: unknown {', '.join(unknown)}; expected some of {', '.join(BUDGETS)}"
+        )
     rows: list[dict[str, Any]] = []
     with server_process(core=None) as base:
-        tools = [
-            zonedrill_tool(BUDGETS[b], _label(b), f"{base}/ok")
-            for b in options.budgets.split(",")
-            if b
-        ]
+        tools = [zonedrill_tool(BUDGETS[b], _label(b), f"{base}/ok") for b in budgets]
         peers = {"kubectl": kubectl_tool, "chaostoolkit": chaostoolkit_tool}
         tools += [peers[p]() for p in options.peers.split(",") if p]
         for name in options.scenarios.split(","):
