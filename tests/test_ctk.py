@@ -517,6 +517,45 @@ def test_a_judgement_of_this_run_without_the_control_fails(tmp_path: Path, answe
     assert "not recording this chaos run" in "".join(judged["exception"])
 
 
+def zone_action(func: str, **arguments: Any) -> dict[str, Any]:
+    """A method or rollback activity calling one of zonedrill's zone actions."""
+    return {
+        "type": "action",
+        "name": func,
+        "provider": {
+            "type": "python",
+            "module": "orchestrator.ctk.actions",
+            "func": func,
+            "arguments": arguments,
+        },
+    }
+
+
+def test_lose_zone_without_the_control_is_refused_before_any_change(
+    tmp_path: Path, answering: int
+) -> None:
+    """The control keeps the run's Lease and journal; without it no zone is lost, none owed."""
+    drill = str(tmp_path / write_drill(tmp_path, "d"))
+    experiment = controlled_experiment(
+        tmp_path,
+        answering,
+        controls=[],
+        method=[zone_action("lose_zone", drill=drill, zone="a")],
+        rollbacks=[zone_action("restore_zone", zone="a")],
+    )
+    data = json.loads(experiment.read_text())
+    del data["steady-state-hypothesis"]  # its judgement fails without the control, as it must
+    experiment.write_text(json.dumps(data))
+    chaos_run(tmp_path, experiment)
+    journal = json.loads((tmp_path / "journal.json").read_text())
+    lost, restored = journal["run"][0], journal["rollbacks"][0]
+    assert lost["status"] == "failed"
+    assert "the zonedrill control is not declared" in "".join(lost["exception"])
+    assert restored["status"] == "succeeded"
+    assert restored["output"] == {"zone": "a", "restored": 0, "note": "not lost in this chaos run"}
+    assert not (tmp_path / "state" / "journals").exists()
+
+
 @pytest.mark.parametrize(
     ("change", "words"),
     [

@@ -14,10 +14,9 @@ from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
 
-from orchestrator.ctk.session import drill_at, session
+from orchestrator.ctk import session
 from orchestrator.drill.model import FaultMode
 from orchestrator.errors import ZonedrillError
-from orchestrator.targets.port import ClusterOptions
 
 __all__ = ["lose_zone", "restore_zone", "run_drill"]
 EXIT_RAN = (0, 1, 3)
@@ -71,6 +70,7 @@ def lose_zone(
     kubeconfig: str = "",
     context: str = "",
     lock_namespace: str = "zonedrill",
+    configuration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Lose one power zone of a drill on a cluster, with zonedrill's safety model.
 
@@ -81,25 +81,28 @@ def lose_zone(
 
     drill: path of the drill file naming the zone. zone: the zone to lose. mode: cordon,
     drain or power-loss. kubeconfig, context: the cluster (default: $KUBECONFIG or
-    in-cluster). Returns the nodes, pods deleted or evicted, and the journal's run id.
+    in-cluster). Returns the nodes, pods deleted or evicted, and the journal's run id. It needs
+    the zonedrill control in the experiment, which keeps the Lease and journal for the run.
     """
-    options = ClusterOptions(
-        kubeconfig=kubeconfig or None, context=context or None, lock_namespace=lock_namespace
-    )
+    settings = {"kubeconfig": kubeconfig, "context": context, "lock_namespace": lock_namespace}
     try:
-        return session().call(session().lose(drill_at(drill), zone, FaultMode(mode), options))
+        zones = session.held(configuration)
+        return zones.call(zones.lose(session.drill_at(drill), zone, FaultMode(mode), settings))
     except (ZonedrillError, ValueError) as exc:
         raise ActivityFailed(f"lose_zone {zone}: {exc}") from exc
 
 
-def restore_zone(zone: str) -> dict[str, Any]:
+def restore_zone(zone: str, configuration: dict[str, Any] | None = None) -> dict[str, Any]:
     """Undo exactly what lose_zone changed for this zone in this chaos run.
 
     Uncordons and untaints only what zonedrill marked as its own; the last zone restored
     releases the drill Lease and closes the journal. Use it in the method and in the
     rollbacks (they run on every exit with runtime.rollbacks.strategy "always").
     """
+    found = (configuration or {}).get(session.KEY)
+    if not isinstance(found, session.ZoneSession):  # lose_zone refuses without it: none lost
+        return {"zone": zone, "restored": 0, "note": "not lost in this chaos run"}
     try:
-        return session().call(session().restore(zone))
+        return found.call(found.restore(zone))
     except ZonedrillError as exc:
         raise ActivityFailed(f"restore_zone {zone}: {exc}") from exc

@@ -25,7 +25,7 @@ from typing import Any
 from chaoslib.hypothesis import within_tolerance
 from rich.console import Console
 
-from orchestrator.ctk import recording, scoring_ctk
+from orchestrator.ctk import recording, scoring_ctk, session
 from orchestrator.ctk.importer import drill_data, selector_labels, zone_for
 from orchestrator.drill.model import Drill
 from orchestrator.faults import MODES
@@ -48,14 +48,23 @@ ZONE_ACTIONS = {
 }
 
 
-def configure_control(experiment: dict[str, Any], out: str = "", **_: Any) -> None:
-    """Start recording: the drill to score against, the run's folder."""
+def configure_control(
+    experiment: dict[str, Any],
+    configuration: dict[str, Any] | None = None,
+    out: str = "",
+    **_: Any,
+) -> None:
+    """Start the run: the session its zone actions share, and the recording when it is a drill."""
+    if configuration is None:  # chaoslib always passes the run's mapping; say so if it did not
+        logger.warning("zonedrill: no configuration to keep this run's session in")
+        return
+    configuration[session.KEY] = session.ZoneSession()
     drill = _drill_of(experiment)
     if drill is None:
         return
     stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
     run_id = f"ctk-{drill.metadata.name}-{stamp}"
-    recording.CURRENT = recording.Recording(
+    configuration[recording.KEY] = recording.Recording(
         drill=drill,
         started=datetime.now(UTC),
         run_id=run_id,
@@ -66,23 +75,29 @@ def configure_control(experiment: dict[str, Any], out: str = "", **_: Any) -> No
     logger.info(f"zonedrill: recording run {run_id} of drill {drill.metadata.name}")
 
 
-def after_hypothesis_control(context: Any, state: Any, **_: Any) -> None:
+def after_hypothesis_control(
+    context: Any, state: Any, configuration: dict[str, Any] | None = None, **_: Any
+) -> None:
     """The hypothesis before the method: whether the system was steady at all."""
-    current = recording.CURRENT
+    current = recording.of(configuration)
     if current is not None and current.t0 is None and isinstance(state, dict):
         current.steady = bool(state.get("steady_state_met"))
 
 
-def before_method_control(context: Any, **_: Any) -> None:
+def before_method_control(
+    context: Any, configuration: dict[str, Any] | None = None, **_: Any
+) -> None:
     """T0: the chaos phase starts with the method."""
-    current = recording.CURRENT
+    current = recording.of(configuration)
     if current is not None:
         current.t0 = current.now()
 
 
-def after_method_control(context: Any, **_: Any) -> None:
+def after_method_control(
+    context: Any, configuration: dict[str, Any] | None = None, **_: Any
+) -> None:
     """The chaos phase ends: score it, so the hypothesis after the method can judge it."""
-    current = recording.CURRENT
+    current = recording.of(configuration)
     if current is None or current.t0 is None:
         return
     current.chaos_end = current.now()
@@ -101,7 +116,7 @@ def after_activity_control(
     **_: Any,
 ) -> None:
     """A probe result becomes a sample; a zone action a step."""
-    current = recording.CURRENT
+    current = recording.of(configuration)
     if current is None or not isinstance(state, dict):
         return
     provider = context.get("provider") or {}
@@ -111,16 +126,18 @@ def after_activity_control(
         _step(current, provider, state)
 
 
-def after_experiment_control(context: Any, state: Any, **_: Any) -> None:
+def after_experiment_control(
+    context: Any, state: Any, configuration: dict[str, Any] | None = None, **_: Any
+) -> None:
     """The end: restored or not, the reports, the history."""
-    current = recording.CURRENT
+    current = recording.of(configuration)
     if current is None:
         return
     journal = state if isinstance(state, dict) else {}
     outcome = scoring_ctk.write(current, ended=str(journal.get("status", "")))
     after = Aftermath(history=History(default_path(state_dir())), trigger="chaostoolkit")
     report_and_record(outcome, after, Console(stderr=True))
-    recording.CURRENT = None
+    del (configuration or {})[recording.KEY]
 
 
 def _zone_action(provider: dict[str, Any]) -> tuple[str, str]:

@@ -16,7 +16,7 @@ import httpx
 from chaoslib.exceptions import ActivityFailed
 
 from orchestrator.ctk import recording
-from orchestrator.ctk.session import session
+from orchestrator.ctk.session import KUBE, call_on
 from orchestrator.drill.http import HTTP_SUCCESS_CLASS
 from orchestrator.drill.probe import ServiceRef
 from orchestrator.errors import ZonedrillError
@@ -24,32 +24,41 @@ from orchestrator.faults.journal import state_dir
 from orchestrator.results.document import ResultDoc
 from orchestrator.results.history import History, default_path
 from orchestrator.results.report.document import load_result
-from orchestrator.targets.port import ClusterOptions
 from orchestrator.targets.registry import open_cluster
 
 __all__ = ["answer_ok", "drill_passed", "rto_within", "score_at_least", "service_status"]
 
 
-def drill_passed(drill: str = "", result: str = "", this_run: bool = False) -> bool:
+def drill_passed(
+    drill: str = "",
+    result: str = "",
+    this_run: bool = False,
+    configuration: dict[str, Any] | None = None,
+) -> bool:
     """True when the drill's recorded run passed every target.
 
     drill: the drill's name (metadata.name): its newest run in zonedrill's history. result:
     a run folder or result.json instead. this_run: judge only the run the zonedrill control
     records in this chaos run (an export sets it), never an earlier one.
     """
-    doc = _recorded(drill, result, this_run)
+    doc = _recorded(drill, result, this_run, recording.of(configuration))
     return doc is None or doc.outcome == "passed"
 
 
 def rto_within(
-    seconds: float, probe: str, drill: str = "", result: str = "", this_run: bool = False
+    seconds: float,
+    probe: str,
+    drill: str = "",
+    result: str = "",
+    this_run: bool = False,
+    configuration: dict[str, Any] | None = None,
 ) -> bool:
     """True when every recovery of ``probe`` in the recorded run took at most ``seconds``.
 
     A probe that never recovered, or that the run did not measure, is not within. drill,
     result, this_run: which run, as for drill_passed.
     """
-    doc = _recorded(drill, result, this_run)
+    doc = _recorded(drill, result, this_run, recording.of(configuration))
     if doc is None:
         return True
     found = [p for p in doc.probes if p.name == probe]
@@ -57,12 +66,18 @@ def rto_within(
     return bool(rtos) and all(r is not None and r <= seconds for r in rtos)
 
 
-def score_at_least(score: float, drill: str = "", result: str = "", this_run: bool = False) -> bool:
+def score_at_least(
+    score: float,
+    drill: str = "",
+    result: str = "",
+    this_run: bool = False,
+    configuration: dict[str, Any] | None = None,
+) -> bool:
     """True when the recorded run's score (0-100) is at least ``score``.
 
     drill, result, this_run: which run, as for drill_passed.
     """
-    doc = _recorded(drill, result, this_run)
+    doc = _recorded(drill, result, this_run, recording.of(configuration))
     return doc is None or (doc.score is not None and doc.score >= score)
 
 
@@ -75,6 +90,7 @@ def service_status(
     timeout: float = 2.0,
     kubeconfig: str = "",
     context: str = "",
+    configuration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Ask a Kubernetes Service as a drill's probe does; return its status and body.
 
@@ -82,25 +98,26 @@ def service_status(
     The answer has the shape of Chaos Toolkit's HTTP provider's ({"status", "body"}), so the
     same tolerances apply. A request that gets no answer (refused, timed out) fails the probe.
     """
-    options = ClusterOptions(kubeconfig=kubeconfig or None, context=context or None)
+    settings = {"kubeconfig": kubeconfig, "context": context}
     try:
-        return session().call(
+        return call_on(
+            configuration,
             _ask(
                 ServiceRef(namespace=namespace, name=name, port=port),
                 path,
                 method,
                 timeout,
-                options,
-            )
+                settings,
+            ),
         )
     except (httpx.HTTPError, ZonedrillError) as exc:
         raise ActivityFailed(f"service {namespace}/{name}: {type(exc).__name__}: {exc}") from exc
 
 
 async def _ask(
-    ref: ServiceRef, path: str, method: str, timeout: float, options: ClusterOptions
+    ref: ServiceRef, path: str, method: str, timeout: float, settings: dict[str, Any]
 ) -> dict[str, Any]:
-    cluster = await open_cluster("kube", options)
+    cluster = await open_cluster(KUBE, settings)
     try:
         endpoint = await cluster.service_endpoint(ref=ref)
     finally:
@@ -129,9 +146,10 @@ def answer_ok(
     return not body_contains or (isinstance(body, str) and body_contains in body)
 
 
-def _recorded(drill: str, result: str, this_run: bool) -> ResultDoc | None:
+def _recorded(
+    drill: str, result: str, this_run: bool, current: recording.Recording | None
+) -> ResultDoc | None:
     """The result to judge; None while this chaos run's control has not scored yet."""
-    current = recording.CURRENT
     if this_run and current is None:
         message = "the zonedrill control is not recording this chaos run: nothing to judge"
         raise ActivityFailed(message)

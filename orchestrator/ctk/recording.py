@@ -1,9 +1,11 @@
 """A Chaos Toolkit run as zonedrill sees it: samples, zone steps and phase times.
 
 The control (``orchestrator.ctk.control``) fills it in from Chaos Toolkit's run records; the
-probes on the recorded result ask it whether the chaos phase has been scored yet. Times are
-seconds from the experiment's start on the wall clock, the only clock Chaos Toolkit's records
-carry.
+probes on the recorded result ask it whether the chaos phase has been scored yet. It rides in
+the run's configuration under ``KEY``: controls get that mapping itself, and activities that
+declare a ``configuration`` parameter a shallow copy of it, so both reach the same recording.
+Times are seconds from the experiment's start on the wall clock, the only clock Chaos Toolkit's
+records carry.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from orchestrator.drill.model import Drill
 from orchestrator.probes.samples import Sample
@@ -68,5 +71,11 @@ class Recording:
             )
 
 
-CURRENT: Recording | None = None
-"""The run this process records (a chaos run is one process running one experiment)."""
+KEY = "zonedrill.recording"
+"""The recording's key in a chaos run's configuration (a dot: never a ``${...}`` name)."""
+
+
+def of(configuration: dict[str, Any] | None) -> Recording | None:
+    """The run the zonedrill control records, if it records one."""
+    found = (configuration or {}).get(KEY)
+    return found if isinstance(found, Recording) else None

@@ -12,6 +12,7 @@ import itertools
 import statistics
 
 from orchestrator.ctk.recording import Recording
+from orchestrator.ctk.session import KUBE
 from orchestrator.drill.model import Drill, FaultMode, Step
 from orchestrator.outcomes import GRADED
 from orchestrator.probes.samples import digest, encode_samples
@@ -92,7 +93,7 @@ def _facts(current: Recording, ended: str, period: float) -> RunFacts:
     ]
     return RunFacts(
         current.run_id,
-        "kube",
+        KUBE,
         outcome,
         _restored(current, ended),
         reason,

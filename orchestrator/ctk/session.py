@@ -5,6 +5,10 @@ drill Lease and in a journal until it is restored. A session keeps both on an ev
 daemon thread of the ``chaos run`` process: the Lease is renewed while the process lives, and
 lapses by itself if it is killed; the journal then stays open, and ``zonedrill rollback``
 restores what it holds, as for a killed ``zonedrill run``.
+
+The zonedrill control makes the session when the run starts and keeps it in the run's
+configuration under ``KEY``: Chaos Toolkit gives each activity a shallow copy of that mapping,
+so every activity of the run reaches the same session, and no module global is needed.
 """
 
 from __future__ import annotations
@@ -26,10 +30,14 @@ from orchestrator.errors import InvalidInputError, Problem
 from orchestrator.faults import FaultContext, FaultReport, ResolvedZone
 from orchestrator.faults.journal import Journal, state_dir
 from orchestrator.run.preflight import prepare
-from orchestrator.targets.port import ClusterOptions, ClusterPort
+from orchestrator.targets.port import ClusterPort
 from orchestrator.targets.registry import open_cluster
 
 T = TypeVar("T")
+KUBE = "kube"
+"""The target of Chaos Toolkit's zone actions: a Kubernetes cluster."""
+KEY = "zonedrill.zones"
+"""The session's key in a chaos run's configuration (a dot: never a ``${...}`` name)."""
 CALL_TIMEOUT = 3600.0
 """Seconds one activity may wait on the session's loop (a drain paced by a PDB can be long)."""
 
@@ -53,6 +61,12 @@ class ZoneSession:
         self._thread.start()
         self._open: _Open | None = None
 
+    def close(self) -> None:
+        """Stop the loop and its thread (a session made for one call)."""
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
     def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run ``coroutine`` on the session's loop and wait for it.
 
@@ -68,7 +82,7 @@ class ZoneSession:
             raise
 
     async def lose(
-        self, drill: Drill, zone: str, mode: FaultMode, options: ClusterOptions
+        self, drill: Drill, zone: str, mode: FaultMode, settings: dict[str, Any]
     ) -> dict[str, Any]:
         """Preflight the loss like a drill would (safety, own node), then lose the zone."""
         if zone not in drill.spec.zones:
@@ -76,7 +90,7 @@ class ZoneSession:
             message = f'the drill has no zone "{zone}"; it has: {known}'
             raise InvalidInputError([Problem(drill.metadata.name, None, None, "zone", message)])
         lost = [*(self._open.zones if self._open else {}), zone]
-        port = self._open.port if self._open else await open_cluster("kube", options)
+        port = self._open.port if self._open else await open_cluster(KUBE, settings)
         try:  # preflight first: a refusal takes no Lease and opens no journal
             plan = await prepare(_losing(drill, lost, mode), port, ZonePicks())
         except BaseException:
@@ -161,15 +175,30 @@ def _losing(drill: Drill, zones: list[str], mode: FaultMode) -> Drill:
     return drill.model_copy(update={"spec": drill.spec.model_copy(update={"steps": steps})})
 
 
-SESSION: ZoneSession | None = None
+def held(configuration: dict[str, Any] | None) -> ZoneSession:
+    """The session the zonedrill control keeps for this chaos run; refused without it."""
+    found = (configuration or {}).get(KEY)
+    if not isinstance(found, ZoneSession):
+        message = (
+            "the zonedrill control is not declared in this experiment, so a lost zone would have "
+            'no Lease or journal to stay under: add {"name": "zonedrill", "provider": {"type": '
+            '"python", "module": "orchestrator.ctk.control"}} to its "controls" '
+            "(zonedrill export does), or pass it with chaos run --control-file"
+        )
+        raise InvalidInputError([Problem("experiment", None, None, "controls", message)])
+    return found
 
 
-def session() -> ZoneSession:
-    """The session of this process (made on first use)."""
-    global SESSION  # noqa: PLW0603 - one per chaos run process, shared by its activities
-    if SESSION is None:
-        SESSION = ZoneSession()
-    return SESSION
+def call_on(configuration: dict[str, Any] | None, coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` on the chaos run's loop, or on a loop made for this call alone."""
+    found = (configuration or {}).get(KEY)
+    if isinstance(found, ZoneSession):
+        return found.call(coroutine)
+    alone = ZoneSession()
+    try:
+        return alone.call(coroutine)
+    finally:
+        alone.close()
 
 
 def drill_at(path: str) -> Drill:
