@@ -1,11 +1,13 @@
-"""The Kubernetes adapter of the cluster port. Only this package talks to the API server."""
+"""The Kubernetes adapter of the cluster port. Only this package talks to the API server.
+
+The package itself imports no Kubernetes client: the ``kube`` target (``k8s.target``) is loaded
+by every command to declare its options, and the client loads when a cluster is opened.
+"""
 
 from importlib import import_module
 from typing import Any
 
-from k8s.adapter import KubeTarget, connect
-
-__all__ = ["KubeTarget", "connect", "discover"]
+__all__ = ["discover"]
 
 
 def discover(discover_system: bool = True) -> dict[str, Any]:

@@ -17,14 +17,13 @@ from k8s import nodes as node_api
 from k8s import pods as pod_api
 from k8s.api import ApiSettings, KubeApi
 from k8s.lease import drill_lease
+from k8s.target import LOCK_NAMESPACE
 from orchestrator import __version__
 from orchestrator.drill.probe import ServiceRef
 from orchestrator.errors import ClusterUnreachableError
 from orchestrator.targets.port import (
     AddTaint,
     Change,
-    ClusterOptions,
-    ClusterPort,
     Cordon,
     DeletePod,
     DisruptionBudget,
@@ -38,7 +37,6 @@ from orchestrator.targets.port import (
     Taint,
     Uncordon,
 )
-from orchestrator.targets.registry import ClusterOpener, Where
 
 
 @dataclass(frozen=True)
@@ -47,7 +45,7 @@ class KubeSettings:
 
     kubeconfig: Path | None = None
     context: str | None = None
-    lock_namespace: str = "zonedrill"
+    lock_namespace: str = LOCK_NAMESPACE
     api: ApiSettings = field(default_factory=ApiSettings)
 
 
@@ -207,38 +205,6 @@ class KubeTarget:
     async def close(self) -> None:
         """Release the thread and connection pools."""
         self.api.close()
-
-
-class KubeKind:
-    """A real cluster: a run's changes outlive its process, and rollback may be needed."""
-
-    lives_with_process = False
-
-    def prepare(self, where: Where) -> ClusterOpener:
-        """Nothing to check before connecting; connecting names a missing kubeconfig (exit 4)."""
-        options = where.options
-
-        async def opener(*, serve: bool = True) -> ClusterPort:
-            del serve  # the cluster serves its own Services
-            return open_target(options)
-
-        return opener
-
-
-TARGET = KubeKind()
-"""What the ``kube`` entry point of ``zonedrill.targets`` loads."""
-
-
-def open_target(options: ClusterOptions) -> KubeTarget:
-    """Connect to the cluster ``options`` name."""
-    return connect(
-        KubeSettings(
-            kubeconfig=Path(options.kubeconfig) if options.kubeconfig else None,
-            context=options.context,
-            lock_namespace=options.lock_namespace,
-            api=ApiSettings(qps=options.qps, burst=max(1, int(options.qps * 2))),
-        )
-    )
 
 
 def _check_kubeconfig(given: Path | None, in_cluster: bool) -> None:

@@ -21,10 +21,10 @@ from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
 from k8s.errors import translate
+from k8s.target import DEFAULT_QPS
 from orchestrator.errors import ClusterError, ClusterUnreachableError, EvictionBlockedError
 
 T = TypeVar("T")
-DEFAULT_QPS = 100.0
 REQUEST_TIMEOUT = (5.0, 30.0)
 """Seconds to connect, and to wait between bytes of an answer."""
 ATTEMPTS = 4

@@ -22,7 +22,7 @@ from orchestrator.probes.samples import Sample
 from orchestrator.results.result import StepRecord
 from orchestrator.run.engine import DrillRun, RunSettings
 from orchestrator.run.preflight import Plan
-from orchestrator.targets.port import Change, ClusterOptions, ClusterPort, Cordon, DeletePod
+from orchestrator.targets.port import Change, ClusterPort, Cordon, DeletePod
 from orchestrator.targets.registry import Where, prepare_cluster
 from tests.test_run_safety import drill
 
@@ -68,7 +68,7 @@ class Broken:
 
 async def open_lab(path: Path, loaded: Drill, folder: Path) -> ClusterPort:
     """The drill's lab, opened through the lab target as ``zonedrill run`` opens it."""
-    where = Where(ClusterOptions(), folder / "s", loaded, path)
+    where = Where({}, folder / "s", loaded, path)
     return await prepare_cluster("lab", where)()
 
 

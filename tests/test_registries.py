@@ -5,9 +5,24 @@ Every fault mode a drill may name has its module, and every target ``--target`` 
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator.drill import load_drill
 from orchestrator.drill.model import FaultMode
 from orchestrator.faults import MODES, mode_of
-from orchestrator.targets.registry import target_named, target_names
+from orchestrator.targets.registry import (
+    persistent_target,
+    pick_target,
+    target_named,
+    target_names,
+    targets_given,
+)
+from tests.support import REPO, zonedrill
 
 
 def test_every_fault_mode_of_the_file_format_is_registered() -> None:
@@ -25,3 +40,58 @@ def test_the_installed_targets_are_lab_and_kube_and_load() -> None:
     assert target_names() == ["kube", "lab"]
     assert target_named("lab").lives_with_process is True
     assert target_named("kube").lives_with_process is False
+
+
+def test_each_target_brings_its_own_options_and_no_two_share_a_flag() -> None:
+    """The CLI declares every target's options on one command: a shared flag would clash."""
+    flags = [o.flag for name in target_names() for o in target_named(name).options]
+    assert len(flags) == len(set(flags))
+    assert [o.flag for o in target_named("lab").options] == ["--lab"]
+    assert "--kubeconfig" in [o.flag for o in target_named("kube").options]
+
+
+@pytest.mark.parametrize(
+    ("settings", "target", "picked"),
+    [
+        ({}, None, "lab"),
+        ({"kubeconfig": "/k"}, None, "kube"),
+        ({"context": "prod"}, None, "kube"),
+        ({"qps": 100.0, "lock_namespace": "zonedrill"}, None, "lab"),
+        ({"qps": 20.0}, None, "kube"),
+        ({"kubeconfig": "/k", "lab": "/lab.yaml"}, None, "lab"),
+        ({"kubeconfig": "/k"}, "lab", "lab"),
+    ],
+)
+def test_the_target_follows_the_options_given(
+    settings: dict[str, Any], target: str | None, picked: str
+) -> None:
+    """A drill naming a lab runs there unless another target's options (not defaults) are given."""
+    drill = load_drill(REPO / "drills" / "pangyo-battery-fire.yaml")
+    assert pick_target([drill], target, settings) == picked
+
+
+def test_a_drill_without_a_lab_and_commands_without_a_drill_reach_the_real_cluster() -> None:
+    """kube is the only target whose changes outlive the process: it is the one meant."""
+    drill = load_drill(REPO / "drills" / "pangyo-battery-fire.yaml")
+    bare = drill.model_copy(update={"spec": drill.spec.model_copy(update={"lab": None})})
+    assert pick_target([bare], None, {}) == "kube"
+    assert persistent_target({}) == "kube"
+    assert targets_given({"kubeconfig": None, "lab": None}) == []
+
+
+def test_commands_without_a_drill_offer_only_cluster_options(tmp_path: Path) -> None:
+    """rollback and the results kept in a cluster have no use for a lab file."""
+    for command in (["rollback"], ["gate"], ["history"]):
+        shown = zonedrill(tmp_path, *command, "--help").stdout
+        assert "--kubeconfig" in shown
+        assert "--lab" not in shown
+    assert "--lab" in zonedrill(tmp_path, "run", "--help").stdout
+
+
+def test_declaring_the_targets_options_does_not_load_the_kubernetes_client() -> None:
+    """Every command declares kube's options; the client loads only when a cluster is opened."""
+    code = "import sys, orchestrator.cli; print('kubernetes' in sys.modules)"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert loaded.stdout.strip() == "False"

@@ -7,6 +7,7 @@ import secrets
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 from click.shell_completion import get_completion_class
@@ -16,20 +17,18 @@ from orchestrator import __version__
 from orchestrator.cli import ctk, gameday, gate, results, rollback, schedule
 from orchestrator.cli.common import (
     HISTORY_OPTION,
-    LAB_OPTION,
     OUTPUT_OPTION,
     SEED_OPTION,
     SERVICE_URL_OPTION,
     TRIGGER_OPTION,
-    cluster_options,
-    kube_options,
     parse_service_urls,
     print_document,
     run_async,
     stderr,
+    target_options,
 )
 from orchestrator.cli.outputs import FileCheck, ValidateOut, plan_out, problems_out
-from orchestrator.drill import Drill, GameDay, Lab, load_drill, load_file, load_gameday
+from orchestrator.drill import Drill, GameDay, Lab, lab_for, load_drill, load_file, load_gameday
 from orchestrator.drill.picks import ZonePicks, pick_zones
 from orchestrator.drill.schema import file_schema
 from orchestrator.durations import parse_duration
@@ -51,7 +50,6 @@ from orchestrator.run.runner import Aftermath, DrillJob, run_and_report, signals
 from orchestrator.targets.registry import (
     ClusterOpener,
     Where,
-    lab_for,
     pick_target,
     prepare_cluster,
     target_names,
@@ -90,10 +88,10 @@ def main(ctx: click.Context) -> None:
 @click.option(
     "--target",
     type=click.Choice(target_names()),
-    help="Where to run. Default: lab when the drill names a lab and no --kubeconfig.",
+    help="Where to run. Default: lab when the drill names a lab and no other target's "
+    "options (--kubeconfig, ...) are given.",
 )
-@LAB_OPTION
-@kube_options
+@target_options()
 @click.option(
     "--out",
     "out_dir",
@@ -123,11 +121,6 @@ def main(ctx: click.Context) -> None:
 def run(
     drill_file: Path,
     target: str | None,
-    lab_file: Path | None,
-    kubeconfig: Path | None,
-    context: str | None,
-    qps: float,
-    lock_namespace: str,
     out_dir: Path | None,
     as_json: bool,
     service_urls: tuple[str, ...],
@@ -136,6 +129,7 @@ def run(
     seed: int | None,
     history_path: Path | None,
     trigger: str,
+    **settings: Any,
 ) -> None:
     """Run one drill: baseline, lose zones, probe, restore, score.
 
@@ -149,17 +143,16 @@ def run(
       zonedrill run drills/pangyo-battery-fire.yaml --target kube --kubeconfig ~/.kube/config
     """
     console = stderr() if as_json else SafeConsole()
-    options = cluster_options(kubeconfig, context, qps, lock_namespace)
     try:
         drill, picks = pick_zones(load_drill(drill_file), seed)
-        chosen = pick_target([drill], target, options, lab_file)
+        chosen = pick_target([drill], target, settings)
         overrides = parse_service_urls(service_urls)
-        where = Where(options, state_dir(), drill, drill_file, lab_file)
+        where = Where(settings, state_dir(), drill, drill_file)
         open_cluster = prepare_cluster(chosen, where)
     except ZonedrillError as exc:
         sys.exit(fail(console, exc))
     run_id = f"{drill.metadata.name}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
-    settings = RunSettings(
+    run_settings = RunSettings(
         run_id=run_id,
         out_dir=out_dir or Path("zonedrill-runs") / run_id,
         state_dir=state_dir(),
@@ -170,7 +163,7 @@ def run(
     )
     after = Aftermath(history=History(history_path or default_path(state_dir())), trigger=trigger)
 
-    job = DrillJob(drill=drill, open_port=open_cluster, settings=settings)
+    job = DrillJob(drill=drill, open_port=open_cluster, settings=run_settings)
     sys.exit(run_async(lambda: _run_drill(job, console, as_json, after)))
 
 
@@ -226,11 +219,11 @@ def _check_file(path: Path) -> tuple[FileCheck, InvalidInputError | None]:
     try:
         loaded = load_file(path)
         if isinstance(loaded, Drill) and loaded.spec.lab is not None:
-            lab_for(path, loaded, None)
+            lab_for(path, loaded)
         if isinstance(loaded, GameDay):
             for drill_path, drill in load_gameday(path)[1]:
                 if drill.spec.lab is not None:
-                    lab_for(drill_path, drill, None)
+                    lab_for(drill_path, drill)
     except InvalidInputError as exc:
         problems = problems_out(exc.problems)
         return FileCheck(path=str(path), valid=False, problems=problems), exc
@@ -241,7 +234,7 @@ def _check_file(path: Path) -> tuple[FileCheck, InvalidInputError | None]:
 @main.command()
 @click.argument("drill_file", metavar="DRILL", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--target", type=click.Choice(target_names()), help="As for run.")
-@LAB_OPTION
+@target_options()
 @click.option(
     "--pods",
     "pods_listed",
@@ -253,26 +246,20 @@ def _check_file(path: Path) -> tuple[FileCheck, InvalidInputError | None]:
 )
 @SEED_OPTION
 @OUTPUT_OPTION
-@kube_options
 def plan(
     drill_file: Path,
     target: str | None,
-    lab_file: Path | None,
     pods_listed: int,
     seed: int | None,
     form: str,
-    kubeconfig: Path | None,
-    context: str | None,
-    qps: float,
-    lock_namespace: str,
+    **settings: Any,
 ) -> None:
     """Show what a drill would do and the risks seen (e.g. a predicted outage); touch nothing."""
     console = SafeConsole()
-    options = cluster_options(kubeconfig, context, qps, lock_namespace)
     try:
         drill, picks = pick_zones(load_drill(drill_file), seed)
-        chosen = pick_target([drill], target, options, lab_file)
-        where = Where(options, state_dir(), drill, drill_file, lab_file)
+        chosen = pick_target([drill], target, settings)
+        where = Where(settings, state_dir(), drill, drill_file)
         open_cluster = prepare_cluster(chosen, where)
         result = run_async(lambda: _plan(drill, picks, open_cluster))
     except PlanRefusedError as refused:  # the plan still shows, the refusal marked: exit 2

@@ -1,4 +1,4 @@
-"""What every zonedrill command shares: error printing and exit codes, kube options, the loop."""
+"""What every zonedrill command shares: error printing and exit codes, target options, the loop."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ from orchestrator.faults.journal import state_dir
 from orchestrator.outcomes import exit_for
 from orchestrator.results.history import History, default_path
 from orchestrator.run.console import SafeConsole, print_error
-from orchestrator.targets.port import ClusterOptions
+from orchestrator.targets.registry import target_named, target_names
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def stderr() -> Console:
@@ -33,54 +34,39 @@ def run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return asyncio.run(factory())
 
 
-def cluster_options(
-    kubeconfig: Path | None, context: str | None, qps: float, lock_namespace: str
-) -> ClusterOptions:
-    """The kube options as the port takes them."""
-    return ClusterOptions(
-        kubeconfig=str(kubeconfig) if kubeconfig else None,
-        context=context,
-        qps=qps,
-        lock_namespace=lock_namespace,
-    )
+OPTION_TYPES: dict[str, click.ParamType[Any, Any]] = {
+    "text": click.STRING,
+    "number": click.FLOAT,
+    "file": click.Path(path_type=Path, dir_okay=False),
+}
+"""How the CLI reads each kind of ``TargetOption``."""
 
 
-LAB_OPTION = click.option(
-    "--lab",
-    "lab_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Lab file to use instead of the drill's spec.lab.",
-)
+def target_options(*, cluster_only: bool = False) -> Callable[[F], F]:
+    """The options every installed target brings (``--lab``, ``--kubeconfig``, ...).
 
+    Their values reach the command as keyword arguments, by ``TargetOption.name``, for it to hand
+    on as ``Where.settings``. ``cluster_only`` keeps the targets whose changes outlive the
+    process: the commands that read a cluster without a drill (rollback, results kept there).
+    """
 
-def kube_options(function: Callable[..., Any]) -> Callable[..., Any]:
-    """The options every command that may reach a real cluster takes."""
-    for option in reversed(
-        [
-            click.option(
-                "--kubeconfig",
-                type=click.Path(path_type=Path, dir_okay=False),
-                help="kubeconfig file (kube target). Default: $KUBECONFIG, ~/.kube/config "
-                "or in-cluster config.",
-            ),
-            click.option("--context", help="kubeconfig context (kube target)."),
-            click.option(
-                "--qps",
-                type=float,
-                default=100.0,
-                show_default=True,
-                help="Client-side budget of API calls per second (kube target).",
-            ),
-            click.option(
-                "--lock-namespace",
-                default="zonedrill",
-                show_default=True,
-                help="Namespace of the drill Lease that keeps drills from overlapping.",
-            ),
-        ]
-    ):
-        function = option(function)
-    return function
+    def declare(function: F) -> F:
+        for name in reversed(target_names()):
+            target = target_named(name)
+            if cluster_only and target.lives_with_process:
+                continue
+            for option in reversed(target.options):
+                function = click.option(
+                    option.flag,
+                    option.name,
+                    type=OPTION_TYPES[option.kind],
+                    default=option.default,
+                    show_default=option.default is not None,
+                    help=option.help,
+                )(function)
+        return function
+
+    return declare
 
 
 OUTPUT_OPTION = click.option(

@@ -7,6 +7,7 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -16,11 +17,10 @@ from orchestrator.cli.common import (
     SEED_OPTION,
     SERVICE_URL_OPTION,
     TRIGGER_OPTION,
-    cluster_options,
-    kube_options,
     parse_service_urls,
     run_async,
     stderr,
+    target_options,
 )
 from orchestrator.drill import Drill, GameDay, load_gameday
 from orchestrator.drill.picks import SEED_BITS, ZonePicks, pick_zones
@@ -41,12 +41,12 @@ from orchestrator.run.console import SafeConsole, fail, render_plan, styled
 from orchestrator.run.engine import RunSettings
 from orchestrator.run.preflight import PlanRefusedError, prepare
 from orchestrator.run.runner import Aftermath, DrillJob, signals_stop
-from orchestrator.targets.port import ClusterOptions
 from orchestrator.targets.registry import (
     ClusterOpener,
     Where,
     pick_target,
     prepare_cluster,
+    target_named,
     target_names,
 )
 
@@ -64,15 +64,17 @@ class Prepared:
     target: str
 
 
-def _prepare(file: Path, target: str | None, seed: int | None, options: ClusterOptions) -> Prepared:
+def _prepare(
+    file: Path, target: str | None, seed: int | None, settings: dict[str, Any]
+) -> Prepared:
     """Validate every drill (and its lab) before anything runs; pick every random zone."""
     gameday, loaded = load_gameday(file)
-    chosen = pick_target([drill for _, drill in loaded], target, options)
+    chosen = pick_target([drill for _, drill in loaded], target, settings)
     seed = secrets.randbits(SEED_BITS) if seed is None else seed
     drills = []
     for path, drill in loaded:
         picked, picks = pick_zones(drill, seed)
-        opener = prepare_cluster(chosen, Where(options, state_dir(), picked, path))
+        opener = prepare_cluster(chosen, Where(settings, state_dir(), picked, path))
         drills.append((path, picked, picks, opener))
     return Prepared(gameday, file, drills, seed, chosen)
 
@@ -93,22 +95,13 @@ def gameday() -> None:
 @click.argument("file", metavar="GAMEDAY", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--target", type=click.Choice(target_names()), help="As for run.")
 @SEED_OPTION
-@kube_options
-def plan_command(
-    file: Path,
-    target: str | None,
-    seed: int | None,
-    kubeconfig: Path | None,
-    context: str | None,
-    qps: float,
-    lock_namespace: str,
-) -> None:
+@target_options()
+def plan_command(file: Path, target: str | None, seed: int | None, **settings: Any) -> None:
     """Plan every drill of a game day (touching nothing) and print the total time."""
     console = SafeConsole()
-    options = cluster_options(kubeconfig, context, qps, lock_namespace)
     try:
-        prepared = _prepare(file, target, seed, options)
-        plans = run_async(lambda: _plan_all(prepared, options))
+        prepared = _prepare(file, target, seed, settings)
+        plans = run_async(lambda: _plan_all(prepared))
     except PlanRefusedError as refused:
         console.print(render_plan(refused.plan))
         sys.exit(fail(console, refused))
@@ -136,7 +129,7 @@ def _total_line(prepared: Prepared) -> str:
     )
 
 
-async def _plan_all(prepared: Prepared, options: ClusterOptions) -> list[object]:
+async def _plan_all(prepared: Prepared) -> list[object]:
     shown: list[object] = []
     for _, drill, picks, open_cluster in prepared.drills:
         port = await open_cluster(serve=False)
@@ -152,9 +145,10 @@ async def _plan_all(prepared: Prepared, options: ClusterOptions) -> list[object]
 @click.option(
     "--target",
     type=click.Choice(target_names()),
-    help="Where to run. Default: lab when every drill names a lab and no --kubeconfig.",
+    help="Where to run. Default: lab when every drill names a lab and no other target's "
+    "options (--kubeconfig, ...) are given.",
 )
-@kube_options
+@target_options()
 @click.option(
     "--out",
     "out_dir",
@@ -170,16 +164,13 @@ async def _plan_all(prepared: Prepared, options: ClusterOptions) -> list[object]
 def run_command(
     file: Path,
     target: str | None,
-    kubeconfig: Path | None,
-    context: str | None,
-    qps: float,
-    lock_namespace: str,
     out_dir: Path | None,
     as_json: bool,
     service_urls: tuple[str, ...],
     seed: int | None,
     history_path: Path | None,
     trigger: str,
+    **settings: Any,
 ) -> None:
     """Run a game day: validate every drill, run them in order, write one report.
 
@@ -193,15 +184,14 @@ def run_command(
     4 error.
     """
     console = stderr() if as_json else SafeConsole()
-    options = cluster_options(kubeconfig, context, qps, lock_namespace)
     try:
-        prepared = _prepare(file, target, seed, options)
+        prepared = _prepare(file, target, seed, settings)
         overrides = parse_service_urls(service_urls)
         name = prepared.gameday.metadata.name
         game_day_id = f"{name}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
         folder = out_dir or Path("zonedrill-runs") / game_day_id
         _refuse_used(folder)
-        run_async(lambda: _plan_all(prepared, options))  # every preflight before any drill
+        run_async(lambda: _plan_all(prepared))  # every preflight before any drill
     except PlanRefusedError as refused:
         console.print(render_plan(refused.plan))
         sys.exit(fail(console, refused))
@@ -209,9 +199,9 @@ def run_command(
         sys.exit(fail(console, exc))
     history = History(history_path or default_path(state_dir()))
     after = Aftermath(history=history, trigger=trigger)
-    where = Route(folder=folder, options=options, service_urls=overrides)
+    where = Route(folder=folder, settings=settings, service_urls=overrides)
     result = run_async(lambda: _run_all(prepared, game_day_id, where, console, after))
-    code = _finish(result, prepared, Route(folder, options, overrides), history, console)
+    code = _finish(result, prepared, Route(folder, settings, overrides), history, console)
     if as_json:
         sys.stdout.write(result.model_dump_json(by_alias=True, indent=2) + "\n")
     sys.exit(code)
@@ -229,7 +219,7 @@ class Route:
     """Where a game day's runs go, and how they reach the cluster and its Services."""
 
     folder: Path
-    options: ClusterOptions
+    settings: dict[str, Any]
     service_urls: dict[str, str]
 
 
@@ -275,9 +265,9 @@ def _finish(
     """
     warnings: list[str] = []
     data = result.encoded()
-    if prepared.target == "kube":
+    if not target_named(prepared.target).lives_with_process:  # kept where the cluster is
         summary = summary_of(result)
-        warnings += run_async(lambda: record_summary(summary, where.options))
+        warnings += run_async(lambda: record_summary(summary, prepared.target, where.settings))
     earlier = _earlier(history, result, warnings)
     missing = _record(result, data, where.folder, history, console)
     if not missing:

@@ -10,18 +10,18 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
 from orchestrator.cli.common import (
     HISTORY_OPTION,
     OUTPUT_OPTION,
-    cluster_options,
     history_at,
-    kube_options,
     print_document,
     refuse,
     run_async,
+    target_options,
 )
 from orchestrator.cli.outputs import gate_out
 from orchestrator.durations import parse_age
@@ -82,7 +82,7 @@ def _finite(_: click.Context, param: click.Parameter, value: float | None) -> fl
     help="With --gameday: read the game-day summaries kept in the cluster's zonedrill-results "
     "ConfigMap (needs only the zonedrill ServiceAccount's get), not the local history.",
 )
-@kube_options
+@target_options(cluster_only=True)
 @HISTORY_OPTION
 @OUTPUT_OPTION
 def gate(
@@ -95,12 +95,9 @@ def gate(
     max_age: str | None,
     outcomes: tuple[str, ...],
     from_cluster: bool,
-    kubeconfig: Path | None,
-    context: str | None,
-    qps: float,
-    lock_namespace: str,
     history_path: Path | None,
     form: str,
+    **settings: Any,
 ) -> None:
     """Exit 0 when every result passes the gate, 1 when one does not, 2 for bad input.
 
@@ -127,8 +124,7 @@ def gate(
                 raise InvalidInputError([Problem("gate", None, None, "", message)])
             scope = GameDayScope(gameday, last, trigger)
             if from_cluster:
-                options = cluster_options(kubeconfig, context, qps, lock_namespace)
-                summaries = run_async(lambda: cluster_summaries(options, gameday))
+                summaries = run_async(lambda: cluster_summaries(settings, gameday))
                 verdicts = _summary_verdicts(summaries, scope, policy, now)
             else:
                 verdicts = _gameday_verdicts(history_at(history_path), scope, policy, now)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.table import Table
@@ -15,12 +16,11 @@ from rich.table import Table
 from orchestrator.cli.common import (
     HISTORY_OPTION,
     OUTPUT_OPTION,
-    cluster_options,
     history_at,
-    kube_options,
     print_document,
     refuse,
     run_async,
+    target_options,
 )
 from orchestrator.cli.outputs import GameDayHistoryOut, HistoryOut, run_out
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
@@ -34,7 +34,6 @@ from orchestrator.results.report.document import FinishedRun, load_result, read_
 from orchestrator.results.report.render import Format, markdown, render
 from orchestrator.results.verify import differences
 from orchestrator.run.console import SafeConsole
-from orchestrator.targets.port import ClusterOptions
 from orchestrator.text import clean
 
 FORM_KEY = "zonedrill.form"
@@ -116,22 +115,20 @@ def verify(run_dir: Path) -> None:
     is_flag=True,
     help="With --gameday: read the summaries kept in the cluster (zonedrill-results).",
 )
-@kube_options
+@target_options(cluster_only=True)
 @HISTORY_OPTION
 @OUTPUT_OPTION
 @click.pass_context
 def history(
     ctx: click.Context,
+    /,
     drill: str | None,
     last: int,
     gameday: str | None,
     from_cluster: bool,
-    kubeconfig: Path | None,
-    context: str | None,
-    qps: float,
-    lock_namespace: str,
     history_path: Path | None,
     form: str,
+    **settings: Any,
 ) -> None:
     """List recorded runs with outcome, score and worst RTO, and the trend per drill.
 
@@ -146,10 +143,7 @@ def history(
     if ctx.invoked_subcommand is not None:
         return
     if gameday is not None or from_cluster:
-        options = (
-            cluster_options(kubeconfig, context, qps, lock_namespace) if from_cluster else None
-        )
-        _gameday_history(ctx.obj, gameday, options, last, form)
+        _gameday_history(ctx.obj, gameday, settings if from_cluster else None, last, form)
         return
     try:
         entries = ctx.obj.runs(drill=drill, last=last)
@@ -170,16 +164,16 @@ def history(
 
 
 def _gameday_history(
-    history: History, name: str | None, options: ClusterOptions | None, last: int, form: str
+    history: History, name: str | None, settings: dict[str, Any] | None, last: int, form: str
 ) -> None:
-    """Game days, newest first, from the history or (with options) from the cluster."""
+    """Game days, newest first, from the history or (with settings) from the cluster."""
     try:
         if name is None:
             raise InvalidInputError(
                 [Problem("history", None, None, "", "--from-cluster needs --gameday NAME")]
             )
-        if options is not None:
-            days = run_async(lambda: cluster_summaries(options, name))[:last]
+        if settings is not None:
+            days = run_async(lambda: cluster_summaries(settings, name))[:last]
         else:
             days = [summary_of(d) for d in history.gamedays(name=name, last=last)]
     except ZonedrillError as exc:
@@ -189,7 +183,9 @@ def _gameday_history(
         return
     console = SafeConsole()
     if not days:
-        console.print(f"no game day {name} recorded" + (" in the cluster" if options else ""))
+        console.print(
+            f"no game day {name} recorded" + (" in the cluster" if settings is not None else "")
+        )
         return
     table = Table(title=f"game day {name}, newest first", title_justify="left")
     for column in ("ended (UTC)", "game day", "trigger", "outcome", "mean score", "drills"):

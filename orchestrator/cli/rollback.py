@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
 
-from orchestrator.cli.common import cluster_options, kube_options, run_async
+from orchestrator.cli.common import run_async, target_options
 from orchestrator.errors import ZonedrillError
 from orchestrator.faults.journal import Journal, OpenRun, known_run, open_runs, state_dir
 from orchestrator.outcomes import Exit
 from orchestrator.run.console import SafeConsole, fail
 from orchestrator.run.rollback import rollback as rollback_runs
-from orchestrator.targets.port import ClusterOptions
-from orchestrator.targets.registry import open_cluster, target_named, target_names
+from orchestrator.targets.registry import open_cluster, target_named, target_names, targets_given
 
 ROLLBACK_LOCK_WAIT = 30.0
 
@@ -23,14 +22,11 @@ ROLLBACK_LOCK_WAIT = 30.0
 @click.command()
 @click.argument("run_id", required=False)
 @click.option("--all", "all_runs", is_flag=True, help="Restore every unrestored run.")
-@kube_options
+@target_options(cluster_only=True)
 def rollback(
     run_id: str | None,
     all_runs: bool,
-    kubeconfig: Path | None,
-    context: str | None,
-    qps: float,
-    lock_namespace: str,
+    **settings: Any,
 ) -> None:
     """Restore what a killed run left changed.
 
@@ -47,7 +43,7 @@ def rollback(
     live = _report_open_runs(runs, console)
     runs = [r for r in runs if r not in live]
     # Cluster options alone name a cluster whose journals may be gone: its marks still count.
-    clusters = {"kube"} if kubeconfig or context else set()
+    clusters = set(targets_given(settings))
     for entry in runs:
         if target_named(entry.target).lives_with_process:
             Journal.reopen(entry.path).close(
@@ -60,8 +56,7 @@ def rollback(
         else:
             clusters.add(entry.target)
     if clusters:
-        options = cluster_options(kubeconfig, context, qps, lock_namespace)
-        code = run_async(lambda: _rollback_clusters(sorted(clusters), options, wanted, console))
+        code = run_async(lambda: _rollback_clusters(sorted(clusters), settings, wanted, console))
         sys.exit(code or (Exit.ERROR if live else Exit.OK))
     if run_id and not live and not known_run(state_dir(), run_id):
         console.print(f"error: no run {run_id} in the journals under {state_dir()}")
@@ -98,18 +93,18 @@ def _report_open_runs(runs: list[OpenRun], console: Console) -> list[OpenRun]:
 
 
 async def _rollback_clusters(
-    names: list[str], options: ClusterOptions, run_id: str | None, console: Console
+    names: list[str], settings: dict[str, Any], run_id: str | None, console: Console
 ) -> int:
     """Roll back on each cluster target named; the first failure's exit code, else 0."""
-    codes = [await _rollback_on(name, options, run_id, console) for name in names]
+    codes = [await _rollback_on(name, settings, run_id, console) for name in names]
     return next((code for code in codes if code), 0)
 
 
 async def _rollback_on(
-    name: str, options: ClusterOptions, run_id: str | None, console: Console
+    name: str, settings: dict[str, Any], run_id: str | None, console: Console
 ) -> int:
     try:
-        port = await open_cluster(name, options)
+        port = await open_cluster(name, settings)
     except ZonedrillError as exc:
         return fail(console, exc)
     try:

@@ -245,3 +245,28 @@ def _child(schema: dict[str, Any], node: dict[str, Any], part: str | int) -> dic
         return dict(node["properties"][part])
     extra = node.get("additionalProperties")
     return extra if isinstance(extra, dict) else None
+
+
+def lab_for(drill_path: Path, drill: Drill, lab_option: Path | None = None) -> Lab:
+    """The lab (``--lab`` or the drill's ``spec.lab``), checked to have what the drill names."""
+    lab = _lab_file(drill_path, drill, lab_option)
+    check_fits_lab(drill_path, drill, lab)
+    return lab
+
+
+def _lab_file(drill_path: Path, drill: Drill, lab_option: Path | None) -> Lab:
+    if lab_option is not None:
+        return load_lab(lab_option)
+    if drill.spec.lab is None:
+        raise InvalidInputError(
+            [
+                Problem(
+                    str(drill_path),
+                    None,
+                    None,
+                    "spec.lab",
+                    "the drill names no lab: set spec.lab or pass --lab FILE",
+                )
+            ]
+        )
+    return load_lab((drill_path.parent / drill.spec.lab).resolve())

@@ -291,16 +291,6 @@ class LockHold:
             self.lost.set()
 
 
-@dataclass(frozen=True)
-class ClusterOptions:
-    """How to reach a real cluster; handed to the adapter registered for the target."""
-
-    kubeconfig: str | None = None
-    context: str | None = None
-    qps: float = 100.0
-    lock_namespace: str = "zonedrill"
-
-
 class ClusterPort(Protocol):
     """What a drill needs from a cluster. Implemented by the lab and by ``k8s``."""
 

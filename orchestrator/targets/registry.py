@@ -2,36 +2,62 @@
 
 Every target (``lab`` and ``kube`` ship with zonedrill) registers under the ``zonedrill.targets``
 entry-point group: one module and one line in pyproject.toml. Finding them at run time keeps the
-core free of their imports, which import-linter checks, and gives ``--target`` its choices.
+core free of their imports, which import-linter checks, and gives ``--target`` its choices. Each
+target brings its own command-line options as plain ``TargetOption`` values; the CLI declares
+them, and hands their values back to the target as ``Where.settings`` for it to read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Literal, Protocol
 
-from orchestrator.drill import Drill, Lab, check_fits_lab, load_lab
+from orchestrator.drill import Drill
 from orchestrator.errors import InvalidInputError, Problem
-from orchestrator.targets.port import ClusterOptions, ClusterPort
+from orchestrator.targets.port import ClusterPort
 
 ENTRY_POINT_GROUP = "zonedrill.targets"
 
 
 @dataclass(frozen=True)
-class Where:
-    """What a command knows of where to drill: the cluster options, the drill if any."""
+class TargetOption:
+    """One command-line option a target brings, e.g. ``--kubeconfig``; its default written once."""
 
-    options: ClusterOptions
+    flag: str
+    help: str
+    kind: Literal["text", "number", "file"] = "text"
+    default: str | float | None = None
+
+    @property
+    def name(self) -> str:
+        """The key of its value in ``Where.settings``: ``--lock-namespace`` → ``lock_namespace``."""
+        return self.flag.removeprefix("--").replace("-", "_")
+
+    def given(self, settings: Mapping[str, Any]) -> bool:
+        """Whether the command line set it to something other than its default."""
+        return settings.get(self.name) not in (None, self.default)
+
+
+@dataclass(frozen=True)
+class Where:
+    """What a command knows of where to drill: the targets' option values, the drill if any."""
+
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    """The values of the options the targets bring, by ``TargetOption.name``; absent ones
+    take their defaults."""
     state_dir: Path | None = None
     """Where locks and journals live (the lab keeps its lock there)."""
     drill: Drill | None = None
     drill_path: Path | None = None
-    lab_file: Path | None = None
-    """``--lab``."""
+
+    def setting(self, option: TargetOption) -> Any:
+        """The value of ``option``, or its default."""
+        found = self.settings.get(option.name)
+        return option.default if found is None else found
 
 
 class ClusterOpener(Protocol):
@@ -48,6 +74,11 @@ class Target(Protocol):
     @property
     def lives_with_process(self) -> bool:
         """True when nothing a run changed outlives its process (the lab): no rollback needed."""
+        ...
+
+    @property
+    def options(self) -> tuple[TargetOption, ...]:
+        """The command-line options it reads from ``Where.settings``."""
         ...
 
     def prepare(self, where: Where) -> ClusterOpener:
@@ -88,43 +119,44 @@ def prepare_cluster(name: str, where: Where) -> ClusterOpener:
     return target_named(name).prepare(where)
 
 
-async def open_cluster(name: str, options: ClusterOptions) -> ClusterPort:
-    """Target ``name`` opened from cluster options alone, with no drill (a real cluster)."""
-    return await prepare_cluster(name, Where(options))(serve=False)
+async def open_cluster(name: str, settings: Mapping[str, Any]) -> ClusterPort:
+    """Target ``name`` opened from its option values alone, with no drill (a real cluster)."""
+    return await prepare_cluster(name, Where(settings))(serve=False)
 
 
-def pick_target(
-    drills: list[Drill], target: str | None, options: ClusterOptions, lab_option: Path | None = None
-) -> str:
-    """``--target``; else lab with ``--lab``, or when every drill names a lab and no kubeconfig."""
+def targets_given(settings: Mapping[str, Any]) -> list[str]:
+    """The targets one of whose own options the command line set."""
+    return [
+        name
+        for name in target_names()
+        if any(option.given(settings) for option in target_named(name).options)
+    ]
+
+
+def pick_target(drills: list[Drill], target: str | None, settings: Mapping[str, Any]) -> str:
+    """The target a command runs on.
+
+    ``--target``; else the lab when its options are given, or when every drill names a lab and
+    no other target's options are; else the real cluster.
+    """
     if target:
         return target
-    if lab_option is not None:
+    given = targets_given(settings)
+    if "lab" in given:
         return "lab"
     every_lab = all(drill.spec.lab is not None for drill in drills)
-    return "lab" if every_lab and options.kubeconfig is None else "kube"
+    return "lab" if every_lab and not given else persistent_target(settings)
 
 
-def lab_for(drill_path: Path, drill: Drill, lab_option: Path | None) -> Lab:
-    """The lab (``--lab`` or the drill's ``spec.lab``), checked to have what the drill names."""
-    lab = _lab_file(drill_path, drill, lab_option)
-    check_fits_lab(drill_path, drill, lab)
-    return lab
+def persistent_target(settings: Mapping[str, Any]) -> str:
+    """The real cluster a command without a drill reads (kept results, marks).
 
-
-def _lab_file(drill_path: Path, drill: Drill, lab_option: Path | None) -> Lab:
-    if lab_option is not None:
-        return load_lab(lab_option)
-    if drill.spec.lab is None:
-        raise InvalidInputError(
-            [
-                Problem(
-                    str(drill_path),
-                    None,
-                    None,
-                    "spec.lab",
-                    "the drill names no lab: set spec.lab or pass --lab FILE",
-                )
-            ]
-        )
-    return load_lab((drill_path.parent / drill.spec.lab).resolve())
+    The one whose options are given, else the only one installed.
+    """
+    lasting = [name for name in target_names() if not target_named(name).lives_with_process]
+    given = [name for name in targets_given(settings) if name in lasting]
+    if len(given) == 1 or len(lasting) == 1:
+        return (given or lasting)[0]
+    names = ", ".join(given or lasting)
+    message = f"cannot tell which cluster is meant ({names}): give the options of one of them"
+    raise InvalidInputError([Problem("options", None, None, "", message)])

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from orchestrator.drill import lab_for
 from orchestrator.errors import InvalidInputError, Problem
 from orchestrator.targets.lab.adapter import open_lab
 from orchestrator.targets.port import ClusterPort
-from orchestrator.targets.registry import ClusterOpener, Where, lab_for
+from orchestrator.targets.registry import ClusterOpener, TargetOption, Where
+
+LAB = TargetOption("--lab", "Lab file to use instead of the drill's spec.lab.", kind="file")
 
 
 class LabKind:
     """Labs live in this process: a run's changes die with it, so nothing needs a rollback."""
 
     lives_with_process = True
+    options = (LAB,)
 
     def prepare(self, where: Where) -> ClusterOpener:
         """Load the drill's lab (``--lab`` or ``spec.lab``), checked against the drill."""
@@ -19,7 +25,8 @@ class LabKind:
             raise InvalidInputError(
                 [Problem("--target", None, None, "", "the lab target needs a drill with a lab")]
             )
-        lab = lab_for(where.drill_path, where.drill, where.lab_file)
+        given = where.setting(LAB)
+        lab = lab_for(where.drill_path, where.drill, Path(given) if given else None)
         lock_dir = where.state_dir / "locks"
 
         async def opener(*, serve: bool = True) -> ClusterPort:
