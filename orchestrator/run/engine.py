@@ -16,9 +16,9 @@ from typing import Protocol
 from orchestrator import faults
 from orchestrator.drill.model import Drill, FaultMode
 from orchestrator.drill.picks import ZonePicks
-from orchestrator.errors import JournalError, ResultWriteError, UnrestoredRunError, ZonedrillError
+from orchestrator.errors import JournalError, ResultWriteError, ZonedrillError
 from orchestrator.faults import FaultContext, FaultReport
-from orchestrator.faults.journal import Journal, open_runs
+from orchestrator.faults.journal import Journal
 from orchestrator.outcomes import GRADED
 from orchestrator.probes import ProbeRunner, ProbeSettings, RunProbes, Transport
 from orchestrator.probes.samples import Sample, before, digest, encode_samples
@@ -33,10 +33,11 @@ from orchestrator.results.result import (
 )
 from orchestrator.results.storage import check_out_dir, check_state_dir, write_durably
 from orchestrator.run.guardrails import Guardrails
+from orchestrator.run.ownership import refuse_marked, refuse_unrestored
 from orchestrator.run.phases import RunClock, finished, first_leaf, sleep_until, stop, wait_first
 from orchestrator.run.preflight import Plan, prepare
 from orchestrator.run.restoring import RestoreHooks, describe_pending, restore_all
-from orchestrator.targets.port import ClusterPort, LockHold, describe
+from orchestrator.targets.port import ClusterPort, LockHold
 
 START_LEAD = 0.05
 
@@ -121,8 +122,8 @@ class DrillRun:
         plan = await prepare(self.drill, self.port, self.settings.picks)
         self.observer.planned(plan)
         async with self.port.lock(holder=f"zonedrill run {self.settings.run_id}") as hold:
-            self._refuse_unrestored()
-            await self._refuse_marked()
+            refuse_unrestored(self.settings.state_dir, self.port)
+            await refuse_marked(self.port, self.settings.run_id)
             self._hold = hold
             watching = asyncio.get_running_loop().create_task(self._abort_when_lost(hold))
             journal = Journal.create(
@@ -151,34 +152,6 @@ class DrillRun:
     def _samples_expected(self) -> int:
         spec = self.drill.spec
         return sum(int((spec.baseline + spec.duration) / p.every) + 1 for p in spec.probes)
-
-    def _refuse_unrestored(self) -> None:
-        for run in open_runs(self.settings.state_dir, identity=self.port.identity):
-            if not self.port.persistent:
-                # The lab of that run died with its process: nothing there is left changed. A
-                # journal naming another target is not this lab's to close (rollback names it).
-                if run.target == self.port.target:
-                    note = f"{run.target} gone with its process"
-                    Journal.reopen(run.path).close(restored=True, note=note)
-                continue
-            raise UnrestoredRunError(
-                f"run {run.run_id} of drill {run.drill} left changes on {run.identity}; "
-                f"restore them first with: zonedrill rollback {run.run_id}"
-            )
-
-    async def _refuse_marked(self) -> None:
-        """Refuse while the cluster itself marks a change as another run's, live or dead.
-
-        Its journal may be on another machine, and its lock may have lapsed (a stalled drill):
-        neither makes it safe to lose a second zone while that one is still down.
-        """
-        for owner, change in await self.port.marked_changes():
-            if owner != self.settings.run_id:
-                raise UnrestoredRunError(
-                    f"{describe(change)} is still marked as made by zonedrill run {owner} on "
-                    f"{self.port.identity}; if that run is over, restore it first with: "
-                    f"zonedrill rollback {owner} (with the same cluster options)"
-                )
 
     async def _run_and_restore(
         self, plan: Plan, context: FaultContext, wall_origin: datetime
