@@ -209,7 +209,11 @@ def _mapping(node: CommentedMap, path: FieldPath, doc: YamlDocument, budget: _No
             continue
         child = (*path, str(key))
         doc.key_positions[child] = key_at
-        doc.value_positions[child] = _position(partial(node.lc.value, key), key_at)
+        # An empty value (``path:`` and nothing after it) has no place of its own: ruamel gives
+        # the next token's, often the next key's line. Its key is where to look.
+        doc.value_positions[child] = (
+            key_at if value is None else _position(partial(node.lc.value, key), key_at)
+        )
         result[str(key)] = _plain(value, child, doc, budget)
     return result
 

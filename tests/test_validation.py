@@ -362,3 +362,17 @@ def test_an_unknown_key_beside_a_schema_rule_is_located(tmp_path: Path) -> None:
     paths = {p.path for p in problems_of(tmp_path, text)}
     assert paths
     assert all(p.startswith("spec.steps[0].lose") for p in paths), paths
+
+
+def test_a_union_whose_branches_all_fail_is_one_problem_at_its_own_place(tmp_path: Path) -> None:
+    """A port is a number or a name: a mapping fails both, said once, with no branch tag."""
+    text = edit("url: http://127.0.0.1:9/", "service: {namespace: m, name: s, port: {a: 1}}")
+    found = problems_of(tmp_path, text)
+    assert [(p.path, p.line) for p in found] == [("spec.probes[0].http.service.port", 12)]
+    assert found[0].message == "Input should be a valid integer, or a valid string"
+
+
+def test_an_empty_value_is_located_at_its_key_not_the_next_line(tmp_path: Path) -> None:
+    """``every:`` with nothing after it: ruamel places the value at the next key's line."""
+    found = problems_of(tmp_path, edit("every: 1s", "every:"))
+    assert [(p.path, p.line, p.column) for p in found] == [("spec.probes[0].every", 13, 7)]

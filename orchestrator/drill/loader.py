@@ -144,20 +144,38 @@ def _validate(document: YamlDocument, model: type[FileKind], path: Path) -> File
 def _schema_problems(
     document: YamlDocument, model: type[BaseModel], exc: ValidationError
 ) -> list[Problem]:
+    """One problem per place in the file; a union's branches that all failed there, as one."""
     schema = model.model_json_schema(by_alias=True)
-    seen: set[str] = set()
-    problems = []
+    by_place: dict[FieldPath, list[ErrorDetails]] = {}
     for error in exc.errors(include_url=False):
-        path = _data_path(document.data, error["loc"])
-        problem = _describe(document, schema, path, error)
-        if problem.path not in seen:
-            seen.add(problem.path)
+        place = _data_path(document.data, error["loc"], missing=error["type"] == "missing")
+        by_place.setdefault(place, []).append(error)
+    problems: list[Problem] = []
+    for place, errors in by_place.items():
+        problem = _describe(document, schema, place, errors[0], _alternatives(errors[1:]))
+        if problem.path not in {p.path for p in problems}:
             problems.append(problem)
     return problems
 
 
+def _alternatives(errors: list[ErrorDetails]) -> str:
+    """``, or a valid string``: what the other branches of a union would have taken."""
+    said = [
+        f", or {m.removeprefix(SHOULD)}" if m.startswith(SHOULD) else f"; or {m[:1].lower()}{m[1:]}"
+        for m in (e["msg"].removeprefix("Value error, ") for e in errors)
+    ]
+    return "".join(dict.fromkeys(said))
+
+
+SHOULD = "Input should be "
+
+
 def _describe(
-    document: YamlDocument, schema: dict[str, Any], path: FieldPath, error: ErrorDetails
+    document: YamlDocument,
+    schema: dict[str, Any],
+    path: FieldPath,
+    error: ErrorDetails,
+    alternatives: str = "",
 ) -> Problem:
     kind = error["type"]
     if kind == "extra_forbidden":
@@ -171,7 +189,7 @@ def _describe(
         return document.problem(path, "required field is missing")
     if kind == "probe_kind":
         return document.problem(path, _no_kind(error["input"]))
-    message = error["msg"].removeprefix("Value error, ")
+    message = error["msg"].removeprefix("Value error, ") + alternatives
     if kind == "literal_error":
         message = f"{message}, got {error['input']!r}"
     return document.problem(path, message)
@@ -192,16 +210,19 @@ def _no_kind(probe: Any) -> str:
     return expected
 
 
-def _data_path(data: Any, loc: tuple[int | str, ...]) -> FieldPath:
-    """Drop pydantic's union tags from ``loc`` so it names real places in the file."""
+def _data_path(data: Any, loc: tuple[int | str, ...], *, missing: bool = False) -> FieldPath:
+    """Drop pydantic's union tags from ``loc`` so it names real places in the file.
+
+    Only a missing field's own name, the last part, may name no key of the file.
+    """
     path: list[str | int] = []
     node = data
     for depth, part in enumerate(loc, start=1):
         if _probe_tag(loc[: depth - 1], part):
             continue  # the probe's kind (e.g. http), before its fields
         if isinstance(node, dict) and isinstance(part, str):
-            if part not in node and depth < len(loc):
-                continue  # a union's tag (e.g. AnyOf) names no key of the file
+            if part not in node and not (missing and depth == len(loc)):
+                continue  # a union's tag (e.g. AnyOf, constrained-int) names no key of the file
             path.append(part)
             node = node.get(part)
         elif isinstance(node, list) and isinstance(part, int):
