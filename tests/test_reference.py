@@ -34,7 +34,7 @@ PLACES: dict[str, tuple[Any, ...]] = {
     "ServiceRef": ("spec", "probes", 0, "http", "service"),
     "Expect": ("spec", "probes", 0, "expect"),
     "Step": ("spec", "steps", 0),
-    "Target": ("spec", "targets", 0),
+    "Goal": ("spec", "targets", 0),
     "StopIf": ("spec", "stopIf", 0),
     "Safety": ("spec", "safety"),
 }

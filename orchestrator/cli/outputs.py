@@ -197,7 +197,7 @@ def plan_out(plan: Plan) -> PlanOut:
         notes=plan.notes,
         timeline=[MomentOut(at=m.at, action=m.action, what=m.what) for m in plan.moments],
         probes=[
-            ProbeScheduleOut(name=p.name, where=p.where, every=p.every, targets=list(p.targets))
+            ProbeScheduleOut(name=p.name, where=p.where, every=p.every, targets=list(p.goals))
             for p in plan.probes
         ],
         run_seconds=plan.run_seconds,

@@ -135,13 +135,16 @@ class Step(FileModel):
         return self.mode or FaultMode.POWER_LOSS
 
 
-class Target(FileModel):
-    """Recovery targets for one probe; each field present is one scored check."""
+class Goal(FileModel):
+    """Recovery goals for one probe; each field present is one scored check.
 
-    probe: str = Field(description="The probe these targets score.")
+    An entry of the file's ``targets``: the contract's word for goals, kept in files and results.
+    """
+
+    probe: str = Field(description="The probe these goals score.")
     rto: Duration | None = Field(
         default=None,
-        description="The longest recovery allowed after each lose step (a check per target).",
+        description="The longest recovery allowed after each lose step (a check per goal).",
     )
     availability: Percent | None = Field(
         default=None,
@@ -223,7 +226,7 @@ class DrillSpec(FileModel):
         description="The zone losses and restores, in time order; at least one lose.",
         json_schema_extra={"minItems": 1},
     )
-    targets: list[Target] = Field(
+    targets: list[Goal] = Field(
         default_factory=list,
         description="What a passing recovery is: each field of each target is one scored "
         "check; at least one.",

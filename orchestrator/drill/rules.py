@@ -133,8 +133,8 @@ def _entries(spec: dict[str, Any], key: str) -> Iterator[tuple[int, dict[str, An
 
 
 def _empty_targets(drill: Drill) -> Iterator[Finding]:
-    for index, target in enumerate(drill.spec.targets):
-        if target.rto is None and target.availability is None and target.p99_latency is None:
+    for index, goal in enumerate(drill.spec.targets):
+        if goal.rto is None and goal.availability is None and goal.p99_latency is None:
             yield (
                 ("spec", "targets", index),
                 "a target needs at least one of rto, availability, p99Latency",

@@ -28,7 +28,7 @@ class ProbeSchedule:
     name: str
     where: str
     every: float
-    targets: tuple[str, ...]
+    goals: tuple[str, ...]
 
 
 def timetable(drill: Drill, picks: ZonePicks) -> list[Moment]:
@@ -60,9 +60,9 @@ def timetable(drill: Drill, picks: ZonePicks) -> list[Moment]:
 
 
 def probe_schedules(drill: Drill) -> list[ProbeSchedule]:
-    """Each probe with its targets, in the drill's order."""
+    """Each probe with its goals, in the drill's order."""
     return [
-        ProbeSchedule(p.name, p.describe(), p.every, _targets(drill, p.name))
+        ProbeSchedule(p.name, p.describe(), p.every, _goals(drill, p.name))
         for p in drill.spec.probes
     ]
 
@@ -72,13 +72,13 @@ def run_length(drill: Drill) -> float:
     return drill.spec.baseline + drill.spec.duration
 
 
-def _targets(drill: Drill, probe: str) -> tuple[str, ...]:
+def _goals(drill: Drill, probe: str) -> tuple[str, ...]:
     found: list[str] = []
-    for target in (t for t in drill.spec.targets if t.probe == probe):
-        if target.rto is not None:
-            found.append(f"RTO ≤ {numbers.seconds(target.rto)}")
-        if target.availability is not None:
-            found.append(f"availability ≥ {numbers.percent(target.availability)}")
-        if target.p99_latency is not None:
-            found.append(f"p99 ≤ {numbers.seconds(target.p99_latency)}")
+    for goal in (g for g in drill.spec.targets if g.probe == probe):
+        if goal.rto is not None:
+            found.append(f"RTO ≤ {numbers.seconds(goal.rto)}")
+        if goal.availability is not None:
+            found.append(f"availability ≥ {numbers.percent(goal.availability)}")
+        if goal.p99_latency is not None:
+            found.append(f"p99 ≤ {numbers.seconds(goal.p99_latency)}")
     return tuple(found)

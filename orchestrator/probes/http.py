@@ -116,14 +116,14 @@ def classify(exc: BaseException) -> str:
     return "error"
 
 
-def _prebuilt(client: ProbeClient, target: ResolvedProbe) -> httpx.Request | str:
+def _prebuilt(client: ProbeClient, resolved: ResolvedProbe) -> httpx.Request | str:
     """The request every sample sends, built once; or why it cannot be built."""
     try:
         return client.build(
-            method=target.probe.http.method,
-            url=target.url,
-            headers={**target.endpoint.headers, **target.probe.http.headers},
-            timeout=target.probe.timeout,
+            method=resolved.probe.http.method,
+            url=resolved.url,
+            headers={**resolved.endpoint.headers, **resolved.probe.http.headers},
+            timeout=resolved.probe.timeout,
         )
     except Exception as exc:  # noqa: BLE001 - then every sample fails with this reason
         return f"the request cannot be built: {why(exc)}"
@@ -132,14 +132,14 @@ def _prebuilt(client: ProbeClient, target: ResolvedProbe) -> httpx.Request | str
 class HttpAsker:
     """One http probe, its endpoint resolved and its request built once."""
 
-    def __init__(self, target: ResolvedProbe, client: ProbeClient) -> None:
-        self.target, self._client = target, client
-        self._request = _prebuilt(client, target)
+    def __init__(self, resolved: ResolvedProbe, client: ProbeClient) -> None:
+        self.resolved, self._client = resolved, client
+        self._request = _prebuilt(client, resolved)
 
     @property
     def probe(self) -> HttpProbe:
         """The probe as declared."""
-        return self.target.probe
+        return self.resolved.probe
 
     async def ask(self, sample: SampleOf, started: float) -> Sample:
         """Send the request; the answer, or the failure class and reason, is the sample."""

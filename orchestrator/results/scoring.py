@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
-from orchestrator.drill.model import Target
+from orchestrator.drill.model import Goal
 from orchestrator.probes.samples import Sample, due, in_range
 
 RecoveredBy = Literal["failover", "restore"]
@@ -181,43 +181,43 @@ def score(checks: Sequence[Check]) -> float | None:
     return float(Decimal(repr(raw)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
-def build_checks(targets: Sequence[Target], figures: Mapping[str, ProbeFigures]) -> list[Check]:
-    """One check per target field present, in file order."""
+def build_checks(goals: Sequence[Goal], figures: Mapping[str, ProbeFigures]) -> list[Check]:
+    """One check per goal field present, in file order."""
     checks = []
-    for target in targets:
-        seen = figures[target.probe]
-        if target.rto is not None:
+    for goal in goals:
+        seen = figures[goal.probe]
+        if goal.rto is not None:
             rto = seen.worst_rto
             checks.append(
                 Check(
-                    target.probe,
+                    goal.probe,
                     "rto",
-                    target.rto,
+                    goal.rto,
                     rto,
-                    upper_bound_credit(rto, target.rto),
-                    target.weight,
+                    upper_bound_credit(rto, goal.rto),
+                    goal.weight,
                 )
             )
-        if target.availability is not None:
+        if goal.availability is not None:
             checks.append(
                 Check(
-                    target.probe,
+                    goal.probe,
                     "availability",
-                    target.availability,
+                    goal.availability,
                     seen.availability,
-                    availability_credit(seen.availability, target.availability),
-                    target.weight,
+                    availability_credit(seen.availability, goal.availability),
+                    goal.weight,
                 )
             )
-        if target.p99_latency is not None:
+        if goal.p99_latency is not None:
             checks.append(
                 Check(
-                    target.probe,
+                    goal.probe,
                     "p99Latency",
-                    target.p99_latency,
+                    goal.p99_latency,
                     seen.p99,
-                    upper_bound_credit(seen.p99, target.p99_latency),
-                    target.weight,
+                    upper_bound_credit(seen.p99, goal.p99_latency),
+                    goal.weight,
                 )
             )
     return checks

@@ -261,7 +261,7 @@ def _schedule_lines(plan: Plan) -> list[Text]:
         lines.append(styled(f"  T{sign}{format_duration(abs(moment.at)):>6}  {moment.what}"))
     lines.append(Text("probes:", "bold"))
     for probe in plan.probes:
-        held = "; ".join(probe.targets) or "no target"
+        held = "; ".join(probe.goals) or "no target"
         every = format_duration(probe.every)
         lines.append(styled(f"  {probe.name}: {probe.where} every {every}; {held}"))
     length = format_duration(plan.run_seconds)
