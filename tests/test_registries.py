@@ -16,6 +16,7 @@ from orchestrator.drill import load_drill
 from orchestrator.drill.model import FaultMode
 from orchestrator.faults import MODES, mode_of
 from orchestrator.targets.registry import (
+    Where,
     persistent_target,
     pick_target,
     target_named,
@@ -95,3 +96,11 @@ def test_declaring_the_targets_options_does_not_load_the_kubernetes_client() -> 
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert loaded.stdout.strip() == "False"
+
+
+def test_an_empty_option_value_counts_as_not_given() -> None:
+    """Chaos Toolkit's actions pass ``context=""`` for none: it must not name a context."""
+    kube = {o.name: o for o in target_named("kube").options}
+    assert Where({"context": "", "kubeconfig": ""}).setting(kube["context"]) is None
+    assert Where({"lock_namespace": ""}).setting(kube["lock_namespace"]) == "zonedrill"
+    assert targets_given({"context": "", "kubeconfig": ""}) == []

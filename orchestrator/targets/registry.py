@@ -38,8 +38,8 @@ class TargetOption:
         return self.flag.removeprefix("--").replace("-", "_")
 
     def given(self, settings: Mapping[str, Any]) -> bool:
-        """Whether the command line set it to something other than its default."""
-        return settings.get(self.name) not in (None, self.default)
+        """Whether the command line set it to something other than its default (or empty)."""
+        return settings.get(self.name) not in (None, "", self.default)
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,9 @@ class Where:
     drill_path: Path | None = None
 
     def setting(self, option: TargetOption) -> Any:
-        """The value of ``option``, or its default."""
+        """The value of ``option``, or its default when absent or empty (``context=""``)."""
         found = self.settings.get(option.name)
-        return option.default if found is None else found
+        return option.default if found in (None, "") else found
 
 
 class ClusterOpener(Protocol):
