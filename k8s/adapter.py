@@ -29,6 +29,7 @@ from orchestrator.targets.port import (
     DisruptionBudget,
     EvictPod,
     LockHold,
+    Mark,
     NodeInfo,
     PodInfo,
     PodRef,
@@ -62,7 +63,21 @@ def _node_info(node: Any) -> NodeInfo:
         taints=taints,
         pod_capacity=int(pods_room) if pods_room else None,
         allocatable=shapes.resources(allocatable) if allocatable else None,
+        marks=_marks(node),
     )
+
+
+def _marks(node: Any) -> tuple[Mark, ...]:
+    """The cordon and taints the node's annotations attribute to a run."""
+    found: list[Mark] = []
+    cordoner = (node.metadata.annotations or {}).get(node_api.CORDONED_BY)
+    if isinstance(cordoner, str) and node_api.RUN_ID.fullmatch(cordoner):
+        found.append(Mark(cordoner, Cordon(node=node.metadata.name)))
+    for slot, owner in node_api.taint_owners(node).items():
+        key, _, effect = slot.rpartition(":")
+        taint = Taint(key=key, effect=effect)  # type: ignore[arg-type]
+        found.append(Mark(owner, AddTaint(node=node.metadata.name, taint=taint)))
+    return tuple(found)
 
 
 class KubeTarget:
@@ -78,6 +93,7 @@ class KubeTarget:
     ) -> None:
         self.api, self.server, self.in_cluster, self.settings = api, server, in_cluster, settings
         self.nodes = node_api.NodeCache()
+        self._pods_listed: pod_api.Listing | None = None
 
     @property
     def target(self) -> str:
@@ -99,20 +115,6 @@ class KubeTarget:
         """From the downward API (ZONEDRILL_NODE_NAME) when running in a pod."""
         return os.environ.get("ZONEDRILL_NODE_NAME") if self.in_cluster else None
 
-    async def marked_changes(self) -> list[tuple[str, Change]]:
-        """Cordons and power-loss taints that node annotations attribute to a run."""
-        marks: list[tuple[str, Change]] = []
-        for node in await self._list_nodes():
-            notes = node.metadata.annotations or {}
-            cordoner = notes.get(node_api.CORDONED_BY)
-            if isinstance(cordoner, str) and node_api.RUN_ID.fullmatch(cordoner):
-                marks.append((cordoner, Cordon(node=node.metadata.name)))
-            for slot, owner in node_api.taint_owners(node).items():
-                key, _, effect = slot.rpartition(":")
-                taint = Taint(key=key, effect=effect)  # type: ignore[arg-type]
-                marks.append((owner, AddTaint(node=node.metadata.name, taint=taint)))
-        return marks
-
     async def list_nodes(self) -> list[NodeInfo]:
         """Every node."""
         return [_node_info(n) for n in await self._list_nodes()]
@@ -125,8 +127,9 @@ class KubeTarget:
         return list(listing.items)
 
     async def list_pods(self, *, nodes: Collection[str]) -> list[PodInfo]:
-        """Pods bound to ``nodes``."""
-        return await pod_api.list_pods(self.api, nodes=nodes)
+        """Pods bound to ``nodes``; the list is kept for a watch of their going to start from."""
+        found, self._pods_listed = await pod_api.list_pods(self.api, nodes=nodes)
+        return found
 
     async def list_disruption_budgets(self) -> list[DisruptionBudget]:
         """Every PodDisruptionBudget, with its current ``disruptionsAllowed``."""
@@ -170,8 +173,9 @@ class KubeTarget:
         await events.emit(self.api, node, reason=reason, message=message)
 
     async def wait_pods_gone(self, *, pods: Collection[PodRef], timeout: float) -> set[PodRef]:
-        """Follow a watch until ``pods`` are gone."""
-        return await pod_api.wait_gone(self.api, pods=pods, timeout=timeout)
+        """Follow a watch until ``pods`` are gone, from the list that found them if it can."""
+        listed = self._pods_listed
+        return await pod_api.wait_gone(self.api, pods=pods, timeout=timeout, listed=listed)
 
     async def service_endpoint(self, *, ref: ServiceRef) -> ServiceEndpoint:
         """Cluster DNS inside the cluster; the API server's service proxy outside it."""

@@ -5,12 +5,16 @@ a release never overwrites a Lease that another drill took over after it lapsed 
 past LEASE_SECONDS, say). Such a conflict is read back: if the Lease names someone else, the hold
 is told it was lost, and the drill aborts through its restore. The Lease's own calls skip the
 client budget's queue: a drain of thousands of pods at a low ``--qps`` must not starve them.
+
+A release deletes the Lease (on the same resourceVersion), so the next drill takes it in one
+create; one that finds it there (a killed holder's) reads it and takes it over once it lapsed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -29,6 +33,19 @@ from orchestrator.targets.port import LockHold
 LEASE_NAME = "zonedrill-drill-lock"
 LEASE_SECONDS = 15
 RENEW_EVERY = 5.0
+FRESH = RENEW_EVERY
+"""Seconds after a write of ours during which the Lease is ours without asking the API server.
+Another drill takes it only after LEASE_SECONDS without a renewal by its own clock, so up to
+LEASE_SECONDS - FRESH (10 s) of clock skew between the two machines is covered."""
+
+
+def _clock() -> float:
+    """Seconds on a clock that counts through a stalled process and a suspended machine.
+
+    CLOCK_BOOTTIME where there is one: a write is fresh only if no such gap has passed since.
+    """
+    boottime = getattr(time, "CLOCK_BOOTTIME", None)
+    return time.clock_gettime(boottime) if boottime is not None else time.monotonic()
 
 
 @dataclass
@@ -39,6 +56,12 @@ class _Held:
     holder: str
     acquired: str
     version: str
+    written: float = float("-inf")
+    """``_clock()`` when the last write of ours that succeeded was sent."""
+
+    def wrote(self, lease: Any, sent: float) -> None:
+        """A write sent at ``sent`` succeeded: keep what the Lease is now."""
+        self.version, self.written = lease.metadata.resource_version, sent
 
     @property
     def what(self) -> str:
@@ -98,6 +121,7 @@ async def _read(api: KubeApi, held: _Held) -> Any:
 
 async def _replace(api: KubeApi, held: _Held, spec: dict[str, Any]) -> None:
     """Write ``spec`` over the Lease as ``held`` last saw it; keep the new resourceVersion."""
+    sent = _clock()
     written = await api.call(
         api.coordination.replace_namespaced_lease,
         LEASE_NAME,
@@ -107,10 +131,12 @@ async def _replace(api: KubeApi, held: _Held, spec: dict[str, Any]) -> None:
         what=held.what,
         budgeted=False,
     )
-    held.version = written.metadata.resource_version
+    held.wrote(written, sent)
 
 
-async def _create(api: KubeApi, held: _Held) -> None:
+async def _create(api: KubeApi, held: _Held) -> bool:
+    """Create the Lease as ours; False when it is there already."""
+    sent = _clock()
     try:
         written = await api.call(
             api.coordination.create_namespaced_lease,
@@ -121,23 +147,25 @@ async def _create(api: KubeApi, held: _Held) -> None:
             budgeted=False,
         )
     except ClusterConflictError:
-        raise LockHeldError(f"another drill took the lease {held.name} just now") from None
+        return False
     except ClusterNotFoundError as exc:
         raise ClusterNotFoundError(
             f"{exc}. The drill lock lives in namespace {held.namespace}, which does not exist: "
             "create it with its least-privilege role by kubectl apply -f k8s/rbac.yaml, "
             "or pass --lock-namespace NAMESPACE"
         ) from None
-    held.version = written.metadata.resource_version
+    held.wrote(written, sent)
+    return True
 
 
 async def _acquire(api: KubeApi, namespace: str, holder: str) -> _Held:
     held = _Held(namespace, holder, _micro(datetime.now(UTC)), version="")
+    if await _create(api, held):
+        return held
     try:
         lease = await _read(api, held)
     except ClusterNotFoundError:
-        await _create(api, held)
-        return held
+        raise LockHeldError(f"the lease {held.name} changed hands just now") from None
     expires = _expires(lease)
     if expires is not None and expires > datetime.now(UTC):
         left = (expires - datetime.now(UTC)).total_seconds()
@@ -195,17 +223,32 @@ async def _renew(api: KubeApi, held: _Held, hold: LockHold) -> None:
 
 
 async def _release(api: KubeApi, held: _Held) -> None:
-    """Free the Lease if it is still ours; one that cannot be freed now lapses by itself."""
+    """Delete the Lease if it is still ours; one that cannot be deleted now lapses by itself."""
     for _ in range(3):
         try:
-            await _replace(api, held, {})
-        except ClusterConflictError:
+            await api.call(
+                api.coordination.delete_namespaced_lease,
+                LEASE_NAME,
+                held.namespace,
+                body={"preconditions": {"resourceVersion": held.version}},
+                verb="delete",
+                what=held.what,
+                budgeted=False,
+            )
+        except ClusterConflictError:  # changed since: delete it only if it is still ours
             if await _taken_by(api, held) is not None:
                 return
         except ClusterError:
             return
         else:
             return
+
+
+async def _confirm(api: KubeApi, held: _Held) -> str | None:
+    """As ``_taken_by``, without a call while our last write is fresh."""
+    if _clock() - held.written < FRESH:
+        return None
+    return await _taken_by(api, held)
 
 
 async def _acquire_within(api: KubeApi, namespace: str, holder: str, wait: float) -> _Held:
@@ -225,7 +268,7 @@ async def drill_lease(
 ) -> AsyncIterator[LockHold]:
     """Hold the Lease for the duration of the block (waiting up to ``wait`` s); then release it."""
     held = await _acquire_within(api, namespace, holder, wait)
-    hold = LockHold(check=lambda: _taken_by(api, held))
+    hold = LockHold(check=lambda: _confirm(api, held))
     renewing = asyncio.get_running_loop().create_task(_renew(api, held, hold))
     try:
         yield hold

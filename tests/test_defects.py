@@ -7,6 +7,7 @@ and another run's marks on the cluster keep a drill from starting.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -22,7 +23,7 @@ from orchestrator.probes.samples import Sample
 from orchestrator.results.result import StepRecord
 from orchestrator.run.engine import DrillRun, RunSettings
 from orchestrator.run.preflight import Plan
-from orchestrator.targets.port import Change, ClusterPort, Cordon, DeletePod
+from orchestrator.targets.port import Change, ClusterPort, Cordon, DeletePod, Mark, NodeInfo
 from orchestrator.targets.registry import Where, prepare_cluster
 from tests.test_run_safety import drill
 
@@ -142,9 +143,13 @@ class MarkedByAnother:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._port, name)
 
-    async def marked_changes(self) -> list[tuple[str, Change]]:
-        """One cordon of run ``elsewhere-7``, whose journal this machine does not have."""
-        return [("elsewhere-7", Cordon(node="pangyo-1")), *await self._port.marked_changes()]
+    async def list_nodes(self) -> list[NodeInfo]:
+        """pangyo-1 says run ``elsewhere-7`` cordoned it; this machine has no journal of it."""
+        mark = Mark("elsewhere-7", Cordon(node="pangyo-1"))
+        return [
+            replace(node, marks=(mark, *node.marks)) if node.name == "pangyo-1" else node
+            for node in await self._port.list_nodes()
+        ]
 
 
 async def test_another_runs_marks_refuse_the_drill_with_the_rollback_command(

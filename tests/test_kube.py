@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,15 @@ from kubernetes import client
 from k8s import pods
 from k8s.adapter import KubeSettings, connect
 from orchestrator.errors import ClusterError
-from orchestrator.targets.port import AddTaint, PodRef, RemoveTaint, Taint, describe
+from orchestrator.targets.port import (
+    AddTaint,
+    Mark,
+    PodRef,
+    RemoveTaint,
+    Taint,
+    describe,
+    marks_of,
+)
 from tests.cluster.zones import apps_api, core_api, pdb_body, policy_api, wait_for
 from tests.kubecase import drill_file, node_state, nodes_as_before, run_drill, zonedrill_kube
 from tests.support import cli_env, start_until, zonedrill
@@ -189,9 +199,10 @@ def test_a_stale_lease_is_taken_over(
         tmp_path / "state",
     )
     assert code == 0, output
-    lease = coordination.read_namespaced_lease("zonedrill-drill-lock", "zonedrill")
-    assert lease.spec.holder_identity != "ghost"  # taken over, then released by the drill
     assert "another drill holds the lease" not in output
+    with pytest.raises(client.exceptions.ApiException) as gone:  # taken over, then deleted
+        coordination.read_namespaced_lease("zonedrill-drill-lock", "zonedrill")
+    assert gone.value.status == HTTPStatus.NOT_FOUND
 
 
 def lease_holder(kube: client.ApiClient) -> str | None:
@@ -202,15 +213,25 @@ def lease_holder(kube: client.ApiClient) -> str | None:
 
 
 def take_lease(kube: client.ApiClient, holder: str) -> None:
-    """Write the Lease as a fresh hold of ``holder``, as another drill taking it over would."""
+    """Write the Lease as a fresh hold of ``holder``, as another drill taking it over would.
+
+    A drill refused under the Lease deletes it as it releases it: then it is created anew.
+    """
     coordination: Any = client.CoordinationV1Api(kube)
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    coordination.patch_namespaced_lease(
-        "zonedrill-drill-lock",
-        "zonedrill",
-        {"spec": {"holderIdentity": holder, "leaseDurationSeconds": 15, "renewTime": now}},
-        _content_type="application/merge-patch+json",
-    )
+    spec = {"holderIdentity": holder, "leaseDurationSeconds": 15, "renewTime": now}
+    try:
+        coordination.patch_namespaced_lease(
+            "zonedrill-drill-lock",
+            "zonedrill",
+            {"spec": spec},
+            _content_type="application/merge-patch+json",
+        )
+    except client.exceptions.ApiException as exc:
+        if exc.status != HTTPStatus.NOT_FOUND:
+            raise
+        lease = {"metadata": {"name": "zonedrill-drill-lock"}, "spec": spec}
+        coordination.create_namespaced_lease("zonedrill", lease)
 
 
 def test_a_stalled_drill_keeps_others_out_and_aborts_when_its_lease_was_taken(
@@ -364,7 +385,7 @@ async def test_taint_marks_keep_each_runs_taint_and_read_the_old_form(
     try:
         await port.apply(AddTaint(node="gasan-1", taint=first), run_id="run-a")
         await port.apply(AddTaint(node="gasan-1", taint=second), run_id="run-b")
-        marks = {(owner, describe(c)) for owner, c in await port.marked_changes()}
+        marks = {(m.owner, describe(m.change)) for m in marks_of(await port.list_nodes())}
         assert ("run-a", "add-taint gasan-1 zonedrill.io/power-loss:NoSchedule") in marks
         assert ("run-b", "add-taint gasan-1 zonedrill.io/other-mode:NoExecute") in marks
         await port.apply(RemoveTaint(node="gasan-1", taint=second), run_id="run-a")
@@ -382,7 +403,8 @@ async def test_taint_marks_keep_each_runs_taint_and_read_the_old_form(
             "spec": {"taints": [*taints, {"key": first.key, "effect": first.effect}]},
         }
         core_api(kube).patch_node("gasan-1", legacy, _content_type="application/merge-patch+json")
-        assert ("run-old", AddTaint(node="gasan-1", taint=first)) in await port.marked_changes()
+        old = Mark("run-old", AddTaint(node="gasan-1", taint=first))
+        assert old in marks_of(await port.list_nodes())
         await port.apply(RemoveTaint(node="gasan-1", taint=first), run_id="run-old")
     finally:
         await port.close()
@@ -401,6 +423,31 @@ async def test_a_watch_the_api_server_refuses_reaches_the_core_as_a_cluster_erro
     try:
         with pytest.raises(ClusterError, match='pods on node "pangyo-1"'):
             await port.api.stream(watch.follow, 5.0, verb="watch", what=watch.what)
+    finally:
+        await port.close()
+
+
+async def test_a_watch_from_a_list_too_old_to_watch_from_lists_again(
+    control_plane: Any, kube: client.ApiClient, app: dict[str, Any]
+) -> None:
+    """A list older than the API server keeps (410 Gone) makes the watches list again.
+
+    The drain's watches start from the drain's own list, to spare a call; the pod's going must
+    still be seen when that list is too old to watch from.
+    """
+    core, namespace = core_api(kube), app["namespace"]
+    pod = next(p for p in core.list_namespaced_pod(namespace).items if p.spec.node_name)
+    ref = PodRef(namespace, pod.metadata.name)
+    port = connect(KubeSettings(kubeconfig=control_plane.kubeconfig))
+    stale = pods.Listing("1", {ref: pod.spec.node_name})  # long compacted away
+    try:
+        waiting = asyncio.ensure_future(
+            pods.wait_gone(port.api, pods=[ref], timeout=30.0, listed=stale)
+        )
+        await asyncio.sleep(1.0)
+        assert not waiting.done()  # listed again and watching, not failed on the 410
+        core.delete_namespaced_pod(ref.name, namespace, grace_period_seconds=0)
+        assert await asyncio.wait_for(waiting, 30.0) == set()
     finally:
         await port.close()
 

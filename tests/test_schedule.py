@@ -149,6 +149,7 @@ def test_the_service_account_has_exactly_the_rbac_manifest(
         ("create", "pods", "no"),
         ("update", "configmaps/zonedrill-results", "yes"),
         ("update", "leases", "yes"),
+        ("delete", "leases", "yes"),
         ("delete", "nodes", "no"),
         ("create", "configmaps", "no"),
         ("get", "configmaps/zonedrill-weekly-dc-loss", "no"),

@@ -29,8 +29,9 @@ from orchestrator.drill.picks import ZonePicks
 from orchestrator.errors import InvalidInputError, Problem
 from orchestrator.faults import FaultContext, FaultReport, ResolvedZone
 from orchestrator.faults.journal import Journal, state_dir
+from orchestrator.run.ownership import refuse_marked, refuse_unrestored
 from orchestrator.run.preflight import prepare
-from orchestrator.targets.port import ClusterPort
+from orchestrator.targets.port import ClusterPort, marks_of
 from orchestrator.targets.registry import open_cluster
 
 T = TypeVar("T")
@@ -93,6 +94,8 @@ class ZoneSession:
         port = self._open.port if self._open else await open_cluster(KUBE, settings)
         try:  # preflight first: a refusal takes no Lease and opens no journal
             plan = await prepare(_losing(drill, lost, mode), port, ZonePicks())
+            if self._open is not None:  # listed under the Lease: other runs' marks refuse
+                refuse_marked(plan.marks, port.identity, self._open.journal.run_id)
         except BaseException:
             if self._open is None:
                 await port.close()
@@ -130,7 +133,9 @@ class ZoneSession:
             waiting.cancel()
             await port.close()
             holding.result()
-        try:
+        try:  # under the Lease, as a drill: no other run's leftovers, journaled or marked
+            refuse_unrestored(state_dir(), port)
+            refuse_marked(marks_of(await port.list_nodes()), port.identity, run_id)
             journal = Journal.create(
                 root=state_dir(),
                 identity=port.identity,

@@ -119,11 +119,13 @@ class DrillRun:
         self._origin, wall_origin = loop.time(), datetime.now(UTC)
         check_out_dir(self.settings.out_dir, samples=self._samples_expected())
         check_state_dir(self.settings.state_dir)
-        plan = await prepare(self.drill, self.port, self.settings.picks)
-        self.observer.planned(plan)
+        # The lock first: what preflight lists under it is what the run starts from, and no
+        # other run can mark a node between that list and the ownership check.
         async with self.port.lock(holder=f"zonedrill run {self.settings.run_id}") as hold:
+            plan = await prepare(self.drill, self.port, self.settings.picks)
+            self.observer.planned(plan)
             refuse_unrestored(self.settings.state_dir, self.port)
-            await refuse_marked(self.port, self.settings.run_id)
+            refuse_marked(plan.marks, self.port.identity, self.settings.run_id)
             self._hold = hold
             watching = asyncio.get_running_loop().create_task(self._abort_when_lost(hold))
             journal = Journal.create(

@@ -1,6 +1,7 @@
 """Whose changes a cluster still holds: a run refuses to start over another run's leftovers.
 
-Both checks run under the drill lock, before the journal of the new run is opened.
+Both checks run under the drill lock, on what preflight listed under it, before the journal of
+the new run is opened.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from orchestrator.errors import UnrestoredRunError
 from orchestrator.faults.journal import Journal, open_runs
-from orchestrator.targets.port import ClusterPort, describe
+from orchestrator.targets.port import ClusterPort, Mark, describe
 
 
 def refuse_unrestored(state_dir: Path, port: ClusterPort) -> None:
@@ -28,16 +29,16 @@ def refuse_unrestored(state_dir: Path, port: ClusterPort) -> None:
         )
 
 
-async def refuse_marked(port: ClusterPort, run_id: str) -> None:
+def refuse_marked(marks: list[Mark], identity: str, run_id: str) -> None:
     """Refuse while the cluster itself marks a change as another run's, live or dead.
 
     Its journal may be on another machine, and its lock may have lapsed (a stalled drill):
     neither makes it safe to lose a second zone while that one is still down.
     """
-    for owner, change in await port.marked_changes():
-        if owner != run_id:
+    for mark in marks:
+        if mark.owner != run_id:
             raise UnrestoredRunError(
-                f"{describe(change)} is still marked as made by zonedrill run {owner} on "
-                f"{port.identity}; if that run is over, restore it first with: "
-                f"zonedrill rollback {owner} (with the same cluster options)"
+                f"{describe(mark.change)} is still marked as made by zonedrill run {mark.owner} "
+                f"on {identity}; if that run is over, restore it first with: "
+                f"zonedrill rollback {mark.owner} (with the same cluster options)"
             )

@@ -20,7 +20,7 @@ from orchestrator.plan.timetable import (
     run_length,
     timetable,
 )
-from orchestrator.targets.port import ClusterPort, NodeInfo, PodInfo
+from orchestrator.targets.port import ClusterPort, Mark, NodeInfo, PodInfo, marks_of
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,9 @@ class Plan:
     probes: list[ProbeSchedule] = field(default_factory=list)
     run_seconds: float = 0.0
     refused: list[str] = field(default_factory=list)  # why preflight refuses, if it does
+    marks: list[Mark] = field(default_factory=list)
+    """What the nodes say runs changed, as preflight listed them (the run checks they are its
+    own once it holds the lock)."""
 
 
 async def prepare(drill: Drill, port: ClusterPort, picks: ZonePicks) -> Plan:
@@ -82,6 +85,7 @@ async def prepare(drill: Drill, port: ClusterPort, picks: ZonePicks) -> Plan:
         moments=timetable(drill, picks),
         probes=probe_schedules(drill),
         run_seconds=run_length(drill),
+        marks=marks_of(nodes),
     )
     if not problems:
         zoned = {n for zone in zones.values() for n in zone.node_names}

@@ -8,7 +8,7 @@ from pathlib import Path
 from orchestrator import faults
 from orchestrator.faults import FaultContext
 from orchestrator.faults.journal import Journal, open_runs
-from orchestrator.targets.port import ClusterPort, describe, inverse
+from orchestrator.targets.port import ClusterPort, describe, inverse, marks_of
 
 
 @dataclass
@@ -31,9 +31,9 @@ async def rollback(port: ClusterPort, *, state_dir: Path, run_id: str | None) ->
         report.changes_undone += await faults.restore(context)
         journal.close(restored=True, note="restored by zonedrill rollback")
         report.journals.append(run.run_id)
-    for owner, change in await port.marked_changes():
-        undo = inverse(change)
-        if undo is not None and (run_id is None or owner == run_id):
-            await port.apply(undo, run_id=owner)
-            report.marks_undone.append(f"{describe(change)} by {owner}")
+    for mark in marks_of(await port.list_nodes()):
+        undo = inverse(mark.change)
+        if undo is not None and (run_id is None or mark.owner == run_id):
+            await port.apply(undo, run_id=mark.owner)
+            report.marks_undone.append(f"{describe(mark.change)} by {mark.owner}")
     return report

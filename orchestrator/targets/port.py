@@ -119,6 +119,9 @@ class NodeInfo:
     taints: tuple[Taint, ...] = ()
     pod_capacity: int | None = None
     allocatable: Resources | None = None
+    marks: tuple[Mark, ...] = ()
+    """The changes the node itself says runs made (annotations on a cluster, fields in a lab):
+    rollback finds them when a journal is gone, and a run refuses to start over them."""
 
     @property
     def control_plane(self) -> bool:
@@ -219,6 +222,19 @@ class EvictPod:
 
 
 Change = Cordon | Uncordon | AddTaint | RemoveTaint | DeletePod | EvictPod
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A change a node says run ``owner`` made."""
+
+    owner: str
+    change: Change
+
+
+def marks_of(nodes: Collection[NodeInfo]) -> list[Mark]:
+    """Every mark of ``nodes``, node by node."""
+    return [mark for node in nodes for mark in node.marks]
 
 
 def describe(change: Change) -> str:
@@ -327,12 +343,6 @@ class ClusterPort(Protocol):
 
     async def service_endpoint(self, *, ref: ServiceRef) -> ServiceEndpoint:
         """How to reach a Service from where zonedrill runs."""
-
-    async def marked_changes(self) -> list[tuple[str, Change]]:
-        """Changes the cluster itself still marks as made by a run: (run id, change) pairs.
-
-        Rollback uses them when a run's journal is gone.
-        """
 
     def lock(self, *, holder: str, wait: float = 0.0) -> AbstractAsyncContextManager[LockHold]:
         """Hold the one-drill-at-a-time lock; wait up to ``wait`` s for it, then LockHeldError.

@@ -11,7 +11,7 @@ from typing import assert_never
 
 from orchestrator.drill.lab import Lab
 from orchestrator.drill.probe import ServiceRef
-from orchestrator.targets.lab.cluster import LabCluster
+from orchestrator.targets.lab.cluster import LabCluster, LabNode
 from orchestrator.targets.lab.lock import file_lock
 from orchestrator.targets.lab.server import RunningService, start_service
 from orchestrator.targets.port import (
@@ -23,6 +23,7 @@ from orchestrator.targets.port import (
     EvictPod,
     LabelSelector,
     LockHold,
+    Mark,
     NodeInfo,
     PodInfo,
     PodRef,
@@ -61,17 +62,6 @@ class LabTarget:
         """zonedrill does not run on a lab node."""
         return None
 
-    async def marked_changes(self) -> list[tuple[str, Change]]:
-        """Cordons and taints the lab's nodes still attribute to a run."""
-        marks: list[tuple[str, Change]] = []
-        for node in self.cluster.nodes.values():
-            if node.cordoned_by is not None:
-                marks.append((node.cordoned_by, Cordon(node=node.name)))
-            marks += [
-                (run, AddTaint(node=node.name, taint=t)) for t, run in node.taint_owners.items()
-            ]
-        return marks
-
     async def start_servers(self) -> None:
         """Start one loopback HTTP server per lab service."""
         for key, service in self.cluster.services.items():
@@ -86,6 +76,7 @@ class LabTarget:
                 unschedulable=n.unschedulable,
                 taints=tuple(n.taint_owners),
                 pod_capacity=n.capacity,
+                marks=_marks(n),
             )
             for n in self.cluster.nodes.values()
         ]
@@ -171,3 +162,12 @@ async def open_lab(lab: Lab, *, lock_dir: Path, serve: bool = True) -> LabTarget
     if serve:
         await target.start_servers()
     return target
+
+
+def _marks(node: LabNode) -> tuple[Mark, ...]:
+    """The cordon and taints the lab node attributes to a run."""
+    cordon = () if node.cordoned_by is None else (Mark(node.cordoned_by, Cordon(node=node.name)),)
+    taints = tuple(
+        Mark(run, AddTaint(node=node.name, taint=t)) for t, run in node.taint_owners.items()
+    )
+    return cordon + taints
