@@ -93,7 +93,6 @@ class KubeTarget:
     ) -> None:
         self.api, self.server, self.in_cluster, self.settings = api, server, in_cluster, settings
         self.nodes = node_api.NodeCache()
-        self._pods_listed: pod_api.Listing | None = None
 
     @property
     def target(self) -> str:
@@ -127,9 +126,8 @@ class KubeTarget:
         return list(listing.items)
 
     async def list_pods(self, *, nodes: Collection[str]) -> list[PodInfo]:
-        """Pods bound to ``nodes``; the list is kept for a watch of their going to start from."""
-        found, self._pods_listed = await pod_api.list_pods(self.api, nodes=nodes)
-        return found
+        """Pods bound to ``nodes``."""
+        return await pod_api.list_pods(self.api, nodes=nodes)
 
     async def list_disruption_budgets(self) -> list[DisruptionBudget]:
         """Every PodDisruptionBudget, with its current ``disruptionsAllowed``."""
@@ -173,9 +171,8 @@ class KubeTarget:
         await events.emit(self.api, node, reason=reason, message=message)
 
     async def wait_pods_gone(self, *, pods: Collection[PodRef], timeout: float) -> set[PodRef]:
-        """Follow a watch until ``pods`` are gone, from the list that found them if it can."""
-        listed = self._pods_listed
-        return await pod_api.wait_gone(self.api, pods=pods, timeout=timeout, listed=listed)
+        """Follow a watch until ``pods`` are gone."""
+        return await pod_api.wait_gone(self.api, pods=pods, timeout=timeout)
 
     async def service_endpoint(self, *, ref: ServiceRef) -> ServiceEndpoint:
         """Cluster DNS inside the cluster; the API server's service proxy outside it."""

@@ -8,40 +8,16 @@ import functools
 import threading
 import time
 from collections.abc import Collection
-from dataclasses import dataclass, field
-from http import HTTPStatus
 from typing import Any
 
 from kubernetes import watch
-from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
 from k8s import shapes
 from k8s.api import KubeApi
-from orchestrator.errors import ClusterError
 from orchestrator.targets.port import PodInfo, PodRef
 
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
-
-
-@dataclass(frozen=True)
-class Listing:
-    """What a pod list saw: its resourceVersion, and the node of each pod it found."""
-
-    version: str
-    nodes: dict[PodRef, str] = field(default_factory=dict)
-
-    def covers(self, pods: Collection[PodRef]) -> bool:
-        """Whether every one of ``pods`` was in this list, so a watch can start from it."""
-        return all(pod in self.nodes for pod in pods)
-
-
-WATCH_STARTS = 3
-"""Lists a wait for pods to go may start its watches from before it gives up."""
-
-
-class _ExpiredError(Exception):
-    """The resourceVersion a watch started from is older than the API server keeps (410)."""
 
 
 def _workload(pod: Any) -> str | None:
@@ -73,13 +49,11 @@ def pod_info(pod: Any) -> PodInfo:
     )
 
 
-async def list_pods(api: KubeApi, *, nodes: Collection[str]) -> tuple[list[PodInfo], Listing]:
+async def list_pods(api: KubeApi, *, nodes: Collection[str]) -> list[PodInfo]:
     """Pods bound to ``nodes``: one list call, filtered here (field selectors cannot OR)."""
     wanted = set(nodes)
     listing = await api.call(api.core.list_pod_for_all_namespaces, verb="list", what="pods")
-    found = [pod_info(p) for p in listing.items if p.spec.node_name in wanted]
-    seen = {pod.ref: pod.node for pod in found}
-    return found, Listing(listing.metadata.resource_version, seen)
+    return [pod_info(p) for p in listing.items if p.spec.node_name in wanted]
 
 
 async def delete_pod(api: KubeApi, pod: PodRef, *, grace_seconds: int) -> None:
@@ -112,46 +86,21 @@ async def evict_pod(api: KubeApi, pod: PodRef) -> None:
     )
 
 
-async def wait_gone(
-    api: KubeApi, *, pods: Collection[PodRef], timeout: float, listed: Listing | None = None
-) -> set[PodRef]:
-    """Watch each node that holds one of ``pods`` until they are gone.
+async def wait_gone(api: KubeApi, *, pods: Collection[PodRef], timeout: float) -> set[PodRef]:
+    """List once, then watch each node that holds one of ``pods`` until they are gone.
 
-    The watches start from ``listed``, the list that found the pods, when it covers them all;
-    else, or when that list is older than the API server keeps, from a list of their own. One
-    watch per node, selected by ``spec.nodeName`` on the server, so the cluster's other pods
+    One watch per node, selected by ``spec.nodeName`` on the server, so the cluster's other pods
     never cross the wire. Cancelled (the drill stopping), every watch ends at once.
     """
-    deadline = time.monotonic() + timeout
-    start = listed if listed is not None and listed.covers(pods) else None
-    for _ in range(WATCH_STARTS):
-        try:
-            return await _watch_nodes(api, pods, start or await _list_all(api), deadline)
-        except _ExpiredError:
-            start = None  # older than the API server keeps: list again, as informers do
-    raise ClusterError(
-        f"the watches for {len(pods)} evicted pods to go expired {WATCH_STARTS} times "
-        "(410 Gone): the API server keeps too little watch history"
-    )
-
-
-async def _list_all(api: KubeApi) -> Listing:
     listing = await api.call(api.core.list_pod_for_all_namespaces, verb="list", what="pods")
-    seen = {
-        PodRef(p.metadata.namespace, p.metadata.name): p.spec.node_name or "" for p in listing.items
-    }
-    return Listing(listing.metadata.resource_version, seen)
-
-
-async def _watch_nodes(
-    api: KubeApi, pods: Collection[PodRef], listing: Listing, deadline: float
-) -> set[PodRef]:
+    wanted = set(pods)
     by_node: dict[str, set[PodRef]] = {}
-    for pod in set(pods):
-        if pod in listing.nodes:  # not listed: gone already
-            by_node.setdefault(listing.nodes[pod], set()).add(pod)
-    timeout = max(0.0, deadline - time.monotonic())
-    watches = [_NodeWatch(api, node, refs, listing.version) for node, refs in by_node.items()]
+    for pod in listing.items:
+        ref = PodRef(pod.metadata.namespace, pod.metadata.name)
+        if ref in wanted:
+            by_node.setdefault(pod.spec.node_name or "", set()).add(ref)
+    version = listing.metadata.resource_version
+    watches = [_NodeWatch(api, node, refs, version) for node, refs in by_node.items()]
     try:
         left = await asyncio.gather(
             *(api.stream(w.follow, timeout, verb="watch", what=w.what) for w in watches)
@@ -188,10 +137,6 @@ class _NodeWatch:
                 break
             try:
                 self._follow_once(left)
-            except ApiException as exc:
-                if exc.status == HTTPStatus.GONE:
-                    raise _ExpiredError(self.what) from exc
-                raise
             except (HTTPError, OSError):
                 if not self._stopped.is_set():
                     raise

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import signal
 import subprocess
@@ -423,31 +422,6 @@ async def test_a_watch_the_api_server_refuses_reaches_the_core_as_a_cluster_erro
     try:
         with pytest.raises(ClusterError, match='pods on node "pangyo-1"'):
             await port.api.stream(watch.follow, 5.0, verb="watch", what=watch.what)
-    finally:
-        await port.close()
-
-
-async def test_a_watch_from_a_list_too_old_to_watch_from_lists_again(
-    control_plane: Any, kube: client.ApiClient, app: dict[str, Any]
-) -> None:
-    """A list older than the API server keeps (410 Gone) makes the watches list again.
-
-    The drain's watches start from the drain's own list, to spare a call; the pod's going must
-    still be seen when that list is too old to watch from.
-    """
-    core, namespace = core_api(kube), app["namespace"]
-    pod = next(p for p in core.list_namespaced_pod(namespace).items if p.spec.node_name)
-    ref = PodRef(namespace, pod.metadata.name)
-    port = connect(KubeSettings(kubeconfig=control_plane.kubeconfig))
-    stale = pods.Listing("1", {ref: pod.spec.node_name})  # long compacted away
-    try:
-        waiting = asyncio.ensure_future(
-            pods.wait_gone(port.api, pods=[ref], timeout=30.0, listed=stale)
-        )
-        await asyncio.sleep(1.0)
-        assert not waiting.done()  # listed again and watching, not failed on the 410
-        core.delete_namespaced_pod(ref.name, namespace, grace_period_seconds=0)
-        assert await asyncio.wait_for(waiting, 30.0) == set()
     finally:
         await port.close()
 
