@@ -20,7 +20,7 @@ KUBECONFIG = TargetOption(
 )
 CONTEXT = TargetOption("--context", "kubeconfig context (kube target).")
 QPS = TargetOption(
-    "--qps", "Client-side budget of API calls per second (kube target).", "number", DEFAULT_QPS
+    "--qps", "Client-side budget of API calls per second (kube target).", "rate", DEFAULT_QPS
 )
 LOCK = TargetOption(
     "--lock-namespace",

@@ -104,3 +104,13 @@ def test_an_empty_option_value_counts_as_not_given() -> None:
     assert Where({"context": "", "kubeconfig": ""}).setting(kube["context"]) is None
     assert Where({"lock_namespace": ""}).setting(kube["lock_namespace"]) == "zonedrill"
     assert targets_given({"context": "", "kubeconfig": ""}) == []
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "fast"])
+def test_a_rate_that_is_no_budget_is_refused_as_input(tmp_path: Path, value: str) -> None:
+    """--qps 0 divided by zero, nan and inf overflowed, -1 lifted the limit: exit 2 instead."""
+    done = zonedrill(
+        tmp_path, "plan", str(REPO / "drills" / "pangyo-battery-fire.yaml"), "--qps", value
+    )
+    assert done.returncode == 2, done.stderr
+    assert "--qps" in done.stderr

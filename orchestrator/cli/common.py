@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -34,10 +35,27 @@ def run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return asyncio.run(factory())
 
 
+class _Rate(click.ParamType):  # type: ignore[type-arg]  # generic only from click 8.2 on
+    """A finite number above 0: ``--qps 0`` would never send, nan and inf are no budget."""
+
+    name = "rate"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        try:
+            rate = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(rate) or rate <= 0:
+            self.fail(f"{value!r} is not a finite number above 0", param, ctx)
+        return rate
+
+
 OPTION_TYPES: dict[str, click.ParamType[Any, Any]] = {
     "text": click.STRING,
-    "number": click.FLOAT,
-    "file": click.Path(path_type=Path, dir_okay=False),
+    "rate": _Rate(),
+    "file": click.Path(dir_okay=False),  # a str: an empty value stays empty, i.e. not given
 }
 """How the CLI reads each kind of ``TargetOption``."""
 
@@ -52,7 +70,10 @@ def target_options(*, cluster_only: bool = False) -> Callable[[F], F]:
 
     def declare(function: F) -> F:
         for name in reversed(target_names()):
-            target = target_named(name)
+            try:
+                target = target_named(name)
+            except InvalidInputError:
+                continue  # an unloadable target says so when it is used, not on every command
             if cluster_only and target.lives_with_process:
                 continue
             for option in reversed(target.options):

@@ -29,7 +29,8 @@ class TargetOption:
 
     flag: str
     help: str
-    kind: Literal["text", "number", "file"] = "text"
+    kind: Literal["text", "rate", "file"] = "text"
+    """``rate``: a finite number above 0 (a budget per second)."""
     default: str | float | None = None
 
     @property
@@ -110,7 +111,15 @@ def target_named(name: str) -> Target:
                 )
             ]
         )
-    target: Target = next(iter(found)).load()
+    point = next(iter(found))
+    try:
+        target: Target = point.load()
+    except (ImportError, AttributeError) as exc:  # a stale install, or a plug-in's own defect
+        message = (
+            f'the adapter of target "{name}" ({point.value}) cannot be loaded: {exc}; '
+            "reinstall zonedrill (pip install -e .) or the plug-in that provides it"
+        )
+        raise InvalidInputError([Problem("--target", None, None, "", message)]) from exc
     return target
 
 
