@@ -25,6 +25,7 @@ from k8s.api import KubeApi
 from orchestrator.errors import (
     ClusterConflictError,
     ClusterError,
+    ClusterForbiddenError,
     ClusterNotFoundError,
     LockHeldError,
 )
@@ -160,12 +161,34 @@ async def _create(api: KubeApi, held: _Held) -> bool:
 
 async def _acquire(api: KubeApi, namespace: str, holder: str) -> _Held:
     held = _Held(namespace, holder, _micro(datetime.now(UTC)), version="")
-    if await _create(api, held):
+    for _ in range(2):  # a Lease deleted between our create and our read: create again, once
+        sent = _clock()
+        if await _create(api, held):
+            return held
+        try:
+            lease = await _read(api, held)
+        except ClusterNotFoundError:
+            continue
+        if _ours(lease, held):  # our own create, retried after its answer was lost
+            held.wrote(lease, sent)
+            return held
+        await _take_over(api, held, lease)
         return held
-    try:
-        lease = await _read(api, held)
-    except ClusterNotFoundError:
-        raise LockHeldError(f"the lease {held.name} changed hands just now") from None
+    raise LockHeldError(f"the lease {held.name} changed hands twice just now")
+
+
+def _ours(lease: Any, held: _Held) -> bool:
+    """The Lease names this very hold: its holder, and the time this hold was taken."""
+    taken = lease.spec.acquire_time
+    return (
+        lease.spec.holder_identity == held.holder
+        and taken is not None
+        and (_micro(taken) == held.acquired)
+    )
+
+
+async def _take_over(api: KubeApi, held: _Held, lease: Any) -> None:
+    """Take a lapsed or free Lease over, guarded by its resourceVersion."""
     expires = _expires(lease)
     if expires is not None and expires > datetime.now(UTC):
         left = (expires - datetime.now(UTC)).total_seconds()
@@ -174,11 +197,19 @@ async def _acquire(api: KubeApi, namespace: str, holder: str) -> _Held:
             f"{lease.spec.holder_identity} (it expires in {left:.0f}s unless renewed)"
         )
     held.version = lease.metadata.resource_version
-    try:  # free or expired: take it over, guarded by its resourceVersion
-        await _replace(api, held, _holding(holder, held.acquired))
+    try:
+        await _replace(api, held, _holding(held.holder, held.acquired))
     except ClusterConflictError:
-        raise LockHeldError(f"another drill took over the lease {held.name} just now") from None
-    return held
+        taken = await _read_or_none(api, held)
+        if taken is None or not _ours(taken, held):  # not our own write, its answer lost
+            raise LockHeldError(f"another drill took over the lease {held.name} just now") from None
+        held.version = taken.metadata.resource_version
+
+
+async def _read_or_none(api: KubeApi, held: _Held) -> Any:
+    with contextlib.suppress(ClusterError):
+        return await _read(api, held)
+    return None
 
 
 async def _taken_by(api: KubeApi, held: _Held) -> str | None:
@@ -238,10 +269,19 @@ async def _release(api: KubeApi, held: _Held) -> None:
         except ClusterConflictError:  # changed since: delete it only if it is still ours
             if await _taken_by(api, held) is not None:
                 return
+        except ClusterForbiddenError:  # a role from before deletes: free it as it was freed then
+            await _free(api, held)
+            return
         except ClusterError:
             return
         else:
             return
+
+
+async def _free(api: KubeApi, held: _Held) -> None:
+    """Clear the holder, on our resourceVersion; the next drill then takes it over at once."""
+    with contextlib.suppress(ClusterError):
+        await _replace(api, held, {})
 
 
 async def _confirm(api: KubeApi, held: _Held) -> str | None:

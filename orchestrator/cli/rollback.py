@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import sys
 from typing import Any
 
@@ -109,7 +110,9 @@ async def _rollback_on(
         return fail(console, exc)
     try:
         # A killed drill's lock lapses once nobody renews it; a live drill keeps renewing it.
-        async with port.lock(holder="zonedrill rollback", wait=ROLLBACK_LOCK_WAIT):
+        # A holder of its own: two rollbacks must never take each other's Lease for theirs.
+        holder = f"zonedrill rollback {secrets.token_hex(4)}"
+        async with port.lock(holder=holder, wait=ROLLBACK_LOCK_WAIT):
             report = await rollback_runs(port, state_dir=state_dir(), run_id=run_id)
     except ZonedrillError as exc:
         return fail(console, exc)
