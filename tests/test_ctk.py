@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
+from orchestrator.ctk import control
 from orchestrator.drill import Drill, load_drill
 from tests.support import REPO, ZONEDRILL, cli_env, zonedrill
 from tests.test_gameday import write_drill
@@ -601,3 +602,15 @@ def test_import_never_widens_a_selector(tmp_path: Path) -> None:
     assert "method[0].provider: a node action needs a label_selector of plain" in done.stderr
     assert sorted(z["nodeSelector"]["zone"] for z in spec["zones"].values()) == ["A", "a"]
     assert len(spec["steps"]) == 2
+
+
+def test_the_session_thread_of_a_run_that_holds_no_zone_is_stopped_at_its_end() -> None:
+    """The control makes one session per run; an idle one must not outlive the experiment."""
+    configuration: dict[str, Any] = {}
+    before = threading.active_count()
+    control.configure_control({}, configuration=configuration)
+    control.configure_control({}, configuration=configuration)  # declared twice: one session
+    assert threading.active_count() == before + 1
+    control.after_experiment_control(None, None, configuration=configuration)
+    assert threading.active_count() == before
+    assert configuration == {}

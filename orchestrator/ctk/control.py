@@ -58,7 +58,8 @@ def configure_control(
     if configuration is None:  # chaoslib always passes the run's mapping; say so if it did not
         logger.warning("zonedrill: no configuration to keep this run's session in")
         return
-    configuration[session.KEY] = session.ZoneSession()
+    if session.KEY not in configuration:  # the control declared twice (experiment, global)
+        configuration[session.KEY] = session.ZoneSession()
     drill = _drill_of(experiment)
     if drill is None:
         return
@@ -129,7 +130,8 @@ def after_activity_control(
 def after_experiment_control(
     context: Any, state: Any, configuration: dict[str, Any] | None = None, **_: Any
 ) -> None:
-    """The end: restored or not, the reports, the history."""
+    """The end: restored or not, the reports, the history; an idle session's thread stopped."""
+    _close_idle(configuration or {})
     current = recording.of(configuration)
     if current is None:
         return
@@ -138,6 +140,18 @@ def after_experiment_control(
     after = Aftermath(history=History(default_path(state_dir())), trigger="chaostoolkit")
     report_and_record(outcome, after, Console(stderr=True))
     del (configuration or {})[recording.KEY]
+
+
+def _close_idle(configuration: dict[str, Any]) -> None:
+    """Stop the session's loop unless it still holds a lost zone.
+
+    One that does keeps its Lease renewed while the process lives, and its journal open for
+    ``zonedrill rollback``, as for a killed run.
+    """
+    zones = configuration.get(session.KEY)
+    if isinstance(zones, session.ZoneSession) and zones.idle:
+        zones.close()
+        del configuration[session.KEY]
 
 
 def _zone_action(provider: dict[str, Any]) -> tuple[str, str]:

@@ -62,8 +62,13 @@ class ZoneSession:
         self._thread.start()
         self._open: _Open | None = None
 
+    @property
+    def idle(self) -> bool:
+        """No zone lost and held: nothing would be lost by closing it."""
+        return self._open is None
+
     def close(self) -> None:
-        """Stop the loop and its thread (a session made for one call)."""
+        """Stop the loop and its thread (a session made for one call, or idle at the end)."""
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()
