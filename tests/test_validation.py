@@ -376,3 +376,20 @@ def test_an_empty_value_is_located_at_its_key_not_the_next_line(tmp_path: Path) 
     """``every:`` with nothing after it: ruamel places the value at the next key's line."""
     found = problems_of(tmp_path, edit("every: 1s", "every:"))
     assert [(p.path, p.line, p.column) for p in found] == [("spec.probes[0].every", 13, 7)]
+
+
+def test_two_problems_at_one_place_are_not_joined_as_alternatives(tmp_path: Path) -> None:
+    """A bad zone name with no value: both must be fixed, so no "or" between them."""
+    found = problems_of(tmp_path, edit("    b: {nodeSelector: {zone: b}}", "    B_x:"))
+    assert [p.path for p in found if p.path.startswith("spec.zones")] == ["spec.zones.B_x"]
+    assert ", or " not in found[0].message
+    assert "ZoneSelector" not in found[0].message
+
+
+@pytest.mark.parametrize("step", ["{at: 30s, restore: }", "{at: 30s, restore: null}"])
+def test_a_step_naming_no_zone_is_refused(tmp_path: Path, step: str) -> None:
+    """``restore:`` with nothing after it passed validate and crashed plan (exit 4)."""
+    found = problems_of(tmp_path, edit("{at: 30s, restore: a}", step))
+    assert [(p.path, p.message) for p in found] == [
+        ("spec.steps[1].restore", '"restore" needs a zone')
+    ]

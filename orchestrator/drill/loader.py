@@ -152,10 +152,18 @@ def _schema_problems(
         by_place.setdefault(place, []).append(error)
     problems: list[Problem] = []
     for place, errors in by_place.items():
-        problem = _describe(document, schema, place, errors[0], _alternatives(errors[1:]))
+        branches = all(_branch(e["loc"], place) for e in errors)  # else each stands on its own
+        others = _alternatives(errors[1:]) if branches else ""
+        problem = _describe(document, schema, place, errors[0], others)
         if problem.path not in {p.path for p in problems}:
             problems.append(problem)
     return problems
+
+
+def _branch(loc: tuple[int | str, ...], place: FieldPath) -> bool:
+    """Whether ``loc`` ends in a union's branch tag (``constrained-int``), dropped from the path."""
+    last = loc[-1] if loc else None
+    return isinstance(last, str) and last != "[key]" and (not place or last != place[-1])
 
 
 def _alternatives(errors: list[ErrorDetails]) -> str:

@@ -104,6 +104,9 @@ def reference_findings(data: Any) -> Iterator[Finding]:
             yield ("spec", "steps", index), 'a step needs exactly one of "lose" and "restore"'
             continue
         field = "lose" if has_lose else "restore"
+        if step[field] is None:  # "restore:" with nothing after it names no zone
+            yield ("spec", "steps", index, field), f'"{field}" needs a zone'
+            continue
         yield from _zone_references(("spec", "steps", index, field), step[field], zones)
         if has_restore and "mode" in step:
             yield ("spec", "steps", index, "mode"), '"mode" belongs on a "lose" step'
