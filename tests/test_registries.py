@@ -23,7 +23,7 @@ from orchestrator.targets.registry import (
     target_names,
     targets_given,
 )
-from tests.support import REPO, zonedrill
+from tests.support import REPO, ZONEDRILL, cli_env, zonedrill
 
 
 def test_every_fault_mode_of_the_file_format_is_registered() -> None:
@@ -114,3 +114,24 @@ def test_a_rate_that_is_no_budget_is_refused_as_input(tmp_path: Path, value: str
     )
     assert done.returncode == 2, done.stderr
     assert "--qps" in done.stderr
+
+
+def test_a_target_that_cannot_load_breaks_only_its_own_use(tmp_path: Path) -> None:
+    """A stale or broken plug-in's entry point: other commands work, its use says the way out."""
+    info = tmp_path / "site" / "broken_target-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-target\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[zonedrill.targets]\nbroken = no_such_module:TARGET\n")
+    env = {**cli_env(tmp_path / "state"), "PYTHONPATH": str(tmp_path / "site")}
+    drill = str(REPO / "drills" / "pangyo-battery-fire.yaml")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [*ZONEDRILL, *args]
+        return subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+
+    assert run("validate", drill).returncode == 0
+    used = run("plan", drill, "--target", "broken")
+    said = used.stdout + used.stderr  # plan prints errors on stdout (issue 20 moves them)
+    assert used.returncode == 2, said
+    assert "cannot be loaded" in said
+    assert "reinstall" in said
