@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import subprocess
 import sys
@@ -32,6 +33,19 @@ def zonedrill(state: Path, *args: str, timeout: float = 180.0) -> subprocess.Com
     )
 
 
+STARTED: list[subprocess.Popen[str]] = []
+"""Every child ``start_until`` started, for ``_reap``."""
+
+
+@atexit.register
+def _reap() -> None:
+    """Kill children an interrupted test left running (Ctrl-C while one was stopped, say)."""
+    for child in STARTED:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+
+
 def start_until(
     command: list[str], *, env: dict[str, str], marker: str, timeout: float = 120.0
 ) -> subprocess.Popen[str]:
@@ -44,6 +58,7 @@ def start_until(
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
     )
+    STARTED.append(process)
     seen: list[str] = []
     found = threading.Event()
 
