@@ -299,14 +299,14 @@ def test_validate_checks_a_game_day_and_its_drills(tmp_path: Path) -> None:
 
 
 class Webhooks(BaseHTTPRequestHandler):
-    """Keeps every POST body; /broken answers 500."""
+    """Keeps every POST body; /broken... answers 500."""
 
     bodies: ClassVar[list[dict[str, Any]]] = []
 
     def do_POST(self) -> None:
         """Store the body (or fail on /broken)."""
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        if self.path == "/broken":
+        if self.path.startswith("/broken"):
             self.send_response(500)
         else:
             Webhooks.bodies.append(json.loads(body))
@@ -318,15 +318,20 @@ class Webhooks(BaseHTTPRequestHandler):
 
 
 def test_notify_posts_the_summary_and_a_failed_post_is_a_warning(tmp_path: Path) -> None:
-    """Every webhook gets the game day's summary; a 500 or a refused one warns, nothing more."""
+    """Every webhook gets the game day's summary; a 500 or a refused one warns, nothing more.
+
+    The warning names the webhook by scheme, host and port: its path and credentials are often
+    its secret, and CI logs are read by many.
+    """
     server = ThreadingHTTPServer(("127.0.0.1", 0), Webhooks)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         base = f"http://127.0.0.1:{server.server_port}"
         hooks = (
-            f"  notify:\n    - {{webhook: {base}/broken}}\n    - {{webhook: {base}/ok}}\n"
-            "    - {webhook: http://127.0.0.1:9/refused}\n"
+            f"  notify:\n    - {{webhook: 'http://bot:pa55@127.0.0.1:{server.server_port}"
+            f"/broken/T0K3N'}}\n    - {{webhook: {base}/ok}}\n"
+            "    - {webhook: http://127.0.0.1:9/refused/T0K3N}\n"
         )
         gameday = write_gameday(tmp_path, [write_drill(tmp_path, "one")], hooks)
         code, result, printed = run_gameday(tmp_path, gameday)
@@ -337,8 +342,10 @@ def test_notify_posts_the_summary_and_a_failed_post_is_a_warning(tmp_path: Path)
     assert result["outcome"] == "passed"
     assert [b["gameDayId"] for b in Webhooks.bodies] == [result["gameDayId"]]
     assert Webhooks.bodies[0]["kind"] == "GameDayResult"
-    assert f"webhook {base}/broken not notified: it answered 500" in printed
-    assert "webhook http://127.0.0.1:9/refused not notified: ConnectError" in printed
+    assert f"webhook {base}/… not notified: it answered 500" in printed
+    assert "webhook http://127.0.0.1:9/… not notified: ConnectError" in printed
+    assert "T0K3N" not in printed
+    assert "pa55" not in printed
 
 
 def test_continue_after_does_not_judge_the_last_drill(tmp_path: Path) -> None:

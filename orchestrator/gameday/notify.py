@@ -26,15 +26,29 @@ async def notify(doc: GameDayResult, webhooks: list[str]) -> list[str]:
         return warnings
     async with httpx.AsyncClient(timeout=NOTIFY_SECONDS, follow_redirects=False) as client:
         for url in webhooks:
+            shown = shown_url(url)
             try:
                 async with asyncio.timeout(NOTIFY_SECONDS):
                     answer = await client.post(url, content=body, headers=headers)
             except TimeoutError:
-                warnings.append(f"webhook {url} not notified: no answer within {NOTIFY_SECONDS:g}s")
+                warnings.append(
+                    f"webhook {shown} not notified: no answer within {NOTIFY_SECONDS:g}s"
+                )
                 continue
             except httpx.HTTPError as exc:
-                warnings.append(f"webhook {url} not notified: {type(exc).__name__}: {exc}")
+                why = str(exc).replace(url, shown)
+                warnings.append(f"webhook {shown} not notified: {type(exc).__name__}: {why}")
                 continue
             if not answer.is_success:
-                warnings.append(f"webhook {url} not notified: it answered {answer.status_code}")
+                warnings.append(f"webhook {shown} not notified: it answered {answer.status_code}")
     return warnings
+
+
+def shown_url(url: str) -> str:
+    """Scheme, host and port only: a webhook's path and credentials are often its secret."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return "(an invalid URL)"
+    port = f":{parsed.port}" if parsed.port is not None else ""
+    return f"{parsed.scheme}://{parsed.host}{port}/…"
