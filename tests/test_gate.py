@@ -173,3 +173,20 @@ def test_ages_accept_days_and_weeks() -> None:
     assert parse_age("1w2d") == 9 * 86400
     assert parse_age("2d12h") == 2.5 * 86400
     assert parse_age("90m") == 5400
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["history", "--last", "99999999999999999999"],
+        ["gate", "--drill", "d", "--last", "99999999999999999999"],
+        ["gate", "--gameday", "g", "--last", "99999999999999999999"],
+    ],
+)
+def test_a_huge_last_reads_as_all_runs_not_a_crash(tmp_path: Path, args: list[str]) -> None:
+    """--last beyond SQLite's 64-bit LIMIT raised OverflowError with a traceback."""
+    history = History(tmp_path / "h.sqlite")
+    record(history, made("one", "passed", 100.0, age=timedelta(hours=1)), "manual")
+    done = CliRunner().invoke(main, [*args, "--history", str(tmp_path / "h.sqlite")])
+    assert done.exception is None or isinstance(done.exception, SystemExit), done.output
+    assert done.exit_code in (0, 1), done.output

@@ -125,6 +125,10 @@ def history_at(path: Path | None) -> History:
     return History(path or default_path(state_dir()))
 
 
+MOST_RUNS = 1_000_000
+"""``--last`` above this reads as "all of them": the history's LIMIT takes 64-bit numbers only."""
+
+
 HISTORY_OPTION = click.option(
     "--history",
     "history_path",

@@ -16,6 +16,7 @@ import click
 
 from orchestrator.cli.common import (
     HISTORY_OPTION,
+    MOST_RUNS,
     OUTPUT_OPTION,
     history_at,
     print_document,
@@ -59,7 +60,7 @@ def _finite(_: click.Context, param: click.Parameter, value: float | None) -> fl
 )
 @click.option(
     "--last",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MOST_RUNS, clamp=True),
     default=1,
     show_default=True,
     help="How many of the latest runs to judge (with --drill or --gameday).",

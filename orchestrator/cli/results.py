@@ -15,6 +15,7 @@ from rich.table import Table
 
 from orchestrator.cli.common import (
     HISTORY_OPTION,
+    MOST_RUNS,
     OUTPUT_OPTION,
     history_at,
     print_document,
@@ -104,7 +105,7 @@ def verify(run_dir: Path) -> None:
 @click.option("--drill", help="Only this drill's runs.")
 @click.option(
     "--last",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MOST_RUNS, clamp=True),
     default=20,
     show_default=True,
     help="How many of the newest runs to list.",
