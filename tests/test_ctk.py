@@ -614,3 +614,23 @@ def test_the_session_thread_of_a_run_that_holds_no_zone_is_stopped_at_its_end() 
     control.after_experiment_control(None, None, configuration=configuration)
     assert threading.active_count() == before
     assert configuration == {}
+
+
+@pytest.mark.parametrize(
+    ("pauses", "named"),
+    [
+        ({"before": -5}, "method[1].pauses.before: not a pause in seconds: -5"),
+        ({"after": "soon"}, "method[1].pauses.after: not a pause in seconds: 'soon'"),
+        ({"before": True}, "method[1].pauses.before: not a pause in seconds: True"),
+        ("5s", "method[1].pauses: not a mapping of pauses: '5s'"),
+    ],
+)
+def test_import_names_a_pause_it_cannot_carry_over(tmp_path: Path, pauses: Any, named: str) -> None:
+    """A pause that is no number of seconds was dropped in silence, moving the steps."""
+    data = json.loads(HAND_WRITTEN)
+    data["method"][1]["pauses"] = pauses
+    path = tmp_path / "drain.json"
+    path.write_text(json.dumps(data))
+    done = zonedrill(tmp_path, "import", str(path))
+    assert done.returncode == 0, done.stderr
+    assert f"not carried over: {named}" in done.stderr

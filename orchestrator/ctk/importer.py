@@ -14,6 +14,7 @@ probes and steps are read from the activities all the same.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -213,12 +214,12 @@ def _steps(
         if not isinstance(activity, dict):
             found.left_out.append((path, "not an activity"))
             continue
-        pauses = activity.get("pauses") or {}
-        clock.at += _pause(pauses.get("before"))
+        pauses = activity.get("pauses")
+        clock.at += _pause(pauses, "before", path, found)
         step = _step(activity, zones, clock, path, found)
         if step is not None and not _merged(step, steps, path, found):
             steps.append({"at": _seconds_text(clock.at), **step})
-        clock.at += _pause(pauses.get("after"))
+        clock.at += _pause(pauses, "after", path, found)
     tail = DEFAULT_TAIL if steps and clock.at <= _last_at(steps) else 0.0
     return steps, clock.at + tail
 
@@ -321,8 +322,18 @@ def _last_at(steps: list[dict[str, Any]]) -> float:
     return parse_duration(steps[-1]["at"])
 
 
-def _pause(value: Any) -> float:
-    return float(value) if isinstance(value, int | float) and value > 0 else 0.0
+def _pause(pauses: Any, which: str, path: str, found: Imported) -> float:
+    """Seconds of one pause; one that is no number of seconds is named as not carried over."""
+    value = pauses.get(which) if isinstance(pauses, dict) else None
+    if value is None:
+        if pauses is not None and not isinstance(pauses, dict) and which == "before":
+            found.left_out.append((f"{path}.pauses", f"not a mapping of pauses: {pauses!r}"))
+        return 0.0
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not number or not math.isfinite(value) or value < 0:
+        found.left_out.append((f"{path}.pauses.{which}", f"not a pause in seconds: {value!r}"))
+        return 0.0
+    return float(value)
 
 
 def _seconds_text(seconds: float) -> str:
