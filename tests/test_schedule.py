@@ -228,6 +228,7 @@ def test_every_file_gets_its_own_key_and_keeps_its_path(tmp_path: Path) -> None:
     ("change", "words"),
     [
         ({"name": "g" * 43}, "at most 42 characters"),
+        ({"name": "results"}, "which zonedrill keeps for itself"),
         ({"namespace": "Bad_NS"}, "DNS-1123 label"),
         ({"namespace": "x\nkind: Secret"}, "DNS-1123 label"),
         ({"image": ""}, "image reference"),
@@ -268,3 +269,23 @@ def test_each_namespace_gets_its_own_cluster_binding() -> None:
         for namespace in ("team-a", "team-b")
     ]
     assert bindings == ["zonedrill-team-a", "zonedrill-team-b"]
+
+
+def test_a_game_day_reached_through_a_symbolic_link_to_its_folder_is_scheduled(
+    tmp_path: Path,
+) -> None:
+    """abspath against resolve: the game day's own key was not found (StopIteration)."""
+    from tests.test_gameday import write_drill  # noqa: PLC0415
+
+    real = tmp_path / "real"
+    real.mkdir()
+    write_drill(real, "one")
+    scheduled_in(real, ["one.yaml"])
+    (tmp_path / "via").symlink_to(real, target_is_directory=True)
+    gameday, drills = load_gameday(tmp_path / "via" / "g.gameday.yaml")
+    request = ScheduleRequest(
+        gameday, tmp_path / "via" / "g.gameday.yaml", drills, IMAGE, NAMESPACE
+    )
+    cronjob = next(d for d in manifests(request) if d["kind"] == "CronJob")
+    container = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    assert any(arg.endswith("/g.gameday.yaml") for arg in container["args"])

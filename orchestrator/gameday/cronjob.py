@@ -79,6 +79,13 @@ def _refusals(request: ScheduleRequest) -> Iterator[Problem]:
             f"at most {MAX_GAMEDAY_NAME} characters on a schedule: the CronJob is zonedrill-NAME"
         )
         yield Problem(where, None, None, "metadata.name", message)
+    kept = {d["metadata"]["name"] for d in rbac(request.namespace) if d["kind"] == "ConfigMap"}
+    if _name(request) in kept:  # "results" would overwrite the game-day results ConfigMap
+        message = (
+            f"the game day's ConfigMap would be {_name(request)}, which zonedrill keeps for "
+            "itself: rename the game day"
+        )
+        yield Problem(where, None, None, "metadata.name", message)
     if not re.fullmatch(DNS_LABEL_PATTERN, request.namespace):
         yield Problem("--namespace", None, None, "", "expected a DNS-1123 label, e.g. zonedrill")
     if not IMAGE.fullmatch(request.image):
@@ -187,7 +194,10 @@ def _claim(request: ScheduleRequest) -> dict[str, Any]:
 
 def command(request: ScheduleRequest, files: dict[str, Path]) -> list[str]:
     """The container's arguments: the game day, on the cluster, recorded as scheduled."""
-    gameday = next(rel for rel, path in files.items() if path == request.path.resolve())
+    # As _files keeps it: absolute, never resolved (a symbolic link on the way stays one).
+    gameday = next(
+        rel for rel, path in files.items() if path == Path(os.path.abspath(request.path))
+    )
     return [
         "gameday",
         "run",
