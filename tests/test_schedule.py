@@ -289,3 +289,20 @@ def test_a_game_day_reached_through_a_symbolic_link_to_its_folder_is_scheduled(
     cronjob = next(d for d in manifests(request) if d["kind"] == "CronJob")
     container = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
     assert any(arg.endswith("/g.gameday.yaml") for arg in container["args"])
+
+
+def test_a_newline_in_the_game_days_path_stays_inside_the_header_comment(tmp_path: Path) -> None:
+    """A folder named with a newline and YAML after it printed a Secret kubectl would create."""
+    from tests.test_gameday import write_drill  # noqa: PLC0415
+
+    folder = tmp_path / "x\nkind: Secret\nmetadata: {name: stolen, namespace: kube-system}\n---"
+    folder.mkdir()
+    write_drill(folder, "one")
+    scheduled_in(folder, ["one.yaml"])
+    done = zonedrill(tmp_path, "schedule", str(folder / "g.gameday.yaml"), "--image", IMAGE)
+    assert done.returncode == 0, done.stderr
+    kinds = [d["kind"] for d in YAML(typ="safe").load_all(done.stdout) if d]
+    assert "Secret" not in kinds
+    assert "stolen" not in "".join(
+        line for line in done.stdout.splitlines() if not line.startswith("#")
+    )

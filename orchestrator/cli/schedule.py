@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import sys
 from pathlib import Path
 
@@ -51,7 +52,9 @@ def schedule(file: Path, image: str, namespace: str) -> None:
         sys.exit(fail(console, exc))
     name = gameday_model.metadata.name
     click.echo(
-        f"# Printed by: zonedrill schedule {file} --image {image} --namespace {namespace}\n"
+        # The path is the user's text: JSON-quoted, a newline in it cannot end the comment.
+        f"# Printed by: zonedrill schedule {json.dumps(str(file))} --image {image} "
+        f"--namespace {namespace}\n"
         f"# Game day {name}, run by a CronJob on its schedule. Apply: kubectl apply -f FILE\n"
         f"# Image {image}: zonedrill's image (k8s/image/build.py), pushed to your registry\n"
         f"#   with skopeo copy oci-archive:zonedrill-0.1.0.oci.tar docker://{image}"
