@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -121,4 +122,22 @@ def test_game_day_report_opens_on_its_summary_and_trend(browser: Browser, tmp_pa
     box = page.locator("#summary").bounding_box()
     assert box is not None
     assert box["y"] < 400  # the summary is what the page opens on
+    page.close()
+
+
+def test_an_outage_is_a_gap_in_the_latency_line_not_its_fastest_answers(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """503s answered in half a millisecond were drawn as the run's best latency."""
+    samples = [
+        replace(s, latency=0.0005, status=503, error="status") if not s.passed else s
+        for s in talk_samples()
+    ]
+    run = load_result(write_run(tmp_path, result_document(), samples))
+    html = next(p for p in write_reports(run) if p.suffix == ".html")
+    _, errors, _, page = open_report(browser, html, "report-latency-gap.png")
+    assert errors == []
+    lines = page.locator("section.probe svg polyline.latency")
+    assert lines.count() == 2  # before the outage, and after it
+    assert all(lines.nth(i).is_visible() for i in range(2))
     page.close()

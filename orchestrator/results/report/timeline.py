@@ -61,7 +61,8 @@ class Chart:
 
     probe: ProbeDoc
     rects: list[tuple[float, float, str]] = field(default_factory=list)  # x, width, css class
-    latency_points: str = ""
+    latency_lines: list[str] = field(default_factory=list)
+    """The latency line's pieces: it breaks where no sample passed, never dips to a failure's."""
     latency_ceiling: float = 0.0
     marks: list[Mark] = field(default_factory=list)
     spans: list[Span] = field(default_factory=list)
@@ -77,7 +78,7 @@ def buckets(samples: Sequence[Sample], *, start: float, end: float, columns: int
         index = min(columns - 1, max(0, int((sample.scheduled - start) / width)))
         counts[index][0] += 1
         counts[index][1] += not sample.passed
-        if sample.latency is not None:
+        if sample.passed and sample.latency is not None:  # a failure's answer is no latency
             slowest[index] = max(slowest[index] or 0.0, sample.latency)
     return [
         Bucket(start + i * width, start + (i + 1) * width, n, failed, slowest[i])
@@ -138,12 +139,16 @@ def _latency(drawn: Chart, groups: list[Bucket], axis: Axis) -> None:
         return
     ceiling = max(g.slowest or 0.0 for g in timed) * 1.1 or 1.0
     drawn.latency_ceiling = ceiling
-    points = []
-    for group in timed:
+    points: list[str] = []
+    for group in groups:
+        if group.slowest is None:  # nothing passed here: a gap in the line
+            drawn.latency_lines += [" ".join(points)] if points else []
+            points = []
+            continue
         x = axis.x((group.start + group.end) / 2)
-        y = PLOT_TOP + PLOT_HEIGHT * (1 - (group.slowest or 0.0) / ceiling)
+        y = PLOT_TOP + PLOT_HEIGHT * (1 - group.slowest / ceiling)
         points.append(f"{x:.1f},{y:.1f}")
-    drawn.latency_points = " ".join(points)
+    drawn.latency_lines += [" ".join(points)] if points else []
 
 
 def _step_start(run: FinishedRun, index: int | None, axis: Axis) -> float | None:
