@@ -177,6 +177,27 @@ def test_an_aborted_drill_stops_the_game_day(tmp_path: Path) -> None:
     assert not (tmp_path / "out" / "never").exists()
 
 
+@pytest.mark.parametrize("aborted_last", [True, False], ids=["aborted-last", "aborted-first"])
+def test_an_aborted_drill_never_leaves_the_game_day_passed(
+    tmp_path: Path, aborted_last: bool
+) -> None:
+    """continueAfter lets an aborted drill through and the mean clears minScore: not a pass.
+
+    Last in the list it passed the game day (exit 0) and the gate; first, it was aborted.
+    """
+    guard = "  stopIf:\n    - {probe: api, failingFor: 200ms}\n"
+    aborting = write_drill(tmp_path, "guarded", service="packed", extra=guard)
+    good = write_drill(tmp_path, "good")
+    order = [good, aborting] if aborted_last else [aborting, good]
+    rules = "  continueAfter: [passed, failed, aborted]\n  passWhen: {minScore: 40}\n"
+    code, result, printed = run_gameday(tmp_path, write_gameday(tmp_path, order, rules))
+    assert sorted(r["outcome"] for r in result["runs"]) == ["aborted", "passed"]
+    assert (code, result["outcome"]) == (3, "aborted"), printed
+    assert "drill guarded ended aborted" in result["reason"]
+    gate = zonedrill(tmp_path / "state", "gate", "--gameday", "gd")
+    assert gate.returncode == 1, gate.stdout + gate.stderr
+
+
 def test_one_invalid_drill_means_nothing_runs(tmp_path: Path) -> None:
     """Every drill is validated first: a broken third drill keeps the first from running."""
     good = write_drill(tmp_path, "good")

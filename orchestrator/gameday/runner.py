@@ -197,7 +197,16 @@ class GameDayRun:
 def _score_verdict(
     runs: list[GameDayRunDoc], min_score: float | None
 ) -> tuple[GameDayOutcome, str]:
-    """passWhen: the mean score against minScore, else every drill passed."""
+    """passWhen: the mean score against minScore, else every drill passed.
+
+    A drill that was not graded (aborted, not steady, error) never leaves the game day passed,
+    wherever it stands and whatever continueAfter let through: its outcome is the game day's.
+    """
+    ungraded = [r for r in runs if r.outcome not in (Outcome.PASSED, Outcome.FAILED)]
+    if ungraded:
+        first = ungraded[0]
+        why = f"drill {first.drill} ended {first.outcome}: only graded drills can pass a game day"
+        return STOPPED_OUTCOME.get(first.outcome, "error"), why
     if min_score is not None:
         mean = mean_score(runs) or 0.0
         if mean >= min_score:

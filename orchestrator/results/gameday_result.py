@@ -146,6 +146,8 @@ def _passed_is_earned(doc: _GameDayRecord) -> str:
         return ""
     if doc.skipped_drills or not doc.runs or not doc.restored:
         return "passed with skipped drills, no runs or a cluster not restored"
+    if any(r.outcome not in (Outcome.PASSED, Outcome.FAILED) for r in doc.runs):
+        return "passed while a drill was not graded (aborted, not steady or error)"
     if doc.min_score is None and any(r.outcome != Outcome.PASSED for r in doc.runs):
         return "passed while a drill did not pass"
     if not _rule_met(doc.runs, doc.mean_score, doc.min_score):
