@@ -8,6 +8,7 @@ reschedule + startup = 1 s).
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sqlite3
 import subprocess
@@ -19,6 +20,7 @@ from typing import Any, ClassVar
 
 import pytest
 
+from orchestrator.drill.picks import drill_seed
 from tests.support import ZONEDRILL, cli_env, start_until, zonedrill
 
 LAB = """\
@@ -115,7 +117,7 @@ def test_a_game_day_of_passing_drills_passes_with_one_report(tmp_path: Path) -> 
     assert result["wallSeconds"] >= 2 * 3.0 + 1.0
     out = tmp_path / "out"
     second_run = json.loads((out / result["runs"][1]["result"] / "result.json").read_text())
-    assert second_run["seed"] == 3
+    assert second_run["seed"] == drill_seed(3, 1)
     assert second_run["steps"][0]["pickedFrom"] == ["b", "c"]
     for name in ("report.html", "report.md", "junit.xml"):
         assert (out / name).stat().st_size > 0
@@ -270,8 +272,25 @@ def test_gameday_plan_plans_every_drill_and_the_total(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "drill 1 of 2: one" in done.stdout
     assert "drill 2 of 2: two" in done.stdout
-    assert "picked by seed 8 from b, c" in done.stdout
+    assert f"drill 2 of 2: two (zones picked by seed {drill_seed(8, 1)})" in done.stdout
+    assert f"picked by seed {drill_seed(8, 1)} from b, c" in done.stdout
     assert "2 drills, about 1m6s in all (6s of drills, 1m of pauses)" in done.stdout
+
+
+def test_each_drill_of_a_game_day_picks_its_random_zone_with_a_seed_of_its_own(
+    tmp_path: Path,
+) -> None:
+    """Three "any site" drills lost the same site for every seed: each had the game day's."""
+    drills = [write_drill(tmp_path, f"any{i}", lose="{anyOf: [a, b, c]}") for i in range(3)]
+    gameday = write_gameday(tmp_path, drills)
+    lost = set()
+    for seed in range(8):
+        done = zonedrill(tmp_path / "state", "gameday", "plan", str(gameday), "--seed", str(seed))
+        assert done.returncode == 0, done.stderr
+        picked = re.findall(r"zones picked by seed (\d+)\)", done.stdout)
+        assert picked == [str(drill_seed(seed, i)) for i in range(3)]
+        lost |= {tuple(re.findall(r"lose (\w) \(power-loss", done.stdout))}
+    assert any(len(set(sites)) > 1 for sites in lost), lost
 
 
 def test_the_gate_refuses_a_game_day_whose_runs_are_not_recorded(tmp_path: Path) -> None:

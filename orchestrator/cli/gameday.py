@@ -23,7 +23,7 @@ from orchestrator.cli.common import (
     target_options,
 )
 from orchestrator.drill import Drill, GameDay, load_gameday
-from orchestrator.drill.picks import SEED_BITS, ZonePicks, pick_zones
+from orchestrator.drill.picks import SEED_BITS, ZonePicks, drill_seed, pick_zones
 from orchestrator.durations import format_duration
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
 from orchestrator.faults.journal import state_dir
@@ -72,8 +72,8 @@ def _prepare(
     chosen = pick_target([drill for _, drill in loaded], target, settings)
     seed = secrets.randbits(SEED_BITS) if seed is None else seed
     drills = []
-    for path, drill in loaded:
-        picked, picks = pick_zones(drill, seed)
+    for position, (path, drill) in enumerate(loaded):
+        picked, picks = pick_zones(drill, drill_seed(seed, position))
         opener = prepare_cluster(chosen, Where(settings, state_dir(), picked, path))
         drills.append((path, picked, picks, opener))
     return Prepared(gameday, file, drills, seed, chosen)
@@ -112,8 +112,10 @@ def plan_command(file: Path, target: str | None, seed: int | None, **settings: A
         pause = entries[index].pause_before
         if pause:
             console.print(f"pause {format_duration(pause)}")
-        name = prepared.drills[index][1].metadata.name
-        console.print(styled((f"▶▶ drill {index + 1} of {len(plans)}: {name}", "bold magenta")))
+        _, drill, picks, _ = prepared.drills[index]
+        seeded = f" (zones picked by seed {picks.seed})" if picks.seed is not None else ""
+        header = f"▶▶ drill {index + 1} of {len(plans)}: {drill.metadata.name}{seeded}"
+        console.print(styled((header, "bold magenta")))
         console.print(shown)
     console.print(_total_line(prepared))
 

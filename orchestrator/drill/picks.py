@@ -7,6 +7,7 @@ whose steps all name their zone.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import secrets
 from dataclasses import dataclass, field
@@ -30,6 +31,16 @@ class ZonePicks:
         if options is None:
             return ""
         return f", picked by seed {self.seed} from {', '.join(options)}"
+
+
+def drill_seed(seed: int, position: int) -> int:
+    """The seed of the drill at ``position`` (from 0) of a game day seeded ``seed``.
+
+    Each drill picks with its own seed, so that three "any site" drills do not lose the same
+    site; the game day's seed alone still repeats every pick.
+    """
+    text = f"zonedrill game day {seed} drill {position}".encode()
+    return int.from_bytes(hashlib.sha256(text).digest()[: SEED_BITS // 8], "big")
 
 
 def is_random(drill: Drill) -> bool:
