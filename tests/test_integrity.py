@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from orchestrator.cli import main
-from tests.handmade import result_document, scored_document, write_run
+from orchestrator.probes.samples import Sample
+from tests.handmade import result_document, scored_document, talk_samples, write_run
 from tests.test_gate import gate, stamp
 
 
@@ -194,3 +196,50 @@ def test_dev_zero_is_refused_by_every_reader(command: list[str]) -> None:
     done = CliRunner().invoke(main, [*command, "/dev/zero"])
     assert done.exit_code == 2, done.output
     assert "not a regular file" in done.output
+
+
+def _dropped_tail(samples: list[Sample]) -> list[Sample]:
+    """Half of the samples gone, from the end: the outage's later part no longer counted."""
+    return samples[: len(samples) // 2]
+
+
+def _repeated(samples: list[Sample]) -> list[Sample]:
+    """One passing sample written eight times under one index, the failures removed."""
+    passing = next(s for s in samples if s.passed)
+    kept = [s for s in samples if s.passed and s.index != passing.index]
+    return [*kept, *[passing] * 8]
+
+
+def _passed_on_503(samples: list[Sample]) -> list[Sample]:
+    """Failed samples relabelled passed, their own status and error left saying otherwise."""
+    return [
+        replace(s, passed=True, status=503, error="status", latency=0.001) if not s.passed else s
+        for s in samples
+    ]
+
+
+@pytest.mark.parametrize(
+    ("document", "samples", "named"),
+    [
+        (result_document(drill="other"), None, "drill: stored 'other', drillSpec is"),
+        (result_document(runner="chaostoolkit"), None, "runner: chaostoolkit claimed on a lab run"),
+        (
+            result_document(timeline={**TIMELINE, "figuresEnd": TIMELINE["t0"] + 0.2}),
+            None,
+            "timeline.figuresEnd: stored",
+        ),
+        (result_document(), _dropped_tail, "samples: talk-api lacks indices"),
+        (result_document(), _repeated, "samples: talk-api has indices recorded twice"),
+        (result_document(), _passed_on_503, "marked passed on a failed answer"),
+    ],
+    ids=["renamed", "runner", "figures-end", "dropped", "repeated", "passed-on-503"],
+)
+def test_verify_refuses_each_forgery_of_framing_or_samples(
+    tmp_path: Path, document: dict[str, Any], samples: Any, named: str
+) -> None:
+    """Each forgery issue 19 reproduced went through verify with the figures rewritten to match."""
+    edited = samples(talk_samples()) if samples else None
+    write_run(tmp_path / "run", document, edited)
+    code, output = verify(tmp_path / "run")
+    assert code == 1, output
+    assert named in output.replace("\n", " ")

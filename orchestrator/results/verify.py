@@ -7,6 +7,9 @@ field that differs is named; so is a digest that does not match the samples.
 
 from __future__ import annotations
 
+import math
+from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from orchestrator.outcomes import GRADED, Outcome
@@ -14,13 +17,19 @@ from orchestrator.probes.samples import GRID_TOLERANCE, Sample, grid_start
 from orchestrator.results.document import ResultDoc
 from orchestrator.results.result import Derived, StepRecord, Timeline, derive
 
+SAME_MOMENT = 1e-6
+"""Seconds within which two phase boundaries are the same moment (both come from one clock)."""
+SHOWN = 5
+"""Grid indices named in a finding before the rest are counted."""
+
 
 def differences(doc: ResultDoc, samples: list[Sample], found_digest: str) -> list[str]:
     """``field: stored X, recomputed Y`` for every field that does not follow from the samples."""
     found = []
     if found_digest != doc.samples_digest:
         found.append(f"samplesDigest: stored {doc.samples_digest}, samples hash to {found_digest}")
-    found += _off_grid(doc, samples)
+    for check in FRAMING:
+        found += check(doc, samples)
     again = recompute(doc, samples)
     stored = doc.model_dump(mode="json", by_alias=True)
     for key, value in _derived_json(again).items():
@@ -34,14 +43,7 @@ def _off_grid(doc: ResultDoc, samples: list[Sample]) -> list[str]:
     The grid (baseline start, each probe's phase and period) pins the timeline to the samples,
     so a timeline moved to hide an outage shows here.
     """
-    probes = doc.drill_spec.spec.probes
-    first = {
-        p.name: (
-            grid_start(doc.timeline.baseline_start, p.every, position=i, count=len(probes)),
-            p.every,
-        )
-        for i, p in enumerate(probes)
-    }
+    first = _grids(doc)
     strangers = sorted({s.probe for s in samples} - first.keys())
     found = [f"samples: probe {name} is not in the drill" for name in strangers]
     if doc.runner == "chaostoolkit":
@@ -61,6 +63,89 @@ def _off_grid(doc: ResultDoc, samples: list[Sample]) -> list[str]:
     return found
 
 
+def _grids(doc: ResultDoc) -> dict[str, tuple[float, float]]:
+    """Each probe's grid: where sample 0 is due, and the period."""
+    probes = doc.drill_spec.spec.probes
+    return {
+        p.name: (
+            grid_start(doc.timeline.baseline_start, p.every, position=i, count=len(probes)),
+            p.every,
+        )
+        for i, p in enumerate(probes)
+    }
+
+
+def _named(doc: ResultDoc, _: list[Sample]) -> list[str]:
+    """The run is of the drill it carries."""
+    name = doc.drill_spec.metadata.name
+    return [] if doc.drill == name else [f"drill: stored {doc.drill!r}, drillSpec is {name!r}"]
+
+
+def _runner(doc: ResultDoc, _: list[Sample]) -> list[str]:
+    """Chaos Toolkit drives a cluster, never zonedrill's own lab: that claim only skips checks."""
+    if doc.runner == "chaostoolkit" and doc.target == "lab":
+        return ["runner: chaostoolkit claimed on a lab run (Chaos Toolkit never drives the lab)"]
+    return []
+
+
+def _figures_end(doc: ResultDoc, _: list[Sample]) -> list[str]:
+    """A drill that ran to its end is scored over its whole chaos phase."""
+    t = doc.timeline
+    moved = abs(t.figures_end - t.chaos_end) > SAME_MOMENT
+    if doc.outcome in (Outcome.PASSED, Outcome.FAILED) and moved:
+        return [f"timeline.figuresEnd: stored {t.figures_end!r}, chaosEnd is {t.chaos_end!r}"]
+    return []
+
+
+def _whole_grid(doc: ResultDoc, samples: list[Sample]) -> list[str]:
+    """One sample per grid index: none twice, and none missing from a graded run."""
+    if doc.runner == "chaostoolkit":
+        return []  # Chaos Toolkit asks when it gets round to it: there is no grid
+    found = []
+    for name, (start, every) in _grids(doc).items():
+        indices = Counter(s.index for s in samples if s.probe == name)
+        twice = sorted(i for i, n in indices.items() if n > 1)
+        if twice:
+            found.append(f"samples: {name} has indices recorded twice: {_few(twice)}")
+        # Every sample due before the figures end, and any taken after it, leaves no hole.
+        due = math.ceil((doc.timeline.figures_end - GRID_TOLERANCE - start) / every)
+        missing = sorted(set(range(max(due, max(indices, default=-1) + 1))) - indices.keys())
+        if missing and doc.outcome in (Outcome.PASSED, Outcome.FAILED):
+            found.append(f"samples: {name} lacks indices {_few(missing)}")
+    return found
+
+
+def _passed_follows(doc: ResultDoc, samples: list[Sample]) -> list[str]:
+    """A sample passes only on its own answer: no failure class, an expected status, in time.
+
+    Chaos Toolkit's samples carry no status or latency: its probe's own tolerance judged them.
+    """
+    if doc.runner == "chaostoolkit":
+        return []
+    probes = {p.name: p for p in doc.drill_spec.spec.probes}
+    wrong = [s for s in samples if s.passed and s.probe in probes and not _earned(s, probes)]
+    if not wrong:
+        return []
+    first = wrong[0]
+    return [
+        f"samples: {len(wrong)} marked passed on a failed answer, first {first.probe}"
+        f"[{first.index}] (status {first.status}, error {first.error})"
+    ]
+
+
+def _earned(sample: Sample, probes: dict[str, Any]) -> bool:
+    expect = probes[sample.probe].expect
+    if sample.error is not None or sample.latency is None or sample.status is None:
+        return False
+    slow = expect.max_latency is not None and sample.latency > expect.max_latency
+    return expect.status_ok(sample.status) and not slow
+
+
+def _few(indices: list[int]) -> str:
+    shown = ", ".join(str(i) for i in indices[:SHOWN])
+    return shown + (f" and {len(indices) - SHOWN} more" if len(indices) > SHOWN else "")
+
+
 def recompute(doc: ResultDoc, samples: list[Sample]) -> Derived:
     """What the result's derived fields must be, given its samples."""
     t = doc.timeline
@@ -73,6 +158,17 @@ def recompute(doc: ResultDoc, samples: list[Sample]) -> Derived:
     ]
     ended = GRADED if doc.outcome in (Outcome.PASSED, Outcome.FAILED) else doc.outcome
     return derive(doc.drill_spec, samples, steps, timeline, outcome=ended, reason=doc.reason or "")
+
+
+FRAMING: tuple[Callable[[ResultDoc, list[Sample]], list[str]], ...] = (
+    _named,
+    _runner,
+    _figures_end,
+    _off_grid,
+    _whole_grid,
+    _passed_follows,
+)
+"""What must hold of a result's framing and samples before its figures are recomputed."""
 
 
 def _derived_json(derived: Derived) -> dict[str, Any]:
