@@ -99,8 +99,8 @@ def restore_zone(zone: str, configuration: dict[str, Any] | None = None) -> dict
     releases the drill Lease and closes the journal. Use it in the method and in the
     rollbacks (they run on every exit with runtime.rollbacks.strategy "always").
     """
-    found = (configuration or {}).get(session.KEY)
-    if not isinstance(found, session.ZoneSession):  # lose_zone refuses without it: none lost
+    found = session.of(configuration)
+    if found is None:  # lose_zone refuses without it: none lost
         return {"zone": zone, "restored": 0, "note": "not lost in this chaos run"}
     try:
         return found.call(found.restore(zone))

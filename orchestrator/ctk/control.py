@@ -148,8 +148,8 @@ def _close_idle(configuration: dict[str, Any]) -> None:
     One that does keeps its Lease renewed while the process lives, and its journal open for
     ``zonedrill rollback``, as for a killed run.
     """
-    zones = configuration.get(session.KEY)
-    if isinstance(zones, session.ZoneSession) and zones.idle:
+    zones = session.of(configuration)
+    if zones is not None and zones.idle:
         zones.close()
         del configuration[session.KEY]
 

@@ -185,10 +185,16 @@ def _losing(drill: Drill, zones: list[str], mode: FaultMode) -> Drill:
     return drill.model_copy(update={"spec": drill.spec.model_copy(update={"steps": steps})})
 
 
+def of(configuration: dict[str, Any] | None) -> ZoneSession | None:
+    """The session the zonedrill control keeps for this chaos run, if it keeps one."""
+    found = (configuration or {}).get(KEY)
+    return found if isinstance(found, ZoneSession) else None
+
+
 def held(configuration: dict[str, Any] | None) -> ZoneSession:
     """The session the zonedrill control keeps for this chaos run; refused without it."""
-    found = (configuration or {}).get(KEY)
-    if not isinstance(found, ZoneSession):
+    found = of(configuration)
+    if found is None:
         message = (
             "the zonedrill control is not declared in this experiment, so a lost zone would have "
             'no Lease or journal to stay under: add {"name": "zonedrill", "provider": {"type": '
@@ -201,8 +207,8 @@ def held(configuration: dict[str, Any] | None) -> ZoneSession:
 
 def call_on(configuration: dict[str, Any] | None, coroutine: Coroutine[Any, Any, T]) -> T:
     """Run ``coroutine`` on the chaos run's loop, or on a loop made for this call alone."""
-    found = (configuration or {}).get(KEY)
-    if isinstance(found, ZoneSession):
+    found = of(configuration)
+    if found is not None:
         return found.call(coroutine)
     alone = ZoneSession()
     try:
