@@ -13,7 +13,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from orchestrator.outcomes import Outcome
 from orchestrator.probes.samples import Sample, digest, encode_samples
+from orchestrator.results.document import ResultDoc
+from orchestrator.results.verify import recompute
 
 EVERY, T0, BASELINE, CHAOS = 0.25, 5.25, 5.0, 30.0
 BASELINE_START = T0 - EVERY - BASELINE
@@ -148,6 +151,42 @@ def hour_long_document() -> dict[str, Any]:
         "figuresEnd": T0 + 3600.0,
     }
     return result_document(drillSpec=drill, timeline=timeline)
+
+
+def graded_document(run_id: str, rto: str, *, outcome: str = "", **changes: Any) -> dict[str, Any]:
+    """The hand-built run judged by one RTO target, ``rto``, with figures derived from its samples.
+
+    Its 10 s outage passes a target of 10s and earns less credit below that, so a gate sees a
+    result that verifies. ``outcome`` "aborted" (or another ungraded end) is kept as given.
+    """
+    spec = {**DRILL_SPEC["spec"], "targets": [{"probe": "talk-api", "rto": rto}]}
+    document = result_document(runId=run_id, drillSpec={**DRILL_SPEC, "spec": spec}) | changes
+    return rescored(document, talk_samples(), outcome=outcome)
+
+
+def rescored(
+    document: dict[str, Any], samples: list[Sample], *, outcome: str = ""
+) -> dict[str, Any]:
+    """``document`` with the figures, checks, score and outcome ``verify`` derives from ``samples``.
+
+    What a forger writes in after editing a result, so that only the framing checks can catch it.
+    """
+    read = ResultDoc.model_validate_json(json.dumps(_unscored(document)))
+    # The model refuses a graded result without checks, so it is read ungraded, then graded.
+    graded = read.model_copy(update={"outcome": Outcome(outcome or "failed")})
+    derived = recompute(graded, samples)
+    return document | {
+        "probes": [p.model_dump(mode="json", by_alias=True) for p in derived.probes],
+        "checks": [c.model_dump(mode="json", by_alias=True) for c in derived.checks],
+        "score": derived.score,
+        "outcome": str(derived.outcome),
+        "reason": derived.reason or None,
+    }
+
+
+def _unscored(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` as the model accepts it before its figures are known."""
+    return document | {"checks": [], "score": None, "outcome": "error"}
 
 
 def scored_document(run_id: str, outcome: str, score: float, **changes: Any) -> dict[str, Any]:

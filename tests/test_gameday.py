@@ -306,6 +306,18 @@ def test_the_gate_refuses_a_game_day_whose_runs_are_not_recorded(tmp_path: Path)
     assert f"drill run {result['runs'][0]['runId']} is not in the history" in gate.stdout
 
 
+def test_the_gate_refuses_a_game_day_whose_runs_do_not_verify(tmp_path: Path) -> None:
+    """A drill run whose samples are gone rests on nothing: the game day fails the gate."""
+    gameday = write_gameday(tmp_path, [write_drill(tmp_path, "one")])
+    code, result, _ = run_gameday(tmp_path, gameday)
+    assert code == 0
+    (tmp_path / "out" / result["runs"][0]["result"] / "samples.jsonl").unlink()
+    gate = zonedrill(tmp_path / "state", "gate", "--gameday", "gd")
+    assert gate.returncode == 1, gate.stdout + gate.stderr
+    assert f"drill run {result['runs'][0]['runId']} does not verify" in gate.stdout
+    assert "cannot read the raw samples" in gate.stdout
+
+
 def test_a_forged_game_day_record_is_refused(tmp_path: Path) -> None:
     """A record claiming passed with a failed drill is refused as it is read (exit 2)."""
     gameday = write_gameday(tmp_path, [write_drill(tmp_path, "packed-loss", service="packed")])

@@ -14,7 +14,7 @@ from orchestrator.cli import main
 from orchestrator.durations import parse_age
 from orchestrator.results.history import History, RunEntry
 from orchestrator.results.report.document import parse_result
-from tests.handmade import scored_document, write_run
+from tests.handmade import graded_document, write_run
 
 
 def stamp(age: timedelta) -> str:
@@ -23,26 +23,27 @@ def stamp(age: timedelta) -> str:
 
 
 def made(
-    run_id: str, outcome: str, score: float, *, age: timedelta = timedelta(hours=1)
+    run_id: str, rto: str, *, aborted: bool = False, age: timedelta = timedelta(hours=1)
 ) -> dict[str, Any]:
-    """A hand-built result with the given outcome, score and age."""
-    return scored_document(
+    """The hand-built 10 s outage judged by an RTO target of ``rto``, ended ``age`` ago."""
+    return graded_document(
         run_id,
-        outcome,
-        score,
+        rto,
+        outcome="aborted" if aborted else "",
         startedAt=stamp(age + timedelta(minutes=1)),
         endedAt=stamp(age),
-        reason="guardrail: talk-api failing" if outcome == "aborted" else None,
+        reason="guardrail: talk-api failing" if aborted else None,
     )
 
 
 RESULTS = {
-    "passed": made("run-passed", "passed", 100.0),
-    "failed": made("run-failed", "failed", 55.6),
-    "aborted": made("run-aborted", "aborted", 0.0),
-    "stale": made("run-stale", "passed", 100.0, age=timedelta(days=9)),
-    "low": made("run-low", "failed", 82.5),
+    "passed": made("run-passed", "10s"),
+    "failed": made("run-failed", "8s"),
+    "aborted": made("run-aborted", "10s", aborted=True),
+    "stale": made("run-stale", "10s", age=timedelta(days=9)),
+    "low": made("run-low", "9s"),
 }
+"""Scores: passed and stale 100.0, failed 75.0, low 88.9."""
 
 
 ANY_GRADE = ["--require-outcome", "passed", "--require-outcome", "failed"]
@@ -70,7 +71,7 @@ def files(tmp_path: Path, *names: str) -> list[str]:
         (["aborted"], [], 1, "outcome aborted (guardrail: talk-api failing), required passed"),
         (["stale"], ["--max-age", "7d"], 1, "ended 9d ago, older than the maximum age 7d"),
         (["stale"], ["--max-age", "10d"], 0, "gate passed: 1 of 1"),
-        (["low"], ["--min-score", "90", *ANY_GRADE], 1, "score 82.5 below the minimum 90"),
+        (["low"], ["--min-score", "90", *ANY_GRADE], 1, "score 88.9 below the minimum 90"),
         (["low"], ["--min-score", "80", *ANY_GRADE], 0, "gate passed: 1 of 1"),
         (
             ["passed", "failed", "low"],
@@ -103,13 +104,13 @@ def test_gate_matrix(
 
 def test_every_reason_of_one_result_is_on_its_line(tmp_path: Path) -> None:
     """A failed, low, stale result gets one line naming all three problems."""
-    old_failure = made("run-old", "failed", 40.0, age=timedelta(days=30))
+    old_failure = made("run-old", "6s", age=timedelta(days=30))
     path = write_run(tmp_path / "old", old_failure)
     code, output = gate(tmp_path, str(path), "--min-score", "90", "--max-age", "7d")
     line = next(x for x in output.splitlines() if x.startswith("FAIL"))
     assert code == 1
     assert "outcome failed" in line
-    assert "score 40.0 below" in line
+    assert "score 33.3 below" in line
     assert "older than the maximum age 7d" in line
 
 
@@ -132,17 +133,18 @@ def test_unreadable_input_exits_2(tmp_path: Path, content: str, message: str) ->
 
 
 def record(history: History, document: dict[str, Any], trigger: str) -> None:
-    """Put a hand-built result into the history."""
+    """Put a hand-built result into the history, its run folder beside the history file."""
+    path = write_run(history.path.parent / document["runId"], document)
     text = json.dumps(document)
     doc = parse_result(text, source="test")
-    history.record(RunEntry(doc=doc, trigger=trigger, result_path="/nowhere"), document=text)
+    history.record(RunEntry(doc=doc, trigger=trigger, result_path=str(path)), document=text)
 
 
 def test_last_scheduled_run_within_7_days_from_history(tmp_path: Path) -> None:
     """--drill/--trigger/--last judge the newest scheduled run, not a newer manual one."""
     history = History(tmp_path / "h.sqlite")
-    record(history, made("sched-old", "passed", 100.0, age=timedelta(days=2)), "schedule")
-    record(history, made("manual-new", "failed", 10.0, age=timedelta(hours=1)), "manual")
+    record(history, made("sched-old", "10s", age=timedelta(days=2)), "schedule")
+    record(history, made("manual-new", "5s", age=timedelta(hours=1)), "manual")
     common = ["--drill", "handmade", "--history", str(tmp_path / "h.sqlite"), "--max-age", "7d"]
     code, output = gate(tmp_path, *common, "--trigger", "schedule")
     assert (code, "ok   sched-old" in output) == (0, True)
@@ -186,7 +188,7 @@ def test_ages_accept_days_and_weeks() -> None:
 def test_a_huge_last_reads_as_all_runs_not_a_crash(tmp_path: Path, args: list[str]) -> None:
     """--last beyond SQLite's 64-bit LIMIT raised OverflowError with a traceback."""
     history = History(tmp_path / "h.sqlite")
-    record(history, made("one", "passed", 100.0, age=timedelta(hours=1)), "manual")
+    record(history, made("one", "10s"), "manual")
     done = CliRunner().invoke(main, [*args, "--history", str(tmp_path / "h.sqlite")])
     assert done.exception is None or isinstance(done.exception, SystemExit), done.output
     assert done.exit_code in (0, 1), done.output

@@ -13,17 +13,16 @@ from click.testing import CliRunner
 
 from orchestrator.cli import main
 from orchestrator.probes.samples import Sample
-from tests.handmade import result_document, scored_document, talk_samples, write_run
+from tests.handmade import graded_document, rescored, result_document, talk_samples, write_run
 from tests.test_gate import gate, stamp
 
 
 def passed(**changes: Any) -> dict[str, Any]:
     """A consistent passed result, one hour old, with ``changes``."""
     return (
-        scored_document(
+        graded_document(
             "run-ok",
-            "passed",
-            100.0,
+            "10s",
             startedAt=stamp(timedelta(hours=1, minutes=1)),
             endedAt=stamp(timedelta(hours=1)),
         )
@@ -198,9 +197,9 @@ def test_dev_zero_is_refused_by_every_reader(command: list[str]) -> None:
     assert "not a regular file" in done.output
 
 
-def _dropped_tail(samples: list[Sample]) -> list[Sample]:
-    """Half of the samples gone, from the end: the outage's later part no longer counted."""
-    return samples[: len(samples) // 2]
+def _dropped_outage(samples: list[Sample]) -> list[Sample]:
+    """The outage's failed samples gone: two thirds of the chaos phase is still "enough"."""
+    return [s for s in samples if s.passed]
 
 
 def _repeated(samples: list[Sample]) -> list[Sample]:
@@ -218,28 +217,37 @@ def _passed_on_503(samples: list[Sample]) -> list[Sample]:
     ]
 
 
+FRAMING_FORGERIES = [
+    ({"drill": "other"}, None, "drill: stored 'other', drillSpec is"),
+    ({"runner": "chaostoolkit"}, _dropped_outage, "runner: chaostoolkit claimed on a lab run"),
+    ({"timeline": {**TIMELINE, "figuresEnd": TIMELINE["t0"] + 0.2}}, None, "figuresEnd: stored"),
+    ({}, _dropped_outage, "samples: talk-api lacks indices"),
+    ({}, _repeated, "samples: talk-api has indices recorded twice"),
+    ({}, _passed_on_503, "marked passed on a failed answer"),
+]
+"""Issue 19's forgeries of a failed run: an edit, the samples it goes with, what verify names."""
+
+
 @pytest.mark.parametrize(
-    ("document", "samples", "named"),
-    [
-        (result_document(drill="other"), None, "drill: stored 'other', drillSpec is"),
-        (result_document(runner="chaostoolkit"), None, "runner: chaostoolkit claimed on a lab run"),
-        (
-            result_document(timeline={**TIMELINE, "figuresEnd": TIMELINE["t0"] + 0.2}),
-            None,
-            "timeline.figuresEnd: stored",
-        ),
-        (result_document(), _dropped_tail, "samples: talk-api lacks indices"),
-        (result_document(), _repeated, "samples: talk-api has indices recorded twice"),
-        (result_document(), _passed_on_503, "marked passed on a failed answer"),
-    ],
+    ("changes", "samples", "named"),
+    FRAMING_FORGERIES,
     ids=["renamed", "runner", "figures-end", "dropped", "repeated", "passed-on-503"],
 )
-def test_verify_refuses_each_forgery_of_framing_or_samples(
-    tmp_path: Path, document: dict[str, Any], samples: Any, named: str
+def test_verify_and_gate_refuse_each_forgery_of_framing_or_samples(
+    tmp_path: Path, changes: dict[str, Any], samples: Any, named: str
 ) -> None:
-    """Each forgery issue 19 reproduced went through verify with the figures rewritten to match."""
-    edited = samples(talk_samples()) if samples else None
+    """Each forgery with the figures rewritten to what verify recomputes: neither passes it.
+
+    The failed run (RTO 10 s against a 5 s target) rescored from the forged samples reads as a
+    pass in every figure, so only the framing and sample checks stand between it and the gate.
+    """
+    edited = samples(talk_samples()) if samples else talk_samples()
+    document = rescored(graded_document("run-forged", "5s", **changes), edited)
     write_run(tmp_path / "run", document, edited)
     code, output = verify(tmp_path / "run")
     assert code == 1, output
     assert named in output.replace("\n", " ")
+    assert document["outcome"] == "passed" or not samples  # the forged samples read as a pass
+    code, output = gate(tmp_path, str(tmp_path / "run"), "--require-outcome", "passed")
+    assert code == 1, output
+    assert "does not verify: " in output

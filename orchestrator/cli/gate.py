@@ -29,18 +29,19 @@ from orchestrator.durations import parse_age
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
 from orchestrator.outcomes import Exit, Outcome
 from orchestrator.results.cluster_results import cluster_summaries
-from orchestrator.results.document import ResultDoc
 from orchestrator.results.gameday_result import GameDaySummary
 from orchestrator.results.gate import (
     GatePolicy,
+    Recorded,
     Verdict,
-    judge_all,
+    judge,
     judge_gameday,
     refuse_implausible,
     refuse_implausible_at,
 )
-from orchestrator.results.history import History
-from orchestrator.results.report.document import load_result
+from orchestrator.results.history import History, RunEntry
+from orchestrator.results.report.document import FinishedRun, load_result
+from orchestrator.results.verify import against_samples
 from orchestrator.text import clean
 
 
@@ -133,9 +134,9 @@ def gate(
             message = "--from-cluster goes with --gameday NAME (drill runs are not kept there)"
             raise InvalidInputError([Problem("gate", None, None, "", message)])
         else:
-            docs = _gate_inputs(results, drill, last, trigger, history_path)
-            refuse_implausible(docs, now=now)
-            verdicts = judge_all(docs, policy, now=now)
+            runs = _gate_inputs(results, drill, last, trigger, history_path)
+            refuse_implausible([r.doc for r in runs], now=now)
+            verdicts = [judge(r.doc, policy, now=now, findings=against_samples(r)) for r in runs]
     except ZonedrillError as exc:
         refuse(exc)
     nothing = _nothing_recorded(gameday or drill, trigger, gameday=gameday is not None)
@@ -215,12 +216,19 @@ def _summary_verdicts(
     return verdicts
 
 
-def _recorded(history: History, run_id: str) -> ResultDoc | None:
+def _recorded(history: History, run_id: str) -> Recorded | None:
     try:
         entry = history.get(run_id)
     except InvalidInputError:
         return None
-    return entry.doc if entry.doc.run_id == run_id else None
+    if entry.doc.run_id != run_id:
+        return None
+    return Recorded(entry.doc, against_samples(_kept(entry)))
+
+
+def _kept(entry: RunEntry) -> FinishedRun:
+    """The history's copy of a result, read against the samples kept beside its result file."""
+    return FinishedRun(doc=entry.doc, path=Path(entry.result_path), samples=[])
 
 
 def _age_option(text: str | None) -> float | None:
@@ -234,19 +242,19 @@ def _age_option(text: str | None) -> float | None:
 
 def _gate_inputs(
     results: tuple[Path, ...], drill: str | None, last: int, trigger: str | None, path: Path | None
-) -> list[ResultDoc]:
+) -> list[FinishedRun]:
     if bool(results) == bool(drill):
         message = "give result files, or --drill NAME to read the history (not both)"
         raise InvalidInputError([Problem("gate", None, None, "", message)])
     if drill:
-        return [e.doc for e in history_at(path).runs(drill=drill, trigger=trigger, last=last)]
+        return [_kept(e) for e in history_at(path).runs(drill=drill, trigger=trigger, last=last)]
     problems: list[Problem] = []
-    docs = []
+    runs = []
     for given in results:
         try:
-            docs.append(load_result(given, missing_ok=True).doc)
+            runs.append(load_result(given, missing_ok=True))
         except InvalidInputError as exc:
             problems += exc.problems
     if problems:
         raise InvalidInputError(problems)
-    return docs
+    return runs

@@ -83,10 +83,18 @@ def _against(policy: GatePolicy, claim: _Claim, *, now: datetime) -> tuple[list[
     return reasons, age
 
 
-def judge(doc: ResultDoc, policy: GatePolicy, *, now: datetime) -> Verdict:
-    """Every reason ``doc`` fails ``policy`` (none: it passes)."""
+def judge(
+    doc: ResultDoc, policy: GatePolicy, *, now: datetime, findings: Sequence[str]
+) -> Verdict:
+    """Every reason ``doc`` fails ``policy`` (none: it passes).
+
+    ``findings`` are what ``verify`` found in it: a result that does not follow from its own
+    samples rests on nothing, whatever it claims.
+    """
     claim = _Claim(doc.outcome, doc.reason or "", doc.score, "score", doc.ended_at, doc.restored)
     reasons, age = _against(policy, claim, now=now)
+    if findings:
+        reasons.append(unverified(findings))
     summary = f"{doc.outcome}, score {format_score(doc.score)}, ended {_age(age)} ago"
     return Verdict(run_id=doc.run_id, drill=doc.drill, reasons=reasons, summary=summary)
 
@@ -116,9 +124,10 @@ def _future(name: str, ended_at: datetime) -> Problem:
     return Problem(name, None, None, "endedAt", message)
 
 
-def judge_all(docs: Sequence[ResultDoc], policy: GatePolicy, *, now: datetime) -> list[Verdict]:
-    """A verdict per result, in the order given."""
-    return [judge(doc, policy, now=now) for doc in docs]
+def unverified(findings: Sequence[str]) -> str:
+    """The gate's reason for a result ``verify`` does not accept: the first finding and a count."""
+    more = f" and {len(findings) - 1} more" if len(findings) > 1 else ""
+    return f"does not verify: {findings[0]}{more} (see zonedrill verify)"
 
 
 DAY, HOUR = 86400.0, 3600.0
@@ -138,13 +147,13 @@ def judge_gameday(
     policy: GatePolicy,
     *,
     now: datetime,
-    recorded: dict[str, ResultDoc] | None,
+    recorded: dict[str, Recorded] | None,
 ) -> Verdict:
     """Every reason the game day ``doc`` fails ``policy``.
 
     ``recorded`` holds the drill runs the history has, by run id: each run the game day names
-    must be there and agree with it, so a game-day record cannot claim runs that never were.
-    None: the record comes from the cluster, where only the summary is kept (and checked).
+    must be there, agree with it and verify, so a game-day record cannot claim runs that never
+    were. None: the record comes from the cluster, where only the summary is kept (and checked).
     """
     claim = _Claim(
         doc.outcome, doc.reason, doc.mean_score, "mean score", doc.ended_at, doc.restored
@@ -163,9 +172,20 @@ def judge_gameday(
     return Verdict(doc.game_day_id, f"game day {doc.gameday}", found, summary)
 
 
-def _disagreement(run: GameDayRunDoc | SummaryRunDoc, found: ResultDoc | None) -> str:
-    if found is None:
+@dataclass(frozen=True)
+class Recorded:
+    """A drill run as the history holds it, and what ``verify`` finds in it."""
+
+    doc: ResultDoc
+    findings: list[str]
+
+
+def _disagreement(run: GameDayRunDoc | SummaryRunDoc, recorded: Recorded | None) -> str:
+    if recorded is None:
         return f"drill run {run.run_id} is not in the history"
+    if recorded.findings:
+        return f"drill run {run.run_id} " + unverified(recorded.findings)
+    found = recorded.doc
     if found.drill != run.drill:
         return f"drill run {run.run_id} is a run of {found.drill}, not of {run.drill}"
     if (found.outcome, found.score) != (run.outcome, run.score) or (

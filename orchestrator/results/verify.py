@@ -12,9 +12,11 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from orchestrator.errors import InvalidInputError
 from orchestrator.outcomes import GRADED, Outcome
 from orchestrator.probes.samples import GRID_TOLERANCE, Sample, grid_start
 from orchestrator.results.document import ResultDoc
+from orchestrator.results.report.document import FinishedRun, read_samples_of
 from orchestrator.results.result import Derived, StepRecord, Timeline, derive
 
 SAME_MOMENT = 1e-6
@@ -35,6 +37,21 @@ def differences(doc: ResultDoc, samples: list[Sample], found_digest: str) -> lis
     for key, value in _derived_json(again).items():
         found += _compare(key, stored[key], value)
     return found
+
+
+def against_samples(run: FinishedRun) -> list[str]:
+    """What ``verify`` finds in ``run`` (its samples read from beside it): none when it verifies.
+
+    Samples that cannot be read are a finding too: a result without its evidence verifies nothing.
+    Samples already read with ``run`` were checked against its digest then.
+    """
+    if run.samples:
+        return differences(run.doc, run.samples, run.doc.samples_digest)
+    try:
+        samples, found = read_samples_of(run)
+    except InvalidInputError as exc:
+        return [problem.message for problem in exc.problems]
+    return differences(run.doc, samples, found)
 
 
 def _off_grid(doc: ResultDoc, samples: list[Sample]) -> list[str]:
