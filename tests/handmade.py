@@ -87,7 +87,7 @@ def result_document(**changes: Any) -> dict[str, Any]:
         ],
         "steps": [
             _step(0, "lose", "power-loss", 0.0, pods=4),
-            _step(None, "restore", None, 20.0, pods=0),
+            _step(1, "restore", None, 20.0, pods=0),
         ],
         "restored": True,
         "risks": ["step 0 (power-loss pangyo): predicted outage of messaging/talk-api"],

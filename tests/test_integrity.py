@@ -217,6 +217,14 @@ def _passed_on_503(samples: list[Sample]) -> list[Sample]:
     ]
 
 
+STEPS: list[dict[str, Any]] = result_document()["steps"]
+
+
+def _forged_steps(*changes: dict[str, Any]) -> dict[str, Any]:
+    """``steps`` with each step's fields changed; an empty change deletes that step."""
+    return {"steps": [s | c for s, c in zip(STEPS, changes, strict=True) if c != {"gone": True}]}
+
+
 FRAMING_FORGERIES = [
     ({"drill": "other"}, None, "drill: stored 'other', drillSpec is"),
     ({"runner": "chaostoolkit"}, _dropped_outage, "runner: chaostoolkit claimed on a lab run"),
@@ -224,6 +232,9 @@ FRAMING_FORGERIES = [
     ({}, _dropped_outage, "samples: talk-api lacks indices"),
     ({}, _repeated, "samples: talk-api has indices recorded twice"),
     ({}, _passed_on_503, "marked passed on a failed answer"),
+    (_forged_steps({"offset": 9.0}, {}), None, "steps[0].offset: 9.0, due at 0.0"),
+    (_forged_steps({"gone": True}, {}), None, "steps: taken as [1], not the drill's steps"),
+    (_forged_steps({"zone": "ansan"}, {}), None, "lose ansan (power-loss) where the drill's"),
 ]
 """Issue 19's forgeries of a failed run: an edit, the samples it goes with, what verify names."""
 
@@ -231,7 +242,17 @@ FRAMING_FORGERIES = [
 @pytest.mark.parametrize(
     ("changes", "samples", "named"),
     FRAMING_FORGERIES,
-    ids=["renamed", "runner", "figures-end", "dropped", "repeated", "passed-on-503"],
+    ids=[
+        "renamed",
+        "runner",
+        "figures-end",
+        "dropped",
+        "repeated",
+        "passed-on-503",
+        "step-moved",
+        "step-deleted",
+        "zone-swapped",
+    ],
 )
 def test_verify_and_gate_refuse_each_forgery_of_framing_or_samples(
     tmp_path: Path, changes: dict[str, Any], samples: Any, named: str

@@ -83,9 +83,7 @@ def _against(policy: GatePolicy, claim: _Claim, *, now: datetime) -> tuple[list[
     return reasons, age
 
 
-def judge(
-    doc: ResultDoc, policy: GatePolicy, *, now: datetime, findings: Sequence[str]
-) -> Verdict:
+def judge(doc: ResultDoc, policy: GatePolicy, *, now: datetime, findings: Sequence[str]) -> Verdict:
     """Every reason ``doc`` fails ``policy`` (none: it passes).
 
     ``findings`` are what ``verify`` found in it: a result that does not follow from its own

@@ -12,10 +12,12 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from orchestrator.drill.model import AnyOf, Step
+from orchestrator.drill.picks import pick_zones
 from orchestrator.errors import InvalidInputError
 from orchestrator.outcomes import GRADED, Outcome
 from orchestrator.probes.samples import GRID_TOLERANCE, Sample, grid_start
-from orchestrator.results.document import ResultDoc
+from orchestrator.results.document import ResultDoc, StepDoc
 from orchestrator.results.report.document import FinishedRun, read_samples_of
 from orchestrator.results.result import Derived, StepRecord, Timeline, derive
 
@@ -23,6 +25,11 @@ SAME_MOMENT = 1e-6
 """Seconds within which two phase boundaries are the same moment (both come from one clock)."""
 SHOWN = 5
 """Grid indices named in a finding before the rest are counted."""
+STEP_LATE = 2.0
+"""Seconds a step may start after it is due: the event loop's lag and confirming the lock once.
+
+A run whose cluster API took longer to confirm the lock before a loss does not verify: its
+outage began later than the drill says, and the result cannot tell by how much."""
 
 
 def differences(doc: ResultDoc, samples: list[Sample], found_digest: str) -> list[str]:
@@ -158,6 +165,72 @@ def _earned(sample: Sample, probes: dict[str, Any]) -> bool:
     return expect.status_ok(sample.status) and not slow
 
 
+def _steps_follow(doc: ResultDoc, _: list[Sample]) -> list[str]:
+    """The steps as run are the drill's steps, in order, at their times, with the seed's zones.
+
+    Chaos Toolkit's method decides its own steps; a zonedrill run takes each step at T0 plus
+    its ``at``, late only by STEP_LATE or by the restore step before it, never early. A step
+    moved later would shorten every RTO measured from it; one deleted would hide its outage.
+    """
+    if doc.runner == "chaostoolkit":
+        return []
+    planned = _replanned(doc)
+    taken = [s for s in doc.steps if s.index is not None]
+    found = [f"steps[{i}]: {w}" for i, s in enumerate(taken) if (w := _unlike(s, planned))]
+    order = [s.index for s in taken]
+    if order != list(range(len(taken))):
+        found.append(f"steps: taken as {order}, not the drill's steps from 0 in order")
+    graded = doc.outcome in (Outcome.PASSED, Outcome.FAILED)
+    if graded and len(taken) < len(planned):
+        found.append(f"steps: {len(taken)} taken of the drill's {len(planned)} in a graded run")
+    return found + _late(doc, taken, planned)
+
+
+def _replanned(doc: ResultDoc) -> list[Step]:
+    """The drill's steps with each random zone picked again from its candidates and the seed."""
+    steps = list(doc.drill_spec.spec.steps)
+    for record in doc.steps:
+        if record.picked_from and record.index is not None and record.index < len(steps):
+            steps[record.index] = steps[record.index].model_copy(
+                update={"lose": AnyOf(any_of=record.picked_from)}
+            )
+    spec = doc.drill_spec.spec.model_copy(update={"steps": steps})
+    picked, _ = pick_zones(doc.drill_spec.model_copy(update={"spec": spec}), doc.seed)
+    return list(picked.spec.steps)
+
+
+def _unlike(record: StepDoc, planned: list[Step]) -> str:
+    position = record.index if record.index is not None else -1
+    if not 0 <= position < len(planned):
+        return f"index {record.index} is not a step of the drill"
+    step = planned[position]
+    action, mode = ("lose", str(step.fault_mode)) if step.is_lose else ("restore", None)
+    if (record.action, record.zone, record.mode) != (action, step.zone, mode):
+        return (
+            f"{record.action} {record.zone} ({record.mode}) where the drill's step "
+            f"{position} is {action} {step.zone} ({mode})"
+        )
+    return ""
+
+
+def _late(doc: ResultDoc, taken: list[StepDoc], planned: list[Step]) -> list[str]:
+    found = []
+    free_at = 0.0  # when the step before let the next one start (a restore is waited for)
+    for record in taken:
+        if record.index is None or record.index >= len(planned) or record.offset is None:
+            continue
+        due = planned[record.index].at
+        latest = max(due, free_at) + STEP_LATE
+        if not due - SAME_MOMENT <= record.offset <= latest:
+            found.append(
+                f"steps[{record.index}].offset: {record.offset!r}, due at {due!r} and taken "
+                f"by {latest!r} at the latest"
+            )
+        if record.action == "restore" and record.started_at and record.ended_at:
+            free_at = record.offset + (record.ended_at - record.started_at).total_seconds()
+    return found
+
+
 def _few(indices: list[int]) -> str:
     shown = ", ".join(str(i) for i in indices[:SHOWN])
     return shown + (f" and {len(indices) - SHOWN} more" if len(indices) > SHOWN else "")
@@ -184,6 +257,7 @@ FRAMING: tuple[Callable[[ResultDoc, list[Sample]], list[str]], ...] = (
     _off_grid,
     _whole_grid,
     _passed_follows,
+    _steps_follow,
 )
 """What must hold of a result's framing and samples before its figures are recomputed."""
 
