@@ -20,10 +20,12 @@ from orchestrator.cli.common import (
     OUTPUT_OPTION,
     SEED_OPTION,
     SERVICE_URL_OPTION,
+    SIGN_KEY_OPTION,
     TRIGGER_OPTION,
     parse_service_urls,
     print_document,
     run_async,
+    signer_at,
     stderr,
     target_options,
 )
@@ -118,6 +120,7 @@ def main(ctx: click.Context) -> None:
 @SEED_OPTION
 @HISTORY_OPTION
 @TRIGGER_OPTION
+@SIGN_KEY_OPTION
 def run(
     drill_file: Path,
     target: str | None,
@@ -129,6 +132,7 @@ def run(
     seed: int | None,
     history_path: Path | None,
     trigger: str,
+    sign_key: Path | None,
     **settings: Any,
 ) -> None:
     """Run one drill: baseline, lose zones, probe, restore, score.
@@ -149,6 +153,7 @@ def run(
         overrides = parse_service_urls(service_urls)
         where = Where(settings, state_dir(), drill, drill_file)
         open_cluster = prepare_cluster(chosen, where)
+        signer = signer_at(sign_key)
     except ZonedrillError as exc:
         sys.exit(fail(console, exc))
     run_id = f"{drill.metadata.name}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
@@ -161,7 +166,8 @@ def run(
         restore_timeout=restore_timeout,
         picks=picks,
     )
-    after = Aftermath(history=History(history_path or default_path(state_dir())), trigger=trigger)
+    history = History(history_path or default_path(state_dir()))
+    after = Aftermath(history=history, trigger=trigger, signer=signer)
 
     job = DrillJob(drill=drill, open_port=open_cluster, settings=run_settings)
     sys.exit(run_async(lambda: _run_drill(job, console, as_json, after)))

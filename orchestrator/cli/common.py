@@ -12,12 +12,14 @@ from typing import Any, NoReturn, TypeVar
 import click
 from pydantic import BaseModel
 from rich.console import Console
+from securesystemslib.signer import Signer
 
 from orchestrator.cli.outputs import Form, emit
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
 from orchestrator.faults.journal import state_dir
 from orchestrator.outcomes import exit_for
 from orchestrator.results.history import History, default_path
+from orchestrator.results.signing import load_signer
 from orchestrator.run.console import SafeConsole, print_error
 from orchestrator.targets.registry import target_named, target_names
 
@@ -167,6 +169,22 @@ def parse_service_urls(pairs: tuple[str, ...]) -> dict[str, str]:
             )
         found[key] = url
     return found
+
+
+SIGN_KEY_OPTION = click.option(
+    "--sign-key",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="ZONEDRILL_SIGN_KEY",
+    help="Sign each result with this PEM private key (openssl genpkey -algorithm ed25519): an "
+    "in-toto statement over result.json and samples.jsonl in a DSSE envelope, "
+    "result.intoto.json, that verify --key and gate --trusted-key check. "
+    "Env: ZONEDRILL_SIGN_KEY.",
+)
+
+
+def signer_at(path: Path | None) -> Signer | None:
+    """The signer of ``--sign-key``, read before anything runs (a bad key is exit 2)."""
+    return None if path is None else load_signer(path)
 
 
 TRIGGER_OPTION = click.option(

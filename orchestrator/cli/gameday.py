@@ -16,9 +16,11 @@ from orchestrator.cli.common import (
     HISTORY_OPTION,
     SEED_OPTION,
     SERVICE_URL_OPTION,
+    SIGN_KEY_OPTION,
     TRIGGER_OPTION,
     parse_service_urls,
     run_async,
+    signer_at,
     stderr,
     target_options,
 )
@@ -36,6 +38,7 @@ from orchestrator.results.gameday_result import GameDayResult, summary_of
 from orchestrator.results.history import History, default_path
 from orchestrator.results.report.document import load_result
 from orchestrator.results.report.gameday import GameDayReport, write_gameday_reports
+from orchestrator.results.signing import sign
 from orchestrator.results.storage import write_durably
 from orchestrator.run.console import SafeConsole, fail, render_plan, styled
 from orchestrator.run.engine import RunSettings
@@ -163,6 +166,7 @@ async def _plan_all(prepared: Prepared) -> list[object]:
 @SEED_OPTION
 @HISTORY_OPTION
 @TRIGGER_OPTION
+@SIGN_KEY_OPTION
 def run_command(
     file: Path,
     target: str | None,
@@ -172,6 +176,7 @@ def run_command(
     seed: int | None,
     history_path: Path | None,
     trigger: str,
+    sign_key: Path | None,
     **settings: Any,
 ) -> None:
     """Run a game day: validate every drill, run them in order, write one report.
@@ -193,6 +198,7 @@ def run_command(
         game_day_id = f"{name}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
         folder = out_dir or Path("zonedrill-runs") / game_day_id
         _refuse_used(folder)
+        signer = signer_at(sign_key)
         run_async(lambda: _plan_all(prepared))  # every preflight before any drill
     except PlanRefusedError as refused:
         console.print(render_plan(refused.plan))
@@ -200,10 +206,10 @@ def run_command(
     except ZonedrillError as exc:
         sys.exit(fail(console, exc))
     history = History(history_path or default_path(state_dir()))
-    after = Aftermath(history=history, trigger=trigger)
+    after = Aftermath(history=history, trigger=trigger, signer=signer)
     where = Route(folder=folder, settings=settings, service_urls=overrides)
     result = run_async(lambda: _run_all(prepared, game_day_id, where, console, after))
-    code = _finish(result, prepared, Route(folder, settings, overrides), history, console)
+    code = _finish(result, prepared, where, after, console)
     if as_json:
         sys.stdout.write(result.model_dump_json(by_alias=True, indent=2) + "\n")
     sys.exit(code)
@@ -257,7 +263,7 @@ async def _run_all(
 
 
 def _finish(
-    result: GameDayResult, prepared: Prepared, where: Route, history: History, console: Console
+    result: GameDayResult, prepared: Prepared, where: Route, after: Aftermath, console: Console
 ) -> int:
     """Record the game day, write gameday.json and the report, notify; return the exit code.
 
@@ -270,8 +276,8 @@ def _finish(
     if not target_named(prepared.target).lives_with_process:  # kept where the cluster is
         summary = summary_of(result)
         warnings += run_async(lambda: record_summary(summary, prepared.target, where.settings))
-    earlier = _earlier(history, result, warnings)
-    missing = _record(result, data, where.folder, history, console)
+    earlier = _earlier(after.history, result, warnings)
+    missing = _record(result, data, where.folder, after, console)
     if not missing:
         warnings += _report(result, where.folder, earlier, console)
     hooks = [hook.webhook for hook in prepared.gameday.spec.notify]
@@ -288,19 +294,21 @@ def _finish(
 
 
 def _record(
-    result: GameDayResult, data: bytes, folder: Path, history: History, console: Console
+    result: GameDayResult, data: bytes, folder: Path, after: Aftermath, console: Console
 ) -> str:
-    """Record in the history, then write gameday.json; what could not be done, or nothing."""
+    """Record in the history, then write (and sign) gameday.json; what could not be done."""
     missing = []
     path = folder / "gameday.json"
     try:
-        history.record_gameday(result, result_path=str(path))
+        after.history.record_gameday(result, result_path=str(path))
     except ZonedrillError as exc:
         missing.append(f"not recorded in the history ({exc})")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         write_durably(path, data)
         console.print(f"game day result: {path}", highlight=False)
+        if after.signer is not None:
+            console.print(f"signed: {sign(path, [], after.signer)}", highlight=False)
     except OSError as exc:
         missing.append(f"{path} not written ({exc.strerror or exc})")
     return "; ".join(missing)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from securesystemslib.signer import SSlibKey
 
 from orchestrator.cli.common import (
     HISTORY_OPTION,
@@ -29,7 +30,7 @@ from orchestrator.durations import parse_age
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
 from orchestrator.outcomes import Exit, Outcome
 from orchestrator.results.cluster_results import cluster_summaries
-from orchestrator.results.gameday_result import GameDaySummary
+from orchestrator.results.gameday_result import GameDayResult, GameDaySummary, parse_gameday
 from orchestrator.results.gate import (
     GatePolicy,
     Recorded,
@@ -40,9 +41,11 @@ from orchestrator.results.gate import (
     refuse_implausible_at,
 )
 from orchestrator.results.history import History, RunEntry
-from orchestrator.results.report.document import FinishedRun, load_result
+from orchestrator.results.report.document import MAX_RESULT_BYTES, FinishedRun, load_result
+from orchestrator.results.signing import load_public_key, unsigned
 from orchestrator.results.verify import against_samples
 from orchestrator.text import clean
+from orchestrator.yamlfile import read_bounded
 
 
 def _finite(_: click.Context, param: click.Parameter, value: float | None) -> float | None:
@@ -84,6 +87,14 @@ def _finite(_: click.Context, param: click.Parameter, value: float | None) -> fl
     help="With --gameday: read the game-day summaries kept in the cluster's zonedrill-results "
     "ConfigMap (needs only the zonedrill ServiceAccount's get), not the local history.",
 )
+@click.option(
+    "--trusted-key",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="ZONEDRILL_TRUSTED_KEY",
+    help="Accept only results signed with this PEM public key (run --sign-key): an unsigned "
+    "result, one signed by another key, or one changed since it was signed fails the gate. "
+    "Env: ZONEDRILL_TRUSTED_KEY.",
+)
 @target_options(cluster_only=True)
 @HISTORY_OPTION
 @OUTPUT_OPTION
@@ -97,6 +108,7 @@ def gate(
     max_age: str | None,
     outcomes: tuple[str, ...],
     from_cluster: bool,
+    trusted_key: Path | None,
     history_path: Path | None,
     form: str,
     **settings: Any,
@@ -112,8 +124,11 @@ def gate(
     The second says: the last scheduled run of the drill passed, within 7 days. The third
     judges the last game day by its outcome and mean score.
     No recorded run fails the gate. A failing result prints one line with every reason.
+    Every result must verify against its samples (zonedrill verify), and with --trusted-key
+    be signed by that key.
     """
     try:
+        key = None if trusted_key is None else load_public_key(trusted_key, option="--trusted-key")
         policy = GatePolicy(
             outcomes=frozenset(outcomes or ["passed"]),
             min_score=min_score,
@@ -125,18 +140,22 @@ def gate(
                 message = "--gameday reads the history: give no result files and no --drill"
                 raise InvalidInputError([Problem("gate", None, None, "", message)])
             scope = GameDayScope(gameday, last, trigger)
+            if from_cluster and key is not None:
+                message = "cluster summaries are not signed yet: gate the local history or files"
+                raise InvalidInputError([Problem("--trusted-key", None, None, "", message)])
             if from_cluster:
                 summaries = run_async(lambda: cluster_summaries(settings, gameday))
                 verdicts = _summary_verdicts(summaries, scope, policy, now)
             else:
-                verdicts = _gameday_verdicts(history_at(history_path), scope, policy, now)
+                days = Evidence(history_at(history_path), key)
+                verdicts = _gameday_verdicts(days, scope, policy, now)
         elif from_cluster:
             message = "--from-cluster goes with --gameday NAME (drill runs are not kept there)"
             raise InvalidInputError([Problem("gate", None, None, "", message)])
         else:
             runs = _gate_inputs(results, drill, last, trigger, history_path)
             refuse_implausible([r.doc for r in runs], now=now)
-            verdicts = [judge(r.doc, policy, now=now, findings=against_samples(r)) for r in runs]
+            verdicts = [judge(r.doc, policy, now=now, findings=_checked(r, key)) for r in runs]
     except ZonedrillError as exc:
         refuse(exc)
     nothing = _nothing_recorded(gameday or drill, trigger, gameday=gameday is not None)
@@ -175,14 +194,40 @@ class GameDayScope:
     trigger: str | None
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """Where the gate reads game days and their runs, and the key they must be signed with."""
+
+    history: History
+    key: SSlibKey | None
+
+
+def _checked(run: FinishedRun, key: SSlibKey | None) -> list[str]:
+    """What ``verify`` (and, with a trusted key, the signature) finds wrong with ``run``."""
+    findings = against_samples(run)
+    if key is None:
+        return findings
+    samples = run.path.parent / run.doc.samples_file
+    return findings + (unsigned(run.path, [samples], key) or _as_signed(run))
+
+
+def _as_signed(run: FinishedRun) -> list[str]:
+    """The history's copy of a result must be the signed file's own document."""
+    try:
+        signed = load_result(run.path, with_samples=False).doc
+    except InvalidInputError as exc:
+        return [exc.problems[0].message]
+    return [] if signed == run.doc else [f"the history's copy differs from {run.path}"]
+
+
 def _gameday_verdicts(
-    history: History, scope: GameDayScope, policy: GatePolicy, now: datetime
+    evidence: Evidence, scope: GameDayScope, policy: GatePolicy, now: datetime
 ) -> list[Verdict]:
     # Judged by what the documents say, not by the table's columns, which nothing checks.
     days = sorted(
         (
             d
-            for d in history.gamedays(name=scope.name)
+            for d in evidence.history.gamedays(name=scope.name)
             if d.gameday == scope.name and (scope.trigger is None or d.trigger == scope.trigger)
         ),
         key=lambda d: d.ended_at,
@@ -191,10 +236,28 @@ def _gameday_verdicts(
     verdicts = []
     for day in days[: scope.last]:
         refuse_implausible_at(day.game_day_id, day.ended_at, now=now)
-        recorded = {r.run_id: _recorded(history, r.run_id) for r in day.runs}
+        recorded = {r.run_id: _recorded(evidence, r.run_id) for r in day.runs}
         found = {run_id: doc for run_id, doc in recorded.items() if doc is not None}
-        verdicts.append(judge_gameday(day, policy, now=now, recorded=found))
+        findings = _day_signed(evidence, day)
+        verdicts.append(judge_gameday(day, policy, now=now, recorded=found, findings=findings))
     return verdicts
+
+
+def _day_signed(evidence: Evidence, day: GameDayResult) -> list[str]:
+    """With a trusted key: the game day's own gameday.json is signed, and is the record."""
+    if evidence.key is None:
+        return []
+    path = evidence.history.gameday_path(day.game_day_id)
+    if path is None:
+        return ["the game day's gameday.json is not recorded"]
+    found = unsigned(path, [], evidence.key)
+    if found:
+        return found
+    try:
+        signed = parse_gameday(read_bounded(path, limit=MAX_RESULT_BYTES), source=str(path))
+    except InvalidInputError as exc:
+        return [exc.problems[0].message]
+    return [] if signed == day else [f"the history's copy differs from {path}"]
 
 
 def _summary_verdicts(
@@ -216,14 +279,14 @@ def _summary_verdicts(
     return verdicts
 
 
-def _recorded(history: History, run_id: str) -> Recorded | None:
+def _recorded(evidence: Evidence, run_id: str) -> Recorded | None:
     try:
-        entry = history.get(run_id)
+        entry = evidence.history.get(run_id)
     except InvalidInputError:
         return None
     if entry.doc.run_id != run_id:
         return None
-    return Recorded(entry.doc, against_samples(_kept(entry)))
+    return Recorded(entry.doc, _checked(_kept(entry), evidence.key))
 
 
 def _kept(entry: RunEntry) -> FinishedRun:

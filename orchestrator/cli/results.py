@@ -33,6 +33,7 @@ from orchestrator.results.gameday_result import summary_of
 from orchestrator.results.history import History, RunEntry
 from orchestrator.results.report.document import FinishedRun, load_result, read_samples_of
 from orchestrator.results.report.render import Format, markdown, render
+from orchestrator.results.signing import load_public_key, unsigned
 from orchestrator.results.verify import differences
 from orchestrator.run.console import SafeConsole
 from orchestrator.text import clean
@@ -78,26 +79,41 @@ def report(result: Path, form: str, output: Path | None) -> None:
 
 @click.command()
 @click.argument("run_dir", metavar="RUN_DIR", type=click.Path(path_type=Path))
-def verify(run_dir: Path) -> None:
+@click.option(
+    "--key",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also require the run to be signed with this PEM public key (run --sign-key), its "
+    "result.json and samples.jsonl unchanged since.",
+)
+def verify(run_dir: Path, key: Path | None) -> None:
     """Recompute a run's figures, checks, score and outcome from its samples; exit 0 if they match.
 
     Reads result.json (its drillSpec, phase boundaries and step times) and samples.jsonl, checks
     the samples against samplesDigest, and names every field that differs (exit 1). Exit 2 when
-    the files cannot be read.
+    the files cannot be read. With --key, an unsigned run, or one signed by another key, or
+    changed since it was signed, does not verify either.
 
     \b
       zonedrill verify zonedrill-runs/<run-id>
+      zonedrill verify zonedrill-runs/<run-id> --key zonedrill.pub
     """
     try:
+        trusted = None if key is None else load_public_key(key, option="--key")
         finished = load_result(run_dir, with_samples=False)
         samples, found = read_samples_of(finished)
     except ZonedrillError as exc:
         refuse(exc)
     diffs = differences(finished.doc, samples, found)
+    samples_path = finished.path.parent / finished.doc.samples_file
+    signature = [] if trusted is None else unsigned(finished.path, [samples_path], trusted)
     for line in diffs:
         click.echo(clean(f"differs: {line}"))
+    for line in signature:
+        click.echo(clean(f"signature: {line}"))
     verdict = "does not match" if diffs else "matches"
-    click.echo(clean(f"{finished.path}: {verdict} its {len(samples)} samples"))
+    signed = "" if trusted is None else (", unsigned" if signature else ", signed by the key")
+    click.echo(clean(f"{finished.path}: {verdict} its {len(samples)} samples{signed}"))
+    diffs += signature
     sys.exit(Exit.FAILED if diffs else Exit.OK)
 
 

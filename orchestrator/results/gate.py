@@ -146,17 +146,21 @@ def judge_gameday(
     *,
     now: datetime,
     recorded: dict[str, Recorded] | None,
+    findings: Sequence[str] = (),
 ) -> Verdict:
     """Every reason the game day ``doc`` fails ``policy``.
 
     ``recorded`` holds the drill runs the history has, by run id: each run the game day names
     must be there, agree with it and verify, so a game-day record cannot claim runs that never
     were. None: the record comes from the cluster, where only the summary is kept (and checked).
+    ``findings`` are what is wrong with the record's own file (its signature).
     """
     claim = _Claim(
         doc.outcome, doc.reason, doc.mean_score, "mean score", doc.ended_at, doc.restored
     )
     reasons, age = _against(policy, claim, now=now)
+    if findings:
+        reasons.append(unverified(findings))
     ids = [run.run_id for run in doc.runs]
     if len(set(ids)) != len(ids):
         reasons.append("a drill run is named twice")

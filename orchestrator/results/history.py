@@ -218,6 +218,14 @@ class History:
             )
             connection.execute("COMMIT")
 
+    def gameday_path(self, game_day_id: str) -> Path | None:
+        """Where the game day's gameday.json was written, as recorded; None if not recorded."""
+        with self._connect(write=False) as connection:
+            row = connection.execute(
+                "SELECT result_path FROM gamedays WHERE game_day_id = ?", (game_day_id,)
+            ).fetchone()
+        return Path(row[0]) if row and isinstance(row[0], str) else None
+
     def gamedays(self, *, name: str | None = None, last: int | None = None) -> list[GameDayResult]:
         """Recorded game days, newest first, optionally of one name, at most ``last``."""
         if not self.path.exists():

@@ -13,12 +13,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from rich.console import Console
+from securesystemslib.signer import Signer
 
 from orchestrator.drill import Drill
 from orchestrator.errors import ZonedrillError
 from orchestrator.results.history import History, RunEntry
 from orchestrator.results.report.document import load_result
 from orchestrator.results.report.render import write_reports
+from orchestrator.results.signing import sign
 from orchestrator.run.console import ConsoleObserver, fail, render_summary, styled
 from orchestrator.run.engine import DrillRun, RunOutcome, RunSettings
 from orchestrator.targets.port import ClusterPort
@@ -32,6 +34,8 @@ class Aftermath:
 
     history: History
     trigger: str
+    signer: Signer | None = None
+    """Signs each result as it is recorded (``--sign-key``); None leaves results unsigned."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,10 @@ def report_and_record(outcome: RunOutcome, after: Aftermath, console: Console) -
     """Write the reports and record the run; a failure here is reported, never fatal."""
     try:
         finished = load_result(outcome.out_dir)
+        if after.signer is not None:
+            samples = finished.path.parent / finished.doc.samples_file
+            signed = sign(finished.path, [samples], after.signer)
+            console.print(f"signed: {signed}", highlight=False)
         written = write_reports(finished)
         document = finished.path.read_text(encoding="utf-8")
         entry = RunEntry(doc=finished.doc, trigger=after.trigger, result_path=str(finished.path))

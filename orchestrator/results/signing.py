@@ -1,0 +1,135 @@
+"""Signed results: an in-toto statement over a run's files, in a DSSE envelope (spec §4 issue 19).
+
+A result that verifies still proves only that it agrees with itself: whoever can write the
+folder can write a whole consistent run. A pipeline that gates a release on it needs to know the
+run came from its own runner, so the runner signs the files' digests with its key and the gate
+checks them against the public key it trusts.
+
+The envelope, the signature scheme and the key handling are securesystemslib's and
+cryptography's; this module only says which files a statement covers and reads PEM key files
+(a PKCS#8 private key, a SubjectPublicKeyInfo public key, as ``openssl genpkey -algorithm
+ed25519`` and ``openssl pkey -pubout`` write them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.serialization import (
+    load_pem_private_key,
+    load_pem_public_key,
+)
+from securesystemslib.dsse import Envelope
+from securesystemslib.exceptions import VerificationError
+from securesystemslib.signer import CryptoSigner, Signer, SSlibKey
+
+from orchestrator.errors import InvalidInputError, Problem
+from orchestrator.results.storage import write_durably
+from orchestrator.yamlfile import read_bounded
+
+PAYLOAD_TYPE = "application/vnd.in-toto+json"
+STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+PREDICATE_TYPE = "https://zonedrill.io/attestation/v1"
+SIGNED_SUFFIX = ".intoto.json"
+"""The envelope of ``result.json`` is ``result.intoto.json`` beside it."""
+MAX_KEY_BYTES = 64 * 1024
+MAX_ENVELOPE_BYTES = 1024 * 1024
+
+
+def envelope_path(document: Path) -> Path:
+    """Where the signature of ``document`` (and of the files it names) is kept."""
+    return document.with_name(document.name.removesuffix(".json") + SIGNED_SUFFIX)
+
+
+def load_signer(path: Path, *, option: str = "--sign-key") -> Signer:
+    """The signer of a PEM private key file; exit 2 (InvalidInputError) naming what is wrong."""
+    data = read_bounded(path, limit=MAX_KEY_BYTES)
+    try:
+        return CryptoSigner(load_pem_private_key(data, password=None))
+    except (ValueError, TypeError) as exc:
+        raise _bad_key(path, option, "a PEM private key without a password", exc) from None
+
+
+def load_public_key(path: Path, *, option: str) -> SSlibKey:
+    """The key of a PEM public key file; exit 2 (InvalidInputError) naming what is wrong."""
+    data = read_bounded(path, limit=MAX_KEY_BYTES)
+    try:
+        return SSlibKey.from_crypto(load_pem_public_key(data))
+    except (ValueError, TypeError) as exc:
+        raise _bad_key(path, option, "a PEM public key", exc) from None
+
+
+def _bad_key(path: Path, option: str, wanted: str, exc: Exception) -> InvalidInputError:
+    message = (
+        f"not {wanted} ({exc}); make one with: openssl genpkey -algorithm ed25519 -out "
+        "zonedrill.key && openssl pkey -in zonedrill.key -pubout -out zonedrill.pub"
+    )
+    return InvalidInputError([Problem(str(path), None, None, option, message)])
+
+
+def sign(document: Path, covered: Sequence[Path], signer: Signer) -> Path:
+    """Sign ``document`` and the files it names (``covered``); return the envelope's path."""
+    statement = {
+        "_type": STATEMENT_TYPE,
+        "subject": [_subject(document, path) for path in (document, *covered)],
+        "predicateType": PREDICATE_TYPE,
+        "predicate": {"document": document.name},
+    }
+    envelope = Envelope(
+        payload=json.dumps(statement, sort_keys=True).encode(),
+        payload_type=PAYLOAD_TYPE,
+        signatures={},
+    )
+    envelope.sign(signer)
+    text = json.dumps(envelope.to_dict(), indent=2) + "\n"
+    return write_durably(envelope_path(document), text.encode())
+
+
+def _subject(document: Path, path: Path) -> dict[str, Any]:
+    name = path.relative_to(document.parent).as_posix()
+    return {"name": name, "digest": {"sha256": hashlib.sha256(path.read_bytes()).hexdigest()}}
+
+
+def unsigned(document: Path, covered: Sequence[Path], key: SSlibKey) -> list[str]:
+    """Why ``document`` and ``covered`` are not signed by ``key``: none when they are.
+
+    The statement must name exactly these files, with their digests as they are now.
+    """
+    where = envelope_path(document)
+    if not where.is_file():
+        return [f"not signed: no {where.name} beside {document.name}"]
+    try:
+        envelope = Envelope.from_dict(json.loads(read_bounded(where, limit=MAX_ENVELOPE_BYTES)))
+        envelope.verify([key], 1)
+        statement = json.loads(envelope.payload) if envelope.payload_type == PAYLOAD_TYPE else None
+    except InvalidInputError as exc:
+        return [f"not signed: {exc.problems[0].message}"]
+    except VerificationError:
+        return [f"{where.name}: not signed by the trusted key {key.keyid[:16]}"]
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        return [f"{where.name}: not a DSSE envelope ({exc})"]
+    return _covers(statement, document, covered, where.name)
+
+
+def _covers(statement: Any, document: Path, covered: Sequence[Path], name: str) -> list[str]:
+    if not isinstance(statement, dict) or statement.get("_type") != STATEMENT_TYPE:
+        return [f"{name}: the signed payload is not an in-toto statement"]
+    signed = {
+        s.get("name"): s.get("digest", {}).get("sha256")
+        for s in statement.get("subject", [])
+        if isinstance(s, dict) and isinstance(s.get("digest"), dict)
+    }
+    found = []
+    for path in (document, *covered):
+        subject = _subject(document, path) if path.is_file() else None
+        digest = subject["digest"]["sha256"] if subject else None
+        label = path.relative_to(document.parent).as_posix()
+        if signed.get(label) is None:
+            found.append(f"{name}: {label} is not signed")
+        elif signed[label] != digest:
+            found.append(f"{name}: {label} changed since it was signed")
+    return found

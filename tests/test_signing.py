@@ -1,0 +1,148 @@
+"""Signed results: runs and game days signed with --sign-key, checked by verify --key and gate.
+
+A forger who can write the run folder can write a whole result that verifies against its own
+samples; only a signature by the runner's key tells it apart. The keys are Ed25519 PEM files as
+``openssl genpkey -algorithm ed25519`` and ``openssl pkey -pubout`` write them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
+
+from tests.handmade import graded_document, rescored, write_run
+from tests.support import zonedrill
+from tests.test_gameday import run_gameday, write_drill, write_gameday
+
+
+def key_pair(folder: Path, name: str) -> tuple[Path, Path]:
+    """A fresh Ed25519 key pair as PEM files (PKCS#8 and SubjectPublicKeyInfo)."""
+    key = Ed25519PrivateKey.generate()
+    private, public = folder / f"{name}.key", folder / f"{name}.pub"
+    private.write_bytes(key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+    public.write_bytes(
+        key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    )
+    return private, public
+
+
+@pytest.fixture(scope="module")
+def signed_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """One lab run signed with the runner's key: (state folder, run folder, runner's public key)."""
+    folder = tmp_path_factory.mktemp("signed")
+    private, public = key_pair(folder, "runner")
+    drill = folder / write_drill(folder, "quick")
+    done = zonedrill(
+        folder / "state",
+        "run",
+        str(drill),
+        "--out",
+        str(folder / "run"),
+        "--sign-key",
+        str(private),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "signed: " in done.stdout
+    return folder / "state", folder / "run", public
+
+
+def test_a_signed_run_verifies_and_passes_a_gate_that_trusts_its_key(
+    signed_run: tuple[Path, Path, Path],
+) -> None:
+    """The key that signed it is trusted by verify and by gate, on the file and in the history."""
+    state, run, public = signed_run
+    verified = zonedrill(state, "verify", str(run), "--key", str(public))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "signed by the key" in verified.stdout
+    for where in ([str(run)], ["--drill", "quick"]):
+        gate = zonedrill(state, "gate", *where, "--trusted-key", str(public))
+        assert gate.returncode == 0, gate.stdout + gate.stderr
+
+
+def test_another_key_is_not_trusted(signed_run: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    """A run signed by someone else's key fails verify --key and the gate."""
+    state, run, _ = signed_run
+    _, other = key_pair(tmp_path, "other")
+    verified = zonedrill(state, "verify", str(run), "--key", str(other))
+    assert verified.returncode == 1
+    assert "not signed by the trusted key" in verified.stdout
+    gate = zonedrill(state, "gate", str(run), "--trusted-key", str(other))
+    assert gate.returncode == 1
+    assert "not signed by the trusted key" in gate.stdout
+
+
+def test_a_whole_result_written_from_scratch_verifies_but_is_not_signed(tmp_path: Path) -> None:
+    """The forgery verify alone cannot catch: consistent in every figure, but nobody signed it."""
+    _, public = key_pair(tmp_path, "runner")
+    write_run(tmp_path / "forged", graded_document("forged", "10s"))
+    assert zonedrill(tmp_path, "verify", str(tmp_path / "forged")).returncode == 0
+    verified = zonedrill(tmp_path, "verify", str(tmp_path / "forged"), "--key", str(public))
+    assert (verified.returncode, "no result.intoto.json" in verified.stdout) == (1, True)
+    gate = zonedrill(tmp_path, "gate", str(tmp_path / "forged"), "--trusted-key", str(public))
+    assert gate.returncode == 1
+    assert "not signed: no result.intoto.json" in gate.stdout
+
+
+def test_targets_relaxed_after_signing_are_refused(tmp_path: Path) -> None:
+    """A signed failed run, its drill's RTO target relaxed and the figures rescored to match."""
+    private, public = key_pair(tmp_path, "runner")
+    drill = tmp_path / write_drill(tmp_path, "packed", service="packed")
+    run = tmp_path / "run"
+    done = zonedrill(tmp_path, "run", str(drill), "--out", str(run), "--sign-key", str(private))
+    assert done.returncode == 1, done.stdout + done.stderr
+    document = json.loads((run / "result.json").read_text())
+    document["drillSpec"]["spec"]["targets"][0] |= {"rto": "1h", "availability": "1%"}
+    (run / "result.json").write_text(json.dumps(_rescored_from(run, document)))
+    assert zonedrill(tmp_path, "verify", str(run)).returncode == 0  # consistent, and a pass
+    gate = zonedrill(tmp_path, "gate", str(run), "--trusted-key", str(public))
+    assert gate.returncode == 1
+    assert "result.json changed since it was signed" in gate.stdout
+
+
+def _rescored_from(run: Path, document: dict[str, object]) -> dict[str, object]:
+    from orchestrator.probes.samples import read_samples  # noqa: PLC0415
+
+    samples, _ = read_samples(run / "samples.jsonl")
+    return rescored(document, samples)
+
+
+def test_a_signed_game_day_passes_and_an_unsigned_record_does_not(tmp_path: Path) -> None:
+    """gameday run --sign-key signs gameday.json and each drill run; the gate checks both."""
+    private, public = key_pair(tmp_path, "runner")
+    gameday = write_gameday(tmp_path, [write_drill(tmp_path, "one")])
+    code, _, printed = run_gameday(tmp_path, gameday, "--sign-key", str(private))
+    assert code == 0, printed
+    gate = zonedrill(tmp_path / "state", "gate", "--gameday", "gd", "--trusted-key", str(public))
+    assert gate.returncode == 0, gate.stdout + gate.stderr
+    (tmp_path / "out" / "gameday.intoto.json").unlink()
+    gate = zonedrill(tmp_path / "state", "gate", "--gameday", "gd", "--trusted-key", str(public))
+    assert gate.returncode == 1
+    assert "not signed: no gameday.intoto.json" in gate.stdout
+
+
+@pytest.mark.parametrize("command", [["run", "{drill}"], ["gameday", "run", "{gameday}"]])
+def test_a_bad_signing_key_is_refused_before_anything_runs(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """A public key given as --sign-key: exit 2, how to make a key, and no run folder."""
+    _, public = key_pair(tmp_path, "runner")
+    drill = tmp_path / write_drill(tmp_path, "one")
+    names = {"drill": str(drill), "gameday": str(write_gameday(tmp_path, [drill.name]))}
+    args = [part.format(**names) for part in command]
+    done = zonedrill(
+        tmp_path / "state", *args, "--out", str(tmp_path / "out"), "--sign-key", str(public)
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    printed = done.stdout + done.stderr
+    assert "not a PEM private key" in printed
+    assert "openssl genpkey -algorithm ed25519" in printed
+    assert not (tmp_path / "out").exists()
