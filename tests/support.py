@@ -10,6 +10,13 @@ import threading
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 ZONEDRILL = [sys.executable, "-m", "orchestrator"]
@@ -108,3 +115,14 @@ def outcome_of(code: int, result: dict[str, object]) -> tuple[int, str, frozense
     assert isinstance(checks, list)
     failed = frozenset((c["probe"], c["metric"]) for c in checks if not c["passed"])
     return code, str(result.get("outcome")), failed
+
+
+def key_pair(folder: Path, name: str) -> tuple[Path, Path]:
+    """A fresh Ed25519 key pair as PEM files (PKCS#8 and SubjectPublicKeyInfo)."""
+    key = Ed25519PrivateKey.generate()
+    private, public = folder / f"{name}.key", folder / f"{name}.pub"
+    private.write_bytes(key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+    public.write_bytes(
+        key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    )
+    return private, public

@@ -20,7 +20,7 @@ from orchestrator.drill import load_drill
 from orchestrator.drill.picks import drill_seed
 from tests.cluster.zones import api_client, core_api
 from tests.kubecase import nodes_as_before
-from tests.support import REPO, ZONEDRILL, cli_env
+from tests.support import REPO, ZONEDRILL, cli_env, key_pair
 from tests.test_kube_drills import workloads
 from tests.test_rbac import apply, manifests, token_kubeconfig
 
@@ -61,6 +61,7 @@ def test_a_game_day_on_kube_runs_every_drill_and_restores(
     gameday = tmp_path / "kube.gameday.yaml"
     gameday.write_text(GAMEDAY.format(drills=shortened(tmp_path)))
     out, state = tmp_path / "out", tmp_path / "state"
+    private, public = key_pair(tmp_path, "runner")
     with workloads(control_plane, kube, "pangyo-battery-fire-multizone") as urls:
         done = subprocess.run(
             [
@@ -72,6 +73,7 @@ def test_a_game_day_on_kube_runs_every_drill_and_restores(
                 f"--kubeconfig={control_plane.kubeconfig}",
                 f"--out={out}",
                 "--seed=2",
+                f"--sign-key={private}",
                 *urls,
             ],
             capture_output=True,
@@ -91,24 +93,27 @@ def test_a_game_day_on_kube_runs_every_drill_and_restores(
 
     token = str(token_kubeconfig(control_plane, admin, "zonedrill", tmp_path))
     env = cli_env(tmp_path / "elsewhere")  # no local history: only the cluster knows
-    gate = subprocess.run(
-        [
-            *ZONEDRILL,
-            "gate",
-            "--gameday=kube-gd",
-            "--from-cluster",
-            f"--kubeconfig={token}",
-            "--max-age=1h",
-            "--min-score=90",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
-    assert gate.returncode == 0, gate.stdout + gate.stderr
-    assert result["gameDayId"] in gate.stdout
+    _, other = key_pair(tmp_path, "other")
+    for trusted, code in ((public, 0), (other, 1)):
+        gate = subprocess.run(
+            [
+                *ZONEDRILL,
+                "gate",
+                "--gameday=kube-gd",
+                "--from-cluster",
+                f"--kubeconfig={token}",
+                "--max-age=1h",
+                "--min-score=90",
+                f"--trusted-key={trusted}",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        assert gate.returncode == code, gate.stdout + gate.stderr
+        assert result["gameDayId"] in gate.stdout
     listed = subprocess.run(
         [
             *ZONEDRILL,

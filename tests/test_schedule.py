@@ -28,13 +28,16 @@ GAMEDAY = REPO / "drills" / "weekly-dc-loss.gameday.yaml"
 IMAGE = "registry.example/zonedrill:test"
 NAMESPACE = "zonedrill"  # the RBAC's ClusterRoleBinding is shared with the other cluster tests
 CRONJOB = "zonedrill-weekly-dc-loss"
+KEY_HOLDER = "zonedrill-sign-key"  # the Secret holding the signing key
 
 
 @pytest.fixture(scope="module")
 def scheduled(control_plane: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Print the manifests with zonedrill schedule and apply them; remove what they added."""
     state = tmp_path_factory.mktemp("schedule")
-    done = zonedrill(state, "schedule", str(GAMEDAY), "--image", IMAGE)
+    done = zonedrill(
+        state, "schedule", str(GAMEDAY), "--image", IMAGE, "--sign-key-secret", KEY_HOLDER
+    )
     assert done.returncode == 0, done.stderr
     applied = subprocess.run(
         control_plane.kubectl("apply", "-f", "-"),
@@ -108,11 +111,20 @@ def test_a_job_started_from_the_cronjob_runs_the_game_day(
         "--target=kube",
         f"--lock-namespace={NAMESPACE}",
         "--trigger=schedule",
+        "--sign-key=/var/run/zonedrill/sign-key/key.pem",
     ]
     assert pod.service_account_name == "zonedrill"
     assert job.spec.backoff_limit == 0
     volumes = {v.name: v for v in pod.volumes}
     assert volumes["state"].persistent_volume_claim.claim_name == "zonedrill-state-weekly-dc-loss"
+    signing = volumes["sign-key"].secret
+    assert (signing.secret_name, signing.default_mode) == (KEY_HOLDER, 0o440)
+    assert [(i.key, i.path) for i in signing.items] == [("zonedrill.key", "key.pem")]
+    mounts = {m.name: m for m in container.volume_mounts}
+    assert (mounts["sign-key"].mount_path, mounts["sign-key"].read_only) == (
+        "/var/run/zonedrill/sign-key",
+        True,
+    )
     items = {i.path for i in volumes["gameday"].config_map.items}
     assert items == {
         "weekly-dc-loss.gameday.yaml",
@@ -306,3 +318,12 @@ def test_a_newline_in_the_game_days_path_stays_inside_the_header_comment(tmp_pat
     assert "stolen" not in "".join(
         line for line in done.stdout.splitlines() if not line.startswith("#")
     )
+
+
+def test_a_signing_secret_that_is_not_a_name_is_refused() -> None:
+    """--sign-key-secret goes into the manifests and the header comment: a name, or exit 2."""
+    gameday, drills = load_gameday(GAMEDAY)
+    request = ScheduleRequest(gameday, GAMEDAY, drills, IMAGE, NAMESPACE, "key\nkind: Secret")
+    with pytest.raises(InvalidInputError) as refused:
+        manifests(request)
+    assert [p.file for p in refused.value.problems] == ["--sign-key-secret"]

@@ -11,28 +11,22 @@ import json
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    NoEncryption,
-    PrivateFormat,
-    PublicFormat,
+
+from orchestrator.results.gameday_result import (
+    add_summary,
+    parse_gameday,
+    parse_summaries,
+    summary_of,
 )
-
+from orchestrator.results.signing import (
+    load_public_key,
+    load_signer,
+    sign_summary,
+    summary_unsigned,
+)
 from tests.handmade import graded_document, rescored, write_run
-from tests.support import zonedrill
+from tests.support import key_pair, zonedrill
 from tests.test_gameday import run_gameday, write_drill, write_gameday
-
-
-def key_pair(folder: Path, name: str) -> tuple[Path, Path]:
-    """A fresh Ed25519 key pair as PEM files (PKCS#8 and SubjectPublicKeyInfo)."""
-    key = Ed25519PrivateKey.generate()
-    private, public = folder / f"{name}.key", folder / f"{name}.pub"
-    private.write_bytes(key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
-    public.write_bytes(
-        key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
-    )
-    return private, public
 
 
 @pytest.fixture(scope="module")
@@ -146,3 +140,26 @@ def test_a_bad_signing_key_is_refused_before_anything_runs(
     assert "not a PEM private key" in printed
     assert "openssl genpkey -algorithm ed25519" in printed
     assert not (tmp_path / "out").exists()
+
+
+def test_a_cluster_summary_carries_its_own_signature(tmp_path: Path) -> None:
+    """The summary kept in the cluster is signed whole: any field changed, or another key, fails."""
+    private, public = key_pair(tmp_path, "runner")
+    _, other = key_pair(tmp_path, "other")
+    gameday = write_gameday(tmp_path, [write_drill(tmp_path, "one")])
+    code, _, printed = run_gameday(tmp_path, gameday)
+    assert code == 0, printed
+    day = parse_gameday((tmp_path / "out" / "gameday.json").read_bytes(), source="gameday.json")
+    summary = sign_summary(summary_of(day), load_signer(private))
+    # As the cluster keeps it: JSON in a ConfigMap, read back.
+    (kept,) = parse_summaries(add_summary(None, summary, source="k"), source="k")
+    trusted = load_public_key(public, option="--trusted-key")
+    assert summary_unsigned(kept, trusted) == []
+    assert (
+        "not signed by the trusted key"
+        in summary_unsigned(kept, load_public_key(other, option="--trusted-key"))[0]
+    )
+    for forged in ({"trigger": "schedule"}, {"ended_at": day.started_at}):
+        changed = kept.model_copy(update=forged)
+        assert "changed since it was signed" in summary_unsigned(changed, trusted)[0]
+    assert "carries no signature" in summary_unsigned(summary_of(day), trusted)[0]

@@ -38,7 +38,7 @@ from orchestrator.results.gameday_result import GameDayResult, summary_of
 from orchestrator.results.history import History, default_path
 from orchestrator.results.report.document import load_result
 from orchestrator.results.report.gameday import GameDayReport, write_gameday_reports
-from orchestrator.results.signing import sign
+from orchestrator.results.signing import sign, sign_summary
 from orchestrator.results.storage import write_durably
 from orchestrator.run.console import SafeConsole, fail, render_plan, styled
 from orchestrator.run.engine import RunSettings
@@ -275,6 +275,8 @@ def _finish(
     data = result.encoded()
     if not target_named(prepared.target).lives_with_process:  # kept where the cluster is
         summary = summary_of(result)
+        if after.signer is not None:
+            summary = sign_summary(summary, after.signer)
         warnings += run_async(lambda: record_summary(summary, prepared.target, where.settings))
     earlier = _earlier(after.history, result, warnings)
     missing = _record(result, data, where.folder, after, console)

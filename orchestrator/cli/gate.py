@@ -42,7 +42,7 @@ from orchestrator.results.gate import (
 )
 from orchestrator.results.history import History, RunEntry
 from orchestrator.results.report.document import MAX_RESULT_BYTES, FinishedRun, load_result
-from orchestrator.results.signing import load_public_key, unsigned
+from orchestrator.results.signing import load_public_key, summary_unsigned, unsigned
 from orchestrator.results.verify import against_samples
 from orchestrator.text import clean
 from orchestrator.yamlfile import read_bounded
@@ -140,12 +140,9 @@ def gate(
                 message = "--gameday reads the history: give no result files and no --drill"
                 raise InvalidInputError([Problem("gate", None, None, "", message)])
             scope = GameDayScope(gameday, last, trigger)
-            if from_cluster and key is not None:
-                message = "cluster summaries are not signed yet: gate the local history or files"
-                raise InvalidInputError([Problem("--trusted-key", None, None, "", message)])
             if from_cluster:
                 summaries = run_async(lambda: cluster_summaries(settings, gameday))
-                verdicts = _summary_verdicts(summaries, scope, policy, now)
+                verdicts = _summary_verdicts(summaries, scope, policy, now, key)
             else:
                 days = Evidence(history_at(history_path), key)
                 verdicts = _gameday_verdicts(days, scope, policy, now)
@@ -261,7 +258,11 @@ def _day_signed(evidence: Evidence, day: GameDayResult) -> list[str]:
 
 
 def _summary_verdicts(
-    summaries: list[GameDaySummary], scope: GameDayScope, policy: GatePolicy, now: datetime
+    summaries: list[GameDaySummary],
+    scope: GameDayScope,
+    policy: GatePolicy,
+    now: datetime,
+    key: SSlibKey | None,
 ) -> list[Verdict]:
     days = sorted(
         (
@@ -275,7 +276,8 @@ def _summary_verdicts(
     verdicts = []
     for day in days[: scope.last]:
         refuse_implausible_at(day.game_day_id, day.ended_at, now=now)
-        verdicts.append(judge_gameday(day, policy, now=now, recorded=None))
+        findings = [] if key is None else summary_unsigned(day, key)
+        verdicts.append(judge_gameday(day, policy, now=now, recorded=None, findings=findings))
     return verdicts
 
 

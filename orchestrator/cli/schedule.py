@@ -30,7 +30,14 @@ from orchestrator.run.console import fail
     show_default=True,
     help="Where the CronJob, its ServiceAccount, the drill Lease and the results live.",
 )
-def schedule(file: Path, image: str, namespace: str) -> None:
+@click.option(
+    "--sign-key-secret",
+    metavar="NAME",
+    help="Sign every result with the PEM private key in this Secret's zonedrill.key (made "
+    "with: kubectl -n NAMESPACE create secret generic NAME --from-file=zonedrill.key); gate "
+    "with --trusted-key and the public key.",
+)
+def schedule(file: Path, image: str, namespace: str, sign_key_secret: str | None) -> None:
     """Print the manifests that run a game day on its spec.schedule inside the cluster.
 
     A ConfigMap with the game day and its drills, a CronJob (concurrencyPolicy Forbid, the
@@ -46,7 +53,7 @@ def schedule(file: Path, image: str, namespace: str) -> None:
     console = stderr()
     try:
         gameday_model, drills = load_gameday(file)
-        request = ScheduleRequest(gameday_model, file, drills, image, namespace)
+        request = ScheduleRequest(gameday_model, file, drills, image, namespace, sign_key_secret)
         documents = manifests(request)
     except ZonedrillError as exc:
         sys.exit(fail(console, exc))
@@ -65,6 +72,12 @@ def schedule(file: Path, image: str, namespace: str) -> None:
         f"#   zonedrill gate --gameday {name} --from-cluster --lock-namespace {namespace}"
         " --trigger schedule --max-age 7d"
     )
+    if sign_key_secret is not None:  # checked by manifests(): a Secret's name, no newline
+        click.echo(
+            f"# Results signed with Secret {namespace}/{sign_key_secret}, created first with\n"
+            f"#   kubectl -n {namespace} create secret generic {sign_key_secret} "
+            "--from-file=zonedrill.key"
+        )
     yaml = YAML()
     yaml.default_flow_style = False
     stream = io.StringIO()

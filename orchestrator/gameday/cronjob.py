@@ -27,6 +27,9 @@ from orchestrator.yamlfile import read_text
 CONFIG_DIR = "/etc/zonedrill"
 STATE_DIR = "/var/lib/zonedrill"
 STATE_CLAIM = "zonedrill-state"
+SIGN_KEY_DIR = "/var/run/zonedrill/sign-key"
+SIGN_KEY_ITEM = "zonedrill.key"
+"""The Secret's key holding the PEM private key (kubectl create secret generic --from-file)."""
 IMAGE_USER = 10001
 """The user of zonedrill's image (k8s/image/build.py); other images work as that user too."""
 GRACE_SECONDS = 660
@@ -43,6 +46,8 @@ class ScheduleRequest:
     drills: list[tuple[Path, Drill]]
     image: str
     namespace: str
+    sign_key_secret: str | None = None
+    """The Secret whose zonedrill.key signs every result (``--sign-key-secret``); None: unsigned."""
 
 
 def manifests(request: ScheduleRequest) -> list[dict[str, Any]]:
@@ -62,6 +67,7 @@ def manifests(request: ScheduleRequest) -> list[dict[str, Any]]:
 MAX_GAMEDAY_NAME = 52 - len("zonedrill-")
 """A CronJob's name is at most 52 characters (its Jobs add a suffix), and it is zonedrill-NAME."""
 IMAGE = re.compile(r"[\x21-\x7e]+")
+SECRET_NAME = re.compile(r"[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?")
 
 
 def _refusals(request: ScheduleRequest) -> Iterator[Problem]:
@@ -86,6 +92,10 @@ def _refusals(request: ScheduleRequest) -> Iterator[Problem]:
             "itself: rename the game day"
         )
         yield Problem(where, None, None, "metadata.name", message)
+    secret = request.sign_key_secret
+    if secret is not None and not SECRET_NAME.fullmatch(secret):
+        message = "expected a Secret's name (DNS-1123 subdomain), e.g. zonedrill-sign-key"
+        yield Problem("--sign-key-secret", None, None, "", message)
     if not re.fullmatch(DNS_LABEL_PATTERN, request.namespace):
         yield Problem("--namespace", None, None, "", "expected a DNS-1123 label, e.g. zonedrill")
     if not IMAGE.fullmatch(request.image):
@@ -198,6 +208,7 @@ def command(request: ScheduleRequest, files: dict[str, Path]) -> list[str]:
     gameday = next(
         rel for rel, path in files.items() if path == Path(os.path.abspath(request.path))
     )
+    signing = [] if request.sign_key_secret is None else [f"--sign-key={SIGN_KEY_DIR}/key.pem"]
     return [
         "gameday",
         "run",
@@ -205,7 +216,20 @@ def command(request: ScheduleRequest, files: dict[str, Path]) -> list[str]:
         "--target=kube",
         f"--lock-namespace={request.namespace}",
         "--trigger=schedule",
+        *signing,
     ]
+
+
+def _sign_key_volume(request: ScheduleRequest) -> list[dict[str, Any]]:
+    """The signing key, readable by the image's user only through fsGroup (mode 0440)."""
+    if request.sign_key_secret is None:
+        return []
+    secret = {
+        "secretName": request.sign_key_secret,
+        "items": [{"key": SIGN_KEY_ITEM, "path": "key.pem"}],
+        "defaultMode": 0o440,
+    }
+    return [{"name": "sign-key", "secret": secret}]
 
 
 def _cron_job(request: ScheduleRequest, files: dict[str, Path]) -> dict[str, Any]:
@@ -235,6 +259,7 @@ def _cron_job(request: ScheduleRequest, files: dict[str, Path]) -> dict[str, Any
                     },
                 },
                 {"name": "state", "persistentVolumeClaim": {"claimName": state_claim(request)}},
+                *_sign_key_volume(request),
             ],
         },
     }
@@ -275,6 +300,10 @@ def _container(request: ScheduleRequest, files: dict[str, Path]) -> dict[str, An
         "volumeMounts": [
             {"name": "gameday", "mountPath": CONFIG_DIR, "readOnly": True},
             {"name": "state", "mountPath": STATE_DIR},
+            *(
+                {"name": v["name"], "mountPath": SIGN_KEY_DIR, "readOnly": True}
+                for v in _sign_key_volume(request)
+            ),
         ],
     }
 

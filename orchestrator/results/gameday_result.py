@@ -222,6 +222,8 @@ class GameDaySummary(ResultModel):
     runs: list[SummaryRunDoc]
     digest: str = Field(pattern=r"^[0-9a-f]{64}$")
     """SHA-256 of the game day's gameday.json, to match it with the file where it is kept."""
+    signature: dict[str, Any] | None = None
+    """A DSSE envelope whose statement holds every other field (``--sign-key``); None: unsigned."""
 
     @property
     def skipped_drills(self) -> int:

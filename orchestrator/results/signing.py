@@ -13,6 +13,7 @@ ed25519`` and ``openssl pkey -pubout`` write them).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from collections.abc import Sequence
@@ -28,6 +29,7 @@ from securesystemslib.exceptions import VerificationError
 from securesystemslib.signer import CryptoSigner, Signer, SSlibKey
 
 from orchestrator.errors import InvalidInputError, Problem
+from orchestrator.results.gameday_result import GameDaySummary
 from orchestrator.results.storage import write_durably
 from orchestrator.yamlfile import read_bounded
 
@@ -73,11 +75,19 @@ def _bad_key(path: Path, option: str, wanted: str, exc: Exception) -> InvalidInp
 
 def sign(document: Path, covered: Sequence[Path], signer: Signer) -> Path:
     """Sign ``document`` and the files it names (``covered``); return the envelope's path."""
+    subjects = [_subject(document, path) for path in (document, *covered)]
+    envelope = signed(subjects, {"document": document.name}, signer)
+    text = json.dumps(envelope, indent=2) + "\n"
+    return write_durably(envelope_path(document), text.encode())
+
+
+def signed(subjects: list[dict[str, Any]], predicate: dict[str, Any], signer: Signer) -> Any:
+    """The DSSE envelope (JSON data) of an in-toto statement of ``subjects`` and ``predicate``."""
     statement = {
         "_type": STATEMENT_TYPE,
-        "subject": [_subject(document, path) for path in (document, *covered)],
+        "subject": subjects,
         "predicateType": PREDICATE_TYPE,
-        "predicate": {"document": document.name},
+        "predicate": predicate,
     }
     envelope = Envelope(
         payload=json.dumps(statement, sort_keys=True).encode(),
@@ -85,8 +95,7 @@ def sign(document: Path, covered: Sequence[Path], signer: Signer) -> Path:
         signatures={},
     )
     envelope.sign(signer)
-    text = json.dumps(envelope.to_dict(), indent=2) + "\n"
-    return write_durably(envelope_path(document), text.encode())
+    return envelope.to_dict()
 
 
 def _subject(document: Path, path: Path) -> dict[str, Any]:
@@ -103,16 +112,28 @@ def unsigned(document: Path, covered: Sequence[Path], key: SSlibKey) -> list[str
     if not where.is_file():
         return [f"not signed: no {where.name} beside {document.name}"]
     try:
-        envelope = Envelope.from_dict(json.loads(read_bounded(where, limit=MAX_ENVELOPE_BYTES)))
-        envelope.verify([key], 1)
-        statement = json.loads(envelope.payload) if envelope.payload_type == PAYLOAD_TYPE else None
-    except InvalidInputError as exc:
-        return [f"not signed: {exc.problems[0].message}"]
+        data = json.loads(read_bounded(where, limit=MAX_ENVELOPE_BYTES))
+    except (InvalidInputError, ValueError) as exc:
+        return [f"{where.name}: not readable ({exc})"]
+    statement, found = statement_of(data, key, where.name)
+    return found or _covers(statement, document, covered, where.name)
+
+
+def statement_of(envelope: Any, key: SSlibKey, name: str) -> tuple[Any, list[str]]:
+    """The in-toto statement ``envelope`` (JSON data) carries, if ``key`` signed it."""
+    try:
+        opened = Envelope.from_dict(copy.deepcopy(envelope))  # from_dict pops what it reads
+        opened.verify([key], 1)
     except VerificationError:
-        return [f"{where.name}: not signed by the trusted key {key.keyid[:16]}"]
+        return None, [f"{name}: not signed by the trusted key {key.keyid[:16]}"]
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        return [f"{where.name}: not a DSSE envelope ({exc})"]
-    return _covers(statement, document, covered, where.name)
+        return None, [f"{name}: not a DSSE envelope ({exc})"]
+    if opened.payload_type != PAYLOAD_TYPE:
+        return None, [f"{name}: carries {opened.payload_type}, not an in-toto statement"]
+    try:
+        return json.loads(opened.payload), []
+    except ValueError as exc:
+        return None, [f"{name}: the signed payload is not JSON ({exc})"]
 
 
 def _covers(statement: Any, document: Path, covered: Sequence[Path], name: str) -> list[str]:
@@ -133,3 +154,28 @@ def _covers(statement: Any, document: Path, covered: Sequence[Path], name: str) 
         elif signed[label] != digest:
             found.append(f"{name}: {label} changed since it was signed")
     return found
+
+
+def sign_summary(summary: GameDaySummary, signer: Signer) -> GameDaySummary:
+    """``summary`` carrying its own signature: the cluster keeps no file to sign beside it."""
+    subject = {"name": "gameday.json", "digest": {"sha256": summary.digest}}
+    envelope = signed([subject], _summary_fields(summary), signer)
+    return summary.model_copy(update={"signature": envelope})
+
+
+def summary_unsigned(summary: GameDaySummary, key: SSlibKey) -> list[str]:
+    """Why ``summary`` is not signed by ``key`` as it reads now: none when it is."""
+    name = f"the cluster's summary of {summary.game_day_id}"
+    if summary.signature is None:
+        return [f"not signed: {name} carries no signature"]
+    statement, found = statement_of(summary.signature, key, name)
+    if found:
+        return found
+    if not isinstance(statement, dict) or statement.get("predicate") != _summary_fields(summary):
+        return [f"{name} changed since it was signed"]
+    return []
+
+
+def _summary_fields(summary: GameDaySummary) -> dict[str, Any]:
+    fields: dict[str, Any] = summary.model_dump(mode="json", by_alias=True, exclude={"signature"})
+    return fields
