@@ -104,6 +104,13 @@ class KubeTarget:
         """``kube/<API server URL>``."""
         return f"kube/{self.server}"
 
+    async def cluster_uid(self) -> str | None:
+        """The kube-system namespace's UID: made once with the cluster, kept for its life."""
+        namespace = await self.api.call(
+            self.api.core.read_namespace, "kube-system", verb="get", what="namespaces/kube-system"
+        )
+        return str(namespace.metadata.uid)
+
     @property
     def persistent(self) -> bool:
         """Changes outlive this process."""

@@ -20,6 +20,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from orchestrator.ctk import control
+from orchestrator.ctk.scoring_ctk import NEVER_REACHED
 from orchestrator.drill import Drill, load_drill
 from tests.support import REPO, ZONEDRILL, cli_env, zonedrill
 from tests.test_gameday import write_drill
@@ -487,11 +488,54 @@ def test_a_run_that_lost_no_zone_is_never_passed(tmp_path: Path, answering: int)
     done = chaos_run(tmp_path, experiment)
     assert done.returncode == 1, done.stdout + done.stderr  # the judgement deviates
     result = json.loads((tmp_path / "run" / "result.json").read_text())
-    assert (result["outcome"], result["reason"]) == (
-        "error",
-        "no zone was lost in the method: nothing to score",
-    )
-    assert result["steps"] == []
+    assert (result["outcome"], result["reason"]) == ("error", NEVER_REACHED)
+    assert (result["steps"], result["cluster"]) == ([], None)
+
+
+UNREACHABLE = """\
+apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+"""
+
+
+def test_a_run_that_never_reached_its_cluster_is_an_error(tmp_path: Path, answering: int) -> None:
+    """Service probes that cannot reach the API server: error, not a service found not steady."""
+    (tmp_path / "kubeconfig").write_text(UNREACHABLE)
+    experiment = controlled_experiment(tmp_path, answering)
+    data = json.loads(experiment.read_text())
+    data["steady-state-hypothesis"]["probes"][0] = {
+        "type": "probe",
+        "name": "api",
+        "tolerance": {
+            "type": "probe",
+            "name": "answered",
+            "provider": {
+                "type": "python",
+                "module": "orchestrator.ctk.probes",
+                "func": "answer_ok",
+                "arguments": {},
+            },
+        },
+        "provider": {
+            "type": "python",
+            "module": "orchestrator.ctk.probes",
+            "func": "service_status",
+            "arguments": {
+                "namespace": "m",
+                "name": "api",
+                "kubeconfig": str(tmp_path / "kubeconfig"),
+            },
+        },
+    }
+    experiment.write_text(json.dumps(data))
+    done = chaos_run(tmp_path, experiment)
+    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert (result["outcome"], result["reason"]) == ("error", NEVER_REACHED), done.stdout
+    assert result["cluster"] is None
 
 
 def test_a_probe_asked_twice_makes_the_run_unscorable(tmp_path: Path, answering: int) -> None:

@@ -23,7 +23,12 @@ def stamp(age: timedelta) -> str:
 
 
 def made(
-    run_id: str, rto: str, *, aborted: bool = False, age: timedelta = timedelta(hours=1)
+    run_id: str,
+    rto: str,
+    *,
+    aborted: bool = False,
+    age: timedelta = timedelta(hours=1),
+    **changes: Any,
 ) -> dict[str, Any]:
     """The hand-built 10 s outage judged by an RTO target of ``rto``, ended ``age`` ago."""
     return graded_document(
@@ -33,6 +38,7 @@ def made(
         startedAt=stamp(age + timedelta(minutes=1)),
         endedAt=stamp(age),
         reason="guardrail: talk-api failing" if aborted else None,
+        **changes,
     )
 
 
@@ -66,8 +72,18 @@ def files(tmp_path: Path, *names: str) -> list[str]:
 @pytest.mark.parametrize(
     ("names", "options", "code", "expected"),
     [
-        (["passed"], [], 0, "ok   run-passed (handmade): passed, score 100.0"),
-        (["failed"], [], 1, "FAIL run-failed (handmade): outcome failed, required passed"),
+        (
+            ["passed"],
+            [],
+            0,
+            "ok   run-passed (handmade) on lab (no cluster recorded): passed, score 100.0",
+        ),
+        (
+            ["failed"],
+            [],
+            1,
+            "FAIL run-failed (handmade) on lab (no cluster recorded): outcome failed, required",
+        ),
         (["aborted"], [], 1, "outcome aborted (guardrail: talk-api failing), required passed"),
         (["stale"], ["--max-age", "7d"], 1, "ended 9d ago, older than the maximum age 7d"),
         (["stale"], ["--max-age", "10d"], 0, "gate passed: 1 of 1"),
@@ -192,3 +208,37 @@ def test_a_huge_last_reads_as_all_runs_not_a_crash(tmp_path: Path, args: list[st
     done = CliRunner().invoke(main, [*args, "--history", str(tmp_path / "h.sqlite")])
     assert done.exception is None or isinstance(done.exception, SystemExit), done.output
     assert done.exit_code in (0, 1), done.output
+
+
+LAB_PLACE = {"identity": "lab/handmade", "uid": None}
+PROD = {"identity": "kube/https://127.0.0.1:6443", "uid": "5b1f0c3e-prod"}
+
+
+def test_runs_on_two_clusters_are_not_judged_together(tmp_path: Path) -> None:
+    """A lab pass must not stand in for the production cluster's run: choose, or exit 2."""
+    history = History(tmp_path / "h.sqlite")
+    record(history, made("lab-new", "10s", target="lab", cluster=LAB_PLACE), "ci")
+    failed_prod = made("prod-old", "5s", age=timedelta(hours=2), target="kube", cluster=PROD)
+    record(history, failed_prod, "ci")
+    common = ["--drill", "handmade", "--history", str(tmp_path / "h.sqlite")]
+    code, output = gate(tmp_path, *common)
+    assert code == 2, output
+    assert "these runs were on 2 clusters or targets" in output
+    assert "kube/https://127.0.0.1:6443 (kube-system 5b1f0c3e-prod)" in output
+    for chosen in (["--cluster", "5b1f0c3e-prod"], ["--cluster", "https://127.0.0.1:6443"]):
+        code, output = gate(tmp_path, *common, *chosen)
+        assert code == 1, output
+        assert "FAIL prod-old (handmade) on kube/https://127.0.0.1:6443" in output
+    code, output = gate(tmp_path, *common, "--target", "lab")
+    assert (code, "ok   lab-new (handmade) on lab/handmade:" in output) == (0, True)
+
+
+def test_a_file_from_another_cluster_fails_a_gate_for_this_one(tmp_path: Path) -> None:
+    """Result files: mixed places are refused; a --cluster the file did not run on fails it."""
+    lab = str(write_run(tmp_path / "lab", made("lab-new", "10s", cluster=LAB_PLACE)))
+    prod = str(write_run(tmp_path / "prod", made("prod", "10s", target="kube", cluster=PROD)))
+    code, output = gate(tmp_path, lab, prod)
+    assert (code, "choose one with --target" in output.lower()) == (2, True)
+    code, output = gate(tmp_path, lab, "--cluster", "5b1f0c3e-prod")
+    assert code == 1, output
+    assert "ran on lab/handmade, the gate asks for cluster 5b1f0c3e-prod" in output

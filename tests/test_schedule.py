@@ -166,6 +166,8 @@ def test_the_service_account_has_exactly_the_rbac_manifest(
         ("create", "configmaps", "no"),
         ("get", "configmaps/zonedrill-weekly-dc-loss", "no"),
         ("get", "secrets", "no"),
+        ("get", "namespaces/kube-system", "yes"),
+        ("get", "namespaces/default", "no"),
     ):
         answer = subprocess.run(
             control_plane.kubectl(

@@ -39,11 +39,13 @@ from orchestrator.results.gate import (
     judge_gameday,
     refuse_implausible,
     refuse_implausible_at,
+    refuse_mixed,
 )
-from orchestrator.results.history import History, RunEntry
+from orchestrator.results.history import History, Place, RunEntry
 from orchestrator.results.report.document import MAX_RESULT_BYTES, FinishedRun, load_result
 from orchestrator.results.signing import load_public_key, summary_unsigned, unsigned
 from orchestrator.results.verify import against_samples
+from orchestrator.targets.registry import target_names
 from orchestrator.text import clean
 from orchestrator.yamlfile import read_bounded
 
@@ -88,6 +90,17 @@ def _finite(_: click.Context, param: click.Parameter, value: float | None) -> fl
     "ConfigMap (needs only the zonedrill ServiceAccount's get), not the local history.",
 )
 @click.option(
+    "--target",
+    type=click.Choice(target_names()),
+    help="Only runs on this target (kube, lab, ...). Runs from several targets or clusters are "
+    "refused (exit 2) unless --target or --cluster chooses.",
+)
+@click.option(
+    "--cluster",
+    help="Only runs on this cluster: its kube-system namespace's UID, or its API server URL "
+    "(as the verdict lines print them).",
+)
+@click.option(
     "--trusted-key",
     type=click.Path(path_type=Path, dir_okay=False),
     envvar="ZONEDRILL_TRUSTED_KEY",
@@ -108,6 +121,8 @@ def gate(
     max_age: str | None,
     outcomes: tuple[str, ...],
     from_cluster: bool,
+    target: str | None,
+    cluster: str | None,
     trusted_key: Path | None,
     history_path: Path | None,
     form: str,
@@ -133,6 +148,7 @@ def gate(
             outcomes=frozenset(outcomes or ["passed"]),
             min_score=min_score,
             max_age=_age_option(max_age),
+            place=Place(target, cluster),
         )
         now = datetime.now(UTC)
         if gameday is not None:
@@ -150,7 +166,9 @@ def gate(
             message = "--from-cluster goes with --gameday NAME (drill runs are not kept there)"
             raise InvalidInputError([Problem("gate", None, None, "", message)])
         else:
-            runs = _gate_inputs(results, drill, last, trigger, history_path)
+            runs = _gate_inputs(
+                results, HistoryScope(drill, last, trigger, policy.place), history_path
+            )
             refuse_implausible([r.doc for r in runs], now=now)
             verdicts = [judge(r.doc, policy, now=now, findings=_checked(r, key)) for r in runs]
     except ZonedrillError as exc:
@@ -305,14 +323,28 @@ def _age_option(text: str | None) -> float | None:
         raise InvalidInputError([Problem("--max-age", None, None, "", str(exc))]) from None
 
 
+@dataclass(frozen=True)
+class HistoryScope:
+    """Which drill runs the gate reads from the history."""
+
+    drill: str | None
+    last: int
+    trigger: str | None
+    place: Place
+
+
 def _gate_inputs(
-    results: tuple[Path, ...], drill: str | None, last: int, trigger: str | None, path: Path | None
+    results: tuple[Path, ...], scope: HistoryScope, path: Path | None
 ) -> list[FinishedRun]:
-    if bool(results) == bool(drill):
+    if bool(results) == bool(scope.drill):
         message = "give result files, or --drill NAME to read the history (not both)"
         raise InvalidInputError([Problem("gate", None, None, "", message)])
-    if drill:
-        return [_kept(e) for e in history_at(path).runs(drill=drill, trigger=trigger, last=last)]
+    if scope.drill:
+        history = history_at(path)
+        drill, trigger, place = scope.drill, scope.trigger, scope.place
+        refuse_mixed(history.places(drill=drill, trigger=trigger, place=place), place)
+        entries = history.runs(drill=drill, trigger=trigger, place=place, last=scope.last)
+        return [_kept(e) for e in entries]
     problems: list[Problem] = []
     runs = []
     for given in results:
@@ -322,4 +354,5 @@ def _gate_inputs(
             problems += exc.problems
     if problems:
         raise InvalidInputError(problems)
+    refuse_mixed([r.doc.cluster or r.doc.target for r in runs], scope.place)
     return runs

@@ -126,6 +126,8 @@ class VerdictOut(Output):
     passed: bool
     reasons: list[str]
     summary: str
+    place: str
+    """Where the run was: its cluster (identity and kube-system UID) or its target."""
 
 
 class GateOut(Output):
@@ -209,7 +211,12 @@ def gate_out(verdicts: list[Verdict], reason: str | None = None) -> GateOut:
     """The printable form of the gate's verdicts (no result at all fails the gate)."""
     results = [
         VerdictOut(
-            run_id=v.run_id, drill=v.drill, passed=v.passed, reasons=v.reasons, summary=v.summary
+            run_id=v.run_id,
+            drill=v.drill,
+            passed=v.passed,
+            reasons=v.reasons,
+            summary=v.summary,
+            place=v.place,
         )
         for v in verdicts
     ]

@@ -14,9 +14,10 @@ from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
 
-from orchestrator.ctk import session
+from orchestrator.ctk import recording, session
 from orchestrator.drill.model import FaultMode
 from orchestrator.errors import ZonedrillError
+from orchestrator.results.document import ClusterDoc
 
 __all__ = ["lose_zone", "restore_zone", "run_drill"]
 EXIT_RAN = (0, 1, 3)
@@ -87,9 +88,13 @@ def lose_zone(
     settings = {"kubeconfig": kubeconfig, "context": context, "lock_namespace": lock_namespace}
     try:
         zones = session.held(configuration)
-        return zones.call(zones.lose(session.drill_at(drill), zone, FaultMode(mode), settings))
+        lost = zones.call(zones.lose(session.drill_at(drill), zone, FaultMode(mode), settings))
     except (ZonedrillError, ValueError) as exc:
         raise ActivityFailed(f"lose_zone {zone}: {exc}") from exc
+    current = recording.of(configuration)
+    if current is not None:
+        current.reached(ClusterDoc.model_validate(lost["cluster"]))
+    return lost
 
 
 def restore_zone(zone: str, configuration: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -9,6 +9,7 @@ and the verdict comes in the hypothesis after the method.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from orchestrator.drill.http import HTTP_SUCCESS_CLASS
 from orchestrator.drill.probe import ServiceRef
 from orchestrator.errors import ZonedrillError
 from orchestrator.faults.journal import state_dir
-from orchestrator.results.document import ResultDoc
+from orchestrator.results.document import ClusterDoc, ResultDoc
 from orchestrator.results.history import History, default_path
 from orchestrator.results.report.document import load_result
 from orchestrator.targets.registry import open_cluster
@@ -99,32 +100,46 @@ def service_status(
     same tolerances apply. A request that gets no answer (refused, timed out) fails the probe.
     """
     settings = {"kubeconfig": kubeconfig, "context": context}
+    current = recording.of(configuration)
     try:
         return call_on(
             configuration,
             _ask(
                 ServiceRef(namespace=namespace, name=name, port=port),
-                path,
-                method,
-                timeout,
+                Request(path, method, timeout),
                 settings,
+                current if current is not None and current.cluster is None else None,
             ),
         )
     except (httpx.HTTPError, ZonedrillError) as exc:
         raise ActivityFailed(f"service {namespace}/{name}: {type(exc).__name__}: {exc}") from exc
 
 
+@dataclass(frozen=True)
+class Request:
+    """What ``service_status`` asks of the Service."""
+
+    path: str
+    method: str
+    timeout: float
+
+
 async def _ask(
-    ref: ServiceRef, path: str, method: str, timeout: float, settings: dict[str, Any]
+    ref: ServiceRef, request: Request, settings: dict[str, Any], noting: recording.Recording | None
 ) -> dict[str, Any]:
+    """The Service's answer; ``noting`` (a run yet to reach a cluster) learns which it reached."""
     cluster = await open_cluster(KUBE, settings)
     try:
         endpoint = await cluster.service_endpoint(ref=ref)
+        if noting is not None:
+            noting.reached(ClusterDoc(identity=cluster.identity, uid=await cluster.cluster_uid()))
     finally:
         await cluster.close()
     verify: str | bool = endpoint.ca_file or True
-    async with httpx.AsyncClient(timeout=timeout, verify=verify) as client:
-        answer = await client.request(method, endpoint.url + path, headers=dict(endpoint.headers))
+    async with httpx.AsyncClient(timeout=request.timeout, verify=verify) as client:
+        answer = await client.request(
+            request.method, endpoint.url + request.path, headers=dict(endpoint.headers)
+        )
     return {"status": answer.status_code, "body": answer.text}
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from orchestrator.drill.model import Drill
 from orchestrator.probes.samples import Sample
+from orchestrator.results.document import ClusterDoc
 from orchestrator.results.result import StepRecord
 
 
@@ -40,6 +41,8 @@ class Recording:
     t0: float | None = None
     chaos_end: float | None = None
     result_dir: str = ""
+    cluster: ClusterDoc | None = None
+    """The cluster a zone action or a Service probe reached; None: none did (yet)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -54,6 +57,11 @@ class Recording:
     def now(self) -> float:
         """Seconds from the start to now."""
         return (datetime.now(UTC) - self.started).total_seconds()
+
+    def reached(self, cluster: ClusterDoc) -> None:
+        """Note the cluster the run touched, the first time anything reaches it."""
+        with self.lock:
+            self.cluster = self.cluster or cluster
 
     def add_sample(self, probe: str, started: float, passed: bool, error: str | None) -> None:
         """One probe result (hypothesis probes run from several threads when continuous)."""

@@ -31,6 +31,10 @@ MIN_PERIOD = 0.05
 FALLBACK_PERIOD = 1.0
 """Chaos Toolkit's default --hypothesis-frequency, when the samples are too few to measure."""
 STOPPED = {"interrupted": "aborted", "aborted": "aborted", "failed": "error"}
+NEVER_REACHED = (
+    "the run never reached a cluster: no zone was lost and no Service probe got through the "
+    "API server (check the kubeconfig and context the activities use)"
+)
 
 
 def write(current: Recording, *, ended: str) -> RunOutcome:
@@ -73,6 +77,8 @@ def _facts(current: Recording, ended: str, period: float) -> RunFacts:
     lost = [s for s in current.steps if s.action == "lose" and s.index is not None and not s.note]
     if current.refused:
         outcome, reason = "error", current.refused
+    elif current.cluster is None and not lost:
+        outcome, reason = "error", NEVER_REACHED
     elif not current.steady:
         outcome, reason = "not-steady", "the steady-state hypothesis was not met before the method"
     elif ended in STOPPED:
@@ -99,6 +105,7 @@ def _facts(current: Recording, ended: str, period: float) -> RunFacts:
         reason,
         runner="chaostoolkit",
         limits=limits,
+        cluster=current.cluster,
     )
 
 

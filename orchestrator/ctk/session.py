@@ -29,6 +29,7 @@ from orchestrator.drill.picks import ZonePicks
 from orchestrator.errors import InvalidInputError, Problem
 from orchestrator.faults import FaultContext, FaultReport, ResolvedZone
 from orchestrator.faults.journal import Journal, state_dir
+from orchestrator.results.document import ClusterDoc
 from orchestrator.run.ownership import refuse_marked, refuse_unrestored
 from orchestrator.run.preflight import prepare
 from orchestrator.targets.port import ClusterPort, marks_of
@@ -50,6 +51,7 @@ class _Open:
     context: FaultContext
     release: asyncio.Event
     holding: asyncio.Task[None]
+    cluster: ClusterDoc
     zones: dict[str, ResolvedZone] = field(default_factory=dict)
 
 
@@ -119,6 +121,7 @@ class ZoneSession:
             "podsEvicted": report.pods_evicted,
             "evictionsBlocked": report.evictions_blocked,
             "risks": plan.risks,
+            "cluster": session.cluster.model_dump(mode="json"),
         }
 
     async def _start(self, drill: Drill, port: ClusterPort) -> _Open:
@@ -141,6 +144,7 @@ class ZoneSession:
         try:  # under the Lease, as a drill: no other run's leftovers, journaled or marked
             refuse_unrestored(state_dir(), port)
             refuse_marked(marks_of(await port.list_nodes()), port.identity, run_id)
+            cluster = ClusterDoc(identity=port.identity, uid=await port.cluster_uid())
             journal = Journal.create(
                 root=state_dir(),
                 identity=port.identity,
@@ -155,7 +159,7 @@ class ZoneSession:
             raise
         exclude = frozenset(drill.spec.safety.exclude_namespaces)
         self._open = _Open(
-            port, journal, FaultContext(port, journal, run_id, exclude), release, holding
+            port, journal, FaultContext(port, journal, run_id, exclude), release, holding, cluster
         )
         return self._open
 

@@ -142,6 +142,26 @@ class StepDoc(ResultModel):
     """The candidates of a random lose step (``anyOf``); ``zone`` is the one picked."""
 
 
+class ClusterDoc(ResultModel):
+    """The cluster a run touched, as the target names it."""
+
+    identity: str = Field(min_length=1)
+    """``kube/<API server URL>`` or ``lab/<lab name>``: where journals and the lock are kept."""
+    uid: str | None = None
+    """kube-system's UID: tells apart two clusters behind one address. None for a lab."""
+
+    def shown(self) -> str:
+        """``kube/https://10.0.0.1:6443 (kube-system 5b1f…)`` or ``lab/pangyo``."""
+        return self.identity + (f" (kube-system {self.uid})" if self.uid else "")
+
+    def matches(self, wanted: str) -> bool:
+        """``wanted`` names this cluster: its uid, or its identity with or without the target.
+
+        The history's query (``history.Place``) applies the same rule in SQL.
+        """
+        return wanted in (self.uid, self.identity, self.identity.partition("/")[2])
+
+
 class TimelineDoc(ResultModel):
     """Phase boundaries in seconds on the samples' clock (full precision, for verify)."""
 
@@ -173,6 +193,8 @@ class ResultDoc(ResultModel):
     risks: list[str] = []
     seed: int | None = None
     """The seed that picked the random zones (spec §1.1); null when the drill has none."""
+    cluster: ClusterDoc | None = None
+    """The cluster the run touched; None when it never reached one (then its outcome is error)."""
     runner: Literal["zonedrill", "chaostoolkit"] = "zonedrill"
     """What sampled the probes: zonedrill's own grid, or a Chaos Toolkit run's hypothesis."""
     limits: list[str] = []

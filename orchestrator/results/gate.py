@@ -12,13 +12,14 @@ from datetime import datetime
 
 from orchestrator.durations import format_duration
 from orchestrator.errors import InvalidInputError, Problem
-from orchestrator.results.document import ResultDoc
+from orchestrator.results.document import ClusterDoc, ResultDoc
 from orchestrator.results.gameday_result import (
     GameDayResult,
     GameDayRunDoc,
     GameDaySummary,
     SummaryRunDoc,
 )
+from orchestrator.results.history import ANYWHERE, Place
 from orchestrator.results.numbers import score as format_score
 
 
@@ -30,6 +31,8 @@ class GatePolicy:
     min_score: float | None = None
     max_age: float | None = None  # seconds since the run ended
     require_restored: bool = True
+    place: Place = ANYWHERE
+    """Where the run must have been: a target, a cluster (``--target``, ``--cluster``)."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,8 @@ class Verdict:
     drill: str
     reasons: list[str] = field(default_factory=list)
     summary: str = ""
+    place: str = ""
+    """Where the run was, as ``placed`` says: what the verdict rests on."""
 
     @property
     def passed(self) -> bool:
@@ -48,9 +53,10 @@ class Verdict:
 
     def line(self) -> str:
         """``ok   RUN (DRILL): summary`` or ``FAIL RUN (DRILL): reason; reason``."""
+        where = f" on {self.place}" if self.place else ""
         if self.passed:
-            return f"ok   {self.run_id} ({self.drill}): {self.summary}"
-        return f"FAIL {self.run_id} ({self.drill}): " + "; ".join(self.reasons)
+            return f"ok   {self.run_id} ({self.drill}){where}: {self.summary}"
+        return f"FAIL {self.run_id} ({self.drill}){where}: " + "; ".join(self.reasons)
 
 
 @dataclass(frozen=True)
@@ -91,10 +97,43 @@ def judge(doc: ResultDoc, policy: GatePolicy, *, now: datetime, findings: Sequen
     """
     claim = _Claim(doc.outcome, doc.reason or "", doc.score, "score", doc.ended_at, doc.restored)
     reasons, age = _against(policy, claim, now=now)
+    reasons += _elsewhere(doc, policy.place)
     if findings:
         reasons.append(unverified(findings))
     summary = f"{doc.outcome}, score {format_score(doc.score)}, ended {_age(age)} ago"
-    return Verdict(run_id=doc.run_id, drill=doc.drill, reasons=reasons, summary=summary)
+    return Verdict(doc.run_id, doc.drill, reasons, summary, placed(doc.target, doc.cluster))
+
+
+def placed(target: str, cluster: ClusterDoc | None) -> str:
+    """Where a run was: its cluster as shown, or its target when it recorded no cluster."""
+    return cluster.shown() if cluster is not None else f"{target} (no cluster recorded)"
+
+
+def _elsewhere(doc: ResultDoc, place: Place) -> list[str]:
+    reasons = []
+    if place.target is not None and doc.target != place.target:
+        reasons.append(f"ran on target {doc.target}, the gate asks for {place.target}")
+    if place.cluster is not None and (
+        doc.cluster is None or not doc.cluster.matches(place.cluster)
+    ):
+        where = placed(doc.target, doc.cluster)
+        reasons.append(f"ran on {where}, the gate asks for cluster {place.cluster}")
+    return reasons
+
+
+def refuse_mixed(places: Sequence[ClusterDoc | str], place: Place) -> None:
+    """Results from more than one place are not judged together unless a place is asked for.
+
+    A lab run must not stand in for the production cluster's, nor one cluster's for another's
+    (exit 2, naming them, and how to choose).
+    """
+    shown = sorted({p.shown() if isinstance(p, ClusterDoc) else placed(p, None) for p in places})
+    if len(shown) > 1 and not place.given:
+        message = (
+            f"these runs were on {len(shown)} clusters or targets: {'; '.join(shown)}. Choose "
+            "one with --target NAME or --cluster (a kube-system UID or an API server URL)"
+        )
+        raise InvalidInputError([Problem("gate", None, None, "", message)])
 
 
 def refuse_implausible(docs: Sequence[ResultDoc], *, now: datetime) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.errors import HistoryBusyError, InvalidInputError, Problem, ZonedrillError
-from orchestrator.results.document import ResultDoc
+from orchestrator.results.document import ClusterDoc, ResultDoc
 from orchestrator.results.gameday_result import GameDayResult, parse_gameday
 from orchestrator.results.report.document import parse_result
 
@@ -56,6 +56,51 @@ CREATE INDEX IF NOT EXISTS gamedays_by_name ON gamedays (gameday, ended_at);
 def default_path(state: Path) -> Path:
     """``history.sqlite`` in the state directory."""
     return state / "history.sqlite"
+
+
+@dataclass(frozen=True)
+class Place:
+    """Which runs count: of one target, on one cluster. None: any.
+
+    A cluster is named as ``gate --cluster`` takes it: its uid, or its identity with or without
+    the target's prefix (``ClusterDoc.matches`` in Python).
+    """
+
+    target: str | None = None
+    cluster: str | None = None
+
+    @property
+    def given(self) -> bool:
+        """True when either is asked for."""
+        return self.target is not None or self.cluster is not None
+
+
+ANYWHERE = Place()
+TARGET = "json_extract(document, '$.target')"
+IDENTITY = "json_extract(document, '$.cluster.identity')"
+UID = "json_extract(document, '$.cluster.uid')"
+
+
+def _selected(
+    columns: str, drill: str | None, trigger: str | None, place: Place
+) -> tuple[str, list[object]]:
+    """A SELECT of ``columns`` from runs of ``drill``, ``trigger`` and ``place`` (None: any)."""
+    # Only the fixed column lists above go into the text; every value is a parameter.
+    query = f"SELECT {columns} FROM runs WHERE 1=1"  # noqa: S608
+    arguments: list[object] = []
+    for clause, value in (
+        ("drill = ?", drill),
+        ("trigger = ?", trigger),
+        (f"{TARGET} = ?", place.target),
+        (
+            f"? IN ({UID}, {IDENTITY}, substr({IDENTITY}, instr({IDENTITY}, '/') + 1))",
+            place.cluster,
+        ),
+    ):
+        if value is not None:
+            query += f" AND {clause}"
+            arguments.append(value)
+    return query, arguments
 
 
 @dataclass(frozen=True)
@@ -150,17 +195,15 @@ class History:
             connection.execute("COMMIT")
 
     def runs(
-        self, *, drill: str | None = None, trigger: str | None = None, last: int | None = None
+        self,
+        *,
+        drill: str | None = None,
+        trigger: str | None = None,
+        last: int | None = None,
+        place: Place = ANYWHERE,
     ) -> list[RunEntry]:
-        """Recorded runs, newest first, optionally of one drill and trigger, at most ``last``."""
-        query = "SELECT document, trigger, result_path FROM runs WHERE 1=1"
-        arguments: list[object] = []
-        if drill is not None:
-            query += " AND drill = ?"
-            arguments.append(drill)
-        if trigger is not None:
-            query += " AND trigger = ?"
-            arguments.append(trigger)
+        """Runs, newest first: of one drill, trigger and place if given; at most ``last``."""
+        query, arguments = _selected("document, trigger, result_path", drill, trigger, place)
         query += " ORDER BY ended_at DESC, run_id DESC"
         if last is not None:
             query += " LIMIT ?"
@@ -170,6 +213,22 @@ class History:
         with self._connect(write=False) as connection:
             rows = connection.execute(query, arguments).fetchall()
         return [self._entry(*row) for row in rows]
+
+    def places(self, *, drill: str, trigger: str | None, place: Place) -> list[ClusterDoc | str]:
+        """Where the runs of ``drill`` (of ``trigger``, in ``place``) ran.
+
+        Each cluster, or the target's name for runs that recorded none.
+        """
+        columns = f"DISTINCT {TARGET}, {IDENTITY}, {UID}"
+        query, arguments = _selected(columns, drill, trigger, place)
+        if not self.path.exists():
+            return []
+        with self._connect(write=False) as connection:
+            rows = connection.execute(query + " ORDER BY 1, 2, 3", arguments).fetchall()
+        return [
+            ClusterDoc(identity=str(identity), uid=uid) if identity else str(target)
+            for target, identity, uid in rows
+        ]
 
     def get(self, run_id: str) -> RunEntry:
         """One run by id (a unique prefix is enough); InvalidInputError when none or several."""

@@ -14,6 +14,7 @@ from orchestrator.outcomes import GRADED, Outcome
 from orchestrator.probes.samples import Sample, grid_start
 from orchestrator.results.document import (
     CheckDoc,
+    ClusterDoc,
     LatencyDoc,
     ProbeDoc,
     ResultDoc,
@@ -215,6 +216,7 @@ class RunFacts:
     picks: ZonePicks = field(default_factory=ZonePicks)
     runner: Literal["zonedrill", "chaostoolkit"] = "zonedrill"
     limits: list[str] = field(default_factory=list)
+    cluster: ClusterDoc | None = None
 
 
 @dataclass(frozen=True)
@@ -271,6 +273,7 @@ def result_document(
         drill=drill.metadata.name,
         description=drill.metadata.description,
         target=facts.target,
+        cluster=facts.cluster,
         started_at=timeline.moment(0.0),
         ended_at=timeline.moment(timeline.ended),
         outcome=derived.outcome,

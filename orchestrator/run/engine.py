@@ -22,7 +22,7 @@ from orchestrator.faults.journal import Journal
 from orchestrator.outcomes import GRADED
 from orchestrator.probes import ProbeRunner, ProbeSettings, RunProbes, Transport
 from orchestrator.probes.samples import Sample, before, digest, encode_samples
-from orchestrator.results.document import ResultDoc
+from orchestrator.results.document import ClusterDoc, ResultDoc
 from orchestrator.results.result import (
     RunFacts,
     StepRecord,
@@ -122,6 +122,7 @@ class DrillRun:
         # The lock first: what preflight lists under it is what the run starts from, and no
         # other run can mark a node between that list and the ownership check.
         async with self.port.lock(holder=f"zonedrill run {self.settings.run_id}") as hold:
+            cluster = ClusterDoc(identity=self.port.identity, uid=await self.port.cluster_uid())
             plan = await prepare(self.drill, self.port, self.settings.picks)
             self.observer.planned(plan)
             refuse_unrestored(self.settings.state_dir, self.port)
@@ -143,6 +144,7 @@ class DrillRun:
             )
             try:
                 facts, timeline = await self._run_and_restore(plan, context, wall_origin)
+                facts.cluster = cluster
             finally:
                 watching.cancel()
         return self._report(facts, timeline)

@@ -318,6 +318,13 @@ class ClusterPort(Protocol):
     def identity(self) -> str:
         """A stable name of this cluster, for journals and locks."""
 
+    async def cluster_uid(self) -> str | None:
+        """What tells this cluster from another at the same address (kube-system's UID).
+
+        None when ``identity`` alone names it (a lab). Results record it, and ``gate
+        --cluster`` matches it, so that a run on one cluster never passes a gate for another.
+        """
+
     @property
     def persistent(self) -> bool:
         """True when changes outlive this process (a real cluster), False for the lab."""

@@ -52,6 +52,10 @@ class LabTarget:
         """``lab/<name>``: runs of the same lab file share journals and the lock."""
         return f"lab/{self.lab.metadata.name}"
 
+    async def cluster_uid(self) -> str | None:
+        """A lab is named by its file's name (``identity``) alone."""
+        return None
+
     @property
     def persistent(self) -> bool:
         """The lab lives and dies with this process."""
