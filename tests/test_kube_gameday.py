@@ -89,10 +89,10 @@ def test_a_game_day_on_kube_runs_every_drill_and_restores(
     random_run = json.loads((out / result["runs"][1]["result"] / "result.json").read_text())
     assert random_run["seed"] == drill_seed(2, 1)  # the second drill's own seed
     assert random_run["steps"][0]["zone"] in random_run["steps"][0]["pickedFrom"]
-    kube_system = client.CoreV1Api(admin).read_namespace("kube-system").metadata.uid
+    kube_system: Any = client.CoreV1Api(admin).read_namespace("kube-system")
     assert random_run["cluster"] == {
         "identity": f"kube/{admin.configuration.host}",
-        "uid": kube_system,
+        "uid": kube_system.metadata.uid,
     }
     assert nodes_as_before(kube, pristine) == pristine
 

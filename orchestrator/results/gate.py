@@ -203,8 +203,15 @@ def judge_gameday(
     ids = [run.run_id for run in doc.runs]
     if len(set(ids)) != len(ids):
         reasons.append("a drill run is named twice")
+    if policy.place.target is not None and doc.target != policy.place.target:
+        reasons.append(f"ran on target {doc.target}, the gate asks for {policy.place.target}")
     if recorded is not None:
         reasons += [_disagreement(run, recorded.get(run.run_id)) for run in doc.runs]
+        reasons += [
+            f"drill run {run_id} {why}"
+            for run_id, found in recorded.items()
+            for why in _elsewhere(found.doc, policy.place)
+        ]
     summary = (
         f"{doc.outcome}, mean score {format_score(doc.mean_score)}, {len(doc.runs)} drills, "
         f"ended {_age(age)} ago"
