@@ -245,6 +245,40 @@ def test_sigint_mid_game_day_restores_the_drill_and_skips_the_rest(tmp_path: Pat
     assert journal[-1]["type"] == "end"
 
 
+def test_a_killed_game_day_fails_the_gate_before_and_after_rollback(tmp_path: Path) -> None:
+    """SIGKILL mid-drill records nothing else: the earlier pass must not stand for it."""
+    state, out = tmp_path / "state", tmp_path / "killed"
+    gameday = write_gameday(tmp_path, [write_drill(tmp_path, "first", duration="20s")])
+    assert (
+        zonedrill(state, "gameday", "run", str(gameday), "--out", str(tmp_path / "ok")).returncode
+        == 0
+    )
+    passed = zonedrill(state, "gate", "--gameday", "gd")
+    assert passed.returncode == 0, passed.stdout
+    write_drill(tmp_path, "first", duration="20s")  # long enough to be killed mid-drill
+    process = start_until(
+        [*ZONEDRILL, "gameday", "run", str(gameday), "--out", str(out)],
+        env=cli_env(state),
+        marker="lose a (power-loss) done",
+    )
+    process.kill()
+    process.communicate(timeout=60)
+    for gate in (("--gameday", "gd"), ("--drill", "first")):
+        killed = zonedrill(state, "gate", *gate)
+        assert killed.returncode == 1, killed.stdout
+        assert "has no verdict: still running, or killed" in killed.stdout
+    rolled = zonedrill(state, "rollback", "--all")
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    assert "recorded as error in the history" in rolled.stdout
+    after = zonedrill(state, "gate", "--gameday", "gd")
+    assert after.returncode == 1, after.stdout
+    assert "ended error: its process ended before it recorded a verdict" in after.stdout
+    write_drill(tmp_path, "first")
+    again = zonedrill(state, "gameday", "run", str(gameday), "--out", str(tmp_path / "again"))
+    assert again.returncode == 0, again.stdout
+    assert zonedrill(state, "gate", "--gameday", "gd").returncode == 0  # a newer verdict stands
+
+
 def test_sigint_in_a_pause_stops_at_once(tmp_path: Path) -> None:
     """A pause ends as soon as SIGINT arrives; the drill after it never starts."""
     first = write_drill(tmp_path, "first")
@@ -441,15 +475,29 @@ def test_a_refused_preflight_stops_the_game_day_before_any_drill(tmp_path: Path)
     assert not (tmp_path / "state" / "journal").exists()
 
 
-def test_a_game_day_it_cannot_record_ends_in_error(tmp_path: Path) -> None:
-    """No record, no pass: an unwritable history makes the game day exit 4, naming it."""
+def test_a_game_day_it_cannot_record_never_begins(tmp_path: Path) -> None:
+    """No record, no run: a history that cannot take the game day's start stops it at once.
+
+    Were it to run, a kill would leave no trace, and the gate would pass on the game day before.
+    """
     history = tmp_path / "not-a-database"
     history.write_bytes(b"\x00\xff" * 4096)
     gameday = write_gameday(tmp_path, [write_drill(tmp_path, "one")])
-    code, result, printed = run_gameday(tmp_path, gameday, "--history", str(history))
-    assert code == 4, printed
-    assert result["outcome"] == "passed"  # the file is written; the history is what is missing
-    assert "not recorded in the history" in printed
+    out = tmp_path / "out"
+    done = zonedrill(
+        tmp_path / "state",
+        "gameday",
+        "run",
+        str(gameday),
+        "--out",
+        str(out),
+        "--history",
+        str(history),
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "not a usable zonedrill history" in done.stdout + done.stderr
+    assert "drill 1 of 1" not in done.stdout
+    assert not (out / "gameday.json").exists()
 
 
 def test_the_gate_judges_the_name_and_the_newest_document(tmp_path: Path) -> None:

@@ -141,6 +141,25 @@ def test_a_game_day_on_kube_runs_every_drill_and_restores(
     digest = hashlib.sha256((out / "gameday.json").read_bytes()).hexdigest()
     assert kept["digest"] == digest
 
+    # A pod killed mid-game-day leaves only its start: the gate must not pass on this one.
+    results: Any = core_api(admin).read_namespaced_config_map("zonedrill-results", "zonedrill")
+    starts = json.loads(results.data["kube-gd.started.json"])
+    assert [s["gameDayId"] for s in starts] == [result["gameDayId"]]
+    killed = {**starts[0], "gameDayId": "kube-gd-killed", "startedAt": result["endedAt"]}
+    patch = {"data": {"kube-gd.started.json": json.dumps([killed, *starts])}}
+    core_api(admin).patch_namespaced_config_map("zonedrill-results", "zonedrill", patch)
+    gate = subprocess.run(
+        [*ZONEDRILL, "gate", "--gameday=kube-gd", "--from-cluster", f"--kubeconfig={token}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert gate.returncode == 1, gate.stdout + gate.stderr
+    assert "kube-gd-killed" in gate.stdout
+    assert "has no summary in the cluster" in gate.stdout
+
 
 def test_the_token_reads_no_other_configmap(
     control_plane: Any, kube: client.ApiClient, tmp_path: Path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 from dataclasses import dataclass
@@ -33,9 +34,9 @@ from orchestrator.gameday.notify import notify
 from orchestrator.gameday.runner import GameDayRun
 from orchestrator.outcomes import Exit
 from orchestrator.plan.timetable import run_length
-from orchestrator.results.cluster_results import record_summary
+from orchestrator.results.cluster_results import ClusterStart, record_start, record_summary
 from orchestrator.results.gameday_result import GameDayResult, summary_of
-from orchestrator.results.history import History, default_path
+from orchestrator.results.history import History, Start, default_path
 from orchestrator.results.report.document import load_result
 from orchestrator.results.report.gameday import GameDayReport, write_gameday_reports
 from orchestrator.results.signing import sign, sign_summary
@@ -208,11 +209,41 @@ def run_command(
     history = History(history_path or default_path(state_dir()))
     after = Aftermath(history=history, trigger=trigger, signer=signer)
     where = Route(folder=folder, settings=settings, service_urls=overrides)
+    try:
+        _record_start(
+            Start(
+                game_day_id,
+                "gameday",
+                name,
+                prepared.target,
+                trigger,
+                datetime.now(UTC),
+                os.getpid(),
+            ),
+            history,
+            settings,
+        )
+    except ZonedrillError as exc:
+        sys.exit(fail(console, exc))
     result = run_async(lambda: _run_all(prepared, game_day_id, where, console, after))
     code = _finish(result, prepared, where, after, console)
     if as_json:
         sys.stdout.write(result.model_dump_json(by_alias=True, indent=2) + "\n")
     sys.exit(code)
+
+
+def _record_start(start: Start, history: History, settings: dict[str, Any]) -> None:
+    """Record the game day as started, before its first drill, where the gate will look.
+
+    A game day killed mid-way (SIGKILL, a CronJob pod OOM-killed or evicted) records nothing
+    else; this trace keeps the gate from passing on the game day before it.
+    """
+    history.start(start)
+    if not target_named(start.target).lives_with_process:
+        kept = ClusterStart(
+            game_day_id=start.id, trigger=start.trigger, started_at=start.started_at
+        )
+        run_async(lambda: record_start(start.name, kept, start.target, settings))
 
 
 def _refuse_used(folder: Path) -> None:

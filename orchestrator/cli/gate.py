@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import math
 import sys
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
-from securesystemslib.signer import SSlibKey
 
 from orchestrator.cli.common import (
     HISTORY_OPTION,
@@ -25,29 +23,25 @@ from orchestrator.cli.common import (
     run_async,
     target_options,
 )
+from orchestrator.cli.gate_days import Evidence, GameDayScope, gameday_verdicts, summary_verdicts
+from orchestrator.cli.gate_evidence import HistoryScope, Judging, checked, kept, unfinished
 from orchestrator.cli.outputs import gate_out
 from orchestrator.durations import parse_age
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
 from orchestrator.outcomes import Exit, Outcome
-from orchestrator.results.cluster_results import cluster_summaries
-from orchestrator.results.gameday_result import GameDayResult, GameDaySummary, parse_gameday
+from orchestrator.results.cluster_results import cluster_record
 from orchestrator.results.gate import (
     GatePolicy,
-    Recorded,
     Verdict,
     judge,
-    judge_gameday,
     refuse_implausible,
-    refuse_implausible_at,
     refuse_mixed,
 )
-from orchestrator.results.history import History, Place, RunEntry
-from orchestrator.results.report.document import MAX_RESULT_BYTES, FinishedRun, load_result
-from orchestrator.results.signing import load_public_key, summary_unsigned, unsigned
-from orchestrator.results.verify import against_samples
+from orchestrator.results.place import Place
+from orchestrator.results.report.document import FinishedRun, load_result
+from orchestrator.results.signing import load_public_key
 from orchestrator.targets.registry import target_names
 from orchestrator.text import clean
-from orchestrator.yamlfile import read_bounded
 
 
 def _finite(_: click.Context, param: click.Parameter, value: float | None) -> float | None:
@@ -157,20 +151,17 @@ def gate(
                 raise InvalidInputError([Problem("gate", None, None, "", message)])
             scope = GameDayScope(gameday, last, trigger)
             if from_cluster:
-                summaries = run_async(lambda: cluster_summaries(settings, gameday))
-                verdicts = _summary_verdicts(summaries, scope, policy, now, key)
+                kept = run_async(lambda: cluster_record(settings, gameday))
+                verdicts = summary_verdicts(kept, scope, Judging(policy, key, now))
             else:
                 days = Evidence(history_at(history_path), key)
-                verdicts = _gameday_verdicts(days, scope, policy, now)
+                verdicts = gameday_verdicts(days, scope, policy, now)
         elif from_cluster:
             message = "--from-cluster goes with --gameday NAME (drill runs are not kept there)"
             raise InvalidInputError([Problem("gate", None, None, "", message)])
         else:
-            runs = _gate_inputs(
-                results, HistoryScope(drill, last, trigger, policy.place), history_path
-            )
-            refuse_implausible([r.doc for r in runs], now=now)
-            verdicts = [judge(r.doc, policy, now=now, findings=_checked(r, key)) for r in runs]
+            runs = HistoryScope(drill, last, trigger, policy.place)
+            verdicts = _run_verdicts(results, runs, history_path, Judging(policy, key, now))
     except ZonedrillError as exc:
         refuse(exc)
     nothing = _nothing_recorded(gameday or drill, trigger, gameday=gameday is not None)
@@ -200,118 +191,19 @@ def _nothing_recorded(name: str | None, trigger: str | None, *, gameday: bool) -
     return f"no {what} {name!r}{scope} is recorded"
 
 
-@dataclass(frozen=True)
-class GameDayScope:
-    """Which game days the gate judges: the ``last`` of ``name``, of one trigger if given."""
-
-    name: str
-    last: int
-    trigger: str | None
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """Where the gate reads game days and their runs, and the key they must be signed with."""
-
-    history: History
-    key: SSlibKey | None
-
-
-def _checked(run: FinishedRun, key: SSlibKey | None) -> list[str]:
-    """What ``verify`` (and, with a trusted key, the signature) finds wrong with ``run``."""
-    findings = against_samples(run)
-    if key is None:
-        return findings
-    samples = run.path.parent / run.doc.samples_file
-    return findings + (unsigned(run.path, [samples], key) or _as_signed(run))
-
-
-def _as_signed(run: FinishedRun) -> list[str]:
-    """The history's copy of a result must be the signed file's own document."""
-    try:
-        signed = load_result(run.path, with_samples=False).doc
-    except InvalidInputError as exc:
-        return [exc.problems[0].message]
-    return [] if signed == run.doc else [f"the history's copy differs from {run.path}"]
-
-
-def _gameday_verdicts(
-    evidence: Evidence, scope: GameDayScope, policy: GatePolicy, now: datetime
+def _run_verdicts(
+    results: tuple[Path, ...], scope: HistoryScope, path: Path | None, judging: Judging
 ) -> list[Verdict]:
-    # Judged by what the documents say, not by the table's columns, which nothing checks.
-    days = sorted(
-        (
-            d
-            for d in evidence.history.gamedays(name=scope.name)
-            if d.gameday == scope.name and (scope.trigger is None or d.trigger == scope.trigger)
-        ),
-        key=lambda d: d.ended_at,
-        reverse=True,
-    )
-    verdicts = []
-    for day in days[: scope.last]:
-        refuse_implausible_at(day.game_day_id, day.ended_at, now=now)
-        recorded = {r.run_id: _recorded(evidence, r.run_id) for r in day.runs}
-        found = {run_id: doc for run_id, doc in recorded.items() if doc is not None}
-        findings = _day_signed(evidence, day)
-        verdicts.append(judge_gameday(day, policy, now=now, recorded=found, findings=findings))
-    return verdicts
-
-
-def _day_signed(evidence: Evidence, day: GameDayResult) -> list[str]:
-    """With a trusted key: the game day's own gameday.json is signed, and is the record."""
-    if evidence.key is None:
-        return []
-    path = evidence.history.gameday_path(day.game_day_id)
-    if path is None:
-        return ["the game day's gameday.json is not recorded"]
-    found = unsigned(path, [], evidence.key)
-    if found:
-        return found
-    try:
-        signed = parse_gameday(read_bounded(path, limit=MAX_RESULT_BYTES), source=str(path))
-    except InvalidInputError as exc:
-        return [exc.problems[0].message]
-    return [] if signed == day else [f"the history's copy differs from {path}"]
-
-
-def _summary_verdicts(
-    summaries: list[GameDaySummary],
-    scope: GameDayScope,
-    policy: GatePolicy,
-    now: datetime,
-    key: SSlibKey | None,
-) -> list[Verdict]:
-    days = sorted(
-        (
-            s
-            for s in summaries
-            if s.gameday == scope.name and (scope.trigger is None or s.trigger == scope.trigger)
-        ),
-        key=lambda s: s.ended_at,
-        reverse=True,
-    )
-    verdicts = []
-    for day in days[: scope.last]:
-        refuse_implausible_at(day.game_day_id, day.ended_at, now=now)
-        findings = [] if key is None else summary_unsigned(day, key)
-        verdicts.append(judge_gameday(day, policy, now=now, recorded=None, findings=findings))
-    return verdicts
-
-
-def _recorded(evidence: Evidence, run_id: str) -> Recorded | None:
-    try:
-        entry = evidence.history.get(run_id)
-    except InvalidInputError:
-        return None
-    if entry.doc.run_id != run_id:
-        return None
-    return Recorded(entry.doc, _checked(_kept(entry), evidence.key))
-
-
-def _kept(entry: RunEntry) -> FinishedRun:
-    """The history's copy of a result, read against the samples kept beside its result file."""
-    return FinishedRun(doc=entry.doc, path=Path(entry.result_path), samples=[])
+    """The verdicts on drill runs: files, or the history's runs of a drill and its last start."""
+    runs = _gate_inputs(results, scope, path)
+    refuse_implausible([r.doc for r in runs], now=judging.now)
+    verdicts = [
+        judge(r.doc, judging.policy, now=judging.now, findings=checked(r, judging.key))
+        for r in runs
+    ]
+    if scope.drill is None:
+        return verdicts
+    return unfinished(history_at(path), "run", scope.drill, scope) + verdicts
 
 
 def _age_option(text: str | None) -> float | None:
@@ -321,16 +213,6 @@ def _age_option(text: str | None) -> float | None:
         return parse_age(text)
     except ValueError as exc:
         raise InvalidInputError([Problem("--max-age", None, None, "", str(exc))]) from None
-
-
-@dataclass(frozen=True)
-class HistoryScope:
-    """Which drill runs the gate reads from the history."""
-
-    drill: str | None
-    last: int
-    trigger: str | None
-    place: Place
 
 
 def _gate_inputs(
@@ -344,7 +226,7 @@ def _gate_inputs(
         drill, trigger, place = scope.drill, scope.trigger, scope.place
         refuse_mixed(history.places(drill=drill, trigger=trigger, place=place), place)
         entries = history.runs(drill=drill, trigger=trigger, place=place, last=scope.last)
-        return [_kept(e) for e in entries]
+        return [kept(e) for e in entries]
     problems: list[Problem] = []
     runs = []
     for given in results:

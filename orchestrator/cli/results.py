@@ -27,7 +27,7 @@ from orchestrator.cli.outputs import GameDayHistoryOut, HistoryOut, run_out
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
 from orchestrator.outcomes import Exit
 from orchestrator.results import numbers
-from orchestrator.results.cluster_results import cluster_summaries
+from orchestrator.results.cluster_results import cluster_record
 from orchestrator.results.document import LatencyDoc, ProbeDoc, ResultDoc
 from orchestrator.results.gameday_result import summary_of
 from orchestrator.results.history import History, RunEntry
@@ -190,7 +190,7 @@ def _gameday_history(
                 [Problem("history", None, None, "", "--from-cluster needs --gameday NAME")]
             )
         if settings is not None:
-            days = run_async(lambda: cluster_summaries(settings, name))[:last]
+            days = run_async(lambda: cluster_record(settings, name)).summaries[:last]
         else:
             days = [summary_of(d) for d in history.gamedays(name=name, last=last)]
     except ZonedrillError as exc:

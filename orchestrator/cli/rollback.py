@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -11,8 +12,16 @@ from rich.console import Console
 
 from orchestrator.cli.common import run_async, target_options
 from orchestrator.errors import ZonedrillError
-from orchestrator.faults.journal import Journal, OpenRun, known_run, open_runs, state_dir
+from orchestrator.faults.journal import (
+    Journal,
+    OpenRun,
+    known_run,
+    open_runs,
+    state_dir,
+    zonedrill_alive,
+)
 from orchestrator.outcomes import Exit
+from orchestrator.results.history import History, default_path
 from orchestrator.run.console import SafeConsole, fail
 from orchestrator.run.rollback import rollback as rollback_runs
 from orchestrator.targets.registry import open_cluster, target_named, target_names, targets_given
@@ -42,6 +51,7 @@ def rollback(
     wanted = None if all_runs else run_id
     runs = [r for r in open_runs(state_dir()) if wanted is None or r.run_id == wanted]
     live = _report_open_runs(runs, console)
+    _end_abandoned(console)
     runs = [r for r in runs if r not in live]
     # Cluster options alone name a cluster whose journals may be gone: its marks still count.
     clusters = set(targets_given(settings))
@@ -65,6 +75,26 @@ def rollback(
     if not runs and not live:
         console.print("nothing to restore: no unrestored run" + (f" {run_id}" if run_id else ""))
     sys.exit(Exit.ERROR if live else Exit.OK)
+
+
+def _end_abandoned(console: Console) -> None:
+    """Record every run and game day whose process died before its verdict as error.
+
+    Until then the gate already fails on them (no verdict); from then on it says why.
+    """
+    why = (
+        "its process ended before it recorded a verdict (killed, OOM-killed or evicted); "
+        f"recorded by zonedrill rollback at {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC"
+    )
+    try:
+        ended = History(default_path(state_dir())).end_abandoned(
+            lambda pid: not zonedrill_alive(pid), why=why
+        )
+    except ZonedrillError as exc:
+        console.print(f"warning: killed runs not recorded as error in the history: {exc}")
+        return
+    for start_id in ended:
+        console.print(f"{start_id}: started but never finished; recorded as error in the history")
 
 
 def _report_open_runs(runs: list[OpenRun], console: Console) -> list[OpenRun]:

@@ -226,24 +226,29 @@ class OpenRun:
 
     @property
     def alive(self) -> bool:
-        """True while the process that wrote the journal may still be running it.
+        """True while the process that wrote the journal may still be running it."""
+        return zonedrill_alive(self.pid)
 
-        A pid can be reused, so a live pid only counts when that process is a zonedrill; where
-        that cannot be read, a live pid counts (refusing a rollback is the safe mistake).
-        """
-        if self.pid <= 0 or self.pid == os.getpid():
-            return False
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        try:
-            command = Path(f"/proc/{self.pid}/cmdline").read_bytes()
-        except OSError:
-            return True
-        return b"zonedrill" in command or b"orchestrator" in command
+
+def zonedrill_alive(pid: int) -> bool:
+    """True while ``pid`` may be a running zonedrill (not this process).
+
+    A pid can be reused, so a live pid only counts when that process is a zonedrill; where that
+    cannot be read, a live pid counts (refusing a rollback is the safe mistake).
+    """
+    if pid <= 0 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True
+    return b"zonedrill" in command or b"orchestrator" in command
 
 
 def open_runs(root: Path, *, identity: str | None = None) -> list[OpenRun]:

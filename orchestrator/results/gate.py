@@ -19,8 +19,8 @@ from orchestrator.results.gameday_result import (
     GameDaySummary,
     SummaryRunDoc,
 )
-from orchestrator.results.history import ANYWHERE, Place
 from orchestrator.results.numbers import score as format_score
+from orchestrator.results.place import ANYWHERE, Place
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,17 @@ after its folder was cleaned up.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from orchestrator.errors import HistoryBusyError, InvalidInputError, Problem, ZonedrillError
 from orchestrator.results.document import ClusterDoc, ResultDoc
 from orchestrator.results.gameday_result import GameDayResult, parse_gameday
+from orchestrator.results.place import ANYWHERE, IDENTITY, TARGET, UID, Place, selected
 from orchestrator.results.report.document import parse_result
 
 BUSY_SECONDS = 30.0
@@ -50,7 +53,20 @@ CREATE TABLE IF NOT EXISTS gamedays (
     document TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS gamedays_by_name ON gamedays (gameday, ended_at);
+CREATE TABLE IF NOT EXISTS starts (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    target TEXT NOT NULL,
+    trigger TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    ended TEXT
+);
+CREATE INDEX IF NOT EXISTS starts_by_name ON starts (kind, name, started_at);
 """
+RECORDED = "recorded"
+"""``starts.ended`` once the run's or game day's own record is in: its verdict stands."""
 
 
 def default_path(state: Path) -> Path:
@@ -59,48 +75,30 @@ def default_path(state: Path) -> Path:
 
 
 @dataclass(frozen=True)
-class Place:
-    """Which runs count: of one target, on one cluster. None: any.
+class Start:
+    """A run or a game day recorded as started, before its first change."""
 
-    A cluster is named as ``gate --cluster`` takes it: its uid, or its identity with or without
-    the target's prefix (``ClusterDoc.matches`` in Python).
-    """
+    id: str
+    kind: Literal["run", "gameday"]
+    name: str
+    target: str
+    trigger: str
+    started_at: datetime
+    pid: int
+    ended: str | None = None
+    """None while no verdict is recorded; RECORDED once it is; else why it never got one."""
 
-    target: str | None = None
-    cluster: str | None = None
-
-    @property
-    def given(self) -> bool:
-        """True when either is asked for."""
-        return self.target is not None or self.cluster is not None
-
-
-ANYWHERE = Place()
-TARGET = "json_extract(document, '$.target')"
-IDENTITY = "json_extract(document, '$.cluster.identity')"
-UID = "json_extract(document, '$.cluster.uid')"
-
-
-def _selected(
-    columns: str, drill: str | None, trigger: str | None, place: Place
-) -> tuple[str, list[object]]:
-    """A SELECT of ``columns`` from runs of ``drill``, ``trigger`` and ``place`` (None: any)."""
-    # Only the fixed column lists above go into the text; every value is a parameter.
-    query = f"SELECT {columns} FROM runs WHERE 1=1"  # noqa: S608
-    arguments: list[object] = []
-    for clause, value in (
-        ("drill = ?", drill),
-        ("trigger = ?", trigger),
-        (f"{TARGET} = ?", place.target),
-        (
-            f"? IN ({UID}, {IDENTITY}, substr({IDENTITY}, instr({IDENTITY}, '/') + 1))",
-            place.cluster,
-        ),
-    ):
-        if value is not None:
-            query += f" AND {clause}"
-            arguments.append(value)
-    return query, arguments
+    def missing(self) -> str:
+        """Why this start leaves its drill or game day without a verdict ("" when it has one)."""
+        if self.ended == RECORDED:
+            return ""
+        when = f"{self.started_at:%Y-%m-%d %H:%M:%S} UTC"
+        if self.ended is None:
+            return (
+                f"started at {when} and has no verdict: still running, or killed (then "
+                "zonedrill rollback --all restores it and records it as error)"
+            )
+        return f"started at {when}, ended error: {self.ended}"
 
 
 @dataclass(frozen=True)
@@ -170,6 +168,73 @@ class History:
         message = f"not a usable zonedrill history: {exc}"
         return InvalidInputError([Problem(str(self.path), None, None, "", message)])
 
+    def start(self, start: Start) -> None:
+        """Record ``start`` before the first change, so that a kill leaves a trace."""
+        row = (
+            start.id,
+            start.kind,
+            start.name,
+            start.target,
+            start.trigger,
+            start.started_at.isoformat(),
+            start.pid,
+            start.ended,
+        )
+        with self._connect(write=True) as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("INSERT OR REPLACE INTO starts VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+            connection.execute("COMMIT")
+
+    def newest_start(
+        self, kind: str, name: str, *, trigger: str | None, target: str | None
+    ) -> Start | None:
+        """The latest start of the drill or game day ``name`` (of ``trigger`` and ``target``)."""
+        query = "SELECT * FROM starts WHERE kind = ?1 AND name = ?2"
+        query += " AND (?3 IS NULL OR trigger = ?3) AND (?4 IS NULL OR target = ?4)"
+        query += " ORDER BY started_at DESC LIMIT 1"
+        if not self.path.exists():
+            return None
+        with self._connect(write=False) as connection:
+            try:
+                row = connection.execute(query, (kind, name, trigger, target)).fetchone()
+            except sqlite3.OperationalError as exc:
+                if "no such table" in str(exc):  # written by a zonedrill before starts
+                    return None
+                raise
+        if row is None:
+            return None
+        id_, kind_, name_, target_, trigger_, started, pid, ended = row
+        return Start(
+            str(id_),
+            "gameday" if kind_ == "gameday" else "run",
+            str(name_),
+            str(target_),
+            str(trigger_),
+            datetime.fromisoformat(str(started)),
+            int(pid),
+            None if ended is None else str(ended),
+        )
+
+    def drop_start(self, start_id: str) -> None:
+        """Forget a start whose run was refused before it touched anything: it never ran."""
+        with self._connect(write=True) as connection:
+            connection.execute("DELETE FROM starts WHERE id = ? AND ended IS NULL", (start_id,))
+
+    def end_abandoned(self, dead: Callable[[int], bool], *, why: str) -> list[str]:
+        """Mark every start with no verdict whose process is ``dead`` as ended ``why``.
+
+        Returns their ids. Used by rollback: a killed run or game day is then an error on record.
+        """
+        with self._connect(write=True) as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            rows = connection.execute("SELECT id, pid FROM starts WHERE ended IS NULL").fetchall()
+            ended = [str(id_) for id_, pid in rows if dead(int(pid))]
+            connection.executemany(
+                "UPDATE starts SET ended = ? WHERE id = ?", [(why, id_) for id_ in ended]
+            )
+            connection.execute("COMMIT")
+        return ended
+
     def record(self, entry: RunEntry, *, document: str) -> None:
         """Store one run (the same run id again replaces it)."""
         doc = entry.doc
@@ -192,6 +257,7 @@ class History:
             connection.execute(
                 "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row
             )
+            connection.execute("UPDATE starts SET ended = ? WHERE id = ?", (RECORDED, doc.run_id))
             connection.execute("COMMIT")
 
     def runs(
@@ -203,7 +269,7 @@ class History:
         place: Place = ANYWHERE,
     ) -> list[RunEntry]:
         """Runs, newest first: of one drill, trigger and place if given; at most ``last``."""
-        query, arguments = _selected("document, trigger, result_path", drill, trigger, place)
+        query, arguments = selected("document, trigger, result_path", drill, trigger, place)
         query += " ORDER BY ended_at DESC, run_id DESC"
         if last is not None:
             query += " LIMIT ?"
@@ -220,7 +286,7 @@ class History:
         Each cluster, or the target's name for runs that recorded none.
         """
         columns = f"DISTINCT {TARGET}, {IDENTITY}, {UID}"
-        query, arguments = _selected(columns, drill, trigger, place)
+        query, arguments = selected(columns, drill, trigger, place)
         if not self.path.exists():
             return []
         with self._connect(write=False) as connection:
@@ -274,6 +340,9 @@ class History:
             connection.execute("BEGIN IMMEDIATE")
             connection.execute(
                 "INSERT OR REPLACE INTO gamedays VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row
+            )
+            connection.execute(
+                "UPDATE starts SET ended = ? WHERE id = ?", (RECORDED, doc.game_day_id)
             )
             connection.execute("COMMIT")
 

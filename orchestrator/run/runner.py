@@ -7,17 +7,19 @@ game day's drill is recorded and reported exactly as a lone run would be.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from rich.console import Console
 from securesystemslib.signer import Signer
 
 from orchestrator.drill import Drill
 from orchestrator.errors import ZonedrillError
-from orchestrator.results.history import History, RunEntry
+from orchestrator.results.history import History, RunEntry, Start
 from orchestrator.results.report.document import load_result
 from orchestrator.results.report.render import write_reports
 from orchestrator.results.signing import sign
@@ -63,7 +65,17 @@ async def run_and_report(
         port = await job.open_port()
     except ZonedrillError as exc:
         return fail(console, exc)
+    start = Start(
+        job.settings.run_id,
+        "run",
+        job.drill.metadata.name,
+        port.target,
+        after.trigger,
+        datetime.now(UTC),
+        os.getpid(),
+    )
     try:
+        after.history.start(start)  # before anything changes: a kill leaves this trace
         with ConsoleObserver(console, label=job.label) as observer:
             drill_run = DrillRun(
                 drill=job.drill, port=port, settings=job.settings, observer=observer
@@ -71,6 +83,7 @@ async def run_and_report(
             started(drill_run)
             outcome = await drill_run.execute()
     except ZonedrillError as exc:
+        _forget(after.history, start)  # refused before any change: it never ran
         return fail(console, exc)
     finally:
         await port.close()
@@ -78,6 +91,11 @@ async def run_and_report(
     console.print(f"result: {outcome.out_dir / 'result.json'}", highlight=False)
     report_and_record(outcome, after, console)
     return outcome
+
+
+def _forget(history: History, start: Start) -> None:
+    with suppress(ZonedrillError):  # else the start stays, and the gate fails on it: safe
+        history.drop_start(start.id)
 
 
 def report_and_record(outcome: RunOutcome, after: Aftermath, console: Console) -> None:
