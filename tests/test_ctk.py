@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from ruamel.yaml import YAML
 from orchestrator.ctk import control
 from orchestrator.ctk.scoring_ctk import NEVER_REACHED
 from orchestrator.drill import Drill, load_drill
+from orchestrator.probes.samples import digest, encode_samples, read_samples
 from tests.support import REPO, ZONEDRILL, cli_env, zonedrill
 from tests.test_gameday import write_drill
 
@@ -678,3 +680,21 @@ def test_import_names_a_pause_it_cannot_carry_over(tmp_path: Path, pauses: Any, 
     done = zonedrill(tmp_path, "import", str(path))
     assert done.returncode == 0, done.stderr
     assert f"not carried over: {named}" in done.stderr
+
+
+def test_a_chaos_run_sample_moved_outside_the_run_does_not_verify(
+    tmp_path: Path, answering: int
+) -> None:
+    """A recorded Chaos Toolkit run verifies; one sample moved an hour later does not."""
+    chaos_run(tmp_path, controlled_experiment(tmp_path, answering))
+    run = tmp_path / "run"
+    assert zonedrill(tmp_path / "state", "verify", str(run)).returncode == 0
+    samples, _ = read_samples(run / "samples.jsonl")
+    moved = [replace(samples[-1], started=samples[-1].started + 3600), *samples[:-1]]
+    data = encode_samples(moved)
+    (run / "samples.jsonl").write_bytes(data)
+    document = json.loads((run / "result.json").read_text())
+    (run / "result.json").write_text(json.dumps(document | {"samplesDigest": digest(data)}))
+    verified = zonedrill(tmp_path / "state", "verify", str(run))
+    assert verified.returncode == 1, verified.stdout
+    assert "samples: 1 outside the run" in verified.stdout

@@ -25,6 +25,8 @@ SAME_MOMENT = 1e-6
 """Seconds within which two phase boundaries are the same moment (both come from one clock)."""
 SHOWN = 5
 """Grid indices named in a finding before the rest are counted."""
+STAMP_PRECISION = 0.001
+"""Seconds: startedAt and endedAt are written to the millisecond."""
 STEP_LATE = 2.0
 """Seconds a step may start after it is due: the event loop's lag and confirming the lock once.
 
@@ -165,6 +167,25 @@ def _earned(sample: Sample, probes: dict[str, Any]) -> bool:
     return expect.status_ok(sample.status) and not slow
 
 
+def _inside_run(doc: ResultDoc, samples: list[Sample]) -> list[str]:
+    """A Chaos Toolkit run's samples lie between its start and its end.
+
+    Its probes are asked when Chaos Toolkit gets round to them, before and after the method
+    too, so there is no grid; but a sample outside the run was not taken by it.
+    """
+    if doc.runner != "chaostoolkit":
+        return []
+    length = (doc.ended_at - doc.started_at).total_seconds() + STAMP_PRECISION
+    outside = [s for s in samples if not -STAMP_PRECISION <= s.started <= length]
+    if not outside:
+        return []
+    first = outside[0]
+    return [
+        f"samples: {len(outside)} outside the run (0 to {length:.3f} s), first "
+        f"{first.probe}[{first.index}] at {first.started!r}"
+    ]
+
+
 def _steps_follow(doc: ResultDoc, _: list[Sample]) -> list[str]:
     """The steps as run are the drill's steps, in order, at their times, with the seed's zones.
 
@@ -258,6 +279,7 @@ FRAMING: tuple[Callable[[ResultDoc, list[Sample]], list[str]], ...] = (
     _whole_grid,
     _passed_follows,
     _steps_follow,
+    _inside_run,
 )
 """What must hold of a result's framing and samples before its figures are recomputed."""
 
