@@ -168,13 +168,12 @@ def _earned(sample: Sample, probes: dict[str, Any]) -> bool:
 
 
 def _inside_run(doc: ResultDoc, samples: list[Sample]) -> list[str]:
-    """A Chaos Toolkit run's samples lie between its start and its end.
+    """Every sample lies between the run's start and its end.
 
-    Its probes are asked when Chaos Toolkit gets round to them, before and after the method
-    too, so there is no grid; but a sample outside the run was not taken by it.
+    A Chaos Toolkit run's probes are asked when Chaos Toolkit gets round to them, before and
+    after the method too, so this is all that pins them; a sample outside the run was not
+    taken by it.
     """
-    if doc.runner != "chaostoolkit":
-        return []
     length = (doc.ended_at - doc.started_at).total_seconds() + STAMP_PRECISION
     outside = [s for s in samples if not -STAMP_PRECISION <= s.started <= length]
     if not outside:
