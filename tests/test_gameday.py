@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -581,3 +582,59 @@ def test_a_trickling_webhook_is_given_up_on_in_time(tmp_path: Path) -> None:
     assert code == 0, printed
     assert "not notified: no answer within 10s" in printed
     assert took < 40  # a 3 s drill, 10 s for the webhook, and the rest
+
+
+@pytest.fixture(scope="module")
+def pass_then_fail(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A state folder whose history holds a passing run of drill "flip", then a failing one."""
+    folder = tmp_path_factory.mktemp("flip")
+    state = folder / "state"
+    for service, code in (("spread", 0), ("packed", 1)):
+        drill = folder / write_drill(folder, "flip", service=service)
+        done = zonedrill(state, "run", str(drill), "--out", str(folder / service))
+        assert done.returncode == code, done.stdout + done.stderr
+    return state
+
+
+EDITS = {
+    "deleted": "DELETE FROM runs WHERE outcome = 'failed'",
+    "dated back": "UPDATE runs SET ended_at = '2000-01-01T00:00:00+00:00' WHERE outcome = 'failed'",
+    "replaced": "UPDATE runs SET document = (SELECT document FROM runs WHERE outcome = 'passed'),"
+    " result_path = (SELECT result_path FROM runs WHERE outcome = 'passed')"
+    " WHERE outcome = 'failed'",
+}
+
+
+@pytest.mark.parametrize("edit", list(EDITS))
+def test_a_failed_run_hidden_in_the_history_still_fails_the_gate(
+    pass_then_fail: Path, tmp_path: Path, edit: str
+) -> None:
+    """The newest start has no run where the history should show it: the gate fails on it."""
+    state = tmp_path / "state"
+    shutil.copytree(pass_then_fail, state)
+    assert zonedrill(state, "gate", "--drill", "flip").returncode == 1
+    with sqlite3.connect(state / "history.sqlite") as db:
+        db.execute(EDITS[edit])
+    gate = zonedrill(state, "gate", "--drill", "flip")
+    assert gate.returncode == 1, gate.stdout
+    assert "the history does not show it where it belongs" in gate.stdout
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["UPDATE starts SET pid = 'abc'", "UPDATE starts SET started_at = 'garbage'"],
+)
+def test_a_damaged_start_is_refused_not_a_traceback(
+    pass_then_fail: Path, tmp_path: Path, damage: str
+) -> None:
+    """gate exits 2 naming the damage; rollback passes over it without a traceback."""
+    state = tmp_path / "state"
+    shutil.copytree(pass_then_fail, state)
+    with sqlite3.connect(state / "history.sqlite") as db:
+        db.execute(damage)
+    gate = zonedrill(state, "gate", "--drill", "flip")
+    assert gate.returncode == 2, gate.stdout + gate.stderr
+    assert "a start record is damaged" in gate.stdout + gate.stderr
+    rolled = zonedrill(state, "rollback", "--all")
+    assert "Traceback" not in rolled.stdout + rolled.stderr
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr

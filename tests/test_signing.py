@@ -8,6 +8,8 @@ samples; only a signature by the runner's key tells it apart. The keys are Ed255
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -25,7 +27,7 @@ from orchestrator.results.signing import (
     summary_unsigned,
 )
 from tests.handmade import graded_document, rescored, write_run
-from tests.support import key_pair, zonedrill
+from tests.support import ZONEDRILL, cli_env, key_pair, zonedrill
 from tests.test_gameday import run_gameday, write_drill, write_gameday
 
 
@@ -163,3 +165,32 @@ def test_a_cluster_summary_carries_its_own_signature(tmp_path: Path) -> None:
         changed = kept.model_copy(update=forged)
         assert "changed since it was signed" in summary_unsigned(changed, trusted)[0]
     assert "carries no signature" in summary_unsigned(summary_of(day), trusted)[0]
+
+
+def test_an_empty_trusted_key_variable_is_refused(signed_run: tuple[Path, Path, Path]) -> None:
+    """A CI secret that came out empty must not turn the signature check off."""
+    state, run, _ = signed_run
+    done = subprocess.run(
+        [*ZONEDRILL, "gate", str(run)],
+        capture_output=True,
+        text=True,
+        env={**cli_env(state), "ZONEDRILL_TRUSTED_KEY": ""},
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "ZONEDRILL_TRUSTED_KEY is set but empty" in done.stdout + done.stderr
+
+
+def test_an_envelope_nested_deep_is_unsigned_not_a_traceback(
+    signed_run: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    """JSON nested 500,000 deep where the envelope belongs: not readable, exit 1."""
+    state, run, public = signed_run
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    (copy / "result.intoto.json").write_text("[" * 500_000 + "]" * 500_000)
+    for command in (["verify", str(copy), "--key"], ["gate", str(copy), "--trusted-key"]):
+        done = zonedrill(state, *command, str(public))
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "result.intoto.json: not readable" in done.stdout

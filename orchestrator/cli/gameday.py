@@ -216,6 +216,7 @@ def run_command(
                 "gameday",
                 name,
                 prepared.target,
+                "",  # the cluster is opened drill by drill; each drill run's start names it
                 trigger,
                 datetime.now(UTC),
                 os.getpid(),

@@ -6,12 +6,14 @@ Exit codes: 0 the gate passed, 1 it failed, 2 unreadable or foreign input, 4 a b
 from __future__ import annotations
 
 import math
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
+from securesystemslib.signer import SSlibKey
 
 from orchestrator.cli.common import (
     HISTORY_OPTION,
@@ -24,7 +26,7 @@ from orchestrator.cli.common import (
     target_options,
 )
 from orchestrator.cli.gate_days import Evidence, GameDayScope, gameday_verdicts, summary_verdicts
-from orchestrator.cli.gate_evidence import HistoryScope, Judging, checked, kept, unfinished
+from orchestrator.cli.gate_evidence import HistoryScope, Judging, checked, kept, unjudged
 from orchestrator.cli.outputs import gate_out
 from orchestrator.durations import parse_age
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
@@ -42,6 +44,8 @@ from orchestrator.results.report.document import FinishedRun, load_result
 from orchestrator.results.signing import load_public_key
 from orchestrator.targets.registry import target_names
 from orchestrator.text import clean
+
+TRUSTED_KEY_VARIABLE = "ZONEDRILL_TRUSTED_KEY"
 
 
 def _finite(_: click.Context, param: click.Parameter, value: float | None) -> float | None:
@@ -97,7 +101,7 @@ def _finite(_: click.Context, param: click.Parameter, value: float | None) -> fl
 @click.option(
     "--trusted-key",
     type=click.Path(path_type=Path, dir_okay=False),
-    envvar="ZONEDRILL_TRUSTED_KEY",
+    envvar=TRUSTED_KEY_VARIABLE,
     help="Accept only results signed with this PEM public key (run --sign-key): an unsigned "
     "result, one signed by another key, or one changed since it was signed fails the gate. "
     "Env: ZONEDRILL_TRUSTED_KEY.",
@@ -137,7 +141,7 @@ def gate(
     be signed by that key.
     """
     try:
-        key = None if trusted_key is None else load_public_key(trusted_key, option="--trusted-key")
+        key = _trusted(trusted_key)
         policy = GatePolicy(
             outcomes=frozenset(outcomes or ["passed"]),
             min_score=min_score,
@@ -203,7 +207,8 @@ def _run_verdicts(
     ]
     if scope.drill is None:
         return verdicts
-    return unfinished(history_at(path), "run", scope.drill, scope) + verdicts
+    judged = {r.doc.run_id: r.doc.started_at for r in runs}
+    return unjudged(history_at(path), "run", scope.drill, scope, judged) + verdicts
 
 
 def _age_option(text: str | None) -> float | None:
@@ -213,6 +218,14 @@ def _age_option(text: str | None) -> float | None:
         return parse_age(text)
     except ValueError as exc:
         raise InvalidInputError([Problem("--max-age", None, None, "", str(exc))]) from None
+
+
+def _trusted(given: Path | None) -> SSlibKey | None:
+    """The trusted key; an empty ZONEDRILL_TRUSTED_KEY is a missing secret, not "no key"."""
+    if given is None and os.environ.get(TRUSTED_KEY_VARIABLE) == "":
+        message = f"{TRUSTED_KEY_VARIABLE} is set but empty: give the public key's file"
+        raise InvalidInputError([Problem("--trusted-key", None, None, "", message)])
+    return None if given is None else load_public_key(given, option="--trusted-key")
 
 
 def _gate_inputs(
@@ -226,7 +239,10 @@ def _gate_inputs(
         drill, trigger, place = scope.drill, scope.trigger, scope.place
         refuse_mixed(history.places(drill=drill, trigger=trigger, place=place), place)
         entries = history.runs(drill=drill, trigger=trigger, place=place, last=scope.last)
-        return [kept(e) for e in entries]
+        # Judged by what the documents say, not by the table's columns, which nothing checks:
+        # a row renamed to this drill, or one run recorded twice, counts for nothing.
+        unique = {e.doc.run_id: e for e in reversed(entries) if e.doc.drill == drill}
+        return [kept(e) for e in entries if unique.get(e.doc.run_id) is e]
     problems: list[Problem] = []
     runs = []
     for given in results:

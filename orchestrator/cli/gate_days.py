@@ -12,7 +12,7 @@ from orchestrator.cli.gate_evidence import (
     Judging,
     checked,
     kept,
-    unfinished,
+    unjudged,
 )
 from orchestrator.errors import InvalidInputError
 from orchestrator.results.cluster_results import ClusterRecord
@@ -50,7 +50,7 @@ class Evidence:
 def gameday_verdicts(
     evidence: Evidence, scope: GameDayScope, policy: GatePolicy, now: datetime
 ) -> list[Verdict]:
-    """The last game days of the history, each with its drill runs, and its newest start."""
+    """The last game days of the history, each with its drill runs, and the starts after them."""
     # Judged by what the documents say, not by the table's columns, which nothing checks.
     days = sorted(
         (
@@ -61,9 +61,11 @@ def gameday_verdicts(
         key=lambda d: d.ended_at,
         reverse=True,
     )
+    latest = list({d.game_day_id: d for d in reversed(days)}.values())[::-1][: scope.last]
     where = HistoryScope(scope.name, scope.last, scope.trigger, policy.place)
-    verdicts = unfinished(evidence.history, "gameday", scope.name, where)
-    for day in days[: scope.last]:
+    judged = {d.game_day_id: d.started_at for d in latest}
+    verdicts = unjudged(evidence.history, "gameday", scope.name, where, judged)
+    for day in latest:
         refuse_implausible_at(day.game_day_id, day.ended_at, now=now)
         recorded = {r.run_id: _recorded(evidence, r.run_id) for r in day.runs}
         found = {run_id: doc for run_id, doc in recorded.items() if doc is not None}

@@ -6,6 +6,8 @@ of the same drill or game day went without a verdict.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +19,7 @@ from orchestrator.results.gate import (
     GatePolicy,
     Verdict,
 )
-from orchestrator.results.history import History, RunEntry
+from orchestrator.results.history import History, RunEntry, Start
 from orchestrator.results.place import Place
 from orchestrator.results.report.document import FinishedRun, load_result
 from orchestrator.results.signing import unsigned
@@ -66,14 +68,40 @@ def kept(entry: RunEntry) -> FinishedRun:
     return FinishedRun(doc=entry.doc, path=Path(entry.result_path), samples=[])
 
 
-def unfinished(history: History, kind: str, name: str, scope: HistoryScope) -> list[Verdict]:
-    """A failing verdict for the newest start of ``name`` when it has no verdict of its own.
+def unjudged(
+    history: History, kind: str, name: str, scope: HistoryScope, judged: Mapping[str, datetime]
+) -> list[Verdict]:
+    """A failing verdict for each start of ``name`` after the newest one judged, not judged.
 
-    A run or game day killed mid-way records nothing else, so without this the gate would pass
-    on the one before it.
+    ``judged`` maps the ids the gate judges to their start times. A run or game day killed
+    mid-way records nothing but its start; one whose record was deleted, replaced or dated back
+    in the history still has its start. Either way the gate must not pass on the one before.
     """
-    start = history.newest_start(kind, name, trigger=scope.trigger, target=scope.place.target)
-    if start is None or not (why := start.missing()):
-        return []
+    newest = max(judged.values(), default=None)
     label = name if kind == "run" else f"game day {name}"
-    return [Verdict(start.id, label, [why], place=start.target)]
+    starts = history.starts(kind, name, trigger=scope.trigger, target=scope.place.target)
+    return [
+        Verdict(
+            start.id, label, [start.missing() or NOT_SHOWN], place=start.identity or start.target
+        )
+        for start in starts
+        if start.id not in judged
+        and (newest is None or start.started_at > newest)
+        and _there(start, scope.place)
+    ]
+
+
+UID = re.compile(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}")
+"""A kube-system UID, which a start cannot be matched against (it is read under the lock)."""
+NOT_SHOWN = (
+    "finished after the runs judged, but the history does not show it where it belongs: its "
+    "record was removed, replaced or dated back"
+)
+
+
+def _there(start: Start, place: Place) -> bool:
+    """Whether ``start`` may have been in ``place``: a cluster named by UID cannot be told."""
+    if place.cluster is None or not start.identity:
+        return True
+    known = (start.identity, start.identity.partition("/")[2])
+    return place.cluster in known or UID.fullmatch(place.cluster) is not None

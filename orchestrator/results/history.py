@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS starts (
     kind TEXT NOT NULL,
     name TEXT NOT NULL,
     target TEXT NOT NULL,
+    identity TEXT NOT NULL,
     trigger TEXT NOT NULL,
     started_at TEXT NOT NULL,
     pid INTEGER NOT NULL,
@@ -82,6 +83,8 @@ class Start:
     kind: Literal["run", "gameday"]
     name: str
     target: str
+    identity: str
+    """The cluster's identity (``kube/<URL>``) when known at the start; "" for a game day."""
     trigger: str
     started_at: datetime
     pid: int
@@ -99,6 +102,15 @@ class Start:
                 "zonedrill rollback --all restores it and records it as error)"
             )
         return f"started at {when}, ended error: {self.ended}"
+
+
+def _aware(text: str) -> datetime | None:
+    """``text`` as a time with its timezone, or None."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 @dataclass(frozen=True)
@@ -175,6 +187,7 @@ class History:
             start.kind,
             start.name,
             start.target,
+            start.identity,
             start.trigger,
             start.started_at.isoformat(),
             start.pid,
@@ -182,36 +195,48 @@ class History:
         )
         with self._connect(write=True) as connection:
             connection.execute("BEGIN IMMEDIATE")
-            connection.execute("INSERT OR REPLACE INTO starts VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+            connection.execute(
+                "INSERT OR REPLACE INTO starts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row
+            )
             connection.execute("COMMIT")
 
-    def newest_start(
+    def starts(
         self, kind: str, name: str, *, trigger: str | None, target: str | None
-    ) -> Start | None:
-        """The latest start of the drill or game day ``name`` (of ``trigger`` and ``target``)."""
+    ) -> list[Start]:
+        """Every start of the drill or game day ``name`` (of ``trigger``, ``target``), newest first.
+
+        Ordered by the times the rows hold, parsed: a text column sorts an edited time anywhere.
+        """
         query = "SELECT * FROM starts WHERE kind = ?1 AND name = ?2"
         query += " AND (?3 IS NULL OR trigger = ?3) AND (?4 IS NULL OR target = ?4)"
-        query += " ORDER BY started_at DESC LIMIT 1"
         if not self.path.exists():
-            return None
+            return []
         with self._connect(write=False) as connection:
             try:
-                row = connection.execute(query, (kind, name, trigger, target)).fetchone()
+                rows = connection.execute(query, (kind, name, trigger, target)).fetchall()
             except sqlite3.OperationalError as exc:
                 if "no such table" in str(exc):  # written by a zonedrill before starts
-                    return None
+                    return []
                 raise
-        if row is None:
-            return None
-        id_, kind_, name_, target_, trigger_, started, pid, ended = row
+        return sorted((self._start(row) for row in rows), key=lambda s: s.started_at, reverse=True)
+
+    def _start(self, row: tuple[object, ...]) -> Start:
+        id_, kind_, name_, target_, identity, trigger_, started, pid, ended = row
+        moment = _aware(started) if isinstance(started, str) else None
+        if moment is None or not isinstance(pid, int):
+            message = (
+                f"a start record is damaged ({started!r}, pid {pid!r}): the history was edited"
+            )
+            raise InvalidInputError([Problem(str(self.path), None, None, "starts", message)])
         return Start(
             str(id_),
             "gameday" if kind_ == "gameday" else "run",
             str(name_),
             str(target_),
+            str(identity),
             str(trigger_),
-            datetime.fromisoformat(str(started)),
-            int(pid),
+            moment,
+            pid,
             None if ended is None else str(ended),
         )
 
@@ -228,7 +253,8 @@ class History:
         with self._connect(write=True) as connection:
             connection.execute("BEGIN IMMEDIATE")
             rows = connection.execute("SELECT id, pid FROM starts WHERE ended IS NULL").fetchall()
-            ended = [str(id_) for id_, pid in rows if dead(int(pid))]
+            # A pid that is not a number is a damaged row: no process holds it.
+            ended = [str(id_) for id_, pid in rows if not isinstance(pid, int) or dead(pid)]
             connection.executemany(
                 "UPDATE starts SET ended = ? WHERE id = ?", [(why, id_) for id_ in ended]
             )

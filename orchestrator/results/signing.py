@@ -100,7 +100,9 @@ def signed(subjects: list[dict[str, Any]], predicate: dict[str, Any], signer: Si
 
 def _subject(document: Path, path: Path) -> dict[str, Any]:
     name = path.relative_to(document.parent).as_posix()
-    return {"name": name, "digest": {"sha256": hashlib.sha256(path.read_bytes()).hexdigest()}}
+    with path.open("rb") as handle:  # in chunks: a samples file can be large, or made huge
+        found = hashlib.file_digest(handle, "sha256").hexdigest()
+    return {"name": name, "digest": {"sha256": found}}
 
 
 def unsigned(document: Path, covered: Sequence[Path], key: SSlibKey) -> list[str]:
@@ -113,8 +115,10 @@ def unsigned(document: Path, covered: Sequence[Path], key: SSlibKey) -> list[str
         return [f"not signed: no {where.name} beside {document.name}"]
     try:
         data = json.loads(read_bounded(where, limit=MAX_ENVELOPE_BYTES))
-    except (InvalidInputError, ValueError) as exc:
-        return [f"{where.name}: not readable ({exc})"]
+    except InvalidInputError as exc:
+        return [f"{where.name}: not readable ({exc.problems[0].message})"]
+    except (ValueError, RecursionError) as exc:  # nested deep enough, json recurses out
+        return [f"{where.name}: not readable ({type(exc).__name__})"]
     statement, found = statement_of(data, key, where.name)
     return found or _covers(statement, document, covered, where.name)
 
@@ -126,14 +130,14 @@ def statement_of(envelope: Any, key: SSlibKey, name: str) -> tuple[Any, list[str
         opened.verify([key], 1)
     except VerificationError:
         return None, [f"{name}: not signed by the trusted key {key.keyid[:16]}"]
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        return None, [f"{name}: not a DSSE envelope ({exc})"]
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        return None, [f"{name}: not a DSSE envelope ({type(exc).__name__}: {exc})"[:300]]
     if opened.payload_type != PAYLOAD_TYPE:
         return None, [f"{name}: carries {opened.payload_type}, not an in-toto statement"]
     try:
         return json.loads(opened.payload), []
-    except ValueError as exc:
-        return None, [f"{name}: the signed payload is not JSON ({exc})"]
+    except (ValueError, RecursionError) as exc:
+        return None, [f"{name}: the signed payload is not readable JSON ({type(exc).__name__})"]
 
 
 def _covers(statement: Any, document: Path, covered: Sequence[Path], name: str) -> list[str]:

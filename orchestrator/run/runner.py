@@ -70,6 +70,7 @@ async def run_and_report(
         "run",
         job.drill.metadata.name,
         port.target,
+        port.identity,
         after.trigger,
         datetime.now(UTC),
         os.getpid(),
