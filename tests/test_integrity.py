@@ -225,6 +225,18 @@ def _forged_steps(*changes: dict[str, Any]) -> dict[str, Any]:
     return {"steps": [s | c for s, c in zip(STEPS, changes, strict=True) if c != {"gone": True}]}
 
 
+def _outage_in_baseline(samples: list[Sample]) -> list[Sample]:
+    """The outage moved before T0: chaos samples all answer, the first baseline ones fail."""
+    answered = [
+        replace(s, passed=True, status=200, error=None, latency=0.02) if not s.passed else s
+        for s in samples
+    ]
+    return [
+        replace(s, passed=False, status=None, error="refused", latency=None) if s.index < 8 else s
+        for s in answered
+    ]
+
+
 FRAMING_FORGERIES = [
     ({"drill": "other"}, None, "drill: stored 'other', drillSpec is"),
     ({"runner": "chaostoolkit"}, _dropped_outage, "runner: chaostoolkit claimed on a lab run"),
@@ -235,6 +247,9 @@ FRAMING_FORGERIES = [
     (_forged_steps({"offset": 9.0}, {}), None, "steps[0].offset: 9.0, due at 0.0"),
     (_forged_steps({"gone": True}, {}), None, "steps: taken as [1], not the drill's steps"),
     (_forged_steps({"zone": "ansan"}, {}), None, "lose ansan (power-loss) where the drill's"),
+    ({"runner": "chaostoolkit", "target": "lab2"}, _dropped_outage, "claimed on a lab2 run"),
+    ({}, _outage_in_baseline, "samples: 8 failed in the baseline of a passed run"),
+    ({"cluster": {"identity": "kube/https://10.0.0.1", "uid": None}}, None, "not a lab cluster"),
 ]
 """Issue 19's forgeries of a failed run: an edit, the samples it goes with, what verify names."""
 
@@ -252,6 +267,9 @@ FRAMING_FORGERIES = [
         "step-moved",
         "step-deleted",
         "zone-swapped",
+        "runner-on-unknown-target",
+        "outage-in-baseline",
+        "cluster-of-another-target",
     ],
 )
 def test_verify_and_gate_refuse_each_forgery_of_framing_or_samples(

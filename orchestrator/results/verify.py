@@ -16,10 +16,11 @@ from orchestrator.drill.model import AnyOf, Step
 from orchestrator.drill.picks import pick_zones
 from orchestrator.errors import InvalidInputError
 from orchestrator.outcomes import GRADED, Outcome
-from orchestrator.probes.samples import GRID_TOLERANCE, Sample, grid_start
+from orchestrator.probes.samples import GRID_TOLERANCE, Sample, before, grid_start
 from orchestrator.results.document import ResultDoc, StepDoc
 from orchestrator.results.report.document import FinishedRun, read_samples_of
 from orchestrator.results.result import Derived, StepRecord, Timeline, derive
+from orchestrator.targets.registry import target_named
 
 SAME_MOMENT = 1e-6
 """Seconds within which two phase boundaries are the same moment (both come from one clock)."""
@@ -27,11 +28,11 @@ SHOWN = 5
 """Grid indices named in a finding before the rest are counted."""
 STAMP_PRECISION = 0.001
 """Seconds: startedAt and endedAt are written to the millisecond."""
-STEP_LATE = 2.0
-"""Seconds a step may start after it is due: the event loop's lag and confirming the lock once.
+STEP_LATE = 0.5
+"""Seconds a step's time may fall after it is due: the event loop's lag in waking for it.
 
-A run whose cluster API took longer to confirm the lock before a loss does not verify: its
-outage began later than the drill says, and the result cannot tell by how much."""
+The engine takes a step's time as it wakes, before it confirms the lock or changes anything,
+so only a loop stalled this long (or a forger moving the step to shorten its RTO) is later."""
 
 
 def differences(doc: ResultDoc, samples: list[Sample], found_digest: str) -> list[str]:
@@ -108,10 +109,42 @@ def _named(doc: ResultDoc, _: list[Sample]) -> list[str]:
 
 
 def _runner(doc: ResultDoc, _: list[Sample]) -> list[str]:
-    """Chaos Toolkit drives a cluster, never zonedrill's own lab: that claim only skips checks."""
-    if doc.runner == "chaostoolkit" and doc.target == "lab":
-        return ["runner: chaostoolkit claimed on a lab run (Chaos Toolkit never drives the lab)"]
-    return []
+    """The runner and the cluster fit the target.
+
+    Chaos Toolkit drives a cluster that outlives it, never zonedrill's own lab, and that claim
+    skips the grid checks: a target that lives with its process, or one not installed here,
+    cannot carry it. A cluster's identity names its own target.
+    """
+    found = []
+    if doc.runner == "chaostoolkit" and _lives_with_process(doc.target):
+        found.append(
+            f"runner: chaostoolkit claimed on a {doc.target} run (Chaos Toolkit drives only an "
+            "installed target that outlives it)"
+        )
+    if doc.cluster is not None and not doc.cluster.identity.startswith(f"{doc.target}/"):
+        found.append(f"cluster.identity: {doc.cluster.identity!r} is not a {doc.target} cluster")
+    return found
+
+
+def _lives_with_process(target: str) -> bool:
+    try:
+        return target_named(target).lives_with_process
+    except InvalidInputError:
+        return True  # not installed here: nothing vouches for it
+
+
+def _steady_baseline(doc: ResultDoc, samples: list[Sample]) -> list[str]:
+    """A graded run's baseline passed: one failed sample there ends a run not steady."""
+    if doc.outcome not in (Outcome.PASSED, Outcome.FAILED) or doc.runner == "chaostoolkit":
+        return []
+    failed = [s for s in samples if not s.passed and before(s.scheduled, doc.timeline.baseline_end)]
+    if not failed:
+        return []
+    first = failed[0]
+    return [
+        f"samples: {len(failed)} failed in the baseline of a {doc.outcome} run, first "
+        f"{first.probe}[{first.index}] (a run that fails its baseline ends not-steady)"
+    ]
 
 
 def _figures_end(doc: ResultDoc, _: list[Sample]) -> list[str]:
@@ -279,6 +312,7 @@ FRAMING: tuple[Callable[[ResultDoc, list[Sample]], list[str]], ...] = (
     _passed_follows,
     _steps_follow,
     _inside_run,
+    _steady_baseline,
 )
 """What must hold of a result's framing and samples before its figures are recomputed."""
 
