@@ -13,7 +13,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 
+from orchestrator.errors import InvalidInputError
 from orchestrator.results.gameday_result import (
     add_summary,
     parse_gameday,
@@ -194,3 +202,16 @@ def test_an_envelope_nested_deep_is_unsigned_not_a_traceback(
         done = zonedrill(state, *command, str(public))
         assert done.returncode == 1, done.stdout + done.stderr
         assert "result.intoto.json: not readable" in done.stdout
+
+
+def test_an_rsa_key_under_2048_bits_is_refused(tmp_path: Path) -> None:
+    """A 1024-bit RSA key signs nothing a pipeline should trust: exit 2 for either side."""
+    weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505 - the weak key under test
+    private, public = tmp_path / "weak.key", tmp_path / "weak.pub"
+    private.write_bytes(weak.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+    public.write_bytes(
+        weak.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    )
+    for loading in (lambda: load_signer(private), lambda: load_public_key(public, option="--key")):
+        with pytest.raises(InvalidInputError, match="RSA key of 1024 bits"):
+            loading()

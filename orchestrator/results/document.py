@@ -288,7 +288,7 @@ TIMELINE_SLACK = 1e-6
 
 def _timeline_follows_drill(doc: ResultDoc) -> str:
     t, spec = doc.timeline, doc.drill_spec.spec
-    settle = max(p.timeout for p in spec.probes)
+    settle = max((p.timeout for p in spec.probes), default=0.0)  # no probe: refused elsewhere
     spans = (
         ("baselineEnd - baselineStart", t.baseline_end - t.baseline_start, spec.baseline),
         ("t0 - baselineEnd", t.t0 - t.baseline_end, settle),

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
     load_pem_public_key,
@@ -51,7 +52,9 @@ def load_signer(path: Path, *, option: str = "--sign-key") -> Signer:
     """The signer of a PEM private key file; exit 2 (InvalidInputError) naming what is wrong."""
     data = read_bounded(path, limit=MAX_KEY_BYTES)
     try:
-        return CryptoSigner(load_pem_private_key(data, password=None))
+        key = load_pem_private_key(data, password=None)
+        _strong_enough(key)
+        return CryptoSigner(key)
     except (ValueError, TypeError) as exc:
         raise _bad_key(path, option, "a PEM private key without a password", exc) from None
 
@@ -60,9 +63,20 @@ def load_public_key(path: Path, *, option: str) -> SSlibKey:
     """The key of a PEM public key file; exit 2 (InvalidInputError) naming what is wrong."""
     data = read_bounded(path, limit=MAX_KEY_BYTES)
     try:
-        return SSlibKey.from_crypto(load_pem_public_key(data))
+        key = load_pem_public_key(data)
+        _strong_enough(key)
+        return SSlibKey.from_crypto(key)
     except (ValueError, TypeError) as exc:
         raise _bad_key(path, option, "a PEM public key", exc) from None
+
+
+MIN_RSA_BITS = 2048
+
+
+def _strong_enough(key: object) -> None:
+    """RSA below 2048 bits can be factored by a determined forger: refused."""
+    if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
+        raise ValueError(f"an RSA key of {key.key_size} bits; use Ed25519 or RSA of 2048 or more")
 
 
 def _bad_key(path: Path, option: str, wanted: str, exc: Exception) -> InvalidInputError:
