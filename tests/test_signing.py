@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from orchestrator.errors import InvalidInputError
+from orchestrator.probes.samples import digest, encode_samples, read_samples
 from orchestrator.results.gameday_result import (
     add_summary,
     parse_gameday,
@@ -112,9 +114,35 @@ def test_targets_relaxed_after_signing_are_refused(tmp_path: Path) -> None:
     assert "result.json changed since it was signed" in gate.stdout
 
 
-def _rescored_from(run: Path, document: dict[str, object]) -> dict[str, object]:
-    from orchestrator.probes.samples import read_samples  # noqa: PLC0415
+def test_samples_rewritten_after_signing_are_refused(tmp_path: Path) -> None:
+    """A signed failed run whose failed samples now answer 200 in time: verify alone accepts it."""
+    private, public = key_pair(tmp_path, "runner")
+    drill = tmp_path / write_drill(tmp_path, "packed", service="packed")
+    run = tmp_path / "run"
+    done = zonedrill(tmp_path, "run", str(drill), "--out", str(run), "--sign-key", str(private))
+    assert done.returncode == 1, done.stdout + done.stderr
+    samples, _ = read_samples(run / "samples.jsonl")
+    answered = [
+        replace(s, passed=True, status=200, error=None, detail=None, latency=0.01)
+        if not s.passed
+        else s
+        for s in samples
+    ]
+    data = encode_samples(answered)
+    (run / "samples.jsonl").write_bytes(data)
+    document = json.loads((run / "result.json").read_text()) | {"samplesDigest": digest(data)}
+    (run / "result.json").write_text(json.dumps(rescored(document, answered)))
+    assert zonedrill(tmp_path, "verify", str(run)).returncode == 0  # consistent, and a pass
+    gate = zonedrill(tmp_path, "gate", str(run), "--trusted-key", str(public))
+    assert (gate.returncode, "changed since it was signed" in gate.stdout) == (1, True)
+    verified = zonedrill(tmp_path, "verify", str(run), "--key", str(public))
+    assert verified.returncode == 1
+    assert "signature: result.intoto.json: samples.jsonl changed since it was signed" in (
+        verified.stdout
+    )
 
+
+def _rescored_from(run: Path, document: dict[str, object]) -> dict[str, object]:
     samples, _ = read_samples(run / "samples.jsonl")
     return rescored(document, samples)
 
