@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -243,3 +244,20 @@ def test_an_rsa_key_under_2048_bits_is_refused(tmp_path: Path) -> None:
     for loading in (lambda: load_signer(private), lambda: load_public_key(public, option="--key")):
         with pytest.raises(InvalidInputError, match="RSA key of 1024 bits"):
             loading()
+
+
+def test_a_trigger_relabelled_in_the_history_is_not_what_was_signed(
+    signed_run: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    """A manual run marked ``schedule`` in the history does not pass a scheduled-runs gate."""
+    state, _, public = signed_run
+    copy = tmp_path / "state"
+    shutil.copytree(state, copy)
+    with sqlite3.connect(copy / "history.sqlite") as db:
+        db.execute("UPDATE runs SET trigger = 'schedule'")
+        db.execute("UPDATE starts SET trigger = 'schedule'")
+    gate = zonedrill(
+        copy, "gate", "--drill", "quick", "--trigger", "schedule", "--trusted-key", str(public)
+    )
+    assert gate.returncode == 1, gate.stdout + gate.stderr
+    assert "trigger 'schedule' is not what was signed ('manual')" in gate.stdout

@@ -26,7 +26,7 @@ from orchestrator.cli.common import (
     target_options,
 )
 from orchestrator.cli.gate_days import Evidence, GameDayScope, gameday_verdicts, summary_verdicts
-from orchestrator.cli.gate_evidence import HistoryScope, Judging, checked, kept, unjudged
+from orchestrator.cli.gate_evidence import HistoryScope, Judging, Kept, checked, kept, unjudged
 from orchestrator.cli.outputs import gate_out
 from orchestrator.durations import parse_age
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
@@ -40,7 +40,7 @@ from orchestrator.results.gate import (
     refuse_mixed,
 )
 from orchestrator.results.place import Place
-from orchestrator.results.report.document import FinishedRun, load_result
+from orchestrator.results.report.document import load_result
 from orchestrator.results.signing import load_public_key
 from orchestrator.targets.registry import target_names
 from orchestrator.text import clean
@@ -200,14 +200,14 @@ def _run_verdicts(
 ) -> list[Verdict]:
     """The verdicts on drill runs: files, or the history's runs of a drill and its last start."""
     runs = _gate_inputs(results, scope, path)
-    refuse_implausible([r.doc for r in runs], now=judging.now)
+    refuse_implausible([r.run.doc for r in runs], now=judging.now)
     verdicts = [
-        judge(r.doc, judging.policy, now=judging.now, findings=checked(r, judging.key))
+        judge(r.run.doc, judging.policy, now=judging.now, findings=checked(r, judging.key))
         for r in runs
     ]
     if scope.drill is None:
         return verdicts
-    judged = {r.doc.run_id: r.doc.started_at for r in runs}
+    judged = {r.run.doc.run_id: r.run.doc.started_at for r in runs}
     return unjudged(history_at(path), "run", scope.drill, scope, judged) + verdicts
 
 
@@ -228,9 +228,7 @@ def _trusted(given: Path | None) -> SSlibKey | None:
     return None if given is None else load_public_key(given, option="--trusted-key")
 
 
-def _gate_inputs(
-    results: tuple[Path, ...], scope: HistoryScope, path: Path | None
-) -> list[FinishedRun]:
+def _gate_inputs(results: tuple[Path, ...], scope: HistoryScope, path: Path | None) -> list[Kept]:
     if bool(results) == bool(scope.drill):
         message = "give result files, or --drill NAME to read the history (not both)"
         raise InvalidInputError([Problem("gate", None, None, "", message)])
@@ -253,4 +251,4 @@ def _gate_inputs(
     if problems:
         raise InvalidInputError(problems)
     refuse_mixed([r.doc.cluster or r.doc.target for r in runs], scope.place)
-    return runs
+    return [Kept(run) for run in runs]

@@ -45,13 +45,18 @@ class HistoryScope:
     place: Place
 
 
-def checked(run: FinishedRun, key: SSlibKey | None) -> list[str]:
-    """What ``verify`` (and, with a trusted key, the signature) finds wrong with ``run``."""
+def checked(kept: Kept, key: SSlibKey | None) -> list[str]:
+    """What ``verify`` (and, with a trusted key, the signature) finds wrong with a result.
+
+    From the history, the trigger it records must be the one signed with the result.
+    """
+    run = kept.run
     findings = against_samples(run)
     if key is None:
         return findings
     samples = run.path.parent / run.doc.samples_file
-    return findings + (unsigned(run.path, [samples], key) or as_signed(run))
+    claims = {} if kept.trigger is None else {"trigger": kept.trigger}
+    return findings + (unsigned(run.path, [samples], key, claims=claims) or as_signed(run))
 
 
 def as_signed(run: FinishedRun) -> list[str]:
@@ -63,9 +68,17 @@ def as_signed(run: FinishedRun) -> list[str]:
     return [] if signed == run.doc else [f"the history's copy differs from {run.path}"]
 
 
-def kept(entry: RunEntry) -> FinishedRun:
+@dataclass(frozen=True)
+class Kept:
+    """A result the gate judges, and the trigger the history records for it (None: a file)."""
+
+    run: FinishedRun
+    trigger: str | None = None
+
+
+def kept(entry: RunEntry) -> Kept:
     """The history's copy of a result, read against the samples kept beside its result file."""
-    return FinishedRun(doc=entry.doc, path=Path(entry.result_path), samples=[])
+    return Kept(FinishedRun(doc=entry.doc, path=Path(entry.result_path), samples=[]), entry.trigger)
 
 
 def unjudged(

@@ -16,8 +16,9 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -39,6 +40,7 @@ STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://zonedrill.io/attestation/v1"
 SIGNED_SUFFIX = ".intoto.json"
 """The envelope of ``result.json`` is ``result.intoto.json`` beside it."""
+NONE: Mapping[str, str] = MappingProxyType({})
 MAX_KEY_BYTES = 64 * 1024
 MAX_ENVELOPE_BYTES = 1024 * 1024
 
@@ -87,10 +89,16 @@ def _bad_key(path: Path, option: str, wanted: str, exc: Exception) -> InvalidInp
     return InvalidInputError([Problem(str(path), None, None, option, message)])
 
 
-def sign(document: Path, covered: Sequence[Path], signer: Signer) -> Path:
-    """Sign ``document`` and the files it names (``covered``); return the envelope's path."""
+def sign(
+    document: Path, covered: Sequence[Path], signer: Signer, *, claims: Mapping[str, str] = NONE
+) -> Path:
+    """Sign ``document``, the files it names (``covered``) and ``claims`` the files lack.
+
+    A run's trigger lives in the history, not in result.json: signed here, a manual run cannot
+    be relabelled ``schedule`` in the history to pass ``gate --trigger schedule``.
+    """
     subjects = [_subject(document, path) for path in (document, *covered)]
-    envelope = signed(subjects, {"document": document.name}, signer)
+    envelope = signed(subjects, {"document": document.name, **claims}, signer)
     text = json.dumps(envelope, indent=2) + "\n"
     return write_durably(envelope_path(document), text.encode())
 
@@ -119,10 +127,12 @@ def _subject(document: Path, path: Path) -> dict[str, Any]:
     return {"name": name, "digest": {"sha256": found}}
 
 
-def unsigned(document: Path, covered: Sequence[Path], key: SSlibKey) -> list[str]:
-    """Why ``document`` and ``covered`` are not signed by ``key``: none when they are.
+def unsigned(
+    document: Path, covered: Sequence[Path], key: SSlibKey, *, claims: Mapping[str, str] = NONE
+) -> list[str]:
+    """Why ``document``, ``covered`` and ``claims`` are not signed by ``key``: none when they are.
 
-    The statement must name exactly these files, with their digests as they are now.
+    The statement must name these files, with their digests as they are now, and each claim.
     """
     where = envelope_path(document)
     if not where.is_file():
@@ -134,7 +144,21 @@ def unsigned(document: Path, covered: Sequence[Path], key: SSlibKey) -> list[str
     except (ValueError, RecursionError) as exc:  # nested deep enough, json recurses out
         return [f"{where.name}: not readable ({type(exc).__name__})"]
     statement, found = statement_of(data, key, where.name)
-    return found or _covers(statement, document, covered, where.name)
+    return (
+        found
+        or _covers(statement, document, covered, where.name)
+        or _claims(statement, claims, where.name)
+    )
+
+
+def _claims(statement: dict[str, Any], claims: Mapping[str, str], name: str) -> list[str]:
+    predicate = statement.get("predicate")
+    signed = predicate if isinstance(predicate, dict) else {}
+    return [
+        f"{name}: {field} {value!r} is not what was signed ({signed.get(field)!r})"
+        for field, value in claims.items()
+        if signed.get(field) != value
+    ]
 
 
 def statement_of(envelope: Any, key: SSlibKey, name: str) -> tuple[Any, list[str]]:

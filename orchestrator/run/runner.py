@@ -105,7 +105,8 @@ def report_and_record(outcome: RunOutcome, after: Aftermath, console: Console) -
         finished = load_result(outcome.out_dir)
         if after.signer is not None:
             samples = finished.path.parent / finished.doc.samples_file
-            signed = sign(finished.path, [samples], after.signer)
+            claims = {"trigger": after.trigger}
+            signed = sign(finished.path, [samples], after.signer, claims=claims)
             console.print(f"signed: {signed}", highlight=False)
         written = write_reports(finished)
         document = finished.path.read_text(encoding="utf-8")
