@@ -99,13 +99,30 @@ def test_a_whole_result_written_from_scratch_verifies_but_is_not_signed(tmp_path
     assert "not signed: no result.intoto.json" in gate.stdout
 
 
-def test_targets_relaxed_after_signing_are_refused(tmp_path: Path) -> None:
-    """A signed failed run, its drill's RTO target relaxed and the figures rescored to match."""
-    private, public = key_pair(tmp_path, "runner")
-    drill = tmp_path / write_drill(tmp_path, "packed", service="packed")
-    run = tmp_path / "run"
-    done = zonedrill(tmp_path, "run", str(drill), "--out", str(run), "--sign-key", str(private))
+@pytest.fixture(scope="module")
+def signed_failure(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A failed lab run signed with the runner's key: (its run folder, the runner's public key)."""
+    folder = tmp_path_factory.mktemp("signed-failure")
+    private, public = key_pair(folder, "runner")
+    drill = folder / write_drill(folder, "packed", service="packed")
+    run = folder / "run"
+    done = zonedrill(folder, "run", str(drill), "--out", str(run), "--sign-key", str(private))
     assert done.returncode == 1, done.stdout + done.stderr
+    return run, public
+
+
+def forgeable(signed_failure: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the signed failed run to forge: (its run folder, the runner's public key)."""
+    run, public = signed_failure
+    shutil.copytree(run, tmp_path / "run")
+    return tmp_path / "run", public
+
+
+def test_targets_relaxed_after_signing_are_refused(
+    signed_failure: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A signed failed run, its drill's RTO target relaxed and the figures rescored to match."""
+    run, public = forgeable(signed_failure, tmp_path)
     document = json.loads((run / "result.json").read_text())
     document["drillSpec"]["spec"]["targets"][0] |= {"rto": "1h", "availability": "1%"}
     (run / "result.json").write_text(json.dumps(_rescored_from(run, document)))
@@ -115,13 +132,11 @@ def test_targets_relaxed_after_signing_are_refused(tmp_path: Path) -> None:
     assert "result.json changed since it was signed" in gate.stdout
 
 
-def test_samples_rewritten_after_signing_are_refused(tmp_path: Path) -> None:
+def test_samples_rewritten_after_signing_are_refused(
+    signed_failure: tuple[Path, Path], tmp_path: Path
+) -> None:
     """A signed failed run whose failed samples now answer 200 in time: verify alone accepts it."""
-    private, public = key_pair(tmp_path, "runner")
-    drill = tmp_path / write_drill(tmp_path, "packed", service="packed")
-    run = tmp_path / "run"
-    done = zonedrill(tmp_path, "run", str(drill), "--out", str(run), "--sign-key", str(private))
-    assert done.returncode == 1, done.stdout + done.stderr
+    run, public = forgeable(signed_failure, tmp_path)
     samples, _ = read_samples(run / "samples.jsonl")
     answered = [
         replace(s, passed=True, status=200, error=None, detail=None, latency=0.01)
