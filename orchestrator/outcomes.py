@@ -43,8 +43,8 @@ class Outcome(StrEnum):
 
     @property
     def scored(self) -> bool:
-        """False for runs that measured nothing to score (spec §3: score null)."""
-        return self not in (Outcome.ERROR, Outcome.NOT_STEADY)
+        """False for runs not scored (spec §3: score null): an abort cut its RTO windows short."""
+        return self in (Outcome.PASSED, Outcome.FAILED)
 
 
 EXIT_CODES = {

@@ -86,6 +86,15 @@ class _TooLargeError(Exception):
     pass
 
 
+def not_a_file(path: Path) -> str:
+    """Why ``path``, which is not a regular file, cannot be read: said as a user would."""
+    if not path.exists():
+        return "no such file"
+    if path.is_dir():
+        return "a folder, not a file"
+    return "not a regular file (a FIFO, a device or a socket)"
+
+
 def read_bounded(path: Path, *, limit: int = MAX_FILE_BYTES) -> bytes:
     """At most ``limit`` bytes of ``path``; InvalidInputError when there are more or none to read.
 
@@ -94,7 +103,7 @@ def read_bounded(path: Path, *, limit: int = MAX_FILE_BYTES) -> bytes:
     name = str(path)
     try:
         if not path.is_file():  # a FIFO would block the open; a device never ends
-            raise refuse(name, "not a regular file")
+            raise refuse(name, not_a_file(path))
         with path.open("rb") as handle:
             data = handle.read(limit + 1)
     except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop

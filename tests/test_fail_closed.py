@@ -146,7 +146,7 @@ def test_a_full_output_disk_is_refused_before_anything_runs(
         check=False,
     )
     assert done.returncode == 2, done.stdout
-    assert "--out" in done.stdout
+    assert "--out" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "state" / "journal").exists()
 
@@ -163,7 +163,7 @@ def test_an_out_folder_holding_a_run_is_refused(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 2
-    assert "already holds a run" in done.stdout
+    assert "already holds a run" in done.stderr
     assert earlier.read_bytes() == before
 
 

@@ -382,7 +382,15 @@ def test_validate_checks_a_game_day_and_its_drills(tmp_path: Path) -> None:
         [*ZONEDRILL, "validate", str(gameday)], capture_output=True, text=True, check=False
     )
     assert done.returncode == 2
-    assert "spec.drills[1].file" in done.stdout
+    assert "spec.drills[1].file" in done.stderr
+    missing = subprocess.run(
+        [*ZONEDRILL, "validate", str(tmp_path / "nowhere.yaml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (missing.returncode, missing.stdout) == (2, "")
+    assert f"error: {tmp_path / 'nowhere.yaml'}: no such file" in missing.stderr
 
 
 class Webhooks(BaseHTTPRequestHandler):

@@ -138,7 +138,7 @@ def test_dev_zero_and_a_fifo_are_refused_at_once(tmp_path: Path) -> None:
         timeout=30,
     )
     assert done.returncode == 2, done.stderr
-    assert done.stdout.count("not a regular file") == 2
+    assert done.stderr.count("not a regular file") == 2
     assert "Traceback" not in done.stderr
 
 
@@ -146,7 +146,7 @@ def test_a_larger_file_is_refused_by_what_is_read(tmp_path: Path) -> None:
     """A file one byte over the limit is refused; the limit counts bytes read."""
     big = tmp_path / "big.yaml"
     big.write_text("#" * (1024 * 1024) + "\n")
-    assert "over 1048576 bytes" in validate(str(big)).stdout
+    assert "over 1048576 bytes" in validate(str(big)).stderr
 
 
 @pytest.mark.parametrize(
@@ -180,8 +180,8 @@ def test_user_text_is_never_console_markup(tmp_path: Path) -> None:
     done = validate(str(path))
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
-    assert "[bold]prod.yaml" in done.stdout.replace("\n", "")
-    assert '"[/]"' in done.stdout
+    assert "[bold]prod.yaml" in done.stderr.replace("\n", "")
+    assert '"[/]"' in done.stderr
 
 
 def test_escape_sequences_in_user_text_never_reach_the_terminal(tmp_path: Path) -> None:
@@ -190,9 +190,9 @@ def test_escape_sequences_in_user_text_never_reach_the_terminal(tmp_path: Path) 
     path.write_text(edit("lose: a}", 'lose: "\\e[2J\\e]0;owned\\a\\x01z"}'))
     done = validate(str(path))
     assert done.returncode == 2
-    assert "\x1b" not in done.stdout
-    assert "\x01" not in done.stdout
-    assert 'no zone named "z"' in done.stdout
+    assert "\x1b" not in done.stdout + done.stderr
+    assert "\x01" not in done.stdout + done.stderr
+    assert 'no zone named "z"' in done.stderr
 
 
 def test_the_valid_drill_still_validates(tmp_path: Path) -> None:
@@ -223,7 +223,7 @@ def test_a_drill_is_checked_against_its_lab_before_anything_runs(
     done = subprocess.run(
         [*ZONEDRILL, command, str(drill)], capture_output=True, text=True, check=False
     )
-    out = done.stdout.replace("\n", "")
+    out = done.stderr.replace("\n", "")
     assert done.returncode == 2, out
     assert f"{drill}{located}" in out
     assert words in out

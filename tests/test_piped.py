@@ -16,8 +16,11 @@ FLAGSHIP = REPO / "drills" / "pangyo-battery-fire.yaml"
 LONG_ID = "pangyo-battery-fire-multizone-20261126T100928Z-4c62"
 
 
-def piped(state: Path, *args: str, columns: int = 40, **env: str) -> str:
-    """Run zonedrill with its output going to a pipe (not a terminal) at ``columns``."""
+def piped(state: Path, *args: str, columns: int = 40, progress: bool = False, **env: str) -> str:
+    """Run zonedrill with its output going to a pipe (not a terminal) at ``columns``.
+
+    Its standard output, or with ``progress`` its standard error, where progress goes.
+    """
     done = subprocess.run(
         [*ZONEDRILL, *args],
         capture_output=True,
@@ -26,7 +29,7 @@ def piped(state: Path, *args: str, columns: int = 40, **env: str) -> str:
         cwd=REPO,
         env={**os.environ, "ZONEDRILL_STATE_DIR": str(state), "COLUMNS": str(columns), **env},
     )
-    return done.stdout
+    return done.stderr if progress else done.stdout
 
 
 def test_piped_lines_are_whole_whatever_the_width(tmp_path: Path) -> None:
@@ -58,7 +61,9 @@ def test_history_never_cuts_a_run_id(tmp_path: Path) -> None:
 def test_a_piped_run_says_where_it_is(tmp_path: Path) -> None:
     """T0 on the wall clock with its zone, heartbeats between events, the guardrail trip."""
     drill = REPO / "drills" / "pangyo-guardrail-abort.yaml"
-    out = piped(tmp_path, "run", str(drill), "--out", str(tmp_path / "run"), TZ="Asia/Seoul")
+    out = piped(
+        tmp_path, "run", str(drill), "--out", str(tmp_path / "run"), progress=True, TZ="Asia/Seoul"
+    )
     assert re.search(r"▶ chaos \(40s\); T0 = \d{4}-\d\d-\d\d \d\d:\d\d:\d\d KST \(\+0900\)", out)
     assert re.search(r"T\+ +\d+\.\ds chaos, \d+s left: talk-api DOWN [\d.]+ % passed", out), out
     assert re.search(r"! T\+ +\d+\.\ds aborting: guardrail: probe talk-api failing", out), out

@@ -101,6 +101,12 @@ async def test_max_latency_fails_slow_answers() -> None:
     target = probe("s", "http://s/", expect={"maxLatency": "200ms"})
     samples = await run_probes([target], client, seconds=3)
     assert [s.error for s in samples] == ["slow"] * 3
+    assert (
+        samples[0].cause.startswith("slow: answered in 0.3")
+    )
+    assert (
+        "maxLatency 0.2s" in samples[0].cause
+    )
 
 
 @pytest.mark.looptime
@@ -227,6 +233,11 @@ async def test_failure_classes_on_loopback(servers: dict[str, str], engine: Tran
     for name, error in expected.items():
         assert {s.error for s in by_probe[name]} == {error}, name
         assert not any(s.passed for s in by_probe[name])
+    causes = {name: by_probe[name][0].cause for name in expected}
+    assert causes["down"] == "status 503"
+    assert causes["body"] == 'body: expected "healthy", got "ok"'
+    assert causes["slow"] == causes["hole"] == "timeout"
+    assert causes["refused"].startswith("refused: ")
 
 
 async def test_slow_server_does_not_delay_the_next_samples(servers: dict[str, str]) -> None:

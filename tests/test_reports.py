@@ -105,6 +105,7 @@ def test_html_shows_numbers_and_draws_the_recovery(flagship: Path) -> None:
 def test_html_marks_the_guardrail_abort(tmp_path: Path) -> None:
     """An aborted run gets an abort marker and 'not recovered' over the rest of the window."""
     document = result_document(outcome="aborted", reason="guardrail: probe talk-api failing")
+    document["score"] = None  # an abort is never scored
     document["probes"][0]["rto"][0].update(seconds=None, recoveredBy=None)
     document["timeline"]["figuresEnd"] = T0 + 5.25
     page = render(load_result(write_run(tmp_path, document)), Format.HTML)

@@ -72,7 +72,7 @@ def test_max_node_fraction_refuses_before_touching(tmp_path: Path) -> None:
     state = tmp_path / "state"
     done = run(drill(tmp_path, fraction=0.3), state)
     assert done.returncode == 2, done.stdout + done.stderr
-    assert "maxNodeFraction" in done.stdout
+    assert "maxNodeFraction" in done.stderr
     assert not (state / "journal").exists()
 
 
@@ -81,7 +81,7 @@ def test_zone_matching_no_node_is_refused(tmp_path: Path) -> None:
     done = run(drill(tmp_path, zone_label="nowhere"), tmp_path / "state")
     assert done.returncode == 2
     assert "drill.yaml:7:28: spec.zones.pangyo.nodeSelector: matches no node of lab" in (
-        done.stdout.replace("\n", "")
+        done.stderr.replace("\n", "")
     )
 
 
@@ -92,6 +92,19 @@ def test_failing_baseline_is_not_steady_and_touches_nothing(tmp_path: Path) -> N
     assert done.returncode == 3, done.stdout
     result = json.loads((out / "result.json").read_text())
     assert (result["outcome"], result["steps"], result["restored"]) == ("not-steady", [], True)
+    why = "api failed 1 of its "
+    assert why in result["reason"]
+    assert "baseline sample(s) (refused: " in result["reason"]
+    assert why in done.stdout.replace("\n", " ")
+    report = (out / "report.md").read_text()
+    assert why in report
+    assert "| probe (baseline) |" in report
+    assert "| check |" not in report
+    assert "(no targets)" not in report
+    page = (out / "report.html").read_text()
+    assert why in page
+    assert 'id="checks"' not in page
+    assert "baseline: nothing was touched" in page
     assert changes_journaled(state) == []
 
 
@@ -106,7 +119,7 @@ def test_second_run_on_the_same_lab_is_refused_with_the_holder(tmp_path: Path) -
     second = run(drill(tmp_path), state, "--out", str(tmp_path / "b"))
     first.communicate(timeout=60)
     assert second.returncode == 4
-    assert "another drill is running on this target: zonedrill run safety-" in second.stdout
+    assert "another drill is running on this target: zonedrill run safety-" in second.stderr
 
 
 def test_rollback_closes_journals_of_dead_lab_runs(tmp_path: Path) -> None:
@@ -160,7 +173,7 @@ def test_a_kubeconfig_that_cannot_be_loaded_exits_4_with_the_reason(tmp_path: Pa
     missing = tmp_path / "no-such-kubeconfig"
     done = run(drill(tmp_path), tmp_path / "state", "--target=kube", "--kubeconfig", str(missing))
     assert done.returncode == 4
-    assert "cannot load the cluster configuration" in done.stdout
+    assert "cannot load the cluster configuration" in done.stderr
 
 
 def test_an_unreachable_api_server_exits_4_with_the_reason(tmp_path: Path) -> None:
@@ -177,4 +190,4 @@ def test_an_unreachable_api_server_exits_4_with_the_reason(tmp_path: Path) -> No
     path.write_text(json.dumps(config))
     done = run(drill(tmp_path), tmp_path / "state", "--target=kube", "--kubeconfig", str(path))
     assert done.returncode == 4, done.stdout
-    assert "cannot reach the API server" in done.stdout.replace("\n", "")
+    assert "cannot reach the API server" in done.stderr.replace("\n", "")

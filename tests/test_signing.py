@@ -58,7 +58,7 @@ def signed_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Pa
         str(private),
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "signed: " in done.stdout
+    assert "signed: " in done.stderr
     return folder / "state", folder / "run", public
 
 

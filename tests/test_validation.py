@@ -332,7 +332,7 @@ def test_validate_command_exits_2_and_prints_locations(tmp_path: Path) -> None:
         [*ZONEDRILL, "validate", str(path)], capture_output=True, text=True, check=False
     )
     assert done.returncode == 2
-    assert f"{path}:16:22: spec.steps[0].lose:" in done.stdout.replace("\n", "")
+    assert f"{path}:16:22: spec.steps[0].lose:" in done.stderr.replace("\n", "")
 
 
 def test_example_drills_and_labs_validate() -> None:

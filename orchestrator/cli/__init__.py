@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from orchestrator.cli.common import (
     stderr,
     target_options,
 )
-from orchestrator.cli.outputs import FileCheck, ValidateOut, plan_out, problems_out
+from orchestrator.cli.outputs import FileCheck, Form, ValidateOut, plan_out, problems_out
 from orchestrator.drill import Drill, GameDay, Lab, lab_for, load_drill, load_file, load_gameday
 from orchestrator.drill.picks import ZonePicks, pick_zones
 from orchestrator.drill.schema import file_schema
@@ -100,7 +101,8 @@ def main(ctx: click.Context) -> None:
     type=click.Path(path_type=Path, file_okay=False),
     help="Where result.json and samples.jsonl go. Default: ./zonedrill-runs/<run-id>/",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the result document on stdout.")
+@click.option("--json", "as_json", is_flag=True, help="The same as -o json.")
+@OUTPUT_OPTION
 @SERVICE_URL_OPTION
 @click.option(
     "--transport",
@@ -126,6 +128,7 @@ def run(
     target: str | None,
     out_dir: Path | None,
     as_json: bool,
+    form: str,
     service_urls: tuple[str, ...],
     transport: str,
     restore_timeout: float,
@@ -138,15 +141,18 @@ def run(
     """Run one drill: baseline, lose zones, probe, restore, score.
 
     Writes result.json, samples.jsonl, report.html, report.md and junit.xml into --out, and
-    records the run in the history (see zonedrill history and zonedrill gate).
+    records the run in the history (see zonedrill history and zonedrill gate). Progress,
+    warnings and errors go to standard error; the summary (or, with -o json|yaml, the result
+    document) to standard output.
 
     \b
     Examples:
       zonedrill run drills/pangyo-battery-fire.yaml
-      zonedrill run drills/pangyo-battery-fire.yaml --json --out /tmp/run1
+      zonedrill run drills/pangyo-battery-fire.yaml -o json --out /tmp/run1 | jq .score
       zonedrill run drills/pangyo-battery-fire.yaml --target kube --kubeconfig ~/.kube/config
     """
-    console = stderr() if as_json else SafeConsole()
+    form = Form.JSON.value if as_json else form
+    console = stderr()
     try:
         drill, picks = pick_zones(load_drill(drill_file), seed)
         chosen = pick_target([drill], target, settings)
@@ -170,7 +176,7 @@ def run(
     after = Aftermath(history=history, trigger=trigger, signer=signer)
 
     job = DrillJob(drill=drill, open_port=open_cluster, settings=run_settings)
-    sys.exit(run_async(lambda: _run_drill(job, console, as_json, after)))
+    sys.exit(run_async(lambda: _run_drill(job, console, Form(form), after)))
 
 
 def _duration_option(name: str, value: str) -> float:
@@ -180,7 +186,7 @@ def _duration_option(name: str, value: str) -> float:
         raise click.BadParameter(str(exc), param_hint=name) from None
 
 
-async def _run_drill(job: DrillJob, console: Console, as_json: bool, after: Aftermath) -> int:
+async def _run_drill(job: DrillJob, console: Console, form: Form, after: Aftermath) -> int:
     runs: list[DrillRun] = []
 
     def stop(reason: str) -> None:
@@ -188,12 +194,12 @@ async def _run_drill(job: DrillJob, console: Console, as_json: bool, after: Afte
             drill_run.request_abort(reason)
 
     with signals_stop(stop):
-        outcome = await run_and_report(job, console, after, runs.append)
+        summary = SafeConsole() if form is Form.TEXT else None
+        outcome = await run_and_report(job, console, after, runs.append, summary)
     if isinstance(outcome, int):
         return outcome
-    if as_json:
-        dumped = outcome.document.model_dump(mode="json", by_alias=True)
-        sys.stdout.write(json.dumps(dumped, indent=2) + "\n")
+    if form is not Form.TEXT:
+        print_document(outcome.document, form)
     return outcome.exit_code
 
 
@@ -212,12 +218,12 @@ def validate(files: tuple[Path, ...], form: str) -> None:
     if form != "text":
         print_document(ValidateOut(valid=valid, files=[check for check, _ in checked]), form)
     else:
-        console = SafeConsole()
+        console, errors = SafeConsole(), stderr()
         for check, error in checked:
             if error is None:
                 console.print(styled(("ok", "green"), f" {check.path} ({check.kind} {check.name})"))
             else:
-                fail(console, error)
+                fail(errors, error)
     sys.exit(Exit.OK if valid else Exit.INVALID)
 
 
@@ -260,27 +266,49 @@ def plan(
     form: str,
     **settings: Any,
 ) -> None:
-    """Show what a drill would do and the risks seen (e.g. a predicted outage); touch nothing."""
+    """Show what a drill would do and the risks seen (e.g. a predicted outage); touch nothing.
+
+    With -o json|yaml a drill that does not validate prints the same document as validate -o,
+    and a refused plan prints the plan with its refusals; the exit code is 2 either way.
+    """
     console = SafeConsole()
     try:
         drill, picks = pick_zones(load_drill(drill_file), seed)
+    except InvalidInputError as exc:
+        if form != Form.TEXT:
+            checked = FileCheck(
+                path=str(drill_file), valid=False, problems=problems_out(exc.problems)
+            )
+            print_document(ValidateOut(valid=False, files=[checked]), form)
+        sys.exit(fail(stderr(), exc))
+    try:
         chosen = pick_target([drill], target, settings)
         where = Where(settings, state_dir(), drill, drill_file)
         open_cluster = prepare_cluster(chosen, where)
         result = run_async(lambda: _plan(drill, picks, open_cluster))
     except PlanRefusedError as refused:  # the plan still shows, the refusal marked: exit 2
-        _show_plan(console, refused.plan, form, pods_listed)
+        _show_plan(console, refused.plan, Shown(drill, picks.seed, form, pods_listed))
         sys.exit(fail(stderr(), refused))
     except ZonedrillError as exc:
-        sys.exit(fail(stderr() if form != "text" else console, exc))
-    _show_plan(console, result, form, pods_listed)
+        sys.exit(fail(stderr(), exc))
+    _show_plan(console, result, Shown(drill, picks.seed, form, pods_listed))
 
 
-def _show_plan(console: Console, plan: Plan, form: str, pods_listed: int) -> None:
-    if form != "text":
-        print_document(plan_out(plan), form)
+@dataclass(frozen=True)
+class Shown:
+    """How ``plan`` shows a plan: the drill and seed it came from, the format, the pods named."""
+
+    drill: Drill
+    seed: int | None
+    form: str
+    pods_listed: int
+
+
+def _show_plan(console: Console, plan: Plan, shown: Shown) -> None:
+    if shown.form != Form.TEXT:
+        print_document(plan_out(plan, shown.drill, shown.seed), shown.form)
     else:
-        console.print(render_plan(plan, pods_listed=pods_listed))
+        console.print(render_plan(plan, pods_listed=shown.pods_listed))
 
 
 async def _plan(drill: Drill, picks: ZonePicks, open_cluster: ClusterOpener) -> Plan:

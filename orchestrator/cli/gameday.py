@@ -15,16 +15,19 @@ from rich.console import Console
 
 from orchestrator.cli.common import (
     HISTORY_OPTION,
+    OUTPUT_OPTION,
     SEED_OPTION,
     SERVICE_URL_OPTION,
     SIGN_KEY_OPTION,
     TRIGGER_OPTION,
     parse_service_urls,
+    print_document,
     run_async,
     signer_at,
     stderr,
     target_options,
 )
+from orchestrator.cli.outputs import Form, GameDayPlanDrillOut, GameDayPlanOut, plan_out
 from orchestrator.drill import Drill, GameDay, load_gameday
 from orchestrator.drill.picks import SEED_BITS, ZonePicks, drill_seed, pick_zones
 from orchestrator.durations import format_duration
@@ -43,7 +46,7 @@ from orchestrator.results.signing import sign, sign_summary
 from orchestrator.results.storage import write_durably
 from orchestrator.run.console import SafeConsole, fail, render_plan, styled
 from orchestrator.run.engine import RunSettings
-from orchestrator.run.preflight import PlanRefusedError, prepare
+from orchestrator.run.preflight import Plan, PlanRefusedError, prepare
 from orchestrator.run.runner import Aftermath, DrillJob, signals_stop
 from orchestrator.targets.registry import (
     ClusterOpener,
@@ -100,17 +103,28 @@ def gameday() -> None:
 @click.option("--target", type=click.Choice(target_names()), help="As for run.")
 @SEED_OPTION
 @target_options()
-def plan_command(file: Path, target: str | None, seed: int | None, **settings: Any) -> None:
-    """Plan every drill of a game day (touching nothing) and print the total time."""
+@OUTPUT_OPTION
+def plan_command(
+    file: Path, target: str | None, seed: int | None, form: str, **settings: Any
+) -> None:
+    """Plan every drill of a game day (touching nothing) and print the total time.
+
+    With -o json|yaml, one GameDayPlan document: each drill's plan (as plan -o prints it), its
+    pause, its seed, and the total length.
+    """
     console = SafeConsole()
     try:
         prepared = _prepare(file, target, seed, settings)
         plans = run_async(lambda: _plan_all(prepared))
     except PlanRefusedError as refused:
-        console.print(render_plan(refused.plan))
-        sys.exit(fail(console, refused))
+        if form == Form.TEXT:
+            console.print(render_plan(refused.plan))
+        sys.exit(fail(stderr(), refused))
     except ZonedrillError as exc:
-        sys.exit(fail(console, exc))
+        sys.exit(fail(stderr(), exc))
+    if form != Form.TEXT:
+        print_document(_plan_document(prepared, plans), form)
+        return
     entries = prepared.gameday.spec.drills
     for index, shown in enumerate(plans):
         pause = entries[index].pause_before
@@ -120,8 +134,33 @@ def plan_command(file: Path, target: str | None, seed: int | None, **settings: A
         seeded = f" (zones picked by seed {picks.seed})" if picks.seed is not None else ""
         header = f"▶▶ drill {index + 1} of {len(plans)}: {drill.metadata.name}{seeded}"
         console.print(styled((header, "bold magenta")))
-        console.print(shown)
+        console.print(render_plan(shown))
     console.print(_total_line(prepared))
+
+
+def _plan_document(prepared: Prepared, plans: list[Plan]) -> GameDayPlanOut:
+    entries = prepared.gameday.spec.drills
+    drills = [
+        GameDayPlanDrillOut(
+            pause_before_seconds=entries[index].pause_before,
+            plan=plan_out(plan, drill, picks.seed),
+        )
+        for index, (plan, (_, drill, picks, _)) in enumerate(
+            zip(plans, prepared.drills, strict=True)
+        )
+    ]
+    return GameDayPlanOut(
+        gameday=prepared.gameday.metadata.name,
+        seed=prepared.seed,
+        drills=drills,
+        total_seconds=_total_seconds(prepared),
+    )
+
+
+def _total_seconds(prepared: Prepared) -> float:
+    """The game day's length before the restores: its drills' runs and its pauses."""
+    drills = sum(run_length(drill) for _, drill, _, _ in prepared.drills)
+    return drills + sum(entry.pause_before for entry in prepared.gameday.spec.drills)
 
 
 def _total_line(prepared: Prepared) -> str:
@@ -135,12 +174,12 @@ def _total_line(prepared: Prepared) -> str:
     )
 
 
-async def _plan_all(prepared: Prepared) -> list[object]:
-    shown: list[object] = []
+async def _plan_all(prepared: Prepared) -> list[Plan]:
+    shown: list[Plan] = []
     for _, drill, picks, open_cluster in prepared.drills:
         port = await open_cluster(serve=False)
         try:
-            shown.append(render_plan(await prepare(drill, port, picks)))
+            shown.append(await prepare(drill, port, picks))
         finally:
             await port.close()
     return shown
@@ -162,7 +201,8 @@ async def _plan_all(prepared: Prepared) -> list[object]:
     help="Where gameday.json, the report and each drill's run folder go. "
     "Default: ./zonedrill-runs/<game-day-id>/",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print gameday.json on stdout.")
+@click.option("--json", "as_json", is_flag=True, help="The same as -o json.")
+@OUTPUT_OPTION
 @SERVICE_URL_OPTION
 @SEED_OPTION
 @HISTORY_OPTION
@@ -173,6 +213,7 @@ def run_command(
     target: str | None,
     out_dir: Path | None,
     as_json: bool,
+    form: str,
     service_urls: tuple[str, ...],
     seed: int | None,
     history_path: Path | None,
@@ -188,10 +229,15 @@ def run_command(
     report.md and junit.xml into --out, each drill's run in a folder beside them, records the
     game day in the history (zonedrill gate --gameday NAME) and posts spec.notify webhooks.
 
+    Progress, warnings and errors go to standard error; each drill's summary and the game
+    day's (or, with -o json|yaml, gameday.json's document) to standard output.
+
     Exit codes, for the game day as a whole: 0 passed, 1 failed, 2 invalid input, 3 aborted,
     4 error.
     """
-    console = stderr() if as_json else SafeConsole()
+    form = Form.JSON.value if as_json else form
+    console = stderr()
+    out = SafeConsole() if form == Form.TEXT else None
     try:
         prepared = _prepare(file, target, seed, settings)
         overrides = parse_service_urls(service_urls)
@@ -226,10 +272,12 @@ def run_command(
         )
     except ZonedrillError as exc:
         sys.exit(fail(console, exc))
-    result = run_async(lambda: _run_all(prepared, game_day_id, where, console, after))
+    result = run_async(lambda: _run_all(prepared, game_day_id, where, (console, out), after))
     code = _finish(result, prepared, where, after, console)
-    if as_json:
-        sys.stdout.write(result.model_dump_json(by_alias=True, indent=2) + "\n")
+    if out is None:
+        print_document(result, form)
+    else:
+        _print_summary(result, out)
     sys.exit(code)
 
 
@@ -264,7 +312,11 @@ class Route:
 
 
 async def _run_all(
-    prepared: Prepared, game_day_id: str, where: Route, console: Console, after: Aftermath
+    prepared: Prepared,
+    game_day_id: str,
+    where: Route,
+    consoles: tuple[Console, Console | None],
+    after: Aftermath,
 ) -> GameDayResult:
     def make_job(index: int, _path: Path, drill: Drill) -> DrillJob:
         _, _, picks, open_cluster = prepared.drills[index]
@@ -287,8 +339,9 @@ async def _run_all(
         game_day_id=game_day_id,
         seed=prepared.seed,
         make_job=make_job,
-        console=console,
+        console=consoles[0],
         after=after,
+        summary=consoles[1],
     )
     with signals_stop(runner.request_stop):
         return await runner.execute(prepared.target)
@@ -318,7 +371,6 @@ def _finish(
     warnings += run_async(lambda: notify(result, hooks))
     for warning in warnings:
         console.print(styled(("warning:", "yellow"), f" {warning}"))
-    _print_summary(result, console)
     if missing:
         console.print(
             styled(("error:", "red"), f" the game day's evidence is incomplete: {missing}")
@@ -334,7 +386,7 @@ def _record(
     missing = []
     path = folder / "gameday.json"
     try:
-        after.history.record_gameday(result, result_path=str(path))
+        after.history.record_gameday(result, result_path=str(path.resolve()))
     except ZonedrillError as exc:
         missing.append(f"not recorded in the history ({exc})")
     try:

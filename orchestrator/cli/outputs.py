@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 from ruamel.yaml import YAML
 
+from orchestrator.drill import Drill
+from orchestrator.drill.model import Goal
 from orchestrator.errors import Problem
 from orchestrator.results.gameday_result import GameDaySummary
 from orchestrator.results.gate import Verdict
@@ -35,6 +37,13 @@ class Output(BaseModel):
     """Base of the printed documents: camelCase keys."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class DocumentOut(Output):
+    """A document a command prints with -o json|yaml: named like the files zonedrill reads."""
+
+    api_version: str = "zonedrill/v1"
+    kind: str
 
 
 class ProblemOut(Output):
@@ -57,7 +66,7 @@ class FileCheck(Output):
     problems: list[ProblemOut] = []
 
 
-class ValidateOut(Output):
+class ValidateOut(DocumentOut):
     """``validate -o``: every file, and whether all are valid."""
 
     kind: str = "ValidateResult"
@@ -87,9 +96,18 @@ class PlanZoneOut(Output):
 class MomentOut(Output):
     """One moment of the drill, in seconds from T0 (negative: before it)."""
 
-    at: float
+    at_seconds: float
     action: str
     what: str
+
+
+class TargetOut(Output):
+    """One target of a probe, as numbers with their units in the names (None: not set)."""
+
+    rto_seconds: float | None
+    availability_percent: float | None
+    p99_latency_seconds: float | None
+    weight: float
 
 
 class ProbeScheduleOut(Output):
@@ -97,16 +115,18 @@ class ProbeScheduleOut(Output):
 
     name: str
     where: str
-    every: float
-    targets: list[str]
+    every_seconds: float
+    targets: list[TargetOut]
 
 
-class PlanOut(Output):
+class PlanOut(DocumentOut):
     """``plan -o``: zones, lose steps, risks and notes, the timeline, probes, and any refusal."""
 
     kind: str = "DrillPlan"
     drill: str
     target: str
+    seed: int | None
+    """The seed random zones were picked with (None: the drill picks none)."""
     total_nodes: int
     zones: dict[str, PlanZoneOut]
     steps: list[PlanStepOut]
@@ -116,6 +136,24 @@ class PlanOut(Output):
     probes: list[ProbeScheduleOut]
     run_seconds: float
     refused: list[str]
+
+
+class GameDayPlanDrillOut(Output):
+    """One drill of a game-day plan: the pause before it, and its plan."""
+
+    pause_before_seconds: float
+    plan: PlanOut
+
+
+class GameDayPlanOut(DocumentOut):
+    """``gameday plan -o``: every drill's plan, the game day's seed and its length."""
+
+    kind: str = "GameDayPlan"
+    gameday: str
+    seed: int
+    drills: list[GameDayPlanDrillOut]
+    total_seconds: float
+    """The drills' runs and the pauses, before each drill's restore."""
 
 
 class VerdictOut(Output):
@@ -130,7 +168,7 @@ class VerdictOut(Output):
     """Where the run was: its cluster (identity and kube-system UID) or its target."""
 
 
-class GateOut(Output):
+class GateOut(DocumentOut):
     """``gate -o``: every verdict and the gate's own (with why, when no result was found)."""
 
     kind: str = "GateResult"
@@ -154,14 +192,14 @@ class RunOut(Output):
     result_path: str
 
 
-class HistoryOut(Output):
+class HistoryOut(DocumentOut):
     """``history -o``: runs, newest first."""
 
     kind: str = "RunHistory"
     runs: list[RunOut]
 
 
-class GameDayHistoryOut(Output):
+class GameDayHistoryOut(DocumentOut):
     """``history --gameday NAME -o``: game days, newest first, as the cluster keeps them."""
 
     kind: str = "GameDayHistory"
@@ -173,8 +211,8 @@ def problems_out(problems: list[Problem]) -> list[ProblemOut]:
     return [ProblemOut(**vars(p)) for p in problems]
 
 
-def plan_out(plan: Plan) -> PlanOut:
-    """The printable form of a plan."""
+def plan_out(plan: Plan, drill: Drill, seed: int | None) -> PlanOut:
+    """The printable form of a plan of ``drill``, its random zones picked with ``seed``."""
     zones = {
         name: PlanZoneOut(
             nodes=zone.node_names,
@@ -192,18 +230,33 @@ def plan_out(plan: Plan) -> PlanOut:
     return PlanOut(
         drill=plan.drill,
         target=plan.target,
+        seed=seed,
         total_nodes=plan.total_nodes,
         zones=zones,
         steps=steps,
         risks=plan.risks,
         notes=plan.notes,
-        timeline=[MomentOut(at=m.at, action=m.action, what=m.what) for m in plan.moments],
+        timeline=[MomentOut(at_seconds=m.at, action=m.action, what=m.what) for m in plan.moments],
         probes=[
-            ProbeScheduleOut(name=p.name, where=p.where, every=p.every, targets=list(p.goals))
+            ProbeScheduleOut(
+                name=p.name,
+                where=p.where,
+                every_seconds=p.every,
+                targets=[_target_out(g) for g in drill.spec.targets if g.probe == p.name],
+            )
             for p in plan.probes
         ],
         run_seconds=plan.run_seconds,
         refused=plan.refused,
+    )
+
+
+def _target_out(goal: Goal) -> TargetOut:
+    return TargetOut(
+        rto_seconds=goal.rto,
+        availability_percent=goal.availability,
+        p99_latency_seconds=goal.p99_latency,
+        weight=goal.weight,
     )
 
 

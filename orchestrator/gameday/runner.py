@@ -65,9 +65,12 @@ class GameDayRun:
         make_job: JobFactory,
         console: Console,
         after: Aftermath,
+        summary: Console | None = None,
     ) -> None:
         self.gameday, self.drills, self.game_day_id = gameday, drills, game_day_id
         self.seed, self.make_job, self.console, self.after = seed, make_job, console, after
+        self.summary = summary
+        """Where each drill's summary goes (standard output), or None when a document is."""
         self._stop = asyncio.Event()
         self._stop_reason = ""
         self._running: list[DrillRun] = []
@@ -110,7 +113,7 @@ class GameDayRun:
         self.console.print(styled((f"▶▶ drill {label}", "bold magenta")))
         job = self.make_job(index, path, drill)
         self._running = []
-        outcome = await run_and_report(job, self.console, self.after, self._started)
+        outcome = await run_and_report(job, self.console, self.after, self._started, self.summary)
         self._running = []
         if isinstance(outcome, int):
             self._progress.skipped.append(

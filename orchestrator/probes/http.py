@@ -8,6 +8,7 @@ class and reason (refused, reset, timeout, tls, protocol, error).
 from __future__ import annotations
 
 import asyncio
+import json
 import ssl
 from dataclasses import dataclass
 from enum import StrEnum
@@ -22,6 +23,8 @@ from orchestrator.probes.samples import Sample
 from orchestrator.targets.port import ClusterPort, ServiceEndpoint
 
 MAX_BODY_BYTES = 64 * 1024
+SHOWN_BODY = 60
+"""Characters of an unexpected body kept in a sample's detail: enough to see what came back."""
 MAX_CAUSE_DEPTH = 10
 
 
@@ -151,9 +154,13 @@ class HttpAsker:
         except (httpx.HTTPError, aiohttp.ClientError, OSError, TimeoutError) as exc:
             return sample(passed=False, error=classify(exc), detail=why(exc))
         latency = asyncio.get_running_loop().time() - started
-        verdict = _judge(self.probe, response, latency)
+        error, detail = _judge(self.probe, response, latency) or (None, None)
         return sample(
-            passed=verdict is None, latency=latency, status=response.status_code, error=verdict
+            passed=error is None,
+            latency=latency,
+            status=response.status_code,
+            error=error,
+            detail=detail,
         )
 
 
@@ -190,16 +197,20 @@ class HttpProbes:
             await client.aclose()
 
 
-def _judge(probe: HttpProbe, response: httpx.Response, latency: float) -> str | None:
-    """None when the answer passes, else why not."""
+def _judge(probe: HttpProbe, response: httpx.Response, latency: float) -> tuple[str, str] | None:
+    """None when the answer passes, else the failure class and what was seen."""
     expect = probe.expect
     if not expect.status_ok(response.status_code):
-        return "status"
-    if (
-        expect.body_contains is not None
-        and expect.body_contains not in response.text[:MAX_BODY_BYTES]
-    ):
-        return "body"
+        return "status", f"status {response.status_code}"
+    body = response.text[:MAX_BODY_BYTES]
+    if expect.body_contains is not None and expect.body_contains not in body:
+        return "body", f"expected {_quoted(expect.body_contains)}, got {_quoted(body)}"
     if expect.max_latency is not None and latency > expect.max_latency:
-        return "slow"
+        return "slow", f"answered in {latency:.3f}s, maxLatency {expect.max_latency:g}s"
     return None
+
+
+def _quoted(text: str) -> str:
+    """A body or an expectation as one escaped, quoted line, cut short when long."""
+    cut = text if len(text) <= SHOWN_BODY else text[:SHOWN_BODY] + "…"
+    return json.dumps(cut, ensure_ascii=False)

@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from orchestrator.yamlfile import not_a_file
+
 GRID_TOLERANCE = 1e-6
 """Seconds. Grid times are sums of floats built in different orders; a sample scheduled at a
 phase boundary may land a hair on either side of it. Boundaries compare with this slack."""
@@ -45,6 +47,15 @@ class Sample:
     status: int | None = None
     error: str | None = None
     detail: str | None = None
+
+    @property
+    def cause(self) -> str:
+        """Why the sample failed, in a few words: ``status 503``, ``timeout``, ``body: …``."""
+        if self.error == "status":
+            return self.detail or f"status {self.status}"
+        if self.error == "timeout" or not self.detail:
+            return self.error or "failed"
+        return f"{self.error}: {self.detail}"
 
 
 def grid_start(start: float, every: float, *, position: int, count: int) -> float:
@@ -92,7 +103,7 @@ def read_samples(path: Path) -> tuple[list[Sample], str]:
     """The samples in ``path`` and the digest of its bytes; ValueError naming the bad line."""
     samples, hashed = [], hashlib.sha256()
     if not path.is_file():
-        raise ValueError(f"{path} is not a regular file")
+        raise ValueError(f"{path}: {not_a_file(path)}")
     with path.open("rb") as handle:
         for number, line in enumerate(iter(lambda: handle.readline(MAX_SAMPLE_LINE + 1), b"")):
             hashed.update(line)

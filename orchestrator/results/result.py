@@ -11,7 +11,7 @@ from orchestrator import __version__
 from orchestrator.drill.model import Drill
 from orchestrator.drill.picks import ZonePicks
 from orchestrator.outcomes import GRADED, Outcome
-from orchestrator.probes.samples import Sample, grid_start
+from orchestrator.probes.samples import Sample, grid_start, in_range
 from orchestrator.results.document import (
     CheckDoc,
     ClusterDoc,
@@ -139,6 +139,30 @@ def decide(
     return Outcome(outcome), reason
 
 
+def unsteady_reason(samples: list[Sample], figures: list[ProbeFigures], timeline: Timeline) -> str:
+    """Which probes failed the baseline, with how many samples and the first failure's cause."""
+    parts = []
+    for figure in figures:
+        failed = sorted(
+            (
+                s
+                for s in samples
+                if s.probe == figure.name
+                and not s.passed
+                and in_range(s.scheduled, timeline.baseline_start, timeline.baseline_end)
+            ),
+            key=lambda s: s.index,
+        )
+        if failed:
+            parts.append(
+                f"{figure.name} failed {len(failed)} of its {figure.samples} baseline "
+                f"sample(s) ({failed[0].cause})"
+            )
+    if not parts:
+        return ""
+    return "not steady before the fault: " + "; ".join(parts) + "; nothing was touched"
+
+
 def evidence_gap(figures: list[ProbeFigures]) -> str:
     """Why the samples are too few to score the run, or ""."""
     short = [f for f in figures if short_of_evidence(f.samples, f.due)]
@@ -246,6 +270,8 @@ def derive(
     """
     steady = outcome != Outcome.NOT_STEADY and timeline.figures_end > timeline.t0
     figures, checks = figures_for(drill, samples, steps, timeline, steady=steady)
+    if outcome == Outcome.NOT_STEADY:
+        reason = unsteady_reason(samples, figures, timeline) or reason
     final, why = decide(outcome, reason, figures, checks, steady=steady)
     return Derived(
         probes=[_probe_doc(f, drill) for f in figures],

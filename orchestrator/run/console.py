@@ -203,7 +203,7 @@ def print_error(console: Console, exc: ZonedrillError) -> None:
     """An error as the CLI prints it: each located problem on its own line, else the message."""
     problems = exc.problems if isinstance(exc, InvalidInputError) else []
     for problem in problems:
-        console.print(styled(("error", "red"), f" {problem}"), soft_wrap=True)
+        console.print(styled(("error:", "red"), f" {problem}"), soft_wrap=True)
     if not problems:
         console.print(styled(("error:", "red"), f" {exc}"), soft_wrap=True)
 
@@ -294,8 +294,14 @@ def _pod_lines(plan: Plan, step: StepPlan, limit: int) -> list[Text]:
 
 
 def render_summary(document: ResultDoc) -> Group:
-    """The final tables: probes, checks, then score and outcome with the reasons."""
-    probes = Table(title="probes (chaos phase)", title_justify="left")
+    """The final tables: probes, checks, then score and outcome with the reasons.
+
+    A run that was not steady touched nothing: its probes are shown over the baseline, and it has
+    no checks to show.
+    """
+    steady = document.outcome != Outcome.NOT_STEADY
+    phase = "chaos phase" if steady else "baseline: nothing was touched"
+    probes = Table(title=f"probes ({phase})", title_justify="left")
     for column in ("probe", "availability", "downtime", "RTO", "p99"):
         probes.add_column(column, justify="right" if column != "probe" else "left")
     for probe in document.probes:
@@ -307,6 +313,8 @@ def render_summary(document: ResultDoc) -> Group:
             rtos,
             numbers.seconds(probe.latency.p99),
         )
+    if not steady or not document.checks:
+        return Group(probes, *_verdict(document))
     checks = Table(title="checks", title_justify="left")
     for column in ("probe", "metric", "target", "observed", "credit"):
         checks.add_column(column)
@@ -332,11 +340,12 @@ def _verdict(document: ResultDoc) -> list[Text]:
     head = Text(f"score {numbers.score(document.score)}   outcome ")
     head.append(document.outcome.upper(), OUTCOME_STYLE[document.outcome])
     lines = [head]
-    for check in document.checks:
-        if not check.passed:
-            lines.append(Text(f"  why: {_why(check)}", "red"))
+    if document.outcome.scored:
+        lines += [Text(f"  why: {_why(c)}", "red") for c in document.checks if not c.passed]
+    elif document.reason:
+        lines.append(styled((f"  why: {document.outcome}: {document.reason}", "yellow")))
     lines += [styled((f"  risk seen at preflight: {risk}", "yellow")) for risk in document.risks]
-    if document.reason:
+    if document.reason and document.outcome.scored:
         lines.append(styled((f"  reason: {document.reason}", "yellow")))
     restored = document.restored
     lines.append(

@@ -55,11 +55,15 @@ async def run_and_report(
     console: Console,
     after: Aftermath,
     started: Callable[[DrillRun], None],
+    summary: Console | None = None,
 ) -> RunOutcome | int:
     """Run ``job``, print its summary, write its reports and record it.
 
-    ``started`` receives the run as soon as it exists, so that a signal can abort it. Returns the
-    outcome, or the exit code of an error that kept the drill from running.
+    ``console`` takes progress, warnings and errors (standard error); ``summary`` takes the
+    final tables and the result's path (standard output), or nothing when the caller prints the
+    result as a document. ``started`` receives the run as soon as it exists, so that a signal
+    can abort it. Returns the outcome, or the exit code of an error that kept the drill from
+    running.
     """
     try:
         port = await job.open_port()
@@ -88,8 +92,9 @@ async def run_and_report(
         return fail(console, exc)
     finally:
         await port.close()
-    console.print(render_summary(outcome.document))
-    console.print(f"result: {outcome.out_dir / 'result.json'}", highlight=False)
+    if summary is not None:
+        summary.print(render_summary(outcome.document))
+        summary.print(f"result: {outcome.out_dir / 'result.json'}", highlight=False)
     report_and_record(outcome, after, console)
     return outcome
 
@@ -110,7 +115,8 @@ def report_and_record(outcome: RunOutcome, after: Aftermath, console: Console) -
             console.print(f"signed: {signed}", highlight=False)
         written = write_reports(finished)
         document = finished.path.read_text(encoding="utf-8")
-        entry = RunEntry(doc=finished.doc, trigger=after.trigger, result_path=str(finished.path))
+        path = str(finished.path.resolve())  # read back from anywhere: history -o json, the gate
+        entry = RunEntry(doc=finished.doc, trigger=after.trigger, result_path=path)
         after.history.record(entry, document=document)
     except (ZonedrillError, OSError) as exc:
         console.print(styled(("warning:", "yellow"), f" reports or history not written: {exc}"))

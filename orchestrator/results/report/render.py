@@ -71,15 +71,34 @@ def markdown(run: FinishedRun) -> str:
         f"Run {md(doc.run_id)} on {md(doc.target)}, {doc.started_at:%Y-%m-%d %H:%M} UTC; "
         f"{restored}."
     ]
-    lines += ["", "| check | target | observed | credit | |", "|---|---|---|---|---|"]
-    lines += [_check_row(c) for c in doc.checks] or ["| (no targets) | | | | |"]
-    lines += [
+    lines += _checks_md(doc) + _probes_md(doc) + _steps_md(doc)
+    if doc.risks:
+        lines += ["", "**Risks seen at preflight**", ""] + [f"- {md(r)}" for r in doc.risks]
+    return "\n".join(lines) + "\n"
+
+
+def _checks_md(doc: ResultDoc) -> list[str]:
+    """The checks; none for a run that was not steady, whose targets were never measured."""
+    if doc.outcome == Outcome.NOT_STEADY:
+        return []
+    rows = [_check_row(c) for c in doc.checks] or ["| (no targets) | | | | |"]
+    return ["", "| check | target | observed | credit | |", "|---|---|---|---|---|", *rows]
+
+
+def _probes_md(doc: ResultDoc) -> list[str]:
+    phase = "baseline" if doc.outcome == Outcome.NOT_STEADY else "chaos phase"
+    return [
         "",
-        "| probe | availability | downtime | p50 | p99 | RTO |",
+        f"| probe ({phase}) | availability | downtime | p50 | p99 | RTO |",
         "|---|---|---|---|---|---|",
+        *(_probe_row(p) for p in doc.probes),
     ]
-    lines += [_probe_row(p) for p in doc.probes]
-    lines += [
+
+
+def _steps_md(doc: ResultDoc) -> list[str]:
+    if not doc.steps:
+        return []
+    lines = [
         "",
         f"| at | step | nodes | pods deleted | evicted | {numbers.EVICTIONS_REFUSED} |",
         "|---|---|---|---|---|---|",
@@ -91,9 +110,7 @@ def markdown(run: FinishedRun) -> str:
             f"| {at} | {s.action} {md(s.zone)}{mode} | {len(s.nodes)} | {s.pods_deleted} "
             f"| {s.pods_evicted} | {s.evictions_blocked} |"
         )
-    if doc.risks:
-        lines += ["", "**Risks seen at preflight**", ""] + [f"- {md(r)}" for r in doc.risks]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~#!])")
