@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 import threading
 import time
+import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
@@ -129,6 +130,28 @@ def test_a_game_day_of_passing_drills_passes_with_one_report(tmp_path: Path) -> 
     gate = zonedrill(tmp_path / "state", "gate", "--gameday", "gd", "--max-age", "1h")
     assert gate.returncode == 0, gate.stdout + gate.stderr
     assert "game day gd" in gate.stdout
+    folder_takes_the_game_day(tmp_path / "state", out, result)
+
+
+def folder_takes_the_game_day(state: Path, out: Path, result: dict[str, Any]) -> None:
+    """report, verify and gate take the game day's folder or its gameday.json."""
+    for given in (out, out / "gameday.json"):
+        verified = zonedrill(state, "verify", str(given))
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+        assert "matches its 2 drill run(s)" in verified.stdout
+    report = zonedrill(state, "report", str(out), "--format", "md")
+    assert report.returncode == 0, report.stderr
+    assert report.stdout.startswith("## ✅ game day gd: passed")
+    gate = zonedrill(state, "gate", str(out), "--max-age", "1h", "-o", "json")
+    assert gate.returncode == 0, gate.stdout + gate.stderr
+    assert json.loads(gate.stdout)["results"][0]["drill"] == "game day gd"
+    # A drill run changed after the game day no longer agrees with it, nor verifies.
+    changed = out / result["runs"][1]["result"] / "result.json"
+    changed.write_text(changed.read_text().replace('"outcome": "passed"', '"outcome": "failed"'))
+    verified = zonedrill(state, "verify", str(out))
+    assert verified.returncode == 1, verified.stdout + verified.stderr
+    assert "differs: drill run " in verified.stdout
+    assert zonedrill(state, "gate", str(out)).returncode == 1
 
 
 def test_a_failed_drill_does_not_stop_the_rest(tmp_path: Path) -> None:
@@ -162,6 +185,18 @@ def test_pass_when_compares_the_mean_score(tmp_path: Path) -> None:
         scores.append(result["meanScore"])
         run_scores = [r["score"] for r in result["runs"]]
         assert result["meanScore"] == pytest.approx(sum(run_scores) / 2)
+        out = tmp_path / minimum / "out"
+        junit = ET.parse(out / "junit.xml").getroot()
+        failures = [int(suite.get("failures", "0")) for suite in junit.iter("testsuite")]
+        failed_cases = list(junit.iter("failure"))
+        if expected == 0:  # a CI test view must not go red on a green gate
+            assert (sum(failures), failed_cases) == (0, [])
+            assert "tolerated, the game day passed" in (out / "junit.xml").read_text()
+        else:
+            assert sum(failures) == len(failed_cases) > 0
+        report = (out / "report.md").read_text()
+        assert "### 1. packed-loss: failed" in report
+        assert "| api RTO ≤ " in report
     assert 10 <= scores[0] < 99
 
 
@@ -338,7 +373,7 @@ def test_the_gate_refuses_a_game_day_whose_runs_are_not_recorded(tmp_path: Path)
         db.execute("DELETE FROM runs")
     gate = zonedrill(tmp_path / "state", "gate", "--gameday", "gd")
     assert gate.returncode == 1
-    assert f"drill run {result['runs'][0]['runId']} is not in the history" in gate.stdout
+    assert f"drill run {result['runs'][0]['runId']} is not recorded" in gate.stdout
 
 
 def test_the_gate_refuses_a_game_day_whose_runs_do_not_verify(tmp_path: Path) -> None:

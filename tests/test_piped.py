@@ -67,3 +67,26 @@ def test_a_piped_run_says_where_it_is(tmp_path: Path) -> None:
     assert re.search(r"▶ chaos \(40s\); T0 = \d{4}-\d\d-\d\d \d\d:\d\d:\d\d KST \(\+0900\)", out)
     assert re.search(r"T\+ +\d+\.\ds chaos, \d+s left: talk-api DOWN [\d.]+ % passed", out), out
     assert re.search(r"! T\+ +\d+\.\ds aborting: guardrail: probe talk-api failing", out), out
+
+
+def test_history_on_an_80_column_terminal_keeps_every_column_readable(tmp_path: Path) -> None:
+    """Too narrow for the table: one block per run, the id whole, every figure on one line."""
+    history = History(tmp_path / "history.sqlite")
+    entry, text = entry_for(LONG_ID, 55.6, 5, 10.24)
+    history.record(entry, document=text)
+    shown = piped(tmp_path, "history", columns=80, TTY_COMPATIBLE="1")
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in shown.splitlines()]
+    assert all(len(line) <= 80 for line in lines), lines
+    assert LONG_ID in lines
+    at = next(i for i, line in enumerate(lines) if line.startswith("  ended "))
+    figures = " ".join(lines[at : at + 2])
+    for words in (entry.doc.drill, "trigger ci", "failed", "score 55.6", "worst RTO 10.24 s"):
+        assert words in figures, figures
+
+
+def test_piped_tables_are_plain_columns(tmp_path: Path) -> None:
+    """Piped, tables have no box characters: a zone's row splits into its fields as awk does."""
+    shown = piped(tmp_path, "plan", str(FLAGSHIP), columns=200)
+    assert not set("┃━│─┏┓┗┛╇┡┩") & set(shown), shown
+    row = next(line.split() for line in shown.splitlines() if line.startswith("pangyo "))
+    assert row[:3] == ["pangyo", "2", "4"] or row[0] == "pangyo"

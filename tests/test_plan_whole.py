@@ -65,7 +65,11 @@ def test_plan_shows_the_automatic_restore_at_the_end(tmp_path: Path) -> None:
     code, out = plan(tmp_path, without_restore(tmp_path), "-o", "json")
     assert code == 0
     timeline = json.loads(out)["timeline"]
-    assert {"atSeconds": 30.0, "action": "restore-all", "what": "restore pangyo (automatic)"} in timeline
+    assert {
+        "atSeconds": 30.0,
+        "action": "restore-all",
+        "what": "restore pangyo (automatic)",
+    } in timeline
 
 
 def test_a_refused_plan_is_still_shown_with_the_refusal(tmp_path: Path) -> None:

@@ -101,12 +101,8 @@ async def test_max_latency_fails_slow_answers() -> None:
     target = probe("s", "http://s/", expect={"maxLatency": "200ms"})
     samples = await run_probes([target], client, seconds=3)
     assert [s.error for s in samples] == ["slow"] * 3
-    assert (
-        samples[0].cause.startswith("slow: answered in 0.3")
-    )
-    assert (
-        "maxLatency 0.2s" in samples[0].cause
-    )
+    assert samples[0].cause.startswith("slow: answered in 0.3")
+    assert "maxLatency 0.2s" in samples[0].cause
 
 
 @pytest.mark.looptime

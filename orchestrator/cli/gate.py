@@ -25,13 +25,20 @@ from orchestrator.cli.common import (
     run_async,
     target_options,
 )
-from orchestrator.cli.gate_days import Evidence, GameDayScope, gameday_verdicts, summary_verdicts
+from orchestrator.cli.gate_days import (
+    Evidence,
+    GameDayScope,
+    folder_verdict,
+    gameday_verdicts,
+    summary_verdicts,
+)
 from orchestrator.cli.gate_evidence import HistoryScope, Judging, Kept, checked, kept, unjudged
 from orchestrator.cli.outputs import gate_out
 from orchestrator.durations import parse_age
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
 from orchestrator.outcomes import Exit, Outcome
 from orchestrator.results.cluster_results import cluster_record
+from orchestrator.results.gameday_files import gameday_file, load_finished_gameday
 from orchestrator.results.gate import (
     GatePolicy,
     Verdict,
@@ -129,8 +136,10 @@ def gate(
     """Exit 0 when every result passes the gate, 1 when one does not, 2 for bad input.
 
     \b
-    Results come from files (result.json or run folders) or, with --drill, from the history:
+    Results come from files (result.json, run folders, game-day folders or their gameday.json)
+    or, with --drill or --gameday, from the history:
       zonedrill gate zonedrill-runs/<run-id> --min-score 90
+      zonedrill gate zonedrill-runs/<game-day-id> --min-score 90
       zonedrill gate --drill pangyo-battery-fire --trigger schedule --max-age 7d
       zonedrill gate --gameday weekly-dc-loss --max-age 7d --min-score 90
       zonedrill gate --gameday weekly-dc-loss --from-cluster --trigger schedule --max-age 7d
@@ -165,7 +174,7 @@ def gate(
             raise InvalidInputError([Problem("gate", None, None, "", message)])
         else:
             runs = HistoryScope(drill, last, trigger, policy.place)
-            verdicts = _run_verdicts(results, runs, history_path, Judging(policy, key, now))
+            verdicts = _verdicts_of(results, runs, history_path, Judging(policy, key, now))
     except ZonedrillError as exc:
         refuse(exc)
     nothing = _nothing_recorded(gameday or drill, trigger, gameday=gameday is not None)
@@ -193,6 +202,22 @@ def _nothing_recorded(name: str | None, trigger: str | None, *, gameday: bool) -
     scope = f" with trigger {trigger!r}" if trigger else ""
     what = "game day" if gameday else "run of drill"
     return f"no {what} {name!r}{scope} is recorded"
+
+
+def _verdicts_of(
+    results: tuple[Path, ...], scope: HistoryScope, path: Path | None, judging: Judging
+) -> list[Verdict]:
+    """Drill runs (files, or the history's runs of a drill) and game days from their folders."""
+    days = [gameday_file(r) for r in results]
+    files = tuple(r for r, day in zip(results, days, strict=True) if day is None)
+    folders = [day for day in days if day is not None]
+    if folders and scope.drill:
+        message = "give result files, or --drill NAME to read the history (not both)"
+        raise InvalidInputError([Problem("gate", None, None, "", message)])
+    verdicts = _run_verdicts(files, scope, path, judging) if files or not folders else []
+    return verdicts + [
+        folder_verdict(load_finished_gameday(day, with_samples=False), judging) for day in folders
+    ]
 
 
 def _run_verdicts(

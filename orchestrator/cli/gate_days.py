@@ -10,12 +10,14 @@ from securesystemslib.signer import SSlibKey
 from orchestrator.cli.gate_evidence import (
     HistoryScope,
     Judging,
+    Kept,
     checked,
     kept,
     unjudged,
 )
 from orchestrator.errors import InvalidInputError
 from orchestrator.results.cluster_results import ClusterRecord
+from orchestrator.results.gameday_files import FinishedGameDay
 from orchestrator.results.gameday_result import GameDayResult, parse_gameday
 from orchestrator.results.gate import (
     GatePolicy,
@@ -89,6 +91,23 @@ def _day_signed(evidence: Evidence, day: GameDayResult) -> list[str]:
     except InvalidInputError as exc:
         return [exc.problems[0].message]
     return [] if signed == day else [f"the history's copy differs from {path}"]
+
+
+def folder_verdict(day: FinishedGameDay, judging: Judging) -> Verdict:
+    """A game day read from its folder: its gameday.json, judged with the runs beside it.
+
+    Each run must verify against its own samples and agree with what the game day says of it;
+    with a trusted key, gameday.json and every run must be signed by it.
+    """
+    doc = day.doc
+    refuse_implausible_at(doc.game_day_id, doc.ended_at, now=judging.now)
+    key = judging.key
+    recorded = {
+        run_id: Recorded(run.doc, checked(Kept(run), key)) for run_id, run in day.runs.items()
+    }
+    findings = [f"drill run {run_id}: {why}" for run_id, why in day.unreadable.items()]
+    findings += [] if key is None else unsigned(day.path, [], key)
+    return judge_gameday(doc, judging.policy, now=judging.now, recorded=recorded, findings=findings)
 
 
 def summary_verdicts(record: ClusterRecord, scope: GameDayScope, judging: Judging) -> list[Verdict]:

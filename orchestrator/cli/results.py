@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
+from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
+from securesystemslib.signer import SSlibKey
 
 from orchestrator.cli.common import (
     HISTORY_OPTION,
@@ -23,15 +27,24 @@ from orchestrator.cli.common import (
     run_async,
     target_options,
 )
+from orchestrator.cli.gate_days import folder_verdict
+from orchestrator.cli.gate_evidence import Judging
 from orchestrator.cli.outputs import GameDayHistoryOut, HistoryOut, run_out
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
-from orchestrator.outcomes import Exit
+from orchestrator.outcomes import Exit, Outcome
 from orchestrator.results import numbers
 from orchestrator.results.cluster_results import cluster_record
 from orchestrator.results.document import LatencyDoc, ProbeDoc, ResultDoc
+from orchestrator.results.gameday_files import (
+    FinishedGameDay,
+    gameday_file,
+    load_finished_gameday,
+)
 from orchestrator.results.gameday_result import summary_of
+from orchestrator.results.gate import GatePolicy
 from orchestrator.results.history import History, RunEntry
 from orchestrator.results.report.document import FinishedRun, load_result, read_samples_of
+from orchestrator.results.report.gameday import render_gameday
 from orchestrator.results.report.render import Format, markdown, render
 from orchestrator.results.signing import load_public_key, unsigned
 from orchestrator.results.verify import differences
@@ -60,15 +73,20 @@ SPARKS = "▁▂▃▄▅▆▇█"
     help="Write here instead of standard output.",
 )
 def report(result: Path, form: str, output: Path | None) -> None:
-    """Render a finished run (its result.json or its folder) as HTML, Markdown or JUnit.
+    """Render a finished run or game day (its folder, result.json or gameday.json).
 
     \b
-    run already writes all three next to result.json; this renders them again, e.g.:
+    run and gameday run already write all three formats; this renders them again, e.g.:
       zonedrill report zonedrill-runs/<run-id> --format md >> "$GITHUB_STEP_SUMMARY"
       zonedrill report zonedrill-runs/<run-id>/result.json -o html --output-file drill.html
+      zonedrill report zonedrill-runs/<game-day-id> --format junit --output-file junit.xml
     """
     try:
-        text = render(load_result(result), Format(form))
+        day = gameday_file(result)
+        if day is None:
+            text = render(load_result(result), Format(form))
+        else:
+            text = render_gameday(load_finished_gameday(day), Format(form))
     except ZonedrillError as exc:
         refuse(exc)
     if output is None:
@@ -91,14 +109,19 @@ def verify(run_dir: Path, key: Path | None) -> None:
     Reads result.json (its drillSpec, phase boundaries and step times) and samples.jsonl, checks
     the samples against samplesDigest, and names every field that differs (exit 1). Exit 2 when
     the files cannot be read. With --key, an unsigned run, or one signed by another key, or
-    changed since it was signed, does not verify either.
+    changed since it was signed, does not verify either. Given a game day's folder (or its
+    gameday.json), every drill run it names must verify and agree with it.
 
     \b
       zonedrill verify zonedrill-runs/<run-id>
       zonedrill verify zonedrill-runs/<run-id> --key zonedrill.pub
+      zonedrill verify zonedrill-runs/<game-day-id>
     """
     try:
         trusted = None if key is None else load_public_key(key, option="--key")
+        day = gameday_file(run_dir)
+        if day is not None:
+            sys.exit(_verify_gameday(load_finished_gameday(day, with_samples=False), trusted))
         finished = load_result(run_dir, with_samples=False)
         samples, found = read_samples_of(finished)
     except ZonedrillError as exc:
@@ -115,6 +138,19 @@ def verify(run_dir: Path, key: Path | None) -> None:
     click.echo(clean(f"{finished.path}: {verdict} its {len(samples)} samples{signed}"))
     diffs += signature
     sys.exit(Exit.FAILED if diffs else Exit.OK)
+
+
+def _verify_gameday(day: FinishedGameDay, trusted: SSlibKey | None) -> int:
+    """Every drill run of the game day verifies and agrees with it; print what does not."""
+    anything = frozenset(Outcome)  # verify judges evidence, not the outcome
+    policy = GatePolicy(outcomes=anything, require_restored=False)
+    verdict = folder_verdict(day, Judging(policy, trusted, datetime.now(UTC)))
+    for reason in verdict.reasons:
+        click.echo(clean(f"differs: {reason}"))
+    word = "does not match" if verdict.reasons else "matches"
+    signed = "" if trusted is None else (", unsigned" if verdict.reasons else ", signed by the key")
+    click.echo(clean(f"{day.path}: {word} its {len(day.doc.runs)} drill run(s){signed}"))
+    return Exit.FAILED if verdict.reasons else Exit.OK
 
 
 @click.group(invoke_without_command=True)
@@ -173,7 +209,7 @@ def history(
     if not entries:
         console.print("no runs recorded" + (f" for drill {drill}" if drill else ""))
         return
-    console.print(_runs_table(entries))
+    _print_runs(console, entries)
     for name in sorted({e.doc.drill for e in entries}):
         console.print(
             trend_line(name, [e for e in entries if e.doc.drill == name]), highlight=False
@@ -219,6 +255,33 @@ def _gameday_history(
             ran + skipped,
         )
     console.print(table)
+
+
+def _print_runs(console: Console, entries: list[RunEntry]) -> None:
+    """The runs as a table, or, on a terminal too narrow for it, one short block per run.
+
+    A table cut to 80 columns leaves every column but the id unreadable; a block keeps the id
+    whole on its own line (history show takes it) and every figure under it.
+    """
+    table = _runs_table(entries)
+    if not console.is_terminal or measure(console, table) <= console.width:
+        console.print(table)
+        return
+    console.print("runs, newest first")
+    for entry in entries:
+        doc = entry.doc
+        console.print(doc.run_id, style="bold", soft_wrap=True)
+        console.print(
+            f"  ended {doc.ended_at:%Y-%m-%d %H:%M} UTC · {doc.drill} on {doc.target} · "
+            f"trigger {entry.trigger}"
+        )
+        score = numbers.score(doc.score)
+        console.print(f"  {doc.outcome} · score {score} · worst RTO {_worst_rto(entry)}")
+
+
+def measure(console: Console, table: Table) -> int:
+    """The width ``table`` takes when nothing in it is wrapped."""
+    return Measurement.get(console, console.options.update_width(10_000), table).maximum
 
 
 def _runs_table(entries: list[RunEntry]) -> Table:

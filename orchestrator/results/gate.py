@@ -230,7 +230,7 @@ class Recorded:
 
 def _disagreement(run: GameDayRunDoc | SummaryRunDoc, recorded: Recorded | None) -> str:
     if recorded is None:
-        return f"drill run {run.run_id} is not in the history"
+        return f"drill run {run.run_id} is not recorded (not in the history, or its folder is gone)"
     if recorded.findings:
         return f"drill run {run.run_id} " + unverified(recorded.findings)
     found = recorded.doc

@@ -55,8 +55,20 @@ class SafeConsole(Console):
             self.width = PIPED_WIDTH
 
     def print(self, *objects: Any, **options: Any) -> None:
-        """Print as Console does, with every plain string cleaned."""
+        """Print as Console does, with every plain string cleaned; piped, tables without boxes."""
+        if not self.is_terminal:
+            for thing in objects:
+                _unboxed(thing)
         super().print(*(clean(o) if isinstance(o, str) else o for o in objects), **options)
+
+
+def _unboxed(thing: object) -> None:
+    """Tables (in a group too) as plain columns, for awk and grep: no box characters."""
+    if isinstance(thing, Table):
+        thing.box, thing.pad_edge, thing.show_edge = None, False, False
+    elif isinstance(thing, Group):
+        for part in thing.renderables:
+            _unboxed(part)
 
 
 def styled(*parts: str | tuple[str, str]) -> Text:
