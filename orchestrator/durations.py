@@ -5,34 +5,50 @@ from __future__ import annotations
 import math
 import re
 
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-_PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h)")
+_UNITS = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+    "d": 86400.0,
+    "w": 7 * 86400.0,
+}
+_PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h|d|w)")
 FULL_PERCENT = 100.0
 MAX_DURATION = 7 * 24 * 3600.0
 """The longest duration a file may give (a week): longer is a typo, not a drill."""
+MAX_AGE = 3660 * 24 * 3600.0
+"""The longest age ``--max-age`` takes (ten years): beyond it, say no --max-age at all."""
 _PERCENT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*$")
+FORMS = '"250ms", "30s", "1m30s", "36h" or "7d"'
+"""The examples every refusal gives: drills and --max-age read one grammar."""
 
 
-def parse_duration(text: str) -> float:
-    """Return seconds for a Go duration string; raise ValueError with a hint otherwise."""
+def parse_duration(text: str, *, longest: float = MAX_DURATION, what: str = "a duration") -> float:
+    """Seconds for a Go duration, with days (d) and weeks (w) too; ValueError with a hint.
+
+    Drill files and ``--max-age`` read the same forms; ``longest`` bounds the result (a week
+    in files, where a longer one is a typo).
+    """
     raw = text.strip()
     if re.fullmatch(r"[+-]?[0-9]+(\.[0-9]+)?", raw):
-        raise ValueError(f'a bare number is not a duration: write "{raw}s" (or ms, m, h)')
+        raise ValueError(f'a bare number is not {what}: write "{raw}s" (or ms, m, h, d)')
+    if not raw:
+        raise ValueError(f"an empty string is not {what}: expected forms like {FORMS}")
     if raw == "0":
         return 0.0
     pos, total = 0, 0.0
     while pos < len(raw):
         match = _PART.match(raw, pos)
         if match is None:
-            raise ValueError(
-                f'"{text}" is not a duration: expected forms like "250ms", "30s", "1h30m"'
-            )
+            raise ValueError(f'"{text}" is not {what}: expected forms like {FORMS}')
         total += float(match.group(1)) * _UNITS[match.group(2)]
         pos = match.end()
-    if not raw:
-        raise ValueError('an empty string is not a duration: expected forms like "30s"')
-    if not total <= MAX_DURATION:  # also refuses the inf of a 400-digit number
-        raise ValueError(f'"{text[:40]}" is too long: expected at most 168h (a week)')
+    if not total <= longest:  # also refuses the inf of a 400-digit number
+        raise ValueError(f'"{text[:40]}" is too long: expected at most {format_duration(longest)}')
     return total
 
 
@@ -65,23 +81,6 @@ def parse_percent(text: str) -> float:
     return value
 
 
-_DAYS = re.compile(r"([0-9]{1,6})(w|d)")
-
-
 def parse_age(text: str) -> float:
-    """Seconds for an age such as "7d", "1w", "36h" or "2d12h" (days and weeks allowed)."""
-    raw = text.strip()
-    days = 0.0
-    while match := _DAYS.match(raw):
-        days += int(match.group(1)) * (7 if match.group(2) == "w" else 1)
-        raw = raw[match.end() :]
-    if not raw:
-        if days == 0 and not text.strip():
-            raise ValueError('an empty age: write one like "7d", "36h" or "1w"')
-        return days * 86400.0
-    try:
-        return days * 86400.0 + parse_duration(raw)
-    except ValueError:
-        raise ValueError(
-            f'"{text}" is not an age: expected forms like "7d", "36h", "1w" or "2d12h"'
-        ) from None
+    """Seconds for an age such as "7d", "1w", "36h" or "2d12h": the forms drills take."""
+    return parse_duration(text, longest=MAX_AGE, what="an age")

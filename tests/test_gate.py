@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from orchestrator.cli import main
-from orchestrator.durations import parse_age
+from orchestrator.durations import parse_age, parse_duration
 from orchestrator.results.history import History, RunEntry
 from orchestrator.results.report.document import parse_result
 from tests.handmade import graded_document, write_run
@@ -191,6 +191,22 @@ def test_ages_accept_days_and_weeks() -> None:
     assert parse_age("1w2d") == 9 * 86400
     assert parse_age("2d12h") == 2.5 * 86400
     assert parse_age("90m") == 5400
+
+
+@pytest.mark.parametrize("text", ["2d", "1d12h", "1w", "1m30s", "250ms"])
+def test_drills_and_max_age_read_one_grammar(text: str) -> None:
+    """A duration a drill takes, --max-age takes, and the other way round (within a week)."""
+    assert parse_duration(text) == parse_age(text)
+
+
+@pytest.mark.parametrize("text", ["7x", "1 d", "d", "", "30"])
+def test_drills_and_max_age_refuse_alike(text: str) -> None:
+    """What one refuses the other refuses, with the same examples."""
+    with pytest.raises(ValueError, match="not a duration") as in_drill:
+        parse_duration(text)
+    with pytest.raises(ValueError, match="not an age") as as_age:
+        parse_age(text)
+    assert str(in_drill.value).replace("a duration", "") == str(as_age.value).replace("an age", "")
 
 
 @pytest.mark.parametrize(

@@ -80,7 +80,7 @@ def test_history_on_an_80_column_terminal_keeps_every_column_readable(tmp_path: 
     assert LONG_ID in lines
     at = next(i for i, line in enumerate(lines) if line.startswith("  ended "))
     figures = " ".join(lines[at : at + 2])
-    for words in (entry.doc.drill, "trigger ci", "failed", "score 55.6", "worst RTO 10.24 s"):
+    for words in (entry.doc.drill, "trigger ci", "failed", "score 55.6", "worst RTO 10.24s"):
         assert words in figures, figures
 
 

@@ -55,7 +55,7 @@ def test_plan_lists_every_moment_probe_and_the_length(tmp_path: Path) -> None:
     assert "  T+   20s  step 1: restore pangyo" in lines
     assert (
         "  talk-api: GET service messaging/talk-api:80/healthz every 250ms; "
-        "RTO ≤ 5.00 s; availability ≥ 99.00 %; p99 ≤ 200 ms"
+        "RTO ≤ 5s; availability ≥ 99.00 %; p99 ≤ 200ms"
     ) in lines
     assert "expected length: 35s (baseline and chaos phase), then restore" in lines
 

@@ -316,7 +316,7 @@ def _worst_rto(entry: RunEntry) -> str:
 
 
 def trend_line(drill: str, newest_first: list[RunEntry]) -> str:
-    """``drill: score ▁▅█ 55.6 → 100.0 (+44.4) over 3 run(s); worst RTO 10.24 s → —``."""
+    """``drill: score ▁▅█ 55.6 → 100.0 (+44.4) over 3 run(s); worst RTO 10.24s → —``."""
     runs = list(reversed(newest_first))
     scores = [e.doc.score for e in runs if e.doc.score is not None]
     if not scores:
@@ -372,7 +372,7 @@ Row = tuple[str, float | None, float | None, Callable[[float | None], str]]
 
 
 def _change(show: Callable[[float | None], str], delta: float) -> str:
-    """A change in the unit of its figure: ``+9 ms``, ``-0.50 %``, ``+44.4``."""
+    """A change in the unit of its figure: ``+9ms``, ``-0.50 %``, ``+44.4``."""
     if delta == 0:
         return "no change"
     text = (numbers.seconds if show is numbers.rto else show)(delta)

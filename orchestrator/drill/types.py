@@ -20,7 +20,7 @@ from orchestrator.durations import parse_duration, parse_percent
 
 # The patterns accept exactly what the parsers do (orchestrator/durations.py), so an editor
 # never shows green for a value validate refuses, or red for one it takes.
-DURATION_PATTERN = r"^\s*(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h))+\s*$"
+DURATION_PATTERN = r"^\s*(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h|d|w))+\s*$"
 PERCENT_PATTERN = r"^\s*0*(100(\.0+)?|[0-9]{1,2}(\.[0-9]+)?)\s*%\s*$"
 
 
@@ -29,7 +29,7 @@ def _duration(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError('expected a duration string such as "30s"')  # noqa: TRY004
     if isinstance(value, int | float):
-        raise ValueError(f'a bare number is not a duration: write "{value}s" (or ms, m, h)')  # noqa: TRY004
+        raise ValueError(f'a bare number is not a duration: write "{value}s" (or ms, m, h, d)')  # noqa: TRY004
     if isinstance(value, str):
         return parse_duration(value)
     raise ValueError('expected a duration string such as "30s"')

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from orchestrator.durations import format_duration
 from orchestrator.results.document import CheckDoc
 
 METRIC_NAMES = {"rto": "RTO", "availability": "availability", "p99Latency": "p99 latency"}
 
 
 def seconds(value: float | None) -> str:
-    """``10.24 s``, ``21 ms`` below a second, ``—`` when there is no value."""
+    """A time as files write durations: ``10.24s``, ``1m30s``, ``21ms`` below a second; ``—``.
+
+    To the hundredth of a second (the millisecond below one): a drill's ``5s`` target prints as
+    ``5s``, and a measured ``10.2449`` as ``10.24s``.
+    """
     if value is None:
         return "—"
-    if 0 < abs(value) < 1:
-        return f"{value * 1000:.0f} ms"
-    return f"{value:.2f} s"
+    sign, size = ("-" if value < 0 else ""), abs(value)
+    if 0 < size < 1:
+        return f"{sign}{size * 1000:.0f}ms"
+    return sign + format_duration(round(size, 2))
 
 
 def percent(value: float | None) -> str:
@@ -47,14 +53,14 @@ EVICTIONS_REFUSED = "evictions refused by a PDB"
 
 
 def check_name(check: CheckDoc) -> str:
-    """``talk-api RTO ≤ 5.00 s`` (availability is a lower bound)."""
+    """``talk-api RTO ≤ 5s`` (availability is a lower bound)."""
     bound = "≥" if check.metric == "availability" else "≤"
     target = metric_value(check.metric, check.target)
     return f"{check.probe} {METRIC_NAMES[check.metric]} {bound} {target}"
 
 
 def check_verdict(check: CheckDoc) -> str:
-    """``observed 10.24 s, target 5.00 s, credit 0.00``."""
+    """``observed 10.24s, target 5s, credit 0.00``."""
     observed = metric_value(check.metric, check.observed)
     target = metric_value(check.metric, check.target)
     return f"observed {observed}, target {target}, credit {check.credit:.2f}"

@@ -343,9 +343,14 @@ def render_summary(document: ResultDoc) -> Group:
 
 
 def _rto_cell(rto: RtoDoc) -> str:
+    """In plain words: when the service came back after the zone was lost (see the Terms)."""
     if rto.seconds == 0:
-        return f"{numbers.rto(0)} ({rto.zone})"
-    return f"{numbers.rto(rto.seconds)} ({rto.zone}, {rto.recovered_by or '—'})"
+        return f"{numbers.rto(0)} when {rto.zone} was lost"
+    if rto.seconds is None:
+        return f"{numbers.rto(None)} after {rto.zone} was lost"
+    how = {"failover": "while {} was still down", "restore": "when {} was restored"}
+    when = how.get(rto.recovered_by or "", "after {} was lost").format(rto.zone)
+    return f"{numbers.rto(rto.seconds)}, recovered {when}"
 
 
 def _verdict(document: ResultDoc) -> list[Text]:
