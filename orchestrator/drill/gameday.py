@@ -55,8 +55,9 @@ class CronSchedule(FileModel):
     def _known_zone(cls, name: str) -> str:
         try:
             ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{name!r} is not an IANA time zone (e.g. Asia/Seoul)") from None
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a path
+            shown = name if len(name) <= 60 else name[:60] + "…"
+            raise ValueError(f"{shown!r} is not an IANA time zone (e.g. Asia/Seoul)") from None
         return name
 
 
