@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.ctk.shapes import as_dict, as_list, is_seconds
+from orchestrator.ctk.tolerance import expect_of
 from orchestrator.drill.http import DEFAULT_TIMEOUT_CAP
 from orchestrator.durations import parse_duration
 from orchestrator.faults import MODES
@@ -35,7 +37,14 @@ ZONEDRILL_ACTIONS, ZONEDRILL_PROBES = "orchestrator.ctk.actions", "orchestrator.
 JUDGEMENTS = {"drill_passed", "rto_within", "score_at_least"}
 DEFAULT_TAIL = 30.0
 """Seconds of chaos phase after the last step when the experiment says nothing (no pause)."""
-MAX_STATUS_RANGE = 100
+
+
+SHAPES: dict[str, type[dict[str, Any]] | type[list[Any]]] = {
+    "steady-state-hypothesis": dict,
+    "method": list,
+    "extensions": list,
+}
+SHAPE_NAMES: dict[type, str] = {dict: "mapping", list: "list"}
 
 
 @dataclass
@@ -47,11 +56,19 @@ class Imported:
 
 
 def drill_data(experiment: dict[str, Any]) -> Imported:
-    """The drill an experiment becomes (plain data, validated by the caller's loader)."""
+    """The drill an experiment becomes (plain data, validated by the caller's loader).
+
+    Any shape Chaos Toolkit accepts is read: a part zonedrill cannot carry over is named with
+    its path in ``left_out``, never an exception.
+    """
     embedded = _embedded(experiment)
     found = Imported(data={})
+    for key, shape in SHAPES.items():
+        if experiment.get(key) is not None and not isinstance(experiment[key], shape):
+            found.left_out.append((key, f"not a {SHAPE_NAMES[shape]}: nothing in it is read"))
     probes = _probes(experiment, found)
-    zones: dict[str, Any] = dict(embedded.get("spec", {}).get("zones", {}))
+    own = as_dict(embedded.get("spec"))
+    zones: dict[str, Any] = dict(as_dict(own.get("zones")))
     steps, duration = _steps(experiment, zones, found)
     spec: dict[str, Any] = {
         "zones": zones,
@@ -59,7 +76,6 @@ def drill_data(experiment: dict[str, Any]) -> Imported:
         "duration": _seconds_text(duration),
         "steps": steps,
     }
-    own = embedded.get("spec", {})
     for key in ("lab", "baseline", "targets", "stopIf", "safety"):
         if key in own:
             spec[key] = own[key]
@@ -72,7 +88,7 @@ def drill_data(experiment: dict[str, Any]) -> Imported:
         if every is not None:
             probe["every"] = every
         _drop_default_timeout(probe)
-    metadata = embedded.get("metadata") or {"name": _name(experiment)}
+    metadata = as_dict(embedded.get("metadata")) or {"name": _name(experiment)}
     if "description" not in metadata and experiment.get("description"):
         metadata = {**metadata, "description": str(experiment["description"])}
     found.data = {"apiVersion": "zonedrill/v1", "kind": "Drill", "metadata": metadata, "spec": spec}
@@ -81,14 +97,17 @@ def drill_data(experiment: dict[str, Any]) -> Imported:
 
 def _drop_default_timeout(probe: dict[str, Any]) -> None:
     """An export writes each timeout out; the drill's default (min(every, 2s)) goes unwritten."""
-    every = parse_duration(str(probe.get("every", "1s")))
+    try:
+        every = parse_duration(str(probe.get("every", "1s")))
+    except ValueError:
+        return  # the loader names the bad every with its path
     timeout = probe["http"].get("timeout")
     if timeout is not None and parse_duration(timeout) == min(every, DEFAULT_TIMEOUT_CAP):
         del probe["http"]["timeout"]
 
 
 def _embedded(experiment: dict[str, Any]) -> dict[str, Any]:
-    for extension in experiment.get("extensions") or []:
+    for extension in as_list(experiment.get("extensions")):
         if isinstance(extension, dict) and extension.get("name") == "zonedrill":
             drill = extension.get("drill")
             if isinstance(drill, dict):
@@ -97,18 +116,18 @@ def _embedded(experiment: dict[str, Any]) -> dict[str, Any]:
 
 
 def _every_of(spec: dict[str, Any], name: str) -> Any:
-    for probe in spec.get("probes") or []:
+    for probe in as_list(spec.get("probes")):
         if isinstance(probe, dict) and probe.get("name") == name:
             return probe.get("every")
     return None
 
 
 def _probes(experiment: dict[str, Any], found: Imported) -> list[dict[str, Any]]:
-    hypothesis = experiment.get("steady-state-hypothesis") or {}
+    hypothesis = as_dict(experiment.get("steady-state-hypothesis"))
     probes = []
-    for index, activity in enumerate(hypothesis.get("probes") or []):
+    for index, activity in enumerate(as_list(hypothesis.get("probes"))):
         path = f"steady-state-hypothesis.probes[{index}]"
-        provider = activity.get("provider") or {} if isinstance(activity, dict) else {}
+        provider = as_dict(as_dict(activity).get("provider"))
         if provider.get("module") == ZONEDRILL_PROBES and provider.get("func") in JUDGEMENTS:
             continue  # the targets, which the drill holds as targets
         probe = _probe(activity, provider, path, found)
@@ -120,13 +139,13 @@ def _probes(experiment: dict[str, Any], found: Imported) -> list[dict[str, Any]]
 def _probe(
     activity: Any, provider: dict[str, Any], path: str, found: Imported
 ) -> dict[str, Any] | None:
-    name = _dns_label(str(activity.get("name", "")) if isinstance(activity, dict) else "")
+    name = _dns_label(str(as_dict(activity).get("name", "")))
+    arguments = as_dict(provider.get("arguments"))
     if provider.get("type") == "http" and isinstance(provider.get("url"), str):
         http: dict[str, Any] = {"url": provider["url"], "method": provider.get("method", "GET")}
         if provider.get("headers"):
             http["headers"] = provider["headers"]
     elif provider.get("module") == ZONEDRILL_PROBES and provider.get("func") == "service_status":
-        arguments = provider.get("arguments") or {}
         service = {k: arguments[k] for k in ("namespace", "name", "port") if k in arguments}
         http = {
             "service": service,
@@ -141,61 +160,14 @@ def _probe(
             )
         )
         return None
-    timeout = provider.get("timeout", (provider.get("arguments") or {}).get("timeout"))
-    if isinstance(timeout, int | float) and timeout > 0:
+    timeout = provider.get("timeout", arguments.get("timeout"))
+    if is_seconds(timeout):
         http["timeout"] = _seconds_text(float(timeout))
     probe: dict[str, Any] = {"name": name, "http": http}
-    expect = _expect(activity.get("tolerance"), f"{path}.tolerance", found)
+    expect = expect_of(as_dict(activity).get("tolerance"), f"{path}.tolerance", found.left_out)
     if expect:
         probe["expect"] = expect
     return probe
-
-
-def _expect(tolerance: Any, path: str, found: Imported) -> dict[str, Any]:
-    if isinstance(tolerance, bool) or tolerance is None:
-        found.left_out.append((path, "no status tolerance: the drill passes any 2xx"))
-        return {}
-    if isinstance(tolerance, int):
-        return {"status": [tolerance]}
-    if isinstance(tolerance, list) and all(isinstance(t, int) for t in tolerance):
-        return {"status": list(tolerance)}
-    if isinstance(tolerance, dict):
-        return _expect_of_dict(tolerance, path, found)
-    found.left_out.append((path, f"a tolerance of {type(tolerance).__name__} is not a status"))
-    return {}
-
-
-def _expect_of_dict(tolerance: dict[str, Any], path: str, found: Imported) -> dict[str, Any]:
-    kind = tolerance.get("type")
-    provider = tolerance.get("provider") or {}
-    if kind == "probe" and provider.get("func") == "answer_ok":
-        arguments = provider.get("arguments") or {}
-        expect = {}
-        status = arguments.get("status")
-        if isinstance(status, list) and all(type(code) is int for code in status) and status:
-            expect["status"] = list(status)
-        elif status:
-            found.left_out.append(
-                (f"{path}.provider.arguments.status", "expected a list of status codes")
-            )
-        if arguments.get("body_contains"):
-            expect["bodyContains"] = arguments["body_contains"]
-        return expect
-    bounds = tolerance.get("range")
-    if kind == "range" and isinstance(bounds, list) and len(bounds) == 2:  # noqa: PLR2004
-        low, high = int(bounds[0]), int(bounds[1])
-        if high - low <= MAX_STATUS_RANGE:
-            return {"status": list(range(low, high + 1))}
-    pattern = tolerance.get("pattern")
-    if kind == "regex" and isinstance(pattern, str) and re.escape(pattern) == pattern:
-        return {"bodyContains": pattern}
-    found.left_out.append(
-        (
-            path,
-            f"a {kind} tolerance that is not a status list, a status range or a literal body text",
-        )
-    )
-    return {}
 
 
 @dataclass
@@ -209,7 +181,7 @@ def _steps(
 ) -> tuple[list[dict[str, Any]], float]:
     clock = _Clock()
     steps: list[dict[str, Any]] = []
-    for index, activity in enumerate(experiment.get("method") or []):
+    for index, activity in enumerate(as_list(experiment.get("method"))):
         path = f"method[{index}]"
         if not isinstance(activity, dict):
             found.left_out.append((path, "not an activity"))
@@ -258,10 +230,49 @@ def _merged(step: dict[str, Any], steps: list[dict[str, Any]], path: str, found:
 def _step(
     activity: dict[str, Any], zones: dict[str, Any], clock: _Clock, path: str, found: Imported
 ) -> dict[str, Any] | None:
-    provider = activity.get("provider") or {}
-    arguments = provider.get("arguments") or {}
+    provider = as_dict(activity.get("provider"))
+    arguments = as_dict(provider.get("arguments"))
     key = (provider.get("module"), provider.get("func"))
-    if provider.get("module") == ZONEDRILL_ACTIONS and key[1] in ("lose_zone", "restore_zone"):
+    step = _zone_step(key, arguments, zones, clock)
+    if step is not None:
+        used = USED_ARGUMENTS.get(str(key[1]), {"label_selector"})
+        for name in sorted(set(arguments) - used, key=str):
+            why = "ignored: the drill loses the whole zone its way (see Fault modes in the docs)"
+            found.left_out.append((f"{path}.provider.arguments.{name}", why))
+        return step
+    why = (
+        "a node action needs a label_selector of plain key=value parts (a zone is a node "
+        "pool a drill names by its labels)"
+        if key in NODE_ACTIONS or key == UNCORDON
+        else f"{_provider_name(provider)}: not a zone action a drill can run"
+    )
+    if activity.get("type") == "probe":
+        why = "a probe in the method: a drill probes all the time, so it is not needed"
+    found.left_out.append((f"{path}.provider", why))
+    return None
+
+
+def _provider_name(provider: dict[str, Any]) -> str:
+    """``python provider m.f``, ``process provider echo``, ``http provider URL``."""
+    kind = provider.get("type", "?")
+    if kind == "python":
+        return f"python provider {provider.get('module', '')}.{provider.get('func', '')}"
+    return f"{kind} provider {provider.get('path', provider.get('url', ''))}"
+
+
+USED_ARGUMENTS = {
+    "lose_zone": {"drill", "zone", "mode", "kubeconfig", "context", "lock_namespace"},
+    "restore_zone": {"zone"},
+}
+"""The arguments of zonedrill's own actions a drill holds (or that say where it runs); a node
+action's is its label_selector. Every other argument is named as ignored."""
+
+
+def _zone_step(
+    key: tuple[Any, Any], arguments: dict[str, Any], zones: dict[str, Any], clock: _Clock
+) -> dict[str, Any] | None:
+    """The lose or restore step an activity is, or None when it is none a drill can take."""
+    if key[0] == ZONEDRILL_ACTIONS and key[1] in ("lose_zone", "restore_zone"):
         zone = str(arguments.get("zone", ""))
         if key[1] == "restore_zone":
             return {"restore": zone}
@@ -274,16 +285,6 @@ def _step(
             return {"restore": zone}
         clock.lost[selector] = zone
         return {"lose": zone, "mode": NODE_ACTIONS[key]}
-    why = (
-        "a node action needs a label_selector of plain key=value parts (a zone is a node "
-        "pool a drill names by its labels)"
-        if key in NODE_ACTIONS or key == UNCORDON
-        else f"{provider.get('type', '?')} provider {provider.get('module', '')}."
-        f"{provider.get('func', '')}: not a zone action a drill can run"
-    )
-    if activity.get("type") == "probe":
-        why = "a probe in the method: a drill probes all the time, so it is not needed"
-    found.left_out.append((f"{path}.provider", why))
     return None
 
 

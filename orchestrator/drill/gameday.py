@@ -11,6 +11,8 @@ from orchestrator.drill.types import Duration, FileModel, Metadata, NonEmptyStr
 from orchestrator.outcomes import DrillOutcome
 
 CRON_FIELDS = 5
+SHOWN_NAME = 60
+"""Characters of a refused time zone name shown back: a long one is a paste, not a name."""
 
 
 class GameDayDrill(FileModel):
@@ -56,7 +58,7 @@ class CronSchedule(FileModel):
         try:
             ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a path
-            shown = name if len(name) <= 60 else name[:60] + "…"
+            shown = name if len(name) <= SHOWN_NAME else name[:SHOWN_NAME] + "…"
             raise ValueError(f"{shown!r} is not an IANA time zone (e.g. Asia/Seoul)") from None
         return name
 
