@@ -97,6 +97,22 @@ def test_chaos_discover_lists_every_activity_whichever_package_it_picks(
     assert "Lease" in lose["doc"]
 
 
+def test_chaos_discover_finds_the_readme_s_editable_install(tmp_path: Path) -> None:
+    """The venv's own install (pip install -e, as the README says) is found, by its top_level.txt."""
+    found = tmp_path / "discovery.json"
+    done = subprocess.run(
+        [*CHAOS, "discover", "--no-install", "zonedrill", "--discovery-path", str(found)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    names = {a["name"] for a in json.loads(found.read_text())["activities"]}
+    assert {"lose_zone", "restore_zone", "run_drill", "drill_passed"} <= names
+
+
 RUN_DRILL = {
     "version": "1.0.0",
     "title": "a drill, run by Chaos Toolkit on zonedrill's lab",
