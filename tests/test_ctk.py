@@ -98,7 +98,7 @@ def test_chaos_discover_lists_every_activity_whichever_package_it_picks(
 
 
 def test_chaos_discover_finds_the_readme_s_editable_install(tmp_path: Path) -> None:
-    """The venv's own install (pip install -e, as the README says) is found, by its top_level.txt."""
+    """The venv's own install (pip install -e, as in the README) is found by its top_level.txt."""
     found = tmp_path / "discovery.json"
     done = subprocess.run(
         [*CHAOS, "discover", "--no-install", "zonedrill", "--discovery-path", str(found)],
@@ -715,3 +715,28 @@ def test_a_chaos_run_sample_moved_outside_the_run_does_not_verify(
     verified = zonedrill(tmp_path / "state", "verify", str(run))
     assert verified.returncode == 1, verified.stdout
     assert "samples: 1 outside the run" in verified.stdout
+
+
+def test_lose_zone_runs_the_drill_an_export_carries_from_any_folder(tmp_path: Path) -> None:
+    """A relative drill path that is not there: the carried drill; without one, refused."""
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from orchestrator.ctk.actions import _drill_for  # noqa: PLC0415
+    from orchestrator.ctk.recording import Recording  # noqa: PLC0415
+    from orchestrator.errors import InvalidInputError  # noqa: PLC0415
+
+    carried = load_drill(REPO / "drills" / "pangyo-drain-pdb.yaml")
+    recording = Recording(
+        drill=carried,
+        started=datetime.now(UTC),
+        run_id="r",
+        out_dir=tmp_path,
+        hypothesis=set(),
+        carried=True,
+    )
+    elsewhere = str(tmp_path / "drills" / "pangyo-drain-pdb.yaml")
+    assert _drill_for(elsewhere, recording) is carried
+    with pytest.raises(InvalidInputError, match=r"pangyo-drain-pdb\.yaml"):
+        _drill_for(elsewhere, replace(recording, carried=False))
+    here = str(REPO / "drills" / "pangyo-battery-fire.yaml")  # a file that is there wins
+    assert _drill_for(here, recording).metadata.name == "pangyo-battery-fire"

@@ -43,12 +43,14 @@ def export(drill_file: Path, form: str, seed: int | None, output_file: Path | No
     """Write a drill as a Chaos Toolkit experiment that `chaos run` executes.
 
     The same zones, steps (by pauses), probes and restore; the rollbacks run on every exit.
-    What the experiment cannot carry (a latency limit, a guardrail) is named on stderr.
-    Run it from the folder the drill path is relative to, with the zonedrill control
-    recording it:
+    What the experiment cannot carry (a latency limit, a guardrail) is named on stderr. The
+    experiment carries the drill itself, so `chaos run` works from any folder; the zonedrill
+    control in it records the run. A drill that picks a zone at random needs --seed: the
+    experiment holds one zone.
 
     \b
-      zonedrill export drills/kube/... --to chaostoolkit --output-file drill.json
+      zonedrill export drills/pangyo-drain-pdb.yaml --to chaostoolkit --output-file drill.json
+      zonedrill export drills/any-site-power-loss.yaml --to chaostoolkit --seed 7
       chaos run drill.json --hypothesis-strategy continuously --hypothesis-frequency 1
     """
     del form  # one choice today

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
 
 from orchestrator.ctk import recording, session
-from orchestrator.drill.model import FaultMode
+from orchestrator.drill.model import Drill, FaultMode
 from orchestrator.errors import ZonedrillError
 from orchestrator.results.document import ClusterDoc
 
@@ -88,13 +89,25 @@ def lose_zone(
     settings = {"kubeconfig": kubeconfig, "context": context, "lock_namespace": lock_namespace}
     try:
         zones = session.held(configuration)
-        lost = zones.call(zones.lose(session.drill_at(drill), zone, FaultMode(mode), settings))
+        chosen = _drill_for(drill, recording.of(configuration))
+        lost = zones.call(zones.lose(chosen, zone, FaultMode(mode), settings))
     except (ZonedrillError, ValueError) as exc:
         raise ActivityFailed(f"lose_zone {zone}: {exc}") from exc
     current = recording.of(configuration)
     if current is not None:
         current.reached(ClusterDoc.model_validate(lost["cluster"]))
     return lost
+
+
+def _drill_for(path: str, current: recording.Recording | None) -> Drill:
+    """The drill file at ``path``; from another folder, the drill the experiment carries.
+
+    An export names its drill by the path it was exported from, relative to that folder, and
+    carries the drill itself too: ``chaos run`` of it works from any folder.
+    """
+    if current is not None and current.carried and not Path(path).is_file():
+        return current.drill
+    return session.drill_at(path)
 
 
 def restore_zone(zone: str, configuration: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from rich.console import Console
 
 from orchestrator.ctk import recording, scoring_ctk, session
 from orchestrator.ctk.importer import drill_data, selector_labels, zone_for
+from orchestrator.ctk.shapes import as_dict, as_list
 from orchestrator.drill.model import Drill
 from orchestrator.faults import MODES
 from orchestrator.faults.journal import state_dir
@@ -60,7 +61,7 @@ def configure_control(
         return
     if session.KEY not in configuration:  # the control declared twice (experiment, global)
         configuration[session.KEY] = session.ZoneSession()
-    drill = _drill_of(experiment)
+    drill, carried = _drill_of(experiment)
     if drill is None:
         return
     stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
@@ -72,6 +73,7 @@ def configure_control(
         out_dir=Path(out) if out else Path("zonedrill-runs") / run_id,
         hypothesis=_hypothesis_names(experiment),
         refused=_repeated_probes(experiment, drill),
+        carried=carried,
     )
     logger.info(f"zonedrill: recording run {run_id} of drill {drill.metadata.name}")
 
@@ -163,29 +165,30 @@ def _mode(func: str, arguments: dict[str, Any]) -> str:
     return str(arguments.get("mode") or named.get(func, "power-loss"))
 
 
-def _drill_of(experiment: dict[str, Any]) -> Drill | None:
-    for extension in experiment.get("extensions") or []:
+def _drill_of(experiment: dict[str, Any]) -> tuple[Drill | None, bool]:
+    """The drill the run is scored against, and whether the experiment carries it (an export)."""
+    for extension in as_list(experiment.get("extensions")):
         if isinstance(extension, dict) and extension.get("name") == "zonedrill":
             try:
-                return Drill.model_validate(extension.get("drill"))
+                return Drill.model_validate(extension.get("drill")), True
             except ValueError as exc:
                 logger.warning(f"zonedrill: the drill in extensions cannot be read: {exc}")
-                return None
+                return None, False
     imported = drill_data(experiment)
     try:
-        return Drill.model_validate(imported.data)
+        return Drill.model_validate(imported.data), False
     except ValueError as exc:
         logger.warning(f"zonedrill: this experiment is not a drill zonedrill can score: {exc}")
-        return None
+        return None, False
 
 
 def _repeated_probes(experiment: dict[str, Any], drill: Drill) -> str:
     """Why the samples could not be trusted: a probe of the drill asked by two activities."""
-    hypothesis = experiment.get("steady-state-hypothesis") or {}
-    names = [str(p.get("name")) for p in hypothesis.get("probes") or [] if isinstance(p, dict)]
+    hypothesis = as_dict(experiment.get("steady-state-hypothesis"))
+    names = [str(p.get("name")) for p in as_list(hypothesis.get("probes")) if isinstance(p, dict)]
     names += [
         str(a.get("name"))
-        for a in experiment.get("method") or []
+        for a in as_list(experiment.get("method"))
         if isinstance(a, dict) and a.get("type") == "probe" and a.get("background")
     ]
     twice = sorted({n for n in names if names.count(n) > 1} & {p.name for p in drill.spec.probes})
@@ -193,8 +196,8 @@ def _repeated_probes(experiment: dict[str, Any], drill: Drill) -> str:
 
 
 def _hypothesis_names(experiment: dict[str, Any]) -> set[str]:
-    hypothesis = experiment.get("steady-state-hypothesis") or {}
-    return {str(p.get("name")) for p in hypothesis.get("probes") or [] if isinstance(p, dict)}
+    hypothesis = as_dict(experiment.get("steady-state-hypothesis"))
+    return {str(p.get("name")) for p in as_list(hypothesis.get("probes")) if isinstance(p, dict)}
 
 
 def _sampled(

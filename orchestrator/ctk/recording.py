@@ -36,6 +36,9 @@ class Recording:
     """Whether the hypothesis before the method was met."""
     refused: str = ""
     """Why this run cannot be scored, when the experiment itself makes its samples untrustworthy."""
+    carried: bool = False
+    """The drill is the one the experiment carries in ``extensions`` (an export), so lose_zone
+    can run it from any folder, whatever its relative drill path."""
     samples: list[Sample] = field(default_factory=list)
     steps: list[StepRecord] = field(default_factory=list)
     t0: float | None = None
