@@ -10,12 +10,19 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator
 
 from orchestrator.drill.probe import MAX_TIMEOUT, Finding, ProbeBase, ServiceRef
-from orchestrator.drill.types import Duration, FileModel
+from orchestrator.drill.types import Duration, FileModel, duration_bounds
 from orchestrator.durations import format_duration
 from orchestrator.yamlfile import FieldPath
 
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 HEADER_VALUE = re.compile(r"[\x20-\x7e]*")
+PATH_PATTERN = r"^/[\x21-\x7e]*$"
+URL_PATTERN = (
+    r"^[hH][tT][tT][pP][sS]?://([^/?#@]*@)?([^/?#:@\[\]\s]+|\[[0-9A-Fa-f:.]+\])"
+    r"(:0*(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5]?[0-9]{1,4})?)?"
+    r"([/?#].*)?$"
+)
+"""An http(s) URL with a host and a port in range: what urlsplit reads as one (``_http_url``)."""
 DEFAULT_TIMEOUT_CAP = 2.0
 HTTP_SUCCESS_CLASS = 2
 
@@ -23,8 +30,13 @@ HTTP_SUCCESS_CLASS = 2
 class HttpCheck(FileModel):
     """Where and how one probe asks."""
 
+    model_config = FileModel.model_config | {
+        "json_schema_extra": {"oneOf": [{"required": ["url"]}, {"required": ["service"]}]}
+    }
+
     url: str | None = Field(
         default=None,
+        json_schema_extra={"pattern": URL_PATTERN},
         description="An absolute http(s) URL, used as written. Give exactly one of url and "
         "service.",
     )
@@ -36,7 +48,7 @@ class HttpCheck(FileModel):
     )
     path: str = Field(
         default="/",
-        pattern=r"^/[\x21-\x7e]*$",
+        pattern=PATH_PATTERN,
         description="The request path, starting with /.",
     )
     method: Literal["GET", "HEAD", "POST", "PUT", "OPTIONS"] = Field(
@@ -44,10 +56,15 @@ class HttpCheck(FileModel):
     )
     headers: dict[str, str] = Field(
         default_factory=dict,
+        json_schema_extra={
+            "propertyNames": {"pattern": f"^{HEADER_NAME.pattern}$"},
+            "additionalProperties": {"type": "string", "pattern": f"^{HEADER_VALUE.pattern}$"},
+        },
         description="Request headers: names are HTTP tokens, values printable ASCII.",
     )
     timeout: Duration | None = Field(
         default=None,
+        json_schema_extra=duration_bounds(above_zero=True, at_most=MAX_TIMEOUT),
         description="How long one sample may take before it fails as a timeout; at most 30s. "
         "Default: min(every, 2s).",
     )
@@ -77,7 +94,9 @@ class Expect(FileModel):
         default=None, description="Text the answer's body must contain to pass."
     )
     max_latency: Duration | None = Field(
-        default=None, description="A slower answer is a failed sample (reason: slow)."
+        default=None,
+        json_schema_extra=duration_bounds(above_zero=True),
+        description="A slower answer is a failed sample (reason: slow).",
     )
 
     def status_ok(self, code: int) -> bool:

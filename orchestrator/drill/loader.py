@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -11,6 +12,7 @@ from pydantic_core import ErrorDetails
 
 from orchestrator.drill import rules
 from orchestrator.drill.gameday import GameDay
+from orchestrator.drill.http import PATH_PATTERN
 from orchestrator.drill.lab import Lab
 from orchestrator.drill.model import API_VERSION, NO_PROBE_KIND, PROBE_TAGS, Drill
 from orchestrator.drill.probe import Finding
@@ -152,12 +154,26 @@ def _schema_problems(
         by_place.setdefault(place, []).append(error)
     problems: list[Problem] = []
     for place, errors in by_place.items():
+        if _other_branch(place, errors, by_place):
+            continue
         branches = all(_branch(e["loc"], place) for e in errors)  # else each stands on its own
         others = _alternatives(errors[1:]) if branches else ""
         problem = _describe(document, schema, place, errors[0], others)
         if problem.path not in {p.path for p in problems}:
             problems.append(problem)
     return problems
+
+
+def _other_branch(
+    place: FieldPath, errors: list[ErrorDetails], by_place: dict[FieldPath, list[ErrorDetails]]
+) -> bool:
+    """A union branch of another type, when the value had the shape of a branch failing deeper.
+
+    ``lose: {anyOf: []}`` is a mapping: that it is not also a string says nothing.
+    """
+    mismatched = all(e["type"].endswith("_type") and _branch(e["loc"], place) for e in errors)
+    deeper = any(other[: len(place)] == place and len(other) > len(place) for other in by_place)
+    return mismatched and deeper
 
 
 def _branch(loc: tuple[int | str, ...], place: FieldPath) -> bool:
@@ -197,11 +213,38 @@ def _describe(
         return document.problem(path, "required field is missing")
     if kind == "probe_kind":
         return document.problem(path, _no_kind(error["input"]))
-    message = error["msg"].removeprefix("Value error, ") + alternatives
+    worded = WORDING.get(kind)
+    message = worded(error) if worded else error["msg"].removeprefix("Value error, ")
+    message += alternatives
     if kind == "literal_error":
         message = f"{message}, got {error['input']!r}"
     return document.problem(path, message)
 
+
+def _count(error: ErrorDetails, bound: str) -> int:
+    return int((error.get("ctx") or {}).get(bound, 0))
+
+
+def _items(count: int) -> str:
+    return f"{count} item" if count == 1 else f"{count} items"
+
+
+PATTERN_WORDS = {
+    PATH_PATTERN: 'expected a path starting with "/", in printable ASCII without spaces',
+}
+"""What each pattern a field holds means, said in words."""
+
+
+WORDING: dict[str, Callable[[ErrorDetails], str]] = {
+    "too_short": lambda e: f"expected at least {_items(_count(e, 'min_length'))}",
+    "too_long": lambda e: f"expected at most {_items(_count(e, 'max_length'))}",
+    "string_too_short": lambda e: "expected a text that is not empty",
+    "string_too_long": lambda e: f"expected at most {_count(e, 'max_length')} characters",
+    "string_pattern_mismatch": lambda e: PATTERN_WORDS.get(
+        str((e.get("ctx") or {}).get("pattern")), "not in the form this field takes"
+    ),
+}
+"""Plain words for pydantic's error types whose own wording names its internals."""
 
 def _no_kind(probe: Any) -> str:
     """Why a probe has no kind: not a mapping, two kinds, or a kind's key misspelt."""

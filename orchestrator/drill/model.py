@@ -9,7 +9,14 @@ from pydantic import Discriminator, Field, Tag
 
 from orchestrator.drill.http import HttpProbe
 from orchestrator.drill.probe import ProbeBase
-from orchestrator.drill.types import DnsLabel, Duration, FileModel, Metadata, Percent
+from orchestrator.drill.types import (
+    DnsLabel,
+    Duration,
+    FileModel,
+    Metadata,
+    Percent,
+    duration_bounds,
+)
 
 API_VERSION = "zonedrill/v1"
 MAX_WEIGHT = 1e6
@@ -141,6 +148,13 @@ class Goal(FileModel):
     An entry of the file's ``targets``: the contract's word for goals, kept in files and results.
     """
 
+    model_config = FileModel.model_config | {
+        "json_schema_extra": {
+            # At least one check: a target that checks nothing scores nothing.
+            "anyOf": [{"required": [key]} for key in ("rto", "availability", "p99Latency")]
+        }
+    }
+
     probe: str = Field(description="The probe these goals score.")
     rto: Duration | None = Field(
         default=None,
@@ -169,8 +183,9 @@ class StopIf(FileModel):
 
     probe: str = Field(description="The probe watched by this guardrail.")
     failing_for: Duration = Field(
+        json_schema_extra=duration_bounds(above_zero=True),
         description="Abort, restore everything and report aborted (exit 3) when the probe has "
-        "failed without a pass for this long."
+        "failed without a pass for this long.",
     )
 
 
@@ -220,7 +235,8 @@ class DrillSpec(FileModel):
         "else the run ends not-steady (exit 3) without touching anything.",
     )
     duration: Duration = Field(
-        description="The length of the chaos phase, counted from T0 (its start)."
+        json_schema_extra=duration_bounds(above_zero=True),
+        description="The length of the chaos phase, counted from T0 (its start); above 0.",
     )
     steps: list[Step] = Field(
         description="The zone losses and restores, in time order; at least one lose.",

@@ -13,13 +13,15 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field
 
-from orchestrator.drill.types import DnsLabel, Duration, FileModel, NonEmptyStr
+from orchestrator.drill.types import DnsLabel, Duration, FileModel, NonEmptyStr, duration_bounds
 from orchestrator.yamlfile import FieldPath
 
 Finding = tuple[FieldPath, str]
 """A broken rule: where in the file (a field path) and what was expected."""
 
 MAX_TIMEOUT = 30.0
+MIN_EVERY = 0.05
+"""Seconds: the shortest sampling period."""
 """Spec §1.1: a sample's timeout is at most 30s, whatever the kind."""
 
 
@@ -42,6 +44,7 @@ class ProbeBase(FileModel, ABC):
     name: DnsLabel = Field(description="The probe's name (a DNS-1123 label), unique.")
     every: Duration = Field(
         default=1.0,
+        json_schema_extra=duration_bounds(at_least=MIN_EVERY),
         description="The sampling period, at least 50ms; samples are due on a fixed grid. "
         "every x 10 must fit in duration.",
     )

@@ -12,11 +12,10 @@ from typing import Any
 
 from orchestrator.drill.lab import POWER_ZONE_LABEL, Lab, LabService, lab_node_labels
 from orchestrator.drill.model import AnyOf, Drill, SameAs, Step
-from orchestrator.drill.probe import Finding
+from orchestrator.drill.probe import MIN_EVERY, Finding
 from orchestrator.durations import format_duration
 from orchestrator.yamlfile import FieldPath
 
-MIN_EVERY = 0.05
 MIN_SAMPLES_IN_CHAOS = 10
 MAX_LAB_NODES = 10_000
 

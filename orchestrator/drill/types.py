@@ -16,7 +16,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from orchestrator.durations import parse_duration, parse_percent
+from orchestrator.drill.duration_schema import bounded_pattern
+from orchestrator.durations import MAX_DURATION, parse_duration, parse_percent
 
 # The patterns accept exactly what the parsers do (orchestrator/durations.py), so an editor
 # never shows green for a value validate refuses, or red for one it takes.
@@ -58,9 +59,25 @@ Duration = Annotated[
     float,
     BeforeValidator(_duration),
     PlainSerializer(_duration_text, when_used="json"),
-    WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN, "examples": ["30s", "1m30s"]}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": DURATION_PATTERN,
+            "allOf": [{"pattern": bounded_pattern()}],
+            "examples": ["30s", "1m30s"],
+        }
+    ),
 ]
-"""Seconds, written in files as a Go duration string."""
+"""Seconds, written in files as a Go duration string (at most a week)."""
+
+
+def duration_bounds(
+    *, at_least: float = 0.0, above_zero: bool = False, at_most: float = MAX_DURATION
+) -> dict[str, Any]:
+    """A duration field's own bounds in its schema, for ``Field(json_schema_extra=...)``."""
+    pattern = bounded_pattern(at_least=at_least, above_zero=above_zero, at_most=at_most)
+    return {"allOf": [{"pattern": pattern}]}
+
 
 Percent = Annotated[
     float,
