@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from click.testing import CliRunner
 
 from orchestrator import __version__
 from orchestrator.cli import main
-from tests.support import REPO
+from tests.support import REPO, ZONEDRILL
 
 FLAGSHIP = REPO / "drills" / "pangyo-battery-fire.yaml"
 
@@ -113,3 +114,24 @@ def test_a_kubeconfig_list_with_no_file_names_them_all(tmp_path: Path) -> None:
     )
     assert done.exit_code == 4
     assert f"{tmp_path}/a, {tmp_path}/b ($KUBECONFIG)" in done.output
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["run", "--nope"], "error: No such option '--nope'."),
+        (["schema", "nope"], "error: Invalid value for '[drill|lab|gameday]'"),
+        (["validate", "/nowhere/drill.yaml"], "error: /nowhere/drill.yaml: no such file"),
+        (["gate", "--max-age", "7x", "--drill", "d"], 'error: --max-age: "7x" is not an age'),
+    ],
+)
+def test_every_error_goes_to_stderr_in_one_style(args: list[str], said: str) -> None:
+    """Usage errors and refusals alike: `error: ...` on standard error, nothing on stdout."""
+    done = subprocess.run(
+        [*ZONEDRILL, *args], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    assert said in done.stderr
+    assert "Error:" not in done.stderr
+    assert "Traceback" not in done.stderr

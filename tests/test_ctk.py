@@ -740,3 +740,12 @@ def test_lose_zone_runs_the_drill_an_export_carries_from_any_folder(tmp_path: Pa
         _drill_for(elsewhere, replace(recording, carried=False))
     here = str(REPO / "drills" / "pangyo-battery-fire.yaml")  # a file that is there wins
     assert _drill_for(here, recording).metadata.name == "pangyo-battery-fire"
+
+
+def test_export_prints_yaml_with_o_yaml(tmp_path: Path) -> None:
+    """-o yaml is the same experiment as the JSON an export writes by default."""
+    drill = str(REPO / "drills" / "pangyo-drain-pdb.yaml")
+    as_json = zonedrill(tmp_path, "export", drill, "--to", "chaostoolkit")
+    as_yaml = zonedrill(tmp_path, "export", drill, "--to", "chaostoolkit", "-o", "yaml")
+    assert (as_json.returncode, as_yaml.returncode) == (0, 0), as_yaml.stderr
+    assert YAML(typ="safe").load(as_yaml.stdout) == json.loads(as_json.stdout)

@@ -139,6 +139,12 @@ def folder_takes_the_game_day(state: Path, out: Path, result: dict[str, Any]) ->
         verified = zonedrill(state, "verify", str(given))
         assert verified.returncode == 0, verified.stdout + verified.stderr
         assert "matches its 2 drill run(s)" in verified.stdout
+    document = json.loads(zonedrill(state, "verify", str(out), "-o", "json").stdout)
+    assert (document["kind"], document["matches"], document["drillRuns"]) == (
+        "GameDayVerifyResult",
+        True,
+        2,
+    )
     report = zonedrill(state, "report", str(out), "--format", "md")
     assert report.returncode == 0, report.stderr
     assert report.stdout.startswith("## ✅ game day gd: passed")

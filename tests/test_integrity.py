@@ -130,6 +130,10 @@ def test_verify_matches_an_honest_result(tmp_path: Path) -> None:
     code, output = verify(tmp_path / "run")
     assert code == 0, output
     assert "matches its 141 samples" in output
+    done = CliRunner().invoke(main, ["verify", str(tmp_path / "run"), "-o", "json"])
+    document = json.loads(done.stdout)
+    assert (done.exit_code, document["kind"], document["matches"]) == (0, "VerifyResult", True)
+    assert (document["samples"], document["differences"], document["signed"]) == (141, [], None)
 
 
 @pytest.mark.parametrize(

@@ -73,12 +73,12 @@ def test_plan_shows_the_automatic_restore_at_the_end(tmp_path: Path) -> None:
 
 
 def test_a_refused_plan_is_still_shown_with_the_refusal(tmp_path: Path) -> None:
-    """maxNodeFraction refuses the drill: exit 2, and the plan is there with REFUSED marked."""
+    """maxNodeFraction refuses the drill: exit 2, and the plan is there with the refusal marked."""
     drill = without_restore(tmp_path, **{"maxNodeFraction: 0.5": "maxNodeFraction: 0.1"})
     code, out = plan(tmp_path, drill)
     assert code == 2
     assert "step 0: lose pangyo (power-loss)" in out
-    assert "REFUSED: step 0 would have 3 of 8 nodes lost" in out
+    assert "refused: step 0 would have 3 of 8 nodes lost" in out
     code, out = plan(tmp_path, drill, "-o", "json")
     assert code == 2
     assert json.loads(out)["refused"][0].startswith("step 0 would have 3 of 8 nodes lost")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from orchestrator.drill.duration_schema import UNITS, bounded_pattern
 from orchestrator.drill.schema import file_schema
 from orchestrator.durations import MAX_DURATION, parse_duration
 from orchestrator.errors import InvalidInputError
-from tests.support import REPO
+from tests.support import REPO, ZONEDRILL
 
 FLAGSHIP = REPO / "drills" / "pangyo-battery-fire.yaml"
 PROBE = ("spec", "probes", 0)
@@ -185,3 +186,13 @@ def test_a_one_part_duration_is_bounded_as_validate_bounds_it(
     pattern = bounded_pattern(at_least=at_least, above_zero=above_zero, at_most=at_most)
     edge = min(abs(seconds - at_least), abs(seconds - at_most)) < 1e-9 * max(1.0, seconds)
     assert bool(re.fullmatch(pattern, text)) == inside or edge, (text, seconds, bounds)
+
+
+@pytest.mark.parametrize("kind", ["drill", "lab", "gameday"])
+def test_schema_descriptions_cite_no_internal_numbers(kind: str) -> None:
+    """Users read the schema in their editor: no spec sections, no issue numbers."""
+    done = subprocess.run(
+        [*ZONEDRILL, "schema", kind, "-o", "yaml"], capture_output=True, text=True, check=True
+    )
+    assert YAML(typ="safe").load(done.stdout)["$schema"].endswith("2020-12/schema")
+    assert not re.search(r"§|\bissue \d|\bspec v\d", done.stdout), kind

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 import sys
 from dataclasses import dataclass
@@ -15,8 +14,9 @@ from click.shell_completion import get_completion_class
 from rich.console import Console
 
 from orchestrator import __version__
-from orchestrator.cli import ctk, gameday, gate, results, rollback, schedule
+from orchestrator.cli import ctk, gameday, gate, results, rollback, schedule, verify
 from orchestrator.cli.common import (
+    DATA_OUTPUT_OPTION,
     HISTORY_OPTION,
     OUTPUT_OPTION,
     SEED_OPTION,
@@ -30,7 +30,14 @@ from orchestrator.cli.common import (
     stderr,
     target_options,
 )
-from orchestrator.cli.outputs import FileCheck, Form, ValidateOut, plan_out, problems_out
+from orchestrator.cli.outputs import (
+    FileCheck,
+    Form,
+    ValidateOut,
+    emit_data,
+    plan_out,
+    problems_out,
+)
 from orchestrator.drill import Drill, GameDay, Lab, lab_for, load_drill, load_file, load_gameday
 from orchestrator.drill.picks import ZonePicks, pick_zones
 from orchestrator.drill.schema import file_schema
@@ -328,7 +335,8 @@ SCHEMAS: dict[str, type[Drill] | type[Lab] | type[GameDay]] = {
 
 @main.command()
 @click.argument("kind", type=click.Choice(list(SCHEMAS)), default="drill")
-def schema(kind: str) -> None:
+@DATA_OUTPUT_OPTION
+def schema(kind: str, form: str) -> None:
     """Print the JSON Schema of drill, lab or game-day files, for editors and checks.
 
     \b
@@ -336,7 +344,7 @@ def schema(kind: str) -> None:
       zonedrill schema drill > drill.schema.json
       # first line of a drill:  # yaml-language-server: $schema=drill.schema.json
     """
-    click.echo(json.dumps(file_schema(SCHEMAS[kind]), indent=2))
+    click.echo(emit_data(file_schema(SCHEMAS[kind]), Form(form)), nl=False)
 
 
 @main.command()
@@ -367,10 +375,27 @@ def entry() -> None:
     The traceback still goes to standard error, for the bug report.
     """
     try:
-        main(prog_name="zonedrill")
+        code = main(prog_name="zonedrill", standalone_mode=False)
+    except click.ClickException as exc:  # usage errors: click's text, in zonedrill's style
+        sys.exit(_refused(exc))
+    except click.exceptions.Abort:  # Ctrl-C outside a drill, which handles its own
+        stderr().print(styled(("error:", "red"), " interrupted"))
+        sys.exit(Exit.STOPPED)
     except Exception as exc:  # noqa: BLE001 - the last line of defence for the exit code
         print_exception(stderr(), exc)
         sys.exit(Exit.ERROR)
+    sys.exit(code if isinstance(code, int) else Exit.OK)
+
+
+def _refused(exc: click.ClickException) -> int:
+    """A usage error as every zonedrill error prints: ``error: ...``, with how to get help."""
+    context = getattr(exc, "ctx", None)
+    if isinstance(exc, click.UsageError) and context is not None:
+        click.echo(context.get_usage(), err=True)
+        hint = f"Try '{context.command_path} {context.help_option_names[0]}' for help."
+        click.echo(hint, err=True)
+    click.echo(f"error: {exc.format_message()}", err=True)
+    return exc.exit_code
 
 
 for command in (
@@ -381,7 +406,7 @@ for command in (
     results.report,
     gate.gate,
     results.history,
-    results.verify,
+    verify.verify,
     rollback.rollback,
 ):
     main.add_command(command)

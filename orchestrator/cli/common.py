@@ -103,6 +103,18 @@ OUTPUT_OPTION = click.option(
 )
 
 
+DATA_OUTPUT_OPTION = click.option(
+    "-o",
+    "--output",
+    "form",
+    type=click.Choice([Form.JSON.value, Form.YAML.value]),
+    default=Form.JSON.value,
+    show_default=True,
+    help="The format of the document printed (never a file name: see --output-file).",
+)
+"""-o of the commands whose answer is a document for other tools (schema, export)."""
+
+
 def print_document(document: BaseModel, form: str) -> None:
     """Print ``document`` as JSON or YAML on standard output."""
     click.echo(emit(document, Form(form)), nl=False)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import io
-import json
 import sys
 from pathlib import Path
 
 import click
 from ruamel.yaml import YAML
 
-from orchestrator.cli.common import SEED_OPTION, stderr
+from orchestrator.cli.common import DATA_OUTPUT_OPTION, SEED_OPTION, stderr
+from orchestrator.cli.outputs import Form, emit_data
 from orchestrator.ctk.export import experiment_of
 from orchestrator.ctk.importer import drill_data, drill_is_runnable
 from orchestrator.drill import load_drill
@@ -32,14 +32,17 @@ OUTPUT_FILE = click.option(
 @click.argument("drill_file", metavar="DRILL", type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
     "--to",
-    "form",
+    "target_format",
     type=click.Choice(["chaostoolkit"]),
     required=True,
     help="What to export to: a Chaos Toolkit experiment (JSON).",
 )
 @SEED_OPTION
 @OUTPUT_FILE
-def export(drill_file: Path, form: str, seed: int | None, output_file: Path | None) -> None:
+@DATA_OUTPUT_OPTION
+def export(
+    drill_file: Path, target_format: str, seed: int | None, output_file: Path | None, form: str
+) -> None:
     """Write a drill as a Chaos Toolkit experiment that `chaos run` executes.
 
     The same zones, steps (by pauses), probes and restore; the rollbacks run on every exit.
@@ -53,7 +56,7 @@ def export(drill_file: Path, form: str, seed: int | None, output_file: Path | No
       zonedrill export drills/any-site-power-loss.yaml --to chaostoolkit --seed 7
       chaos run drill.json --hypothesis-strategy continuously --hypothesis-frequency 1
     """
-    del form  # one choice today
+    del target_format  # one choice today
     console = stderr()
     try:
         drill = load_drill(drill_file)
@@ -66,7 +69,7 @@ def export(drill_file: Path, form: str, seed: int | None, output_file: Path | No
         sys.exit(fail(console, exc))
     for note in notes:
         console.print(styled(("not carried over:", "yellow"), f" {note}"))
-    _write(json.dumps(experiment, indent=2) + "\n", output_file)
+    _write(emit_data(experiment, Form(form)), output_file)
 
 
 @click.command("import")

@@ -138,6 +138,22 @@ class PlanOut(DocumentOut):
     refused: list[str]
 
 
+class VerifyOut(DocumentOut):
+    """``verify -o``: whether a run (or a game day and its runs) follows from its evidence."""
+
+    kind: str = "VerifyResult"
+    path: str
+    matches: bool
+    differences: list[str]
+    """Each field that does not follow from the samples (a game day: each run that does not)."""
+    signature: list[str]
+    """What is wrong with the signature, with --key (a game day: among the differences)."""
+    signed: bool | None
+    """Signed by the key given with --key; None without --key."""
+    samples: int | None = None
+    drill_runs: int | None = None
+
+
 class GameDayPlanDrillOut(Output):
     """One drill of a game-day plan: the pause before it, and its plan."""
 
@@ -296,7 +312,11 @@ def run_out(entry: RunEntry) -> RunOut:
 
 def emit(document: BaseModel, form: Form) -> str:
     """``document`` as JSON or YAML text, ending with a newline."""
-    data = document.model_dump(mode="json", by_alias=True)
+    return emit_data(document.model_dump(mode="json", by_alias=True), form)
+
+
+def emit_data(data: object, form: Form) -> str:
+    """Plain data (a schema, an experiment) as JSON or YAML text, ending with a newline."""
     if form is Form.JSON:
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     out = io.StringIO()

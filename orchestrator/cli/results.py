@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,6 @@ import click
 from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
-from securesystemslib.signer import SSlibKey
 
 from orchestrator.cli.common import (
     HISTORY_OPTION,
@@ -27,27 +25,20 @@ from orchestrator.cli.common import (
     run_async,
     target_options,
 )
-from orchestrator.cli.gate_days import folder_verdict
-from orchestrator.cli.gate_evidence import Judging
 from orchestrator.cli.outputs import GameDayHistoryOut, HistoryOut, run_out
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
-from orchestrator.outcomes import Exit, Outcome
 from orchestrator.results import numbers
 from orchestrator.results.cluster_results import cluster_record
 from orchestrator.results.document import LatencyDoc, ProbeDoc, ResultDoc
 from orchestrator.results.gameday_files import (
-    FinishedGameDay,
     gameday_file,
     load_finished_gameday,
 )
 from orchestrator.results.gameday_result import summary_of
-from orchestrator.results.gate import GatePolicy
 from orchestrator.results.history import History, RunEntry
-from orchestrator.results.report.document import FinishedRun, load_result, read_samples_of
+from orchestrator.results.report.document import FinishedRun, load_result
 from orchestrator.results.report.gameday import render_gameday
 from orchestrator.results.report.render import Format, markdown, render
-from orchestrator.results.signing import load_public_key, unsigned
-from orchestrator.results.verify import differences
 from orchestrator.run.console import SafeConsole
 from orchestrator.text import clean
 
@@ -93,64 +84,6 @@ def report(result: Path, form: str, output: Path | None) -> None:
         sys.stdout.write(text)
     else:
         output.write_text(text, encoding="utf-8")
-
-
-@click.command()
-@click.argument("run_dir", metavar="RUN_DIR", type=click.Path(path_type=Path))
-@click.option(
-    "--key",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Also require the run to be signed with this PEM public key (run --sign-key), its "
-    "result.json and samples.jsonl unchanged since.",
-)
-def verify(run_dir: Path, key: Path | None) -> None:
-    """Recompute a run's figures, checks, score and outcome from its samples; exit 0 if they match.
-
-    Reads result.json (its drillSpec, phase boundaries and step times) and samples.jsonl, checks
-    the samples against samplesDigest, and names every field that differs (exit 1). Exit 2 when
-    the files cannot be read. With --key, an unsigned run, or one signed by another key, or
-    changed since it was signed, does not verify either. Given a game day's folder (or its
-    gameday.json), every drill run it names must verify and agree with it.
-
-    \b
-      zonedrill verify zonedrill-runs/<run-id>
-      zonedrill verify zonedrill-runs/<run-id> --key zonedrill.pub
-      zonedrill verify zonedrill-runs/<game-day-id>
-    """
-    try:
-        trusted = None if key is None else load_public_key(key, option="--key")
-        day = gameday_file(run_dir)
-        if day is not None:
-            sys.exit(_verify_gameday(load_finished_gameday(day, with_samples=False), trusted))
-        finished = load_result(run_dir, with_samples=False)
-        samples, found = read_samples_of(finished)
-    except ZonedrillError as exc:
-        refuse(exc)
-    diffs = differences(finished.doc, samples, found)
-    samples_path = finished.path.parent / finished.doc.samples_file
-    signature = [] if trusted is None else unsigned(finished.path, [samples_path], trusted)
-    for line in diffs:
-        click.echo(clean(f"differs: {line}"))
-    for line in signature:
-        click.echo(clean(f"signature: {line}"))
-    verdict = "does not match" if diffs else "matches"
-    signed = "" if trusted is None else (", unsigned" if signature else ", signed by the key")
-    click.echo(clean(f"{finished.path}: {verdict} its {len(samples)} samples{signed}"))
-    diffs += signature
-    sys.exit(Exit.FAILED if diffs else Exit.OK)
-
-
-def _verify_gameday(day: FinishedGameDay, trusted: SSlibKey | None) -> int:
-    """Every drill run of the game day verifies and agrees with it; print what does not."""
-    anything = frozenset(Outcome)  # verify judges evidence, not the outcome
-    policy = GatePolicy(outcomes=anything, require_restored=False)
-    verdict = folder_verdict(day, Judging(policy, trusted, datetime.now(UTC)))
-    for reason in verdict.reasons:
-        click.echo(clean(f"differs: {reason}"))
-    word = "does not match" if verdict.reasons else "matches"
-    signed = "" if trusted is None else (", unsigned" if verdict.reasons else ", signed by the key")
-    click.echo(clean(f"{day.path}: {word} its {len(day.doc.runs)} drill run(s){signed}"))
-    return Exit.FAILED if verdict.reasons else Exit.OK
 
 
 @click.group(invoke_without_command=True)

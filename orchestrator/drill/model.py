@@ -69,7 +69,7 @@ Probe = Annotated[
 
 
 class AnyOf(FileModel):
-    """A zone picked at random at preflight (spec §1.1 v1.1)."""
+    """A zone picked at random at preflight, from these candidates."""
 
     any_of: list[DnsLabel] = Field(
         min_length=1,

@@ -261,7 +261,7 @@ def render_plan(plan: Plan, *, pods_listed: int = 0) -> Group:
     lines += [styled((f"  risk: {risk}", "yellow")) for risk in plan.risks]
     lines += [styled((f"  note: {note}", "dim")) for note in plan.notes]
     lines += _schedule_lines(plan)
-    lines += [styled(("  REFUSED: ", "bold red"), reason) for reason in plan.refused]
+    lines += [styled(("  refused: ", "bold red"), reason) for reason in plan.refused]
     return Group(*lines)
 
 
