@@ -70,18 +70,7 @@ def test_chaos_discover_lists_every_activity_whichever_package_it_picks(
         check=True,
     ).stdout.strip()
     assert picked in ("orchestrator", "k8s")
-    found = tmp_path / "discovery.json"
-    done = subprocess.run(
-        [*CHAOS, "discover", "--no-install", "zonedrill", "--discovery-path", str(found)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        check=False,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    discovery = json.loads(found.read_text())
+    discovery = discover(tmp_path, env)
     assert discovery["extension"] == {"name": "zonedrill", "version": "0.1.0"}
     named = {(a["type"], a["name"]) for a in discovery["activities"]}
     assert {
@@ -97,19 +86,27 @@ def test_chaos_discover_lists_every_activity_whichever_package_it_picks(
     assert "Lease" in lose["doc"]
 
 
-def test_chaos_discover_finds_the_readme_s_editable_install(tmp_path: Path) -> None:
-    """The venv's own install (pip install -e, as in the README) is found by its top_level.txt."""
-    found = tmp_path / "discovery.json"
+def discover(folder: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """``chaos discover --no-install zonedrill`` in ``folder``: the discovery it writes."""
+    found = folder / "discovery.json"
     done = subprocess.run(
         [*CHAOS, "discover", "--no-install", "zonedrill", "--discovery-path", str(found)],
         capture_output=True,
         text=True,
-        cwd=tmp_path,
+        env=env,
+        cwd=folder,
         check=False,
         timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    names = {a["name"] for a in json.loads(found.read_text())["activities"]}
+    assert found.is_file(), f"chaos discover found nothing: {done.stdout}{done.stderr}"
+    discovery: dict[str, Any] = json.loads(found.read_text())
+    return discovery
+
+
+def test_chaos_discover_finds_the_readme_s_editable_install(tmp_path: Path) -> None:
+    """The venv's own install (pip install -e, as in the README) is found by its top_level.txt."""
+    names = {a["name"] for a in discover(tmp_path)["activities"]}
     assert {"lose_zone", "restore_zone", "run_drill", "drill_passed"} <= names
 
 
