@@ -8,9 +8,11 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from orchestrator.cli import main
+from orchestrator.errors import InvalidInputError
 from orchestrator.results.history import History, RunEntry
 from orchestrator.results.report.document import parse_result
 from tests.handmade import scored_document
@@ -113,3 +115,20 @@ def test_history_show_and_compare(tmp_path: Path) -> None:
     assert "-10s" in rows["talk-api RTO after pangyo"]  # every change carries its unit
     code, output = invoke(tmp_path, "history", "show", "nope")
     assert (code, "no run with id 'nope'" in output) == (2, True)
+
+
+def test_an_aborted_run_has_no_score_and_the_trend_skips_it(tmp_path: Path) -> None:
+    """55.6, then an abort (no score), then 100: the trend reads 55.6 → 100.0, never 0."""
+    history = seeded(tmp_path)
+    ended = (datetime.now(UTC) - timedelta(minutes=15)).isoformat()
+    aborted = scored_document("r-aborted", "aborted", 0.0, endedAt=ended) | {"score": None}
+    aborted["reason"] = "guardrail: probe talk-api failing for 5s"
+    text = json.dumps(aborted)
+    entry = RunEntry(doc=parse_result(text, source="r"), trigger="ci", result_path="/r")
+    history.record(entry, document=text)
+    code, output = invoke(tmp_path, "history", "--drill", "handmade")
+    assert code == 0
+    assert "55.6 → 100.0 (+44.4) over 4 run(s)" in output
+    scored = scored_document("r-x", "aborted", 40.0)
+    with pytest.raises(InvalidInputError, match="never scored"):
+        parse_result(json.dumps(scored), source="r-x")
