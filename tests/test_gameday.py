@@ -687,3 +687,29 @@ def test_a_damaged_start_is_refused_not_a_traceback(
     rolled = zonedrill(state, "rollback", "--all")
     assert "Traceback" not in rolled.stdout + rolled.stderr
     assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+
+
+def test_a_run_scripted_with_o_json_reads_back_from_anywhere(tmp_path: Path) -> None:
+    """run -o json prints the result document alone; history -o json names its file absolutely."""
+    drill = tmp_path / write_drill(tmp_path, "one")
+    done = subprocess.run(
+        [*ZONEDRILL, "run", str(drill), "--out", "relative-run", "-o", "json"],
+        capture_output=True,
+        text=True,
+        env=cli_env(tmp_path / "state"),
+        cwd=tmp_path,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)  # nothing but the document on stdout
+    assert (result["apiVersion"], result["kind"], result["outcome"]) == (
+        "zonedrill/v1",
+        "DrillResult",
+        "passed",
+    )
+    assert "baseline" in done.stderr  # progress went to stderr
+    listed = zonedrill(tmp_path / "state", "history", "-o", "json")
+    path = Path(json.loads(listed.stdout)["runs"][0]["resultPath"])
+    assert path.is_absolute()
+    assert path == tmp_path / "relative-run" / "result.json"
