@@ -174,8 +174,8 @@ def test_a_process_provider_with_string_arguments_is_named_not_a_crash(tmp_path:
     ("pattern", "expect", "named"),
     [
         ("ok", {"bodyContains": "ok"}, ""),
-        (r"^ok\s*$", {"bodyContains": "ok"}, "the drill checks that the body contains 'ok'"),
-        ("^healthy$", {"bodyContains": "healthy"}, "looser than '^healthy$'"),
+        (r"^ok\s*$", {"bodyContains": "ok"}, 'the drill checks that the body contains "ok"'),
+        ("^healthy$", {"bodyContains": "healthy"}, 'looser than "^healthy$"'),
         ("a.b", {}, "a regex that is not literal text"),
         ("^$", {}, "a regex that is not literal text"),
     ],

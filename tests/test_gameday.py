@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import pytest
 
 from orchestrator.drill.picks import drill_seed
+from tests.handmade import result_document, write_run
 from tests.support import ZONEDRILL, cli_env, start_until, zonedrill
 
 LAB = """\
@@ -150,7 +151,13 @@ def folder_takes_the_game_day(state: Path, out: Path, result: dict[str, Any]) ->
     assert report.stdout.startswith("## ✅ game day gd: passed")
     gate = zonedrill(state, "gate", str(out), "--max-age", "1h", "-o", "json")
     assert gate.returncode == 0, gate.stdout + gate.stderr
-    assert json.loads(gate.stdout)["results"][0]["drill"] == "game day gd"
+    verdict = json.loads(gate.stdout)["results"][0]
+    assert (verdict["drill"], verdict["place"]) == ("game day gd", "lab/three")
+    # A run from elsewhere is not judged with the game day's runs unless a place is chosen.
+    elsewhere = write_run(out.parent / "elsewhere", result_document())
+    mixed = zonedrill(state, "gate", str(out), str(elsewhere))
+    assert mixed.returncode == 2, mixed.stdout + mixed.stderr
+    assert "these runs were on 2 clusters or targets" in mixed.stderr
     # A drill run changed after the game day no longer agrees with it, nor verifies.
     changed = out / result["runs"][1]["result"] / "result.json"
     changed.write_text(changed.read_text().replace('"outcome": "passed"', '"outcome": "failed"'))

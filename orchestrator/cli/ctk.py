@@ -68,7 +68,7 @@ def export(
     except ZonedrillError as exc:
         sys.exit(fail(console, exc))
     for note in notes:
-        console.print(styled(("not carried over:", "yellow"), f" {note}"))
+        console.print(styled(("warning:", "yellow"), f" not carried over: {note}"))
     _write(emit_data(experiment, Form(form)), output_file)
 
 
@@ -105,9 +105,14 @@ def import_(experiment_file: Path, output_file: Path | None) -> None:
             )
         )
     for path, why in imported.left_out:
-        console.print(styled(("not carried over:", "yellow"), f" {path}: {why}"))
+        console.print(styled(("warning:", "yellow"), f" not carried over: {path}: {why}"))
     if not drill_is_runnable(imported.data):
-        console.print("nothing runnable is left: a drill needs a probe and a zone to lose")
+        console.print(
+            styled(
+                ("error:", "red"),
+                " nothing runnable is left: a drill needs a probe and a zone to lose",
+            )
+        )
         sys.exit(Exit.INVALID)
     text = _yaml(imported.data)
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from orchestrator.durations import parse_age
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
 from orchestrator.outcomes import Exit, Outcome
 from orchestrator.results.cluster_results import cluster_record
+from orchestrator.results.document import ClusterDoc
 from orchestrator.results.gameday_files import gameday_file, load_finished_gameday
 from orchestrator.results.gate import (
     GatePolicy,
@@ -53,6 +55,10 @@ from orchestrator.targets.registry import target_names
 from orchestrator.text import clean
 
 TRUSTED_KEY_VARIABLE = "ZONEDRILL_TRUSTED_KEY"
+FILES_OR_HISTORY = (
+    "give result files (run or game-day folders), or --drill NAME or --gameday NAME to read "
+    "the history (not both)"
+)
 
 
 def _finite(_: click.Context, param: click.Parameter, value: float | None) -> float | None:
@@ -207,24 +213,33 @@ def _nothing_recorded(name: str | None, trigger: str | None, *, gameday: bool) -
 def _verdicts_of(
     results: tuple[Path, ...], scope: HistoryScope, path: Path | None, judging: Judging
 ) -> list[Verdict]:
-    """Drill runs (files, or the history's runs of a drill) and game days from their folders."""
-    days = [gameday_file(r) for r in results]
-    files = tuple(r for r, day in zip(results, days, strict=True) if day is None)
-    folders = [day for day in days if day is not None]
-    if folders and scope.drill:
-        message = "give result files, or --drill NAME to read the history (not both)"
-        raise InvalidInputError([Problem("gate", None, None, "", message)])
-    verdicts = _run_verdicts(files, scope, path, judging) if files or not folders else []
-    return verdicts + [
-        folder_verdict(load_finished_gameday(day, with_samples=False), judging) for day in folders
-    ]
+    """Drill runs (files, or the history's runs of a drill) and game days from their folders.
+
+    Runs of every game day count with the files when the gate refuses mixed places.
+    """
+    found = [gameday_file(r) for r in results]
+    files = tuple(r for r, day in zip(results, found, strict=True) if day is None)
+    days = [load_finished_gameday(day, with_samples=False) for day in found if day is not None]
+    if days and scope.drill:
+        raise InvalidInputError([Problem("gate", None, None, "", FILES_OR_HISTORY)])
+    inside = [run.doc.cluster or run.doc.target for day in days for run in day.runs.values()]
+    verdicts = _run_verdicts(files, scope, path, judging, inside) if files or not days else []
+    refuse_mixed(inside, scope.place)
+    return verdicts + [folder_verdict(day, judging) for day in days]
 
 
 def _run_verdicts(
-    results: tuple[Path, ...], scope: HistoryScope, path: Path | None, judging: Judging
+    results: tuple[Path, ...],
+    scope: HistoryScope,
+    path: Path | None,
+    judging: Judging,
+    beside: Sequence[ClusterDoc | str] = (),
 ) -> list[Verdict]:
-    """The verdicts on drill runs: files, or the history's runs of a drill and its last start."""
-    runs = _gate_inputs(results, scope, path)
+    """The verdicts on drill runs: files, or the history's runs of a drill and its last start.
+
+    ``beside``: the places of the game days' runs judged with the files, for ``refuse_mixed``.
+    """
+    runs = _gate_inputs(results, scope, path, beside)
     refuse_implausible([r.run.doc for r in runs], now=judging.now)
     verdicts = [
         judge(r.run.doc, judging.policy, now=judging.now, findings=checked(r, judging.key))
@@ -253,9 +268,17 @@ def _trusted(given: Path | None) -> SSlibKey | None:
     return None if given is None else load_public_key(given, option="--trusted-key")
 
 
-def _gate_inputs(results: tuple[Path, ...], scope: HistoryScope, path: Path | None) -> list[Kept]:
+def _gate_inputs(
+    results: tuple[Path, ...],
+    scope: HistoryScope,
+    path: Path | None,
+    beside: Sequence[ClusterDoc | str] = (),
+) -> list[Kept]:
     if bool(results) == bool(scope.drill):
-        message = "give result files, or --drill NAME to read the history (not both)"
+        message = (
+            "give result files (run or game-day folders), or --drill NAME or --gameday NAME to "
+            "read the history (not both)"
+        )
         raise InvalidInputError([Problem("gate", None, None, "", message)])
     if scope.drill:
         history = history_at(path)
@@ -275,5 +298,5 @@ def _gate_inputs(results: tuple[Path, ...], scope: HistoryScope, path: Path | No
             problems += exc.problems
     if problems:
         raise InvalidInputError(problems)
-    refuse_mixed([r.doc.cluster or r.doc.target for r in runs], scope.place)
+    refuse_mixed([*(r.doc.cluster or r.doc.target for r in runs), *beside], scope.place)
     return [Kept(run) for run in runs]

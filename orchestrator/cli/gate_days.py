@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from securesystemslib.signer import SSlibKey
@@ -24,6 +24,7 @@ from orchestrator.results.gate import (
     Recorded,
     Verdict,
     judge_gameday,
+    placed,
     refuse_implausible_at,
 )
 from orchestrator.results.history import History
@@ -107,7 +108,11 @@ def folder_verdict(day: FinishedGameDay, judging: Judging) -> Verdict:
     }
     findings = [f"drill run {run_id}: {why}" for run_id, why in day.unreadable.items()]
     findings += [] if key is None else unsigned(day.path, [], key)
-    return judge_gameday(doc, judging.policy, now=judging.now, recorded=recorded, findings=findings)
+    verdict = judge_gameday(
+        doc, judging.policy, now=judging.now, recorded=recorded, findings=findings
+    )
+    where = sorted({placed(run.doc.target, run.doc.cluster) for run in day.runs.values()})
+    return replace(verdict, place="; ".join(where) or doc.target)
 
 
 def summary_verdicts(record: ClusterRecord, scope: GameDayScope, judging: Judging) -> list[Verdict]:

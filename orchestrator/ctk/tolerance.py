@@ -75,7 +75,7 @@ def _regex(tolerance: dict[str, Any], path: str, left_out: LeftOut) -> dict[str,
         left_out.append((f"{path}.pattern", "a regex that is not literal text: no body check"))
         return {}
     if text != pattern:
-        why = f"the drill checks that the body contains {text!r}, looser than {pattern!r}"
+        why = f'the drill checks that the body contains "{text}", looser than "{pattern}"'
         left_out.append((f"{path}.pattern", why))
     return {"bodyContains": text}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
@@ -18,13 +18,17 @@ HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 HEADER_VALUE = re.compile(r"[\x20-\x7e]*")
 PATH_PATTERN = r"^/[\x21-\x7e]*$"
 URL_PATTERN = (
-    r"^[hH][tT][tT][pP][sS]?://([^/?#@]*@)?([^/?#:@\[\]\s]+|\[[0-9A-Fa-f:.]+\])"
+    r"^[hH][tT][tT][pP][sS]?://([^/?#@\s]*@)?([^/?#:@\[\]\s]+|\[[0-9A-Fa-f:.]+\])"
     r"(:0*(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5]?[0-9]{1,4})?)?"
-    r"([/?#].*)?$"
+    r"([/?#]\S*)?$"
 )
 """An http(s) URL with a host and a port in range: what urlsplit reads as one (``_http_url``)."""
 DEFAULT_TIMEOUT_CAP = 2.0
 HTTP_SUCCESS_CLASS = 2
+
+
+StatusCode = Annotated[int, Field(strict=True, ge=100, le=599)]
+"""An HTTP status code, as a number: "200" or true is not one."""
 
 
 class HttpCheck(FileModel):
@@ -87,8 +91,10 @@ class HttpCheck(FileModel):
 class Expect(FileModel):
     """What a passing answer looks like."""
 
-    status: list[int] | None = Field(
-        default=None, description="The status codes that pass. Default: any 2xx."
+    status: list[StatusCode] | None = Field(
+        default=None,
+        min_length=1,
+        description="The status codes that pass (100 to 599). Default: any 2xx.",
     )
     body_contains: str | None = Field(
         default=None, description="Text the answer's body must contain to pass."
@@ -154,6 +160,8 @@ class HttpProbe(ProbeBase):
 
 
 def _http_url(url: str) -> bool:
+    if not re.fullmatch(URL_PATTERN, url):  # the schema's rule too: a space in a host, two @
+        return False
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a port out of range

@@ -225,6 +225,10 @@ def _count(error: ErrorDetails, bound: str) -> int:
     return int((error.get("ctx") or {}).get(bound, 0))
 
 
+def _bound(error: ErrorDetails, name: str) -> str:
+    return str((error.get("ctx") or {}).get(name))
+
+
 def _items(count: int) -> str:
     return f"{count} item" if count == 1 else f"{count} items"
 
@@ -240,11 +244,16 @@ WORDING: dict[str, Callable[[ErrorDetails], str]] = {
     "too_long": lambda e: f"expected at most {_items(_count(e, 'max_length'))}",
     "string_too_short": lambda e: "expected a text that is not empty",
     "string_too_long": lambda e: f"expected at most {_count(e, 'max_length')} characters",
+    "greater_than_equal": lambda e: f"expected at least {_bound(e, 'ge')}",
+    "greater_than": lambda e: f"expected more than {_bound(e, 'gt')}",
+    "less_than_equal": lambda e: f"expected at most {_bound(e, 'le')}",
+    "less_than": lambda e: f"expected less than {_bound(e, 'lt')}",
     "string_pattern_mismatch": lambda e: PATTERN_WORDS.get(
         str((e.get("ctx") or {}).get("pattern")), "not in the form this field takes"
     ),
 }
 """Plain words for pydantic's error types whose own wording names its internals."""
+
 
 def _no_kind(probe: Any) -> str:
     """Why a probe has no kind: not a mapping, two kinds, or a kind's key misspelt."""

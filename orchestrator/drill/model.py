@@ -151,7 +151,10 @@ class Goal(FileModel):
     model_config = FileModel.model_config | {
         "json_schema_extra": {
             # At least one check: a target that checks nothing scores nothing.
-            "anyOf": [{"required": [key]} for key in ("rto", "availability", "p99Latency")]
+            "anyOf": [
+                {"required": [key], "properties": {key: {"type": "string"}}}
+                for key in ("rto", "availability", "p99Latency")
+            ]
         }
     }
 
@@ -194,6 +197,7 @@ class Safety(FileModel):
 
     max_node_fraction: float = Field(
         default=0.5,
+        strict=True,
         gt=0,
         le=1,
         allow_inf_nan=False,

@@ -236,12 +236,22 @@ def _probe_timing(drill: Drill) -> Iterator[Finding]:
         for where, message in probe.findings():
             yield (*path, *where), message
         if probe.every * MIN_SAMPLES_IN_CHAOS > drill.spec.duration:
-            yield (
-                (*path, "every"),
-                f"{format_duration(probe.every)} leaves fewer than {MIN_SAMPLES_IN_CHAOS} samples "
-                f"in the {format_duration(drill.spec.duration)} chaos phase: expected at most "
-                f"{format_duration(drill.spec.duration / MIN_SAMPLES_IN_CHAOS)}",
-            )
+            yield (*path, "every"), _too_few_samples(probe.every, drill.spec.duration)
+
+
+def _too_few_samples(every: float, duration: float) -> str:
+    """Why ``every`` is too long for ``duration``, and the way out that exists."""
+    most = duration / MIN_SAMPLES_IN_CHAOS
+    way_out = (
+        f"expected at most {format_duration(most)}"
+        if most >= MIN_EVERY
+        else f"the chaos phase is too short for any probe: make duration at least "
+        f"{format_duration(MIN_EVERY * MIN_SAMPLES_IN_CHAOS)}"
+    )
+    return (
+        f"{format_duration(every)} leaves fewer than {MIN_SAMPLES_IN_CHAOS} samples in the "
+        f"{format_duration(duration)} chaos phase: {way_out}"
+    )
 
 
 def _required_parts(drill: Drill) -> Iterator[Finding]:
