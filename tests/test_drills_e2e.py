@@ -116,10 +116,9 @@ def test_guardrail_aborts_and_restores(runs: dict[str, Finished]) -> None:
     assert run.result["reason"].startswith("guardrail: probe talk-api failing for")
     assert run.result["restored"] is True
     assert run.result["score"] is None  # its RTO window never ran to its end
-    printed = " ".join((run.stdout + run.stderr).split())
-    assert "score — outcome ABORTED" in printed
-    assert "why: aborted: guardrail: probe" in printed
-    assert "did not recover" not in printed
+    report = (run.out / "report.md").read_text()
+    assert ": aborted, score —/100" in report
+    assert "**Why:** guardrail: probe talk-api failing for" in report
     timeline = run.result["timeline"]
     assert timeline["figuresEnd"] - timeline["t0"] == pytest.approx(5.25, abs=0.5)
     restore = [s for s in run.result["steps"] if s["action"] == "restore"]

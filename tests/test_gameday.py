@@ -527,7 +527,7 @@ def test_a_refused_preflight_stops_the_game_day_before_any_drill(tmp_path: Path)
         tmp_path / "state", "gameday", "run", str(gameday), "--out", str(tmp_path / "out")
     )
     assert done.returncode == 2, done.stdout + done.stderr
-    assert "REFUSED" in done.stdout + done.stderr
+    assert "refused: " in done.stdout + done.stderr
     assert not (tmp_path / "out").exists()
     assert not (tmp_path / "state" / "journal").exists()
 

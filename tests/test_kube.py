@@ -475,7 +475,7 @@ def test_a_missing_lock_namespace_says_how_to_make_it(
         timeout=120,
         check=False,
     )
-    output = done.stdout.replace("\n", " ")
+    output = done.stderr.replace("\n", " ")  # an error: on standard error
     assert done.returncode == 4, output
     assert "kubectl apply -f k8s/rbac.yaml" in output
     assert "--lock-namespace" in output

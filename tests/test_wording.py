@@ -52,3 +52,14 @@ def test_one_name_for_evictions_a_pdb_refused() -> None:
     run = FinishedRun(doc=doc, path=Path("result.json"), samples=[])
     for form in (Format.MD, Format.HTML):
         assert numbers.EVICTIONS_REFUSED in render(run, form)
+
+
+def test_an_aborted_run_says_why_it_stopped_not_what_it_missed() -> None:
+    """No score and no per-check why for an abort: its RTO windows never ran to their end."""
+    document = result_document(outcome="aborted", reason="guardrail: probe talk-api failing")
+    document["score"] = None
+    text = summary_text(document)
+    assert "score —" in text
+    assert "why: aborted: guardrail: probe talk-api failing" in text
+    assert "did not recover" not in text
+    assert "took" not in text
