@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -135,3 +136,30 @@ def test_every_error_goes_to_stderr_in_one_style(args: list[str], said: str) -> 
     assert said in done.stderr
     assert "Error:" not in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["run"], ["plan"], ["gameday", "plan"], ["gameday", "run"]],
+    ids=" ".join,
+)
+def test_o_json_of_refused_input_prints_why_as_validate_does(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """A script that asked for JSON gets JSON: the problems, located, and exit 2."""
+    bad = tmp_path / "bad.yaml"
+    kind = "GameDay" if command[0] == "gameday" else "Drill"
+    bad.write_text(f"apiVersion: zonedrill/v1\nkind: {kind}\nmetadata: {{name: Bad_Name}}\n")
+    done = subprocess.run(
+        [*ZONEDRILL, *command, str(bad), "-o", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env={**os.environ, "ZONEDRILL_STATE_DIR": str(tmp_path / "state")},
+    )
+    assert done.returncode == 2, done.stderr
+    document = json.loads(done.stdout)
+    assert (document["kind"], document["valid"]) == ("ValidateResult", False)
+    assert document["files"][0]["problems"][0]["path"] == "metadata.name"
+    assert "error: " in done.stderr

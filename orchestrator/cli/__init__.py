@@ -25,6 +25,7 @@ from orchestrator.cli.common import (
     TRIGGER_OPTION,
     parse_service_urls,
     print_document,
+    print_refusal,
     run_async,
     signer_at,
     stderr,
@@ -168,6 +169,7 @@ def run(
         open_cluster = prepare_cluster(chosen, where)
         signer = signer_at(sign_key)
     except ZonedrillError as exc:
+        print_refusal(exc, drill_file, form)
         sys.exit(fail(console, exc))
     run_id = f"{drill.metadata.name}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
     run_settings = RunSettings(

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from rich.console import Console
 from securesystemslib.signer import Signer
 
-from orchestrator.cli.outputs import Form, emit
+from orchestrator.cli.outputs import FileCheck, Form, ValidateOut, emit, problems_out
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
 from orchestrator.faults.journal import state_dir
 from orchestrator.outcomes import exit_for
@@ -118,6 +118,18 @@ DATA_OUTPUT_OPTION = click.option(
 def print_document(document: BaseModel, form: str) -> None:
     """Print ``document`` as JSON or YAML on standard output."""
     click.echo(emit(document, Form(form)), nl=False)
+
+
+def print_refusal(exc: ZonedrillError, path: Path, form: str) -> None:
+    """With -o json|yaml, input refused as ``validate -o`` prints it: a script reads why.
+
+    Only input errors have a document (problems located in a file); the error itself still goes
+    to standard error.
+    """
+    if form == Form.TEXT or not isinstance(exc, InvalidInputError):
+        return
+    checked = FileCheck(path=str(path), valid=False, problems=problems_out(exc.problems))
+    print_document(ValidateOut(valid=False, files=[checked]), form)
 
 
 SEED_OPTION = click.option(

@@ -22,6 +22,7 @@ from orchestrator.cli.common import (
     TRIGGER_OPTION,
     parse_service_urls,
     print_document,
+    print_refusal,
     run_async,
     signer_at,
     stderr,
@@ -121,6 +122,7 @@ def plan_command(
             console.print(render_plan(refused.plan))
         sys.exit(fail(stderr(), refused))
     except ZonedrillError as exc:
+        print_refusal(exc, file, form)
         sys.exit(fail(stderr(), exc))
     if form != Form.TEXT:
         print_document(_plan_document(prepared, plans), form)
@@ -251,6 +253,7 @@ def run_command(
         console.print(render_plan(refused.plan))
         sys.exit(fail(console, refused))
     except ZonedrillError as exc:
+        print_refusal(exc, file, form)
         sys.exit(fail(console, exc))
     history = History(history_path or default_path(state_dir()))
     after = Aftermath(history=history, trigger=trigger, signer=signer)
