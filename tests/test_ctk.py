@@ -746,3 +746,16 @@ def test_export_prints_yaml_with_o_yaml(tmp_path: Path) -> None:
     as_yaml = zonedrill(tmp_path, "export", drill, "--to", "chaostoolkit", "-o", "yaml")
     assert (as_json.returncode, as_yaml.returncode) == (0, 0), as_yaml.stderr
     assert YAML(typ="safe").load(as_yaml.stdout) == json.loads(as_json.stdout)
+
+
+def test_an_activity_s_error_names_its_arguments_not_zonedrill_s_flags(tmp_path: Path) -> None:
+    """Inside chaos run, the way out is an activity argument: "kubeconfig", not --kubeconfig."""
+    from chaoslib.exceptions import ActivityFailed  # noqa: PLC0415
+
+    from orchestrator.ctk.probes import service_status  # noqa: PLC0415
+
+    with pytest.raises(ActivityFailed) as failed:
+        service_status(namespace="a", name="b", kubeconfig=str(tmp_path / "nowhere"))
+    said = str(failed.value)
+    assert 'give the activity a "kubeconfig" argument (a file) or set $KUBECONFIG' in said
+    assert "--" not in said

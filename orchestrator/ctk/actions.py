@@ -16,6 +16,7 @@ from typing import Any
 from chaoslib.exceptions import ActivityFailed
 
 from orchestrator.ctk import recording, session
+from orchestrator.ctk.words import in_chaos_terms
 from orchestrator.drill.model import Drill, FaultMode
 from orchestrator.errors import ZonedrillError
 from orchestrator.results.document import ClusterDoc
@@ -92,7 +93,7 @@ def lose_zone(
         chosen = _drill_for(drill, recording.of(configuration))
         lost = zones.call(zones.lose(chosen, zone, FaultMode(mode), settings))
     except (ZonedrillError, ValueError) as exc:
-        raise ActivityFailed(f"lose_zone {zone}: {exc}") from exc
+        raise ActivityFailed(in_chaos_terms(f"lose_zone {zone}: {exc}")) from exc
     current = recording.of(configuration)
     if current is not None:
         current.reached(ClusterDoc.model_validate(lost["cluster"]))
@@ -123,4 +124,4 @@ def restore_zone(zone: str, configuration: dict[str, Any] | None = None) -> dict
     try:
         return found.call(found.restore(zone))
     except ZonedrillError as exc:
-        raise ActivityFailed(f"restore_zone {zone}: {exc}") from exc
+        raise ActivityFailed(in_chaos_terms(f"restore_zone {zone}: {exc}")) from exc

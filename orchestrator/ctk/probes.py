@@ -18,6 +18,7 @@ from chaoslib.exceptions import ActivityFailed
 
 from orchestrator.ctk import recording
 from orchestrator.ctk.session import KUBE, call_on
+from orchestrator.ctk.words import in_chaos_terms
 from orchestrator.drill.http import HTTP_SUCCESS_CLASS
 from orchestrator.drill.probe import ServiceRef
 from orchestrator.errors import ZonedrillError
@@ -112,7 +113,8 @@ def service_status(
             ),
         )
     except (httpx.HTTPError, ZonedrillError) as exc:
-        raise ActivityFailed(f"service {namespace}/{name}: {type(exc).__name__}: {exc}") from exc
+        message = f"service {namespace}/{name}: {type(exc).__name__}: {exc}"
+        raise ActivityFailed(in_chaos_terms(message)) from exc
 
 
 @dataclass(frozen=True)
