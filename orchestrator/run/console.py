@@ -315,7 +315,7 @@ def render_summary(document: ResultDoc) -> Group:
     phase = "chaos phase" if steady else "baseline: nothing was touched"
     probes = Table(title=f"probes ({phase})", title_justify="left")
     for column in ("probe", "availability", "downtime", "RTO", "p99"):
-        probes.add_column(column, justify="right" if column != "probe" else "left")
+        probes.add_column(column, justify="left" if column in ("probe", "RTO") else "right")
     for probe in document.probes:
         rtos = ", ".join(_rto_cell(r) for r in probe.rto) or "—"
         probes.add_row(
@@ -334,7 +334,7 @@ def render_summary(document: ResultDoc) -> Group:
         style = "green" if check.passed else "red"
         checks.add_row(
             check.probe,
-            check.metric,
+            numbers.METRIC_NAMES[check.metric],
             numbers.metric_value(check.metric, check.target),
             numbers.metric_value(check.metric, check.observed),
             Text(f"{check.credit:.2f}", style),
