@@ -131,6 +131,8 @@ class ConsoleObserver:
         self._phase, self._until = name, until
         self._probes = {probe: _ProbeView(up=view.up) for probe, view in self._probes.items()}
         left = f" ({format_duration(round(until - self._clock(), 1))})" if until else ""
+        if name == "baseline" and until:  # the baseline, then its last answers settle: to T0
+            left = f" (T0 in {format_duration(round(until - self._clock(), 1))})"
         if name == "chaos":
             self._t0 = self._clock()
             left += f"; T0 = {wall_clock_now()}"
