@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal, localcontext
 
 _UNITS = {
-    "ns": 1e-9,
-    "us": 1e-6,
-    "µs": 1e-6,
-    "ms": 1e-3,
-    "s": 1.0,
-    "m": 60.0,
-    "h": 3600.0,
-    "d": 86400.0,
-    "w": 7 * 86400.0,
+    "ns": Decimal("1e-9"),
+    "us": Decimal("1e-6"),
+    "µs": Decimal("1e-6"),
+    "ms": Decimal("1e-3"),
+    "s": Decimal(1),
+    "m": Decimal(60),
+    "h": Decimal(3600),
+    "d": Decimal(86400),
+    "w": Decimal(7 * 86400),
 }
+"""Seconds per unit, exact: 50000us is 50ms, not 0.049999999999999996 s."""
 _PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h|d|w)")
 FULL_PERCENT = 100.0
 MAX_DURATION = 7 * 24 * 3600.0
@@ -40,16 +42,17 @@ def parse_duration(text: str, *, longest: float = MAX_DURATION, what: str = "a d
         raise ValueError(f"an empty string is not {what}: expected forms like {FORMS}")
     if raw == "0":
         return 0.0
-    pos, total = 0, 0.0
-    while pos < len(raw):
-        match = _PART.match(raw, pos)
-        if match is None:
-            raise ValueError(f'"{text}" is not {what}: expected forms like {FORMS}')
-        total += float(match.group(1)) * _UNITS[match.group(2)]
-        pos = match.end()
-    if not total <= longest:  # also refuses the inf of a 400-digit number
+    pos, total = 0, Decimal(0)
+    with localcontext(prec=2 * len(raw) + 30):  # exact, however many digits were written
+        while pos < len(raw):
+            match = _PART.match(raw, pos)
+            if match is None:
+                raise ValueError(f'"{text}" is not {what}: expected forms like {FORMS}')
+            total += Decimal(match.group(1)) * _UNITS[match.group(2)]
+            pos = match.end()
+    if not total <= Decimal(repr(longest)):  # in decimals: 30000000000ns is not above 30s
         raise ValueError(f'"{text[:40]}" is too long: expected at most {format_duration(longest)}')
-    return total
+    return float(total)
 
 
 def format_duration(seconds: float) -> str:

@@ -60,6 +60,11 @@ ARGUMENTS = st.one_of(
     ),
     JSON,
 )
+ODD_NAMES = st.fixed_dictionaries(
+    {"type": st.just("python"), "module": JSON | st.sampled_from(sorted(MODULES)), "func": JSON},
+    optional={"arguments": ARGUMENTS},
+)
+"""A module or func of any JSON type: what a hand-written experiment may hold."""
 PYTHON = st.sampled_from(sorted(MODULES)).flatmap(
     lambda module: st.fixed_dictionaries(
         {
@@ -90,7 +95,7 @@ ACTIVITY = st.fixed_dictionaries(
     {
         "type": st.sampled_from(["action", "probe"]),
         "name": st.text(min_size=1, max_size=10),
-        "provider": PYTHON | PROCESS | HTTP,
+        "provider": PYTHON | PYTHON | PROCESS | HTTP | ODD_NAMES,
     },
     optional={
         "pauses": st.fixed_dictionaries({}, optional={"before": JSON, "after": JSON}) | JSON,
@@ -120,6 +125,68 @@ EXPERIMENT = st.fixed_dictionaries(
         "extensions": _mostly(st.lists(EXTENSION, max_size=2)),
     },
 )
+
+
+def _lose(zone: Any = "a", **arguments: Any) -> dict[str, Any]:
+    provider = {"type": "python", "module": "orchestrator.ctk.actions", "func": "lose_zone"}
+    return {
+        "type": "action",
+        "name": "l",
+        "provider": {**provider, "arguments": {"zone": zone, **arguments}},
+    }
+
+
+def _http(**provider: Any) -> dict[str, Any]:
+    return {
+        "steady-state-hypothesis": {
+            "probes": [{"name": "p", "provider": {"type": "http", "url": "http://x/", **provider}}]
+        }
+    }
+
+
+FOUND_BY_REVIEW = {
+    "timeout 1e6": _http(timeout=1e6),
+    "timeout 1e300": _http(timeout=1e300),
+    "pauses summing past a float": {
+        "method": [
+            {"type": "action", "pauses": {"before": 1e308}},
+            {"type": "action", "pauses": {"after": 1e308}},
+        ]
+    },
+    "a pause of 1e6 s before a lose": {"method": [_lose() | {"pauses": {"before": 1e6}}]},
+    "a pause of 10**400 s": {"method": [_lose() | {"pauses": {"before": 10**400}}]},
+    "a mode that is a list, merged": {"method": [_lose(), _lose(mode=[])]},
+    "a module that is a list": {
+        "method": [{"type": "action", "provider": {"type": "python", "module": [], "func": "x"}}]
+    },
+    "a func that is a list": {
+        "steady-state-hypothesis": {
+            "probes": [
+                {
+                    "name": "p",
+                    "provider": {"type": "python", "module": "orchestrator.ctk.probes", "func": []},
+                }
+            ]
+        }
+    },
+    "a func that is a mapping": {
+        "method": [
+            {
+                "type": "action",
+                "provider": {"type": "python", "module": "chaosk8s.node.actions", "func": {}},
+            }
+        ]
+    },
+    "a zone that is a mapping": {"method": [_lose(zone={"a": 1}), _lose(zone={"a": 1})]},
+}
+"""Experiments that made drill_data raise before, as the adversarial review built them."""
+
+
+@pytest.mark.parametrize("name", sorted(FOUND_BY_REVIEW))
+def test_what_once_crashed_the_importer_is_read(name: str) -> None:
+    """Each is carried over or named, never an exception."""
+    imported = drill_data(FOUND_BY_REVIEW[name])
+    assert imported.left_out or imported.data["spec"]["steps"] or imported.data["spec"]["probes"]
 
 
 def _accepted(experiment: dict[str, Any]) -> bool:

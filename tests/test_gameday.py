@@ -158,6 +158,7 @@ def folder_takes_the_game_day(state: Path, out: Path, result: dict[str, Any]) ->
     mixed = zonedrill(state, "gate", str(out), str(elsewhere))
     assert mixed.returncode == 2, mixed.stdout + mixed.stderr
     assert "these runs were on 2 clusters or targets" in mixed.stderr
+    forged_folders_fail(state, out, result)
     # A drill run changed after the game day no longer agrees with it, nor verifies.
     changed = out / result["runs"][1]["result"] / "result.json"
     changed.write_text(changed.read_text().replace('"outcome": "passed"', '"outcome": "failed"'))
@@ -165,6 +166,43 @@ def folder_takes_the_game_day(state: Path, out: Path, result: dict[str, Any]) ->
     assert verified.returncode == 1, verified.stdout + verified.stderr
     assert "differs: drill run " in verified.stdout
     assert zonedrill(state, "gate", str(out)).returncode == 1
+
+
+def _forged(out: Path, name: str, change: Any) -> Path:
+    """A copy of the game-day folder ``out`` whose gameday.json ``change`` edits in place."""
+    copy = out.parent / name
+    shutil.copytree(out, copy)
+    document = json.loads((copy / "gameday.json").read_text())
+    change(document)
+    (copy / "gameday.json").write_text(json.dumps(document))
+    return copy
+
+
+def forged_folders_fail(state: Path, out: Path, result: dict[str, Any]) -> None:
+    """What the adversarial review forged: each fails the gate (exit 1) or is refused (2)."""
+    first, second = (run["result"] for run in result["runs"])
+    planted = _forged(out, "planted", lambda _: None)
+    shutil.copy(out / second / "result.json", planted / "result.json")
+    refused = zonedrill(state, "gate", str(planted))
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "holds both gameday.json and result.json" in refused.stderr
+    shutil.copytree(out / second, out.parent / "runs-elsewhere" / second)
+    edits = {
+        "outside": lambda d: d["runs"][1].update(result=f"../runs-elsewhere/{second}"),
+        "twice": lambda d: d["runs"][1].update(result=first),
+        "long": lambda d: d["runs"][1].update(result="x" * 300),
+        "swapped": lambda d: d["runs"][1].update(runId=d["runs"][0]["runId"] + "x"),
+    }
+    for name, edit in edits.items():
+        gate = zonedrill(state, "gate", str(_forged(out, name, edit)))
+        assert gate.returncode == 1, (name, gate.stdout, gate.stderr)
+        assert "FAIL" in gate.stdout, name
+        assert "Traceback" not in gate.stderr, name
+    for asked in (["--trigger", "schedule"], ["--gameday", "another"]):
+        gate = zonedrill(state, "gate", str(out), *asked)
+        assert gate.returncode == 1, (asked, gate.stdout, gate.stderr)
+    assert zonedrill(state, "gate", str(out), "--gameday", "gd").returncode == 0
+    assert zonedrill(state, "gate", "y" * 300).returncode == 2
 
 
 def test_a_failed_drill_does_not_stop_the_rest(tmp_path: Path) -> None:

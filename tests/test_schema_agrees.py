@@ -194,7 +194,7 @@ def test_a_one_part_duration_is_bounded_as_validate_bounds_it(
         return
     inside = at_least <= seconds <= at_most and (seconds > 0 or not (above_zero or at_least))
     pattern = bounded_pattern(at_least=at_least, above_zero=above_zero, at_most=at_most)
-    edge = min(abs(seconds - at_least), abs(seconds - at_most)) < 1e-9 * max(1.0, seconds)
+    edge = min(abs(seconds - at_least), abs(seconds - at_most)) < 1e-9  # see duration_schema
     assert bool(re.fullmatch(pattern, text)) == inside or edge, (text, seconds, bounds)
 
 
@@ -206,3 +206,24 @@ def test_schema_descriptions_cite_no_internal_numbers(kind: str) -> None:
     )
     assert YAML(typ="safe").load(done.stdout)["$schema"].endswith("2020-12/schema")
     assert not re.search(r"§|\bissue \d|\bspec v\d", done.stdout), kind
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "accepted"),
+    [
+        ("every", "50000us", True),
+        ("every", "50000µs", True),
+        ("every", "49999us", False),
+        ("timeout", "30000000000ns", True),
+        ("timeout", "30000000001ns", False),
+        ("timeout", "0.5m", True),
+    ],
+)
+def test_bounds_in_small_units_are_exact(
+    field: str, text: str, accepted: bool, tmp_path: Path
+) -> None:
+    """50000us is 50ms exactly (the review found validate reading 0.049999999999999996 s)."""
+    data = YAML(typ="safe").load(FLAGSHIP.read_text())
+    _set(data, (*PROBE, "every") if field == "every" else (*HTTP, "timeout"), text)
+    valid = jsonschema.Draft202012Validator(file_schema(Drill)).is_valid(data)
+    assert (_validate_accepts(data, tmp_path), valid) == (accepted, accepted)

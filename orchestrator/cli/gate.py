@@ -28,6 +28,7 @@ from orchestrator.cli.common import (
 )
 from orchestrator.cli.gate_days import (
     Evidence,
+    Expected,
     GameDayScope,
     folder_verdict,
     gameday_verdicts,
@@ -73,7 +74,8 @@ def _finite(_: click.Context, param: click.Parameter, value: float | None) -> fl
 @click.option(
     "--gameday",
     help="Judge this game day's latest runs from the history: its outcome, mean score, age, "
-    "and that every drill run it names is recorded and agrees.",
+    "and that every drill run it names is recorded and agrees. With game-day folders: each "
+    "must be this game day.",
 )
 @click.option(
     "--last",
@@ -164,9 +166,9 @@ def gate(
             place=Place(target, cluster),
         )
         now = datetime.now(UTC)
-        if gameday is not None:
-            if results or drill:
-                message = "--gameday reads the history: give no result files and no --drill"
+        if gameday is not None and not results:
+            if drill:
+                message = "--gameday reads the history: give no --drill"
                 raise InvalidInputError([Problem("gate", None, None, "", message)])
             scope = GameDayScope(gameday, last, trigger)
             if from_cluster:
@@ -180,7 +182,8 @@ def gate(
             raise InvalidInputError([Problem("gate", None, None, "", message)])
         else:
             runs = HistoryScope(drill, last, trigger, policy.place)
-            verdicts = _verdicts_of(results, runs, history_path, Judging(policy, key, now))
+            judging = Judging(policy, key, now)
+            verdicts = _verdicts_of(results, runs, history_path, judging, gameday)
     except ZonedrillError as exc:
         refuse(exc)
     nothing = _nothing_recorded(gameday or drill, trigger, gameday=gameday is not None)
@@ -211,21 +214,33 @@ def _nothing_recorded(name: str | None, trigger: str | None, *, gameday: bool) -
 
 
 def _verdicts_of(
-    results: tuple[Path, ...], scope: HistoryScope, path: Path | None, judging: Judging
+    results: tuple[Path, ...],
+    scope: HistoryScope,
+    path: Path | None,
+    judging: Judging,
+    name: str | None,
 ) -> list[Verdict]:
     """Drill runs (files, or the history's runs of a drill) and game days from their folders.
 
-    Runs of every game day count with the files when the gate refuses mixed places.
+    Runs of every game day count with the files when the gate refuses mixed places. A game day
+    must have ``name`` and ``scope.trigger`` when they are given; a run file records neither.
     """
     found = [gameday_file(r) for r in results]
     files = tuple(r for r, day in zip(results, found, strict=True) if day is None)
     days = [load_finished_gameday(day, with_samples=False) for day in found if day is not None]
     if days and scope.drill:
         raise InvalidInputError([Problem("gate", None, None, "", FILES_OR_HISTORY)])
+    if files and (name or scope.trigger):
+        message = (
+            "a run's result.json records no trigger and no game day: --trigger and --gameday "
+            "go with game-day folders or the history (--drill)"
+        )
+        raise InvalidInputError([Problem("gate", None, None, "", message)])
     inside = [run.doc.cluster or run.doc.target for day in days for run in day.runs.values()]
     verdicts = _run_verdicts(files, scope, path, judging, inside) if files or not days else []
     refuse_mixed(inside, scope.place)
-    return verdicts + [folder_verdict(day, judging) for day in days]
+    expected = Expected(name, scope.trigger)
+    return verdicts + [folder_verdict(day, judging, expected) for day in days]
 
 
 def _run_verdicts(

@@ -94,11 +94,29 @@ def _day_signed(evidence: Evidence, day: GameDayResult) -> list[str]:
     return [] if signed == day else [f"the history's copy differs from {path}"]
 
 
-def folder_verdict(day: FinishedGameDay, judging: Judging) -> Verdict:
+@dataclass(frozen=True)
+class Expected:
+    """What a pipeline asks of a game day read from a folder: its name and its trigger."""
+
+    name: str | None = None
+    trigger: str | None = None
+
+    def misses(self, doc: GameDayResult) -> list[str]:
+        """Each way ``doc`` is not the game day asked for."""
+        found = []
+        if self.name is not None and doc.gameday != self.name:
+            found.append(f"is game day {doc.gameday}, not {self.name}")
+        if self.trigger is not None and doc.trigger != self.trigger:
+            found.append(f"was started by {doc.trigger}, not {self.trigger}")
+        return found
+
+
+def folder_verdict(day: FinishedGameDay, judging: Judging, expected: Expected) -> Verdict:
     """A game day read from its folder: its gameday.json, judged with the runs beside it.
 
     Each run must verify against its own samples and agree with what the game day says of it;
-    with a trusted key, gameday.json and every run must be signed by it.
+    with a trusted key, gameday.json and every run must be signed by it. ``expected``: the name
+    and trigger the pipeline asks for.
     """
     doc = day.doc
     refuse_implausible_at(doc.game_day_id, doc.ended_at, now=judging.now)
@@ -112,7 +130,8 @@ def folder_verdict(day: FinishedGameDay, judging: Judging) -> Verdict:
         doc, judging.policy, now=judging.now, recorded=recorded, findings=findings
     )
     where = sorted({placed(run.doc.target, run.doc.cluster) for run in day.runs.values()})
-    return replace(verdict, place="; ".join(where) or doc.target)
+    reasons = [*expected.misses(doc), *verdict.reasons]
+    return replace(verdict, reasons=reasons, place="; ".join(where) or doc.target)
 
 
 def summary_verdicts(record: ClusterRecord, scope: GameDayScope, judging: Judging) -> list[Verdict]:

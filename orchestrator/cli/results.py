@@ -82,8 +82,15 @@ def report(result: Path, form: str, output: Path | None) -> None:
         refuse(exc)
     if output is None:
         sys.stdout.write(text)
-    else:
+        return
+    try:
         output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        refuse(InvalidInputError([Problem(str(output), None, None, "--output-file", _why(exc))]))
+
+
+def _why(exc: OSError) -> str:
+    return f"cannot write there: {exc.strerror or exc}"
 
 
 @click.group(invoke_without_command=True)

@@ -13,7 +13,7 @@ import click
 from securesystemslib.signer import SSlibKey
 
 from orchestrator.cli.common import OUTPUT_OPTION, print_document, refuse
-from orchestrator.cli.gate_days import folder_verdict
+from orchestrator.cli.gate_days import Expected, folder_verdict
 from orchestrator.cli.gate_evidence import Judging
 from orchestrator.cli.outputs import VerifyOut
 from orchestrator.errors import ZonedrillError
@@ -93,7 +93,7 @@ def _verify_gameday(day: FinishedGameDay, trusted: SSlibKey | None) -> VerifyOut
     """Every drill run of the game day verifies and agrees with it (and is signed, with a key)."""
     anything = frozenset(Outcome)  # verify judges evidence, not the outcome
     policy = GatePolicy(outcomes=anything, require_restored=False)
-    verdict = folder_verdict(day, Judging(policy, trusted, datetime.now(UTC)))
+    verdict = folder_verdict(day, Judging(policy, trusted, datetime.now(UTC)), Expected())
     return VerifyOut(
         kind="GameDayVerifyResult",
         path=str(day.path),

@@ -14,12 +14,11 @@ probes and steps are read from the activities all the same.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.ctk.shapes import as_dict, as_list, is_seconds
+from orchestrator.ctk.shapes import as_dict, as_list, is_seconds, name_of
 from orchestrator.ctk.tolerance import expect_of
 from orchestrator.drill.http import DEFAULT_TIMEOUT_CAP
 from orchestrator.durations import parse_duration
@@ -102,7 +101,11 @@ def _drop_default_timeout(probe: dict[str, Any]) -> None:
     except ValueError:
         return  # the loader names the bad every with its path
     timeout = probe["http"].get("timeout")
-    if timeout is not None and parse_duration(timeout) == min(every, DEFAULT_TIMEOUT_CAP):
+    try:
+        default = timeout is not None and parse_duration(timeout) == min(every, DEFAULT_TIMEOUT_CAP)
+    except ValueError:
+        return  # a timeout out of bounds: the loader names it with its path
+    if default:
         del probe["http"]["timeout"]
 
 
@@ -128,7 +131,10 @@ def _probes(experiment: dict[str, Any], found: Imported) -> list[dict[str, Any]]
     for index, activity in enumerate(as_list(hypothesis.get("probes"))):
         path = f"steady-state-hypothesis.probes[{index}]"
         provider = as_dict(as_dict(activity).get("provider"))
-        if provider.get("module") == ZONEDRILL_PROBES and provider.get("func") in JUDGEMENTS:
+        if (
+            name_of(provider, "module") == ZONEDRILL_PROBES
+            and name_of(provider, "func") in JUDGEMENTS
+        ):
             continue  # the targets, which the drill holds as targets
         probe = _probe(activity, provider, path, found)
         if probe is not None:
@@ -145,7 +151,10 @@ def _probe(
         http: dict[str, Any] = {"url": provider["url"], "method": provider.get("method", "GET")}
         if provider.get("headers"):
             http["headers"] = provider["headers"]
-    elif provider.get("module") == ZONEDRILL_PROBES and provider.get("func") == "service_status":
+    elif (name_of(provider, "module"), name_of(provider, "func")) == (
+        ZONEDRILL_PROBES,
+        "service_status",
+    ):
         service = {k: arguments[k] for k in ("namespace", "name", "port") if k in arguments}
         http = {
             "service": service,
@@ -215,7 +224,7 @@ def _merged(step: dict[str, Any], steps: list[dict[str, Any]], path: str, found:
     first = open_.get(step["lose"])
     if first is None:
         return False
-    if SEVERITY.get(step["mode"], 2) > SEVERITY.get(first["mode"], 2):
+    if SEVERITY.get(str(step["mode"]), 2) > SEVERITY.get(str(first["mode"]), 2):
         first["mode"] = step["mode"]
     found.left_out.append(
         (
@@ -232,7 +241,7 @@ def _step(
 ) -> dict[str, Any] | None:
     provider = as_dict(activity.get("provider"))
     arguments = as_dict(provider.get("arguments"))
-    key = (provider.get("module"), provider.get("func"))
+    key = (name_of(provider, "module"), name_of(provider, "func"))
     step = _zone_step(key, arguments, zones, clock)
     if step is not None:
         used = USED_ARGUMENTS.get(str(key[1]), {"label_selector"})
@@ -330,9 +339,12 @@ def _pause(pauses: Any, which: str, path: str, found: Imported) -> float:
         if pauses is not None and not isinstance(pauses, dict) and which == "before":
             found.left_out.append((f"{path}.pauses", f"not a mapping of pauses: {pauses!r}"))
         return 0.0
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    if not number or not math.isfinite(value) or value < 0:
-        found.left_out.append((f"{path}.pauses.{which}", f"not a pause in seconds: {value!r}"))
+    if value == 0 and not isinstance(value, bool):
+        return 0.0
+    if not is_seconds(value):
+        shown = repr(value)[:40]
+        why = f"not a pause in seconds up to a week: {shown}"
+        found.left_out.append((f"{path}.pauses.{which}", why))
         return 0.0
     return float(value)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any, TypeGuard
 
+from orchestrator.durations import MAX_DURATION
+
 
 def as_dict(value: Any) -> dict[str, Any]:
     """``value`` when it is a mapping, else empty."""
@@ -20,7 +22,20 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def is_seconds(value: Any) -> TypeGuard[float]:
-    """True for a finite number of seconds above 0 (not a bool, a string or NaN)."""
+def is_seconds(value: Any, *, longest: float = MAX_DURATION) -> TypeGuard[float]:
+    """True for a number of seconds above 0 and at most ``longest`` (not a bool, text or NaN).
+
+    A week at most, as a drill's durations: longer is a typo, and 10**400 or 1e308 summed are
+    no time at all.
+    """
     number = isinstance(value, int | float) and not isinstance(value, bool)
-    return number and math.isfinite(value) and value > 0
+    try:
+        return number and math.isfinite(value) and 0 < value <= longest
+    except OverflowError:  # an int too large for a float
+        return False
+
+
+def name_of(provider: dict[str, Any], key: str) -> str:
+    """A provider's ``module`` or ``func`` as text; anything else (a list, a number) is none."""
+    value = provider.get(key)
+    return value if isinstance(value, str) else ""

@@ -4,13 +4,15 @@ JSON Schema cannot compare a duration string with a number, but a regular expres
 compare a decimal string with a fixed decimal digit by digit. A one-part duration (``10ms``,
 ``31s``, ``0.05s``: what people write) is held to its field's bounds exactly, in every unit. A
 duration of several parts (``1m30s``) is held to "above 0" exactly, and to its other bounds by
-``validate`` only: a sum of parts is beyond what a pattern can bound. Bounds that do not divide
-into a unit (0.05s in minutes) are rounded outward at twelve decimals.
+``validate`` only: a sum of parts is beyond what a pattern can bound. A bound that does not
+divide into a unit (0.05s in minutes) is rounded inward at eighteen decimals, so the schema
+never passes what ``validate`` refuses; ``validate`` compares floats, so values written beyond
+a float's precision (0.0499999999999999999s) may still read differently.
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 
 from orchestrator.durations import MAX_DURATION
 
@@ -27,7 +29,7 @@ UNITS = {
 }
 NUMBER = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
 UNIT = "(?:ns|us|µs|ms|s|m|h|d|w)"
-PLACES = Decimal("1e-12")
+PLACES = Decimal("1e-18")
 NONZERO = r"(?=[^1-9]*[1-9])"
 """Some digit is not 0: the duration is above 0, in any form (units hold no digits)."""
 
@@ -47,7 +49,8 @@ def bounded_pattern(
 
 
 def _scaled(seconds: Decimal, factor: Decimal, rounding: str) -> Decimal:
-    return (seconds / factor).quantize(PLACES, rounding=rounding).normalize()
+    with localcontext(prec=60):  # a week in nanoseconds, to eighteen decimals
+        return (seconds / factor).quantize(PLACES, rounding=rounding).normalize()
 
 
 def _in_range(low: Decimal, high: Decimal) -> str:

@@ -104,7 +104,11 @@ def junit(report: GameDayReport) -> str:
     root = ET.Element("testsuites", {"name": f"zonedrill.gameday.{doc.gameday}"})
     for run in doc.runs:
         finished = report.runs.get(run.run_id)
-        cases = junit_cases(finished.doc) if finished else []
+        if finished is None:  # no evidence is never tolerated: the gate fails on it too
+            missing = f"its run folder {run.result} cannot be read: no evidence, no pass"
+            _suite(root, f"zonedrill.{run.drill}", [("run folder", missing)], "")
+            continue
+        cases = junit_cases(finished.doc)
         _suite(root, f"zonedrill.{run.drill}", [(c.name, c.failure) for c in cases], tolerated)
     verdicts = [(f"{r.index + 1} {r.drill}", _failure(r)) for r in doc.runs]
     verdicts += [(f"{s.index + 1} {s.drill}", f"skipped: {s.why}") for s in doc.skipped]
