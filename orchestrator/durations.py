@@ -6,7 +6,7 @@ import math
 import re
 from decimal import Decimal, localcontext
 
-_UNITS = {
+UNITS = {
     "ns": Decimal("1e-9"),
     "us": Decimal("1e-6"),
     "µs": Decimal("1e-6"),
@@ -48,7 +48,7 @@ def parse_duration(text: str, *, longest: float = MAX_DURATION, what: str = "a d
             match = _PART.match(raw, pos)
             if match is None:
                 raise ValueError(f'"{text}" is not {what}: expected forms like {FORMS}')
-            total += Decimal(match.group(1)) * _UNITS[match.group(2)]
+            total += Decimal(match.group(1)) * UNITS[match.group(2)]
             pos = match.end()
     if not total <= Decimal(repr(longest)):  # in decimals: 30000000000ns is not above 30s
         raise ValueError(f'"{text[:40]}" is too long: expected at most {format_duration(longest)}')

@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from orchestrator.drill import Drill, load_file
-from orchestrator.drill.duration_schema import UNITS, bounded_pattern
+from orchestrator.drill.duration_schema import bounded_pattern
 from orchestrator.drill.schema import file_schema
-from orchestrator.durations import MAX_DURATION, parse_duration
+from orchestrator.durations import MAX_DURATION, UNITS, parse_duration
 from orchestrator.errors import InvalidInputError
 from tests.support import REPO, ZONEDRILL
 

@@ -14,19 +14,8 @@ from __future__ import annotations
 
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 
-from orchestrator.durations import MAX_DURATION
+from orchestrator.durations import MAX_DURATION, UNITS
 
-UNITS = {
-    "ns": Decimal("1e-9"),
-    "us": Decimal("1e-6"),
-    "µs": Decimal("1e-6"),
-    "ms": Decimal("1e-3"),
-    "s": Decimal(1),
-    "m": Decimal(60),
-    "h": Decimal(3600),
-    "d": Decimal(86400),
-    "w": Decimal(604800),
-}
 NUMBER = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
 UNIT = "(?:ns|us|µs|ms|s|m|h|d|w)"
 PLACES = Decimal("1e-18")
