@@ -679,9 +679,9 @@ def test_the_session_thread_of_a_run_that_holds_no_zone_is_stopped_at_its_end() 
 @pytest.mark.parametrize(
     ("pauses", "named"),
     [
-        ({"before": -5}, "method[1].pauses.before: not a pause in seconds: -5"),
-        ({"after": "soon"}, "method[1].pauses.after: not a pause in seconds: 'soon'"),
-        ({"before": True}, "method[1].pauses.before: not a pause in seconds: True"),
+        ({"before": -5}, "method[1].pauses.before: not a pause in seconds up to a week: -5"),
+        ({"after": "soon"}, "method[1].pauses.after: not a pause in seconds up to a week: 'soon'"),
+        ({"before": True}, "method[1].pauses.before: not a pause in seconds up to a week: True"),
         ("5s", "method[1].pauses: not a mapping of pauses: '5s'"),
     ],
 )
