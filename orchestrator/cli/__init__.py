@@ -284,11 +284,7 @@ def plan(
     try:
         drill, picks = pick_zones(load_drill(drill_file), seed)
     except InvalidInputError as exc:
-        if form != Form.TEXT:
-            checked = FileCheck(
-                path=str(drill_file), valid=False, problems=problems_out(exc.problems)
-            )
-            print_document(ValidateOut(valid=False, files=[checked]), form)
+        print_refusal(exc, drill_file, form)
         sys.exit(fail(stderr(), exc))
     try:
         chosen = pick_target([drill], target, settings)

@@ -159,15 +159,18 @@ def _plan_document(prepared: Prepared, plans: list[Plan]) -> GameDayPlanOut:
     )
 
 
-def _total_seconds(prepared: Prepared) -> float:
-    """The game day's length before the restores: its drills' runs and its pauses."""
+def _lengths(prepared: Prepared) -> tuple[float, float]:
+    """Seconds of the drills' runs and of the pauses: the game day before the restores."""
     drills = sum(run_length(drill) for _, drill, _, _ in prepared.drills)
-    return drills + sum(entry.pause_before for entry in prepared.gameday.spec.drills)
+    return drills, sum(entry.pause_before for entry in prepared.gameday.spec.drills)
+
+
+def _total_seconds(prepared: Prepared) -> float:
+    return sum(_lengths(prepared))
 
 
 def _total_line(prepared: Prepared) -> str:
-    drills = sum(run_length(drill) for _, drill, _, _ in prepared.drills)
-    pauses = sum(entry.pause_before for entry in prepared.gameday.spec.drills)
+    drills, pauses = _lengths(prepared)
     return (
         f"game day {prepared.gameday.metadata.name}: {len(prepared.drills)} drills, about "
         f"{format_duration(drills + pauses)} in all ({format_duration(drills)} of drills, "

@@ -237,8 +237,11 @@ def _verdicts_of(
         )
         raise InvalidInputError([Problem("gate", None, None, "", message)])
     inside = [run.doc.cluster or run.doc.target for day in days for run in day.runs.values()]
-    verdicts = _run_verdicts(files, scope, path, judging, inside) if files or not days else []
-    refuse_mixed(inside, scope.place)
+    if files or not days:  # refuses runs from several places, the game days' runs among them
+        verdicts = _run_verdicts(files, scope, path, judging, inside)
+    else:
+        refuse_mixed(inside, scope.place)
+        verdicts = []
     expected = Expected(name, scope.trigger)
     return verdicts + [folder_verdict(day, judging, expected) for day in days]
 
@@ -290,11 +293,7 @@ def _gate_inputs(
     beside: Sequence[ClusterDoc | str] = (),
 ) -> list[Kept]:
     if bool(results) == bool(scope.drill):
-        message = (
-            "give result files (run or game-day folders), or --drill NAME or --gameday NAME to "
-            "read the history (not both)"
-        )
-        raise InvalidInputError([Problem("gate", None, None, "", message)])
+        raise InvalidInputError([Problem("gate", None, None, "", FILES_OR_HISTORY)])
     if scope.drill:
         history = history_at(path)
         drill, trigger, place = scope.drill, scope.trigger, scope.place

@@ -96,15 +96,14 @@ def drill_data(experiment: dict[str, Any]) -> Imported:
 
 def _drop_default_timeout(probe: dict[str, Any]) -> None:
     """An export writes each timeout out; the drill's default (min(every, 2s)) goes unwritten."""
+    timeout = probe["http"].get("timeout")
+    if timeout is None:
+        return
     try:
         every = parse_duration(str(probe.get("every", "1s")))
+        default = parse_duration(timeout) == min(every, DEFAULT_TIMEOUT_CAP)
     except ValueError:
-        return  # the loader names the bad every with its path
-    timeout = probe["http"].get("timeout")
-    try:
-        default = timeout is not None and parse_duration(timeout) == min(every, DEFAULT_TIMEOUT_CAP)
-    except ValueError:
-        return  # a timeout out of bounds: the loader names it with its path
+        return  # an every or timeout out of bounds: the loader names it with its path
     if default:
         del probe["http"]["timeout"]
 
@@ -244,7 +243,7 @@ def _step(
     key = (name_of(provider, "module"), name_of(provider, "func"))
     step = _zone_step(key, arguments, zones, clock)
     if step is not None:
-        used = USED_ARGUMENTS.get(str(key[1]), {"label_selector"})
+        used = USED_ARGUMENTS.get(key[1], {"label_selector"})
         for name in sorted(set(arguments) - used, key=str):
             why = "ignored: the drill loses the whole zone its way (see Fault modes in the docs)"
             found.left_out.append((f"{path}.provider.arguments.{name}", why))
@@ -278,7 +277,7 @@ action's is its label_selector. Every other argument is named as ignored."""
 
 
 def _zone_step(
-    key: tuple[Any, Any], arguments: dict[str, Any], zones: dict[str, Any], clock: _Clock
+    key: tuple[str, str], arguments: dict[str, Any], zones: dict[str, Any], clock: _Clock
 ) -> dict[str, Any] | None:
     """The lose or restore step an activity is, or None when it is none a drill can take."""
     if key[0] == ZONEDRILL_ACTIONS and key[1] in ("lose_zone", "restore_zone"):

@@ -85,7 +85,7 @@ def _at_most(value: Decimal) -> str:
         for i in range(len(whole))
         if int(whole[i]) > (1 if i == 0 else 0)
     ]
-    less = "|".join([f"{shorter}(?:\\.[0-9]*)?|\\.[0-9]+" if whole else "(?!)"])
+    less = f"{shorter}(?:\\.[0-9]*)?|\\.[0-9]+" if whole else "(?!)"
     less += "".join(f"|0*{w}(?:\\.[0-9]*)?" for w in smaller_whole)
     smaller_fraction = [
         f"{fraction[:j]}[0-{int(fraction[j]) - 1}][0-9]*"

@@ -221,12 +221,17 @@ def _describe(
     return document.problem(path, message)
 
 
+def _ctx(error: ErrorDetails, name: str) -> Any:
+    """A value pydantic gives with an error: a bound, a length, a pattern."""
+    return (error.get("ctx") or {}).get(name)
+
+
 def _count(error: ErrorDetails, bound: str) -> int:
-    return int((error.get("ctx") or {}).get(bound, 0))
+    return int(_ctx(error, bound) or 0)
 
 
 def _bound(error: ErrorDetails, name: str) -> str:
-    return str((error.get("ctx") or {}).get(name))
+    return str(_ctx(error, name))
 
 
 def _items(count: int) -> str:
@@ -249,7 +254,7 @@ WORDING: dict[str, Callable[[ErrorDetails], str]] = {
     "less_than_equal": lambda e: f"expected at most {_bound(e, 'le')}",
     "less_than": lambda e: f"expected less than {_bound(e, 'lt')}",
     "string_pattern_mismatch": lambda e: PATTERN_WORDS.get(
-        str((e.get("ctx") or {}).get("pattern")), "not in the form this field takes"
+        str(_ctx(e, "pattern")), "not in the form this field takes"
     ),
 }
 """Plain words for pydantic's error types whose own wording names its internals."""

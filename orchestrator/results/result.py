@@ -141,23 +141,18 @@ def decide(
 
 def unsteady_reason(samples: list[Sample], figures: list[ProbeFigures], timeline: Timeline) -> str:
     """Which probes failed the baseline, with how many samples and the first failure's cause."""
-    parts = []
-    for figure in figures:
-        failed = sorted(
-            (
-                s
-                for s in samples
-                if s.probe == figure.name
-                and not s.passed
-                and in_range(s.scheduled, timeline.baseline_start, timeline.baseline_end)
-            ),
-            key=lambda s: s.index,
-        )
-        if failed:
-            parts.append(
-                f"{figure.name} failed {len(failed)} of its {figure.samples} baseline "
-                f"sample(s) ({failed[0].cause})"
-            )
+    failed: dict[str, list[Sample]] = {}
+    for sample in sorted(samples, key=lambda s: s.index):
+        if not sample.passed and in_range(
+            sample.scheduled, timeline.baseline_start, timeline.baseline_end
+        ):
+            failed.setdefault(sample.probe, []).append(sample)
+    parts = [
+        f"{figure.name} failed {len(bad)} of its {figure.samples} baseline sample(s) "
+        f"({bad[0].cause})"
+        for figure in figures
+        if (bad := failed.get(figure.name))
+    ]
     if not parts:
         return ""
     return "not steady before the fault: " + "; ".join(parts) + "; nothing was touched"
