@@ -243,7 +243,7 @@ def _outage_in_baseline(samples: list[Sample]) -> list[Sample]:
 
 FRAMING_FORGERIES = [
     ({"drill": "other"}, None, "drill: stored 'other', drillSpec is"),
-    ({"runner": "chaostoolkit"}, _dropped_outage, "runner: chaostoolkit claimed on a lab run"),
+    ({"runner": "chaostoolkit"}, _dropped_outage, "samples: talk-api unasked from 5.250 to 15"),
     ({"timeline": {**TIMELINE, "figuresEnd": TIMELINE["t0"] + 0.2}}, None, "figuresEnd: stored"),
     ({}, _dropped_outage, "samples: talk-api lacks indices"),
     ({}, _repeated, "samples: talk-api has indices recorded twice"),
@@ -251,7 +251,7 @@ FRAMING_FORGERIES = [
     (_forged_steps({"offset": 9.0}, {}), None, "steps[0].offset: 9.0, due at 0.0"),
     (_forged_steps({"gone": True}, {}), None, "steps: taken as [1], not the drill's steps"),
     (_forged_steps({"zone": "ansan"}, {}), None, "lose ansan (power-loss) where the drill's"),
-    ({"runner": "chaostoolkit", "target": "lab2"}, _dropped_outage, "claimed on a lab2 run"),
+    ({"runner": "chaostoolkit", "target": "lab2"}, _dropped_outage, "talk-api unasked from 5.250"),
     ({}, _outage_in_baseline, "samples: 8 failed in the baseline of a passed run"),
     ({"cluster": {"identity": "kube/https://10.0.0.1", "uid": None}}, None, "not a lab cluster"),
 ]

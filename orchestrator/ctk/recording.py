@@ -32,6 +32,8 @@ class Recording:
     out_dir: Path
     hypothesis: set[str]
     """The names of the steady-state hypothesis' probes: their results are samples."""
+    target: str = "kube"
+    """The target its zone actions and Service probes reach (``zonedrill_target``)."""
     steady: bool = True
     """Whether the hypothesis before the method was met."""
     refused: str = ""

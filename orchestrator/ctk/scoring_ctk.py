@@ -8,14 +8,11 @@ the same rules as a drill's, so ``zonedrill verify`` recomputes every figure fro
 
 from __future__ import annotations
 
-import itertools
-import statistics
-
 from orchestrator.ctk.recording import Recording
-from orchestrator.ctk.session import KUBE
 from orchestrator.drill.model import Drill, FaultMode, Step
 from orchestrator.outcomes import GRADED
 from orchestrator.probes.samples import digest, encode_samples
+from orchestrator.results.ctk_rounds import MIN_PERIOD, measured_period
 from orchestrator.results.result import (
     RunFacts,
     StepRecord,
@@ -27,9 +24,6 @@ from orchestrator.results.result import (
 from orchestrator.results.storage import write_durably
 from orchestrator.run.engine import RunOutcome
 
-MIN_PERIOD = 0.05
-FALLBACK_PERIOD = 1.0
-"""Chaos Toolkit's default --hypothesis-frequency, when the samples are too few to measure."""
 STOPPED = {"interrupted": "aborted", "aborted": "aborted", "failed": "error"}
 NEVER_REACHED = (
     "the run never reached a cluster: no zone was lost and no Service probe got through the "
@@ -43,7 +37,7 @@ def write(current: Recording, *, ended: str) -> RunOutcome:
     t0 = current.t0 if current.t0 is not None else now
     chaos_end = current.chaos_end if current.chaos_end is not None else max(now, t0)
     chaos_end = max(chaos_end, t0 + MIN_PERIOD)  # an empty method still has a phase to score
-    period = _period(current, t0, chaos_end)
+    period = measured_period(current.samples, t0, chaos_end)
     drill = _as_run(current, period, t0, chaos_end)
     settle = max(p.timeout for p in drill.spec.probes)
     timeline = Timeline(
@@ -99,7 +93,7 @@ def _facts(current: Recording, ended: str, period: float) -> RunFacts:
     ]
     return RunFacts(
         current.run_id,
-        KUBE,
+        current.target,
         outcome,
         _restored(current, ended),
         reason,
@@ -126,19 +120,6 @@ def _undoes(step: StepRecord, lost: StepRecord) -> bool:
         and step.started >= lost.started
         and not step.note
     )
-
-
-def _period(current: Recording, t0: float, chaos_end: float) -> float:
-    """The longest median interval between a probe's samples in the chaos phase."""
-    periods = []
-    for name in {s.probe for s in current.samples}:
-        times = sorted(
-            s.started for s in current.samples if s.probe == name and t0 <= s.started < chaos_end
-        )
-        gaps = [b - a for a, b in itertools.pairwise(times)]
-        if gaps:
-            periods.append(statistics.median(gaps))
-    return round(max(max(periods, default=FALLBACK_PERIOD), MIN_PERIOD), 3)
 
 
 def _as_run(current: Recording, period: float, t0: float, chaos_end: float) -> Drill:

@@ -17,10 +17,10 @@ from orchestrator.drill.picks import pick_zones
 from orchestrator.errors import InvalidInputError
 from orchestrator.outcomes import GRADED, Outcome
 from orchestrator.probes.samples import GRID_TOLERANCE, Sample, before, grid_start
+from orchestrator.results.ctk_rounds import no_holes, period_follows
 from orchestrator.results.document import ResultDoc, StepDoc
 from orchestrator.results.report.document import FinishedRun, read_samples_of
 from orchestrator.results.result import Derived, StepRecord, Timeline, derive
-from orchestrator.targets.registry import target_named
 
 SAME_MOMENT = 1e-6
 """Seconds within which two phase boundaries are the same moment (both come from one clock)."""
@@ -108,29 +108,11 @@ def _named(doc: ResultDoc, _: list[Sample]) -> list[str]:
     return [] if doc.drill == name else [f"drill: stored {doc.drill!r}, drillSpec is {name!r}"]
 
 
-def _runner(doc: ResultDoc, _: list[Sample]) -> list[str]:
-    """The runner and the cluster fit the target.
-
-    Chaos Toolkit drives a cluster that outlives it, never zonedrill's own lab, and that claim
-    skips the grid checks: a target that lives with its process, or one not installed here,
-    cannot carry it. A cluster's identity names its own target.
-    """
-    found = []
-    if doc.runner == "chaostoolkit" and _lives_with_process(doc.target):
-        found.append(
-            f"runner: chaostoolkit claimed on a {doc.target} run (Chaos Toolkit drives only an "
-            "installed target that outlives it)"
-        )
+def _cluster_of_target(doc: ResultDoc, _: list[Sample]) -> list[str]:
+    """A cluster's identity names its own target."""
     if doc.cluster is not None and not doc.cluster.identity.startswith(f"{doc.target}/"):
-        found.append(f"cluster.identity: {doc.cluster.identity!r} is not a {doc.target} cluster")
-    return found
-
-
-def _lives_with_process(target: str) -> bool:
-    try:
-        return target_named(target).lives_with_process
-    except InvalidInputError:
-        return True  # not installed here: nothing vouches for it
+        return [f"cluster.identity: {doc.cluster.identity!r} is not a {doc.target} cluster"]
+    return []
 
 
 def _steady_baseline(doc: ResultDoc, samples: list[Sample]) -> list[str]:
@@ -305,7 +287,9 @@ def recompute(doc: ResultDoc, samples: list[Sample]) -> Derived:
 
 FRAMING: tuple[Callable[[ResultDoc, list[Sample]], list[str]], ...] = (
     _named,
-    _runner,
+    _cluster_of_target,
+    period_follows,
+    no_holes,
     _figures_end,
     _off_grid,
     _whole_grid,
