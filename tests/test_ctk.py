@@ -23,6 +23,7 @@ from ruamel.yaml import YAML
 from orchestrator.ctk import control
 from orchestrator.ctk.scoring_ctk import NEVER_REACHED
 from orchestrator.drill import Drill, load_drill
+from orchestrator.errors import InvalidInputError
 from orchestrator.probes.samples import digest, encode_samples, read_samples
 from tests.support import REPO, ZONEDRILL, cli_env, zonedrill
 from tests.test_gameday import write_drill
@@ -720,7 +721,6 @@ def test_lose_zone_runs_the_drill_an_export_carries_from_any_folder(tmp_path: Pa
 
     from orchestrator.ctk.actions import _drill_for  # noqa: PLC0415
     from orchestrator.ctk.recording import Recording  # noqa: PLC0415
-    from orchestrator.errors import InvalidInputError  # noqa: PLC0415
 
     carried = load_drill(REPO / "drills" / "pangyo-drain-pdb.yaml")
     recording = Recording(
@@ -759,3 +759,55 @@ def test_an_activity_s_error_names_its_arguments_not_zonedrill_s_flags(tmp_path:
     said = str(failed.value)
     assert 'give the activity a "kubeconfig" argument (a file) or set $KUBECONFIG' in said
     assert "--" not in said
+
+
+def test_an_export_runs_on_its_lab_from_any_folder_and_verifies(tmp_path: Path) -> None:
+    """chaos run of a lab drill's export, its files gone: the carried lab is lost and restored.
+
+    The packed service's two pods sit in zone a, so losing a downs it until they come back in
+    b (500 ms to schedule, 500 ms to start): the run fails its 300 ms RTO on the lab, and the
+    result verifies, Chaos Toolkit's rounds and all.
+    """
+    source, elsewhere = tmp_path / "src", tmp_path / "elsewhere"
+    source.mkdir()
+    elsewhere.mkdir()
+    drill = source / write_drill(source, "quick", service="packed", duration="4s")
+    zonedrill(tmp_path, "export", str(drill), "--to", "chaostoolkit", "--output-file",
+              str(elsewhere / "quick.json"))  # fmt: skip
+    for made in source.iterdir():
+        made.unlink()
+    done = subprocess.run(
+        [*CHAOS, "run", "quick.json", "--hypothesis-frequency", "0.2"],
+        capture_output=True, text=True, env=cli_env(tmp_path / "state"), cwd=elsewhere,
+        timeout=120, check=False,
+    )  # fmt: skip
+    (run,) = (elsewhere / "zonedrill-runs").iterdir()
+    result = json.loads((run / "result.json").read_text())
+    assert (result["target"], result["cluster"]["identity"]) == ("lab", "lab/three"), done.stderr
+    assert (result["outcome"], result["restored"]) == ("failed", True)
+    lost = result["steps"][0]
+    assert (lost["action"], lost["zone"], lost["podsDeleted"]) == ("lose", "a", 3)  # spread too
+    (rto,) = result["probes"][0]["rto"]
+    assert 0.8 <= rto["seconds"] <= 3.0
+    assert zonedrill(tmp_path / "state", "verify", str(run)).returncode == 0
+
+
+def test_a_target_chaos_run_cannot_open_is_refused_before_the_hypothesis(tmp_path: Path) -> None:
+    """An unknown zonedrill_target, or a lab target with no lab: the run says so, touches none."""
+    drill = load_drill(tmp_path / write_drill(tmp_path, "d"))
+    experiment = {
+        "extensions": [{"name": "zonedrill", "drill": drill.model_dump(mode="json", by_alias=True)}]
+    }
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"zonedrill_target": "moon"}, 'no adapter for target "moon"'),
+        ({"zonedrill_target": "lab"}, "no such file"),  # spec.lab next to no experiment file
+    ]
+    for configuration, said in cases:
+        control.configure_control(experiment, configuration, out=str(tmp_path / "run"))
+        current = configuration["zonedrill.recording"]
+        assert said in current.refused
+        assert current.refused.startswith(f"zonedrill_target {configuration['zonedrill_target']}")
+        zones = configuration["zonedrill.zones"]
+        with pytest.raises(InvalidInputError, match=said):
+            zones.call(zones.lose(drill, "a", drill.spec.steps[0].fault_mode, {}))
+        zones.close()

@@ -13,7 +13,7 @@ from orchestrator.cli.common import DATA_OUTPUT_OPTION, SEED_OPTION, stderr
 from orchestrator.cli.outputs import Form, emit_data
 from orchestrator.ctk.export import experiment_of
 from orchestrator.ctk.importer import drill_data, drill_is_runnable
-from orchestrator.drill import load_drill
+from orchestrator.drill import lab_for, load_drill
 from orchestrator.drill.loader import drill_from_text
 from orchestrator.drill.picks import is_random, pick_zones
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
@@ -48,13 +48,16 @@ def export(
     The same zones, steps (by pauses), probes and restore; the rollbacks run on every exit.
     What the experiment cannot carry (a latency limit, a guardrail) is named on stderr. The
     experiment carries the drill itself, so `chaos run` works from any folder; the zonedrill
-    control in it records the run. A drill that picks a zone at random needs --seed: the
-    experiment holds one zone.
+    control in it records the run. A drill with a lab carries its lab too and runs on it, as
+    `zonedrill run` would; ZONEDRILL_TARGET=kube (or --var zonedrill_target=kube) runs it on the
+    cluster of $KUBECONFIG. A drill that picks a zone at random needs --seed: the experiment
+    holds one zone.
 
     \b
       zonedrill export drills/pangyo-drain-pdb.yaml --to chaostoolkit --output-file drill.json
       zonedrill export drills/any-site-power-loss.yaml --to chaostoolkit --seed 7
       chaos run drill.json --hypothesis-strategy continuously --hypothesis-frequency 1
+      chaos run drill.json --var zonedrill_target=kube
     """
     del target_format  # one choice today
     console = stderr()
@@ -64,7 +67,8 @@ def export(
             message = "a zone picked at random needs --seed N here: Chaos Toolkit cannot pick it"
             raise InvalidInputError([Problem(str(drill_file), None, None, "spec.steps", message)])
         picked, picks = pick_zones(drill, seed)
-        experiment, notes = experiment_of(picked, str(drill_file), picks)
+        lab = lab_for(drill_file, drill) if drill.spec.lab is not None else None
+        experiment, notes = experiment_of(picked, str(drill_file), picks, lab)
     except ZonedrillError as exc:
         sys.exit(fail(console, exc))
     for note in notes:

@@ -75,7 +75,7 @@ def lose_zone(
     lock_namespace: str = "zonedrill",
     configuration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Lose one power zone of a drill on a cluster, with zonedrill's safety model.
+    """Lose one power zone of a drill on the run's target, with zonedrill's safety model.
 
     Preflight as a drill's: the zone's nodes by its selector, maxNodeFraction, the namespaces
     never touched, and never the node zonedrill runs on. The drill Lease is held until every
@@ -84,8 +84,10 @@ def lose_zone(
 
     drill: path of the drill file naming the zone. zone: the zone to lose. mode: cordon,
     drain or power-loss. kubeconfig, context: the cluster (default: $KUBECONFIG or
-    in-cluster). Returns the nodes, pods deleted or evicted, and the journal's run id. It needs
-    the zonedrill control in the experiment, which keeps the Lease and journal for the run.
+    in-cluster), unless the configuration key zonedrill_target is "lab": then the drill's lab,
+    which the control opened for the run. Returns the nodes, pods deleted or evicted, and the
+    journal's run id. It needs the zonedrill control in the experiment, which keeps the Lease
+    and journal for the run.
     """
     settings = {"kubeconfig": kubeconfig, "context": context, "lock_namespace": lock_namespace}
     try:

@@ -10,8 +10,10 @@ records the run in zonedrill's history: ``zonedrill report``, ``verify``, ``gate
 ``history`` then serve it like a drill's run.
 
 The drill it scores against is the one an export carries in ``extensions``, else the one
-``zonedrill import`` makes of the experiment. Chaos Toolkit samples the hypothesis one probe
-after another and then sleeps, so the result says what that costs (``limits``).
+``zonedrill import`` makes of the experiment. The run's target is the configuration's
+``zonedrill_target``: a lab is opened when the run starts and kept up to its end. Chaos
+Toolkit samples the hypothesis one probe after another and then sleeps, so the result says
+what that costs (``limits``).
 """
 
 from __future__ import annotations
@@ -28,14 +30,20 @@ from rich.console import Console
 from orchestrator.ctk import recording, scoring_ctk, session
 from orchestrator.ctk.importer import drill_data, selector_labels, zone_for
 from orchestrator.ctk.shapes import as_dict, as_list
+from orchestrator.ctk.words import in_chaos_terms
+from orchestrator.drill.lab import Lab
 from orchestrator.drill.model import Drill
+from orchestrator.errors import InvalidInputError
 from orchestrator.faults import MODES
 from orchestrator.faults.journal import state_dir
 from orchestrator.results.history import History, default_path
 from orchestrator.results.result import StepRecord
 from orchestrator.run.runner import Aftermath, report_and_record
+from orchestrator.targets.registry import Where, target_named
 
 logger = logging.getLogger("chaostoolkit")
+EXTENSION_DRILL = "extensions[zonedrill].drill"
+"""Where an export carries its drill: the file named in problems with a lab it carries."""
 JUDGEMENTS = {"drill_passed", "rto_within", "score_at_least"}
 ZONE_ACTIONS = {
     ("orchestrator.ctk.actions", "lose_zone"): "lose",
@@ -59,9 +67,11 @@ def configure_control(
     if configuration is None:  # chaoslib always passes the run's mapping; say so if it did not
         logger.warning("zonedrill: no configuration to keep this run's session in")
         return
-    if session.KEY not in configuration:  # the control declared twice (experiment, global)
-        configuration[session.KEY] = session.ZoneSession()
+    if session.KEY in configuration:  # the control declared twice (experiment, global)
+        return
+    zones = configuration[session.KEY] = session.ZoneSession()
     drill, carried = _drill_of(experiment)
+    target, refused = _stand(zones, configuration, drill, _carried_lab(experiment))
     if drill is None:
         return
     stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
@@ -72,10 +82,41 @@ def configure_control(
         run_id=run_id,
         out_dir=Path(out) if out else Path("zonedrill-runs") / run_id,
         hypothesis=_hypothesis_names(experiment),
-        refused=_repeated_probes(experiment, drill),
+        target=target,
+        refused=refused or _repeated_probes(experiment, drill),
         carried=carried,
     )
-    logger.info(f"zonedrill: recording run {run_id} of drill {drill.metadata.name}")
+    logger.info(f"zonedrill: recording run {run_id} of drill {drill.metadata.name} on {target}")
+
+
+def _stand(
+    zones: session.ZoneSession,
+    configuration: dict[str, Any],
+    drill: Drill | None,
+    carried: Lab | None,
+) -> tuple[str, str]:
+    """The run's target, opened now when it lives with the process; why it cannot be, if so.
+
+    A lab must be up before the hypothesis first asks its services, and stay up to the end.
+    """
+    name = str(configuration.get(session.TARGET_KEY) or session.KUBE)
+    try:
+        target = target_named(name)
+        if target.lives_with_process:
+            given = configuration.get(session.LAB_KEY) or carried
+            where = Where(
+                settings={"lab": given} if given else {},
+                state_dir=state_dir(),
+                drill=drill,
+                drill_path=Path(EXTENSION_DRILL if carried else "experiment"),
+            )
+            zones.call(zones.stand(target.prepare(where)))
+    except InvalidInputError as exc:
+        zones.refuse(exc)
+        why = in_chaos_terms(f"{session.TARGET_KEY} {name}: {exc}")
+        logger.error(f"zonedrill: {why}")  # noqa: TRY400 (a refusal, not a crash: no traceback)
+        return name, why
+    return name, ""
 
 
 def after_hypothesis_control(
@@ -165,15 +206,35 @@ def _mode(func: str, arguments: dict[str, Any]) -> str:
     return str(arguments.get("mode") or named.get(func, "power-loss"))
 
 
-def _drill_of(experiment: dict[str, Any]) -> tuple[Drill | None, bool]:
-    """The drill the run is scored against, and whether the experiment carries it (an export)."""
+def _extension(experiment: dict[str, Any]) -> dict[str, Any] | None:
+    """zonedrill's extension of the experiment: what an export carries."""
     for extension in as_list(experiment.get("extensions")):
         if isinstance(extension, dict) and extension.get("name") == "zonedrill":
-            try:
-                return Drill.model_validate(extension.get("drill")), True
-            except ValueError as exc:
-                logger.warning(f"zonedrill: the drill in extensions cannot be read: {exc}")
-                return None, False
+            return extension
+    return None
+
+
+def _carried_lab(experiment: dict[str, Any]) -> Lab | None:
+    """The lab an export of a drill with a lab carries, if it carries one."""
+    extension = _extension(experiment) or {}
+    if extension.get("lab") is None:
+        return None
+    try:
+        return Lab.model_validate(extension["lab"])
+    except ValueError as exc:
+        logger.warning(f"zonedrill: the lab in extensions cannot be read: {exc}")
+        return None
+
+
+def _drill_of(experiment: dict[str, Any]) -> tuple[Drill | None, bool]:
+    """The drill the run is scored against, and whether the experiment carries it (an export)."""
+    extension = _extension(experiment)
+    if extension is not None:
+        try:
+            return Drill.model_validate(extension.get("drill")), True
+        except ValueError as exc:
+            logger.warning(f"zonedrill: the drill in extensions cannot be read: {exc}")
+            return None, False
     imported = drill_data(experiment)
     try:
         return Drill.model_validate(imported.data), False

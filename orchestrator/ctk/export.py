@@ -8,7 +8,9 @@
   and run on every exit (``runtime.rollbacks.strategy: always``).
 - The hypothesis is sampled during the method too (``continuously``), and the control records
   every sample, so zonedrill scores the run.
-- The drill itself rides along in ``extensions``, for the control and for ``zonedrill import``.
+- The drill itself rides along in ``extensions``, for the control and for ``zonedrill import``,
+  with its lab when it names one: the run's target is ``zonedrill_target`` in the configuration
+  ($ZONEDRILL_TARGET, by default the lab when the drill has one, as ``zonedrill run`` decides).
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from collections.abc import Iterator
 from functools import singledispatch
 from typing import Any
 
+from orchestrator.ctk.session import KUBE, LAB_KEY, TARGET_KEY
 from orchestrator.drill.http import HttpProbe
+from orchestrator.drill.lab import Lab
 from orchestrator.drill.model import Drill, Step
 from orchestrator.drill.picks import ZonePicks
 from orchestrator.drill.probe import ProbeBase
@@ -27,21 +31,26 @@ CONTROL = "orchestrator.ctk.control"
 
 
 def experiment_of(
-    drill: Drill, drill_file: str, picks: ZonePicks
+    drill: Drill, drill_file: str, picks: ZonePicks, lab: Lab | None
 ) -> tuple[dict[str, Any], list[str]]:
     """The experiment, and what the drill has that it does not carry (for stderr)."""
     lost = sorted({step.zone for step in drill.spec.steps if step.is_lose})
+    extension = {
+        "name": "zonedrill",
+        "drill": drill.model_dump(mode="json", by_alias=True, exclude_none=True),
+    }
+    if lab is not None:
+        extension["lab"] = lab.model_dump(mode="json", by_alias=True, exclude_none=True)
     experiment: dict[str, Any] = {
         "version": "1.0.0",
         "title": f"zonedrill drill {drill.metadata.name}",
         "description": drill.metadata.description or f"The zonedrill drill {drill_file}.",
         "tags": ["zonedrill", "datacenter-loss"],
-        "extensions": [
-            {
-                "name": "zonedrill",
-                "drill": drill.model_dump(mode="json", by_alias=True, exclude_none=True),
-            }
-        ],
+        "extensions": [extension],
+        "configuration": {
+            TARGET_KEY: {"type": "env", "key": "ZONEDRILL_TARGET", "default": _target(lab)},
+            LAB_KEY: {"type": "env", "key": "ZONEDRILL_LAB", "default": ""},
+        },
         "controls": [{"name": "zonedrill", "provider": {"type": "python", "module": CONTROL}}],
         "runtime": {
             "hypothesis": {"strategy": "continuously"},
@@ -57,6 +66,11 @@ def experiment_of(
     if picks.seed is not None:
         experiment["tags"].append(f"seed-{picks.seed}")
     return experiment, _not_carried(drill, picks)
+
+
+def _target(lab: Lab | None) -> str:
+    """Where ``chaos run`` drills by default: on its lab, as ``zonedrill run`` would."""
+    return "lab" if lab is not None else KUBE
 
 
 @singledispatch

@@ -17,7 +17,7 @@ import httpx
 from chaoslib.exceptions import ActivityFailed
 
 from orchestrator.ctk import recording
-from orchestrator.ctk.session import KUBE, call_on
+from orchestrator.ctk.session import ZoneSession, call_on
 from orchestrator.ctk.words import in_chaos_terms
 from orchestrator.drill.http import HTTP_SUCCESS_CLASS
 from orchestrator.drill.probe import ServiceRef
@@ -26,7 +26,6 @@ from orchestrator.faults.journal import state_dir
 from orchestrator.results.document import ClusterDoc, ResultDoc
 from orchestrator.results.history import History, default_path
 from orchestrator.results.report.document import load_result
-from orchestrator.targets.registry import open_cluster
 
 __all__ = ["answer_ok", "drill_passed", "rto_within", "score_at_least", "service_status"]
 
@@ -96,21 +95,19 @@ def service_status(
 ) -> dict[str, Any]:
     """Ask a Kubernetes Service as a drill's probe does; return its status and body.
 
-    Inside the cluster through cluster DNS, outside through the API server's service proxy.
-    The answer has the shape of Chaos Toolkit's HTTP provider's ({"status", "body"}), so the
-    same tolerances apply. A request that gets no answer (refused, timed out) fails the probe.
+    Inside the cluster through cluster DNS, outside through the API server's service proxy; on
+    a run whose zonedrill_target is the lab, the lab's own service. The answer has the shape of
+    Chaos Toolkit's HTTP provider's ({"status", "body"}), so the same tolerances apply. A
+    request that gets no answer (refused, timed out) fails the probe.
     """
     settings = {"kubeconfig": kubeconfig, "context": context}
     current = recording.of(configuration)
+    noting = current if current is not None and current.cluster is None else None
+    ref = ServiceRef(namespace=namespace, name=name, port=port)
     try:
         return call_on(
             configuration,
-            _ask(
-                ServiceRef(namespace=namespace, name=name, port=port),
-                Request(path, method, timeout),
-                settings,
-                current if current is not None and current.cluster is None else None,
-            ),
+            lambda zones: _ask(zones, ref, Request(path, method, timeout), settings, noting),
         )
     except (httpx.HTTPError, ZonedrillError) as exc:
         message = f"service {namespace}/{name}: {type(exc).__name__}: {exc}"
@@ -127,16 +124,20 @@ class Request:
 
 
 async def _ask(
-    ref: ServiceRef, request: Request, settings: dict[str, Any], noting: recording.Recording | None
+    zones: ZoneSession,
+    ref: ServiceRef,
+    request: Request,
+    settings: dict[str, Any],
+    noting: recording.Recording | None,
 ) -> dict[str, Any]:
     """The Service's answer; ``noting`` (a run yet to reach a cluster) learns which it reached."""
-    cluster = await open_cluster(KUBE, settings)
+    cluster = await zones.reach(settings)
     try:
         endpoint = await cluster.service_endpoint(ref=ref)
         if noting is not None:
             noting.reached(ClusterDoc(identity=cluster.identity, uid=await cluster.cluster_uid()))
     finally:
-        await cluster.close()
+        await zones.let_go(cluster)
     verify: str | bool = endpoint.ca_file or True
     async with httpx.AsyncClient(timeout=request.timeout, verify=verify) as client:
         answer = await client.request(

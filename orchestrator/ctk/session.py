@@ -9,6 +9,10 @@ restores what it holds, as for a killed ``zonedrill run``.
 The zonedrill control makes the session when the run starts and keeps it in the run's
 configuration under ``KEY``: Chaos Toolkit gives each activity a shallow copy of that mapping,
 so every activity of the run reaches the same session, and no module global is needed.
+
+A target that lives with its process (the lab) is opened once, when the run starts, and stands
+in the session until it ends: its servers answer the probes and its pods come back on the
+session's loop, between the activities as during them.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import asyncio
 import concurrent.futures
 import secrets
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,11 +37,16 @@ from orchestrator.results.document import ClusterDoc
 from orchestrator.run.ownership import refuse_marked, refuse_unrestored
 from orchestrator.run.preflight import prepare
 from orchestrator.targets.port import ClusterPort, marks_of
-from orchestrator.targets.registry import open_cluster
+from orchestrator.targets.registry import ClusterOpener, open_cluster
 
 T = TypeVar("T")
 KUBE = "kube"
 """The target of Chaos Toolkit's zone actions: a Kubernetes cluster."""
+TARGET_KEY = "zonedrill_target"
+"""The configuration key naming the run's target (``kube`` when absent); an export reads it
+from $ZONEDRILL_TARGET, and ``chaos run --var zonedrill_target=lab`` sets it."""
+LAB_KEY = "zonedrill_lab"
+"""The configuration key of a lab file, instead of the lab an export carries."""
 KEY = "zonedrill.zones"
 """The session's key in a chaos run's configuration (a dot: never a ``${...}`` name)."""
 CALL_TIMEOUT = 3600.0
@@ -63,6 +72,16 @@ class ZoneSession:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
         self._open: _Open | None = None
+        self._standing: ClusterPort | None = None
+        self._refusal: InvalidInputError | None = None
+
+    async def stand(self, opener: ClusterOpener) -> None:
+        """Open the run's cluster for the whole run (a lab): every activity then uses it."""
+        self._standing = await opener(serve=True)
+
+    def refuse(self, refusal: InvalidInputError) -> None:
+        """The run's cluster could not be prepared: every zone action and probe says why."""
+        self._refusal = refusal
 
     @property
     def idle(self) -> bool:
@@ -71,6 +90,9 @@ class ZoneSession:
 
     def close(self) -> None:
         """Stop the loop and its thread (a session made for one call, or idle at the end)."""
+        if self._standing is not None:
+            self.call(self._standing.close())
+            self._standing = None
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()
@@ -98,14 +120,14 @@ class ZoneSession:
             message = f'the drill has no zone "{zone}"; it has: {known}'
             raise InvalidInputError([Problem(drill.metadata.name, None, None, "zone", message)])
         lost = [*(self._open.zones if self._open else {}), zone]
-        port = self._open.port if self._open else await open_cluster(KUBE, settings)
+        port = self._open.port if self._open else await self.reach(settings)
         try:  # preflight first: a refusal takes no Lease and opens no journal
             plan = await prepare(_losing(drill, lost, mode), port, ZonePicks())
             if self._open is not None:  # listed under the Lease: other runs' marks refuse
                 refuse_marked(plan.marks, port.identity, self._open.journal.run_id)
         except BaseException:
             if self._open is None:
-                await port.close()
+                await self.let_go(port)
             raise
         session = self._open or await self._start(drill, port)
         resolved = plan.zones[zone]
@@ -139,7 +161,7 @@ class ZoneSession:
         await asyncio.wait({holding, waiting}, return_when=asyncio.FIRST_COMPLETED)
         if holding.done():  # the Lease was refused: say why, and keep nothing open
             waiting.cancel()
-            await port.close()
+            await self.let_go(port)
             holding.result()
         try:  # under the Lease, as a drill: no other run's leftovers, journaled or marked
             refuse_unrestored(state_dir(), port)
@@ -155,7 +177,7 @@ class ZoneSession:
         except BaseException:
             release.set()
             await holding
-            await port.close()
+            await self.let_go(port)
             raise
         exclude = frozenset(drill.spec.safety.exclude_namespaces)
         self._open = _Open(
@@ -179,8 +201,19 @@ class ZoneSession:
         session.journal.close(restored=True, note="restored by restore_zone")
         session.release.set()
         await session.holding
-        await session.port.close()
+        await self.let_go(session.port)
         self._open = None
+
+    async def reach(self, settings: dict[str, Any]) -> ClusterPort:
+        """The run's standing cluster, else the real cluster the activity's arguments name."""
+        if self._refusal is not None:
+            raise self._refusal
+        return self._standing or await open_cluster(KUBE, settings)
+
+    async def let_go(self, port: ClusterPort) -> None:
+        """Close a port opened for one activity; the standing one stays open for the run."""
+        if port is not self._standing:
+            await port.close()
 
 
 def _losing(drill: Drill, zones: list[str], mode: FaultMode) -> Drill:
@@ -209,14 +242,16 @@ def held(configuration: dict[str, Any] | None) -> ZoneSession:
     return found
 
 
-def call_on(configuration: dict[str, Any] | None, coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run ``coroutine`` on the chaos run's loop, or on a loop made for this call alone."""
+def call_on(
+    configuration: dict[str, Any] | None, work: Callable[[ZoneSession], Coroutine[Any, Any, T]]
+) -> T:
+    """Run ``work`` on the chaos run's session, or on a session made for this call alone."""
     found = of(configuration)
     if found is not None:
-        return found.call(coroutine)
+        return found.call(work(found))
     alone = ZoneSession()
     try:
-        return alone.call(coroutine)
+        return alone.call(work(alone))
     finally:
         alone.close()
 

@@ -11,7 +11,8 @@ CHAOS_WORDS = (
     (
         "give --kubeconfig FILE, or --target lab for a drill with a lab",
         'give the activity a "kubeconfig" argument (a file) or set $KUBECONFIG; '
-        "for a drill with a lab, use run_drill",
+        "for a drill with a lab, set the configuration key zonedrill_target to lab "
+        "(an export reads it from $ZONEDRILL_TARGET)",
     ),
     ("pass --lock-namespace NAMESPACE", 'give the activity a "lock_namespace" argument'),
     ("no --kubeconfig or $KUBECONFIG", 'no "kubeconfig" argument or $KUBECONFIG'),

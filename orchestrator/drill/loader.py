@@ -17,7 +17,13 @@ from orchestrator.drill.lab import Lab
 from orchestrator.drill.model import API_VERSION, NO_PROBE_KIND, PROBE_TAGS, Drill
 from orchestrator.drill.probe import Finding
 from orchestrator.errors import InvalidInputError, Problem
-from orchestrator.yamlfile import FieldPath, YamlDocument, load_yaml_file, parse_yaml_text
+from orchestrator.yamlfile import (
+    FieldPath,
+    YamlDocument,
+    format_path,
+    load_yaml_file,
+    parse_yaml_text,
+)
 
 FileKind = Drill | Lab | GameDay
 KINDS: dict[str, type[FileKind]] = {"Drill": Drill, "Lab": Lab, "GameDay": GameDay}
@@ -71,6 +77,11 @@ def load_gameday(path: Path) -> tuple[GameDay, list[tuple[Path, Drill]]]:
 def check_fits_lab(path: Path, drill: Drill, lab: Lab) -> None:
     """Refuse, located in the drill file, zones and services the lab does not have."""
     findings = list(rules.lab_fit_findings(drill, lab))
+    if findings and not path.is_file():  # a drill carried in another file (an export)
+        where = str(path)
+        raise InvalidInputError(
+            [Problem(where, None, None, format_path(at), message) for at, message in findings]
+        )
     if findings:
         document = load_yaml_file(path)
         raise InvalidInputError([document.problem(p, message) for p, message in findings])

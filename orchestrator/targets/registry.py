@@ -49,7 +49,7 @@ class Where:
 
     settings: Mapping[str, Any] = field(default_factory=dict)
     """The values of the options the targets bring, by ``TargetOption.name``; absent ones
-    take their defaults."""
+    take their defaults. A caller may give a value already loaded: the lab takes a Lab."""
     state_dir: Path | None = None
     """Where locks and journals live (the lab keeps its lock there)."""
     drill: Drill | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrator.drill import lab_for
+from orchestrator.drill import Lab, check_fits_lab, lab_for
 from orchestrator.errors import InvalidInputError, Problem
 from orchestrator.targets.lab.adapter import open_lab
 from orchestrator.targets.port import ClusterPort
@@ -26,7 +26,11 @@ class LabKind:
                 [Problem("--target", None, None, "", "the lab target needs a drill with a lab")]
             )
         given = where.setting(LAB)
-        lab = lab_for(where.drill_path, where.drill, Path(given) if given else None)
+        if isinstance(given, Lab):  # one a caller already holds, as a Chaos Toolkit export carries
+            check_fits_lab(where.drill_path, where.drill, given)
+            lab = given
+        else:
+            lab = lab_for(where.drill_path, where.drill, Path(given) if given else None)
         lock_dir = where.state_dir / "locks"
 
         async def opener(*, serve: bool = True) -> ClusterPort:
