@@ -163,3 +163,27 @@ def test_o_json_of_refused_input_prints_why_as_validate_does(
     assert (document["kind"], document["valid"]) == ("ValidateResult", False)
     assert document["files"][0]["problems"][0]["path"] == "metadata.name"
     assert "error: " in done.stderr
+
+
+@pytest.mark.parametrize("command", [["verify"], ["gate"]], ids=" ".join)
+def test_o_json_of_a_refused_result_prints_why_as_validate_does(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """verify and gate with -o json of a result that cannot be read: its problems as JSON."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "result.json").write_text('{"apiVersion": "zonedrill/v1", "kind": "DrillResult"}')
+    done = subprocess.run(
+        [*ZONEDRILL, *command, str(run), "-o", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env={**os.environ, "ZONEDRILL_STATE_DIR": str(tmp_path / "state")},
+    )
+    assert done.returncode == 2, done.stderr
+    document = json.loads(done.stdout)
+    assert (document["kind"], document["valid"]) == ("ValidateResult", False)
+    problems = document["files"][0]["problems"]
+    assert {"runId", "samplesDigest"} <= {p["path"] for p in problems}
+    assert "error: " in done.stderr

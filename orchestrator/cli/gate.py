@@ -22,6 +22,7 @@ from orchestrator.cli.common import (
     OUTPUT_OPTION,
     history_at,
     print_document,
+    print_refusal,
     refuse,
     run_async,
     target_options,
@@ -185,6 +186,7 @@ def gate(
             judging = Judging(policy, key, now)
             verdicts = _verdicts_of(results, runs, history_path, judging, gameday)
     except ZonedrillError as exc:
+        print_refusal(exc, results[0] if results else Path("history"), form)
         refuse(exc)
     nothing = _nothing_recorded(gameday or drill, trigger, gameday=gameday is not None)
     if form != "text":

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from securesystemslib.signer import SSlibKey
 
-from orchestrator.cli.common import OUTPUT_OPTION, print_document, refuse
+from orchestrator.cli.common import OUTPUT_OPTION, print_document, print_refusal, refuse
 from orchestrator.cli.gate_days import Expected, folder_verdict
 from orchestrator.cli.gate_evidence import Judging
 from orchestrator.cli.outputs import VerifyOut
@@ -62,6 +62,7 @@ def verify(run_dir: Path, key: Path | None, form: str) -> None:
         else:
             found = _verify_gameday(load_finished_gameday(day, with_samples=False), trusted)
     except ZonedrillError as exc:
+        print_refusal(exc, run_dir, form)
         refuse(exc)
     if form != "text":
         print_document(found, form)
