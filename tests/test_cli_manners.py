@@ -124,6 +124,7 @@ def test_a_kubeconfig_list_with_no_file_names_them_all(tmp_path: Path) -> None:
         (["schema", "nope"], "error: Invalid value for '[drill|lab|gameday]'"),
         (["validate", "/nowhere/drill.yaml"], "error: /nowhere/drill.yaml: no such file"),
         (["gate", "--max-age", "7x", "--drill", "d"], 'error: --max-age: "7x" is not an age'),
+        (["gate", "some/run", "--last", "3"], "error: gate: --last counts runs in the history"),
     ],
 )
 def test_every_error_goes_to_stderr_in_one_style(args: list[str], said: str) -> None:

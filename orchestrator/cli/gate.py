@@ -63,6 +63,10 @@ FILES_OR_HISTORY = (
 )
 
 
+LAST = 1
+"""Runs of the history judged without --last: the newest."""
+
+
 def _finite(_: click.Context, param: click.Parameter, value: float | None) -> float | None:
     if value is not None and not math.isfinite(value):
         raise click.BadParameter(f"{value} is not a number from 0 to 100", param=param)
@@ -81,9 +85,7 @@ def _finite(_: click.Context, param: click.Parameter, value: float | None) -> fl
 @click.option(
     "--last",
     type=click.IntRange(min=1, max=MOST_RUNS, clamp=True),
-    default=1,
-    show_default=True,
-    help="How many of the latest runs to judge (with --drill or --gameday).",
+    help=f"How many of the latest runs to judge (with --drill or --gameday; default {LAST}).",
 )
 @click.option("--trigger", help="Only runs recorded with this --trigger (e.g. schedule).")
 @click.option(
@@ -129,7 +131,7 @@ def gate(
     results: tuple[Path, ...],
     drill: str | None,
     gameday: str | None,
-    last: int,
+    last: int | None,
     trigger: str | None,
     min_score: float | None,
     max_age: str | None,
@@ -159,6 +161,10 @@ def gate(
     be signed by that key.
     """
     try:
+        if results and last is not None:
+            message = "--last counts runs in the history (--drill, --gameday): each file is judged"
+            raise InvalidInputError([Problem("gate", None, None, "", message)])
+        last = LAST if last is None else last
         key = _trusted(trusted_key)
         policy = GatePolicy(
             outcomes=frozenset(outcomes or ["passed"]),
