@@ -132,3 +132,35 @@ def test_an_aborted_run_has_no_score_and_the_trend_skips_it(tmp_path: Path) -> N
     scored = scored_document("r-x", "aborted", 40.0)
     with pytest.raises(InvalidInputError, match="never scored"):
         parse_result(json.dumps(scored), source="r-x")
+
+
+def test_compare_prints_json_and_never_reads_a_baseline_as_a_chaos_phase(tmp_path: Path) -> None:
+    """-o json gives every figure and its change; a not-steady run's figures stay empty."""
+    history = seeded(tmp_path)
+    ended = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
+    unsteady = scored_document("r-ns", "not-steady", 0.0, endedAt=ended) | {"score": None}
+    unsteady["reason"] = "not steady before the fault: talk-api failed 1 of 4 baseline samples"
+    text = json.dumps(unsteady)
+    entry = RunEntry(doc=parse_result(text, source="r-ns"), trigger="ci", result_path="/r")
+    history.record(entry, document=text)
+    code, output = invoke(tmp_path, "history", "compare", "r1", "r3", "-o", "json")
+    assert code == 0, output
+    document = json.loads(output)
+    assert (document["kind"], document["a"], document["outcomeB"]) == (
+        "RunComparison",
+        "r1",
+        "failed",
+    )
+    figures = {f["figure"]: f for f in document["figures"]}
+    assert figures["score"] == {
+        "figure": "score",
+        "a": 55.6,
+        "b": 100.0,
+        "change": pytest.approx(44.4),
+    }
+    assert figures["talk-api RTO after pangyo"]["change"] == -10.0
+    code, output = invoke(tmp_path, "history", "-o", "json", "compare", "r-ns", "r3")
+    figures = {f["figure"]: f for f in json.loads(output)["figures"]}
+    assert figures["talk-api availability"]["a"] is None
+    assert figures["talk-api availability"]["change"] is None
+    assert figures["talk-api RTO after pangyo"]["b"] == 0.0

@@ -92,6 +92,8 @@ def target_options(*, cluster_only: bool = False) -> Callable[[F], F]:
     return declare
 
 
+FORM_KEY = "zonedrill.form"
+"""Where a group's -o leaves its form for its subcommands (``history -o json show ID``)."""
 OUTPUT_OPTION = click.option(
     "-o",
     "--output",

@@ -6,7 +6,6 @@ Exit codes: 0 fine (the gate passed), 1 the gate failed, 2 unreadable or foreign
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from orchestrator.cli.common import (
+    FORM_KEY,
     HISTORY_OPTION,
     MOST_RUNS,
     OUTPUT_OPTION,
@@ -25,11 +25,11 @@ from orchestrator.cli.common import (
     run_async,
     target_options,
 )
+from orchestrator.cli.compare import history_compare
 from orchestrator.cli.outputs import GameDayHistoryOut, HistoryOut, run_out
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
 from orchestrator.results import numbers
 from orchestrator.results.cluster_results import cluster_record
-from orchestrator.results.document import LatencyDoc, ProbeDoc, ResultDoc
 from orchestrator.results.gameday_files import (
     gameday_file,
     load_finished_gameday,
@@ -42,7 +42,6 @@ from orchestrator.results.report.render import Format, markdown, render
 from orchestrator.run.console import SafeConsole
 from orchestrator.text import clean
 
-FORM_KEY = "zonedrill.form"
 SPARKS = "▁▂▃▄▅▆▇█"
 
 
@@ -288,57 +287,4 @@ def history_show(ctx: click.Context, run_id: str, form: str) -> None:
     click.echo(markdown(FinishedRun(doc=entry.doc, path=Path(entry.result_path), samples=[])))
 
 
-@history.command("compare")
-@click.argument("run_a")
-@click.argument("run_b")
-@click.pass_obj
-def history_compare(store: History, run_a: str, run_b: str) -> None:
-    """Two recorded runs' figures side by side, with the change from A to B."""
-    try:
-        a, b = store.get(run_a).doc, store.get(run_b).doc
-    except ZonedrillError as exc:
-        refuse(exc)
-    table = Table(title=f"A = {a.run_id}\nB = {b.run_id}", title_justify="left")
-    for column in ("figure", "A", "B", "change"):
-        table.add_column(column)
-    for name, value_a, value_b, show in comparison_rows(a, b):
-        change = "" if value_a is None or value_b is None else _change(show, value_b - value_a)
-        table.add_row(name, show(value_a), show(value_b), change)
-    table.add_row("outcome", a.outcome, b.outcome, "" if a.outcome == b.outcome else "changed")
-    SafeConsole().print(table)
-
-
-Row = tuple[str, float | None, float | None, Callable[[float | None], str]]
-
-
-def _change(show: Callable[[float | None], str], delta: float) -> str:
-    """A change in the unit of its figure: ``+9ms``, ``-0.50 %``, ``+44.4``."""
-    if delta == 0:
-        return "no change"
-    text = (numbers.seconds if show is numbers.rto else show)(delta)
-    return f"+{text}" if delta > 0 else text
-
-
-def comparison_rows(a: ResultDoc, b: ResultDoc) -> list[Row]:
-    """Score, then per probe availability, downtime, p99 and RTO per zone, in A's order."""
-    rows: list[Row] = [("score", a.score, b.score, numbers.score)]
-    probes_b = {p.name: p for p in b.probes}
-    for probe in a.probes:
-        rows += _probe_rows(probe, probes_b.get(probe.name))
-    return rows
-
-
-def _probe_rows(mine: ProbeDoc, theirs: ProbeDoc | None) -> list[Row]:
-    name = mine.name
-    other = theirs or mine.model_copy(
-        update={"availability": None, "downtime": None, "latency": LatencyDoc(), "rto": []}
-    )
-    rows: list[Row] = [
-        (f"{name} availability", mine.availability, other.availability, numbers.percent),
-        (f"{name} downtime", mine.downtime, other.downtime, numbers.seconds),
-        (f"{name} p99", mine.latency.p99, other.latency.p99, numbers.seconds),
-    ]
-    for index, rto in enumerate(mine.rto):
-        later = other.rto[index].seconds if index < len(other.rto) else None
-        rows.append((f"{name} RTO after {rto.zone}", rto.seconds, later, numbers.rto))
-    return rows
+history.add_command(history_compare)
