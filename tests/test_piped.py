@@ -90,3 +90,4 @@ def test_piped_tables_are_plain_columns(tmp_path: Path) -> None:
     assert not set("┃━│─┏┓┗┛╇┡┩") & set(shown), shown
     row = next(line.split() for line in shown.splitlines() if line.startswith("pangyo "))
     assert row[:3] == ["pangyo", "2", "4"] or row[0] == "pangyo"
+    assert [line for line in shown.splitlines() if line != line.rstrip()] == []  # no padding

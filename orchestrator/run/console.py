@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import traceback
 from collections.abc import Callable
@@ -39,6 +40,9 @@ PIPED_WIDTH = 10_000
 HEARTBEAT_SECONDS = 5.0  # piped output says where the run is at least this often
 
 
+TRAILING_BLANKS = re.compile(r"[ \t]+$", re.MULTILINE)
+
+
 class SafeConsole(Console):
     """A console that never reads text as markup or emoji codes and cleans every string.
 
@@ -55,11 +59,21 @@ class SafeConsole(Console):
             self.width = PIPED_WIDTH
 
     def print(self, *objects: Any, **options: Any) -> None:
-        """Print as Console does, with every plain string cleaned; piped, tables without boxes."""
-        if not self.is_terminal:
-            for thing in objects:
-                _unboxed(thing)
-        super().print(*(clean(o) if isinstance(o, str) else o for o in objects), **options)
+        """Print as Console does, with every plain string cleaned; piped, plain columns.
+
+        Piped, tables lose their boxes and every line its padding to the column's width, so a
+        row ends at its last cell for awk and diff.
+        """
+        cleaned = [clean(o) if isinstance(o, str) else o for o in objects]
+        if self.is_terminal:
+            super().print(*cleaned, **options)
+            return
+        for thing in objects:
+            _unboxed(thing)
+        with self.capture() as captured:
+            super().print(*cleaned, **options)
+        self.file.write(TRAILING_BLANKS.sub("", captured.get()))
+        self.file.flush()
 
 
 def _unboxed(thing: object) -> None:
