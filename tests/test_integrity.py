@@ -13,7 +13,14 @@ from click.testing import CliRunner
 
 from orchestrator.cli import main
 from orchestrator.probes.samples import Sample
-from tests.handmade import graded_document, rescored, result_document, talk_samples, write_run
+from tests.handmade import (
+    DRILL_SPEC,
+    graded_document,
+    rescored,
+    result_document,
+    talk_samples,
+    write_run,
+)
 from tests.test_gate import gate, stamp
 
 
@@ -241,9 +248,25 @@ def _outage_in_baseline(samples: list[Sample]) -> list[Sample]:
     ]
 
 
+def _slow_probes() -> dict[str, Any]:
+    """The drill as run with its probes' timeouts raised to 30 s, as if rounds could be long."""
+    spec = DRILL_SPEC["spec"]
+    probes = [{**p, "http": {**p["http"], "timeout": "30s"}} for p in spec["probes"]]
+    return {**DRILL_SPEC, "spec": {**spec, "probes": probes}}
+
+
 FRAMING_FORGERIES = [
     ({"drill": "other"}, None, "drill: stored 'other', drillSpec is"),
     ({"runner": "chaostoolkit"}, _dropped_outage, "samples: talk-api unasked from 5.250 to 15"),
+    (
+        {
+            "runner": "chaostoolkit",
+            "drillSpec": _slow_probes(),
+            "timeline": {**TIMELINE, "baselineStart": -29.75, "baselineEnd": -24.75},
+        },
+        _dropped_outage,
+        "talk-api unasked from 5.250 to 15.250 s, longer than a round (1.50 s)",
+    ),
     ({"timeline": {**TIMELINE, "figuresEnd": TIMELINE["t0"] + 0.2}}, None, "figuresEnd: stored"),
     ({}, _dropped_outage, "samples: talk-api lacks indices"),
     ({}, _repeated, "samples: talk-api has indices recorded twice"),
@@ -264,6 +287,7 @@ FRAMING_FORGERIES = [
     ids=[
         "renamed",
         "runner",
+        "runner-with-long-timeouts",
         "figures-end",
         "dropped",
         "repeated",

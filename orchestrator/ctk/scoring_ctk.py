@@ -12,7 +12,7 @@ from orchestrator.ctk.recording import Recording
 from orchestrator.drill.model import Drill, FaultMode, Step
 from orchestrator.outcomes import GRADED
 from orchestrator.probes.samples import digest, encode_samples
-from orchestrator.results.ctk_rounds import MIN_PERIOD, measured_period
+from orchestrator.results.ctk_rounds import MIN_PERIOD, measured_period, unscorable
 from orchestrator.results.result import (
     RunFacts,
     StepRecord,
@@ -49,7 +49,7 @@ def write(current: Recording, *, ended: str) -> RunOutcome:
         figures_end=chaos_end,
         ended=max(now, chaos_end),
     )
-    facts = _facts(current, ended, period)
+    facts = _facts(current, ended, period, unscorable(drill, current.samples, t0, chaos_end))
     steps = [s for s in current.steps if s.index is not None]
     derived = derive(
         drill, current.samples, steps, timeline, outcome=facts.outcome, reason=facts.reason
@@ -65,7 +65,8 @@ def write(current: Recording, *, ended: str) -> RunOutcome:
     return RunOutcome(document, derived.outcome.exit_code, current.out_dir)
 
 
-def _facts(current: Recording, ended: str, period: float) -> RunFacts:
+def _facts(current: Recording, ended: str, period: float, unasked: str) -> RunFacts:
+    """The outcome before scoring: the first of the reasons below that holds, else graded."""
     outcome, reason = GRADED, ""
     failed = [s for s in current.steps if s.note]
     lost = [s for s in current.steps if s.action == "lose" and s.index is not None and not s.note]
@@ -82,6 +83,8 @@ def _facts(current: Recording, ended: str, period: float) -> RunFacts:
         reason = "; ".join(f"{s.action} {s.zone} failed" for s in failed)
     elif not lost:
         outcome, reason = "error", "no zone was lost in the method: nothing to score"
+    elif unasked:
+        outcome, reason = "error", unasked
     limits = [
         f"RTO resolution: one hypothesis period ({period:.2f} s). Chaos Toolkit asks the probes "
         "one after another and then sleeps, so a recovery is seen up to a period late.",
@@ -89,7 +92,8 @@ def _facts(current: Recording, ended: str, period: float) -> RunFacts:
         "fails for want of evidence.",
         "Times are on the wall clock of Chaos Toolkit's records, not a monotonic clock.",
         "Chaos Toolkit stops a hypothesis at the first probe out of tolerance: while one "
-        "probe fails, the probes after it are not asked (and may lack the evidence to score).",
+        "probe fails, the probes after it are not asked: a probe with a target unasked for "
+        "longer than a round leaves the run without evidence, and it is an error.",
     ]
     return RunFacts(
         current.run_id,

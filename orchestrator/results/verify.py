@@ -17,7 +17,7 @@ from orchestrator.drill.picks import pick_zones
 from orchestrator.errors import InvalidInputError
 from orchestrator.outcomes import GRADED, Outcome
 from orchestrator.probes.samples import GRID_TOLERANCE, Sample, before, grid_start
-from orchestrator.results.ctk_rounds import no_holes, period_follows
+from orchestrator.results.ctk_rounds import no_holes, period_follows, steps_as_run
 from orchestrator.results.document import ResultDoc, StepDoc
 from orchestrator.results.report.document import FinishedRun, read_samples_of
 from orchestrator.results.result import Derived, StepRecord, Timeline, derive
@@ -290,6 +290,7 @@ FRAMING: tuple[Callable[[ResultDoc, list[Sample]], list[str]], ...] = (
     _cluster_of_target,
     period_follows,
     no_holes,
+    steps_as_run,
     _figures_end,
     _off_grid,
     _whole_grid,
