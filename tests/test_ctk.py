@@ -799,15 +799,61 @@ def test_a_target_chaos_run_cannot_open_is_refused_before_the_hypothesis(tmp_pat
         "extensions": [{"name": "zonedrill", "drill": drill.model_dump(mode="json", by_alias=True)}]
     }
     cases: list[tuple[dict[str, Any], str]] = [
-        ({"zonedrill_target": "moon"}, 'no adapter for target "moon"'),
+        ({"zonedrill_target": "moon"}, 'zonedrill_target: "moon" is not a target; give one of'),
+        ({"zonedrill_target": ""}, 'zonedrill_target: "" is not a target'),  # $ZONEDRILL_TARGET=
         ({"zonedrill_target": "lab"}, "no such file"),  # spec.lab next to no experiment file
+        ({"zonedrill_target": "lab", "zonedrill_lab": str(tmp_path)}, "a folder, not a file"),
     ]
     for configuration, said in cases:
         control.configure_control(experiment, configuration, out=str(tmp_path / "run"))
         current = configuration["zonedrill.recording"]
         assert said in current.refused
-        assert current.refused.startswith(f"zonedrill_target {configuration['zonedrill_target']}")
         zones = configuration["zonedrill.zones"]
         with pytest.raises(InvalidInputError, match=said):
             zones.call(zones.lose(drill, "a", drill.spec.steps[0].fault_mode, {}))
         zones.close()
+
+
+@pytest.mark.parametrize("skipped", [True, False], ids=["skipped-behind-a-failure", "asked"])
+def test_a_probe_chaos_toolkit_skipped_behind_a_failing_one_is_never_scored(
+    tmp_path: Path, skipped: bool
+) -> None:
+    """auth-api unasked through talk-api's 10 s outage: no evidence of it, so the run is an error.
+
+    Chaos Toolkit skips the probes after one out of tolerance; counting the probe as up there
+    would pass a target nothing measured. Asked all through, the same run is graded.
+    """
+    from datetime import UTC, datetime, timedelta  # noqa: PLC0415
+
+    from orchestrator.ctk import scoring_ctk  # noqa: PLC0415
+    from orchestrator.ctk.recording import Recording  # noqa: PLC0415
+    from orchestrator.results.document import ClusterDoc  # noqa: PLC0415
+    from orchestrator.results.result import StepRecord  # noqa: PLC0415
+
+    current = Recording(
+        drill=load_drill(REPO / "drills" / "pangyo-battery-fire.yaml"),
+        started=datetime.now(UTC) - timedelta(seconds=45),
+        run_id="ctk-skipped",
+        out_dir=tmp_path / "run",
+        hypothesis={"talk-api", "auth-api"},
+        target="lab",
+        cluster=ClusterDoc(identity="lab/pangyo-lab", uid=None),
+        t0=10.0,
+        chaos_end=40.0,
+    )
+    for tick in range(80):
+        at = tick * 0.5
+        down = 10.0 <= at < 20.0
+        current.add_sample("talk-api", at, not down, "tolerance" if down else None)
+        if not (down and skipped):
+            current.add_sample("auth-api", at + 0.01, True, None)
+    current.steps.append(StepRecord(0, "lose", "pangyo", "power-loss", 10.0, 10.1, nodes=["n"]))
+    outcome = scoring_ctk.write(current, ended="completed")
+    document = outcome.document.model_dump(mode="json", by_alias=True)
+    if skipped:
+        assert (document["outcome"], document["score"]) == ("error", None)
+        assert "no evidence: auth-api unasked from 10.000 to 20.010 s" in document["reason"]
+    else:
+        assert document["outcome"] == "failed"  # talk-api's 10 s RTO against 5 s
+    verified = zonedrill(tmp_path / "state", "verify", str(tmp_path / "run"))
+    assert verified.returncode == 0, verified.stdout
