@@ -87,6 +87,16 @@ def seeded(tmp_path: Path) -> History:
     return history
 
 
+def record_unscored(history: History, run_id: str, outcome: str, reason: str) -> None:
+    """A run with no score (aborted, not steady), ended 5 minutes ago, recorded."""
+    ended = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
+    document = scored_document(run_id, outcome, 0.0, endedAt=ended) | {"score": None}
+    document["reason"] = reason
+    text = json.dumps(document)
+    entry = RunEntry(doc=parse_result(text, source=run_id), trigger="ci", result_path="/r")
+    history.record(entry, document=text)
+
+
 def test_history_lists_runs_and_the_trend(tmp_path: Path) -> None:
     """The listing shows each run and one trend line per drill, oldest to newest."""
     seeded(tmp_path)
@@ -120,12 +130,7 @@ def test_history_show_and_compare(tmp_path: Path) -> None:
 def test_an_aborted_run_has_no_score_and_the_trend_skips_it(tmp_path: Path) -> None:
     """55.6, then an abort (no score), then 100: the trend reads 55.6 → 100.0, never 0."""
     history = seeded(tmp_path)
-    ended = (datetime.now(UTC) - timedelta(minutes=15)).isoformat()
-    aborted = scored_document("r-aborted", "aborted", 0.0, endedAt=ended) | {"score": None}
-    aborted["reason"] = "guardrail: probe talk-api failing for 5s"
-    text = json.dumps(aborted)
-    entry = RunEntry(doc=parse_result(text, source="r"), trigger="ci", result_path="/r")
-    history.record(entry, document=text)
+    record_unscored(history, "r-aborted", "aborted", "guardrail: probe talk-api failing for 5s")
     code, output = invoke(tmp_path, "history", "--drill", "handmade")
     assert code == 0
     assert "55.6 → 100.0 (+44.4) over 4 run(s)" in output
@@ -137,12 +142,7 @@ def test_an_aborted_run_has_no_score_and_the_trend_skips_it(tmp_path: Path) -> N
 def test_compare_prints_json_and_never_reads_a_baseline_as_a_chaos_phase(tmp_path: Path) -> None:
     """-o json gives every figure and its change; a not-steady run's figures stay empty."""
     history = seeded(tmp_path)
-    ended = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
-    unsteady = scored_document("r-ns", "not-steady", 0.0, endedAt=ended) | {"score": None}
-    unsteady["reason"] = "not steady before the fault: talk-api failed 1 of 4 baseline samples"
-    text = json.dumps(unsteady)
-    entry = RunEntry(doc=parse_result(text, source="r-ns"), trigger="ci", result_path="/r")
-    history.record(entry, document=text)
+    record_unscored(history, "r-ns", "not-steady", "not steady before the fault: talk-api failed")
     code, output = invoke(tmp_path, "history", "compare", "r1", "r3", "-o", "json")
     assert code == 0, output
     document = json.loads(output)

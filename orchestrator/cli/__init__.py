@@ -26,6 +26,7 @@ from orchestrator.cli.common import (
     parse_service_urls,
     print_document,
     print_refusal,
+    refuse,
     run_async,
     signer_at,
     stderr,
@@ -379,6 +380,8 @@ def entry() -> None:
     except click.exceptions.Abort:  # Ctrl-C outside a drill, which handles its own
         stderr().print(styled(("error:", "red"), " interrupted"))
         sys.exit(Exit.STOPPED)
+    except ZonedrillError as exc:  # one a command did not expect where it met it: still said
+        refuse(exc)
     except Exception as exc:  # noqa: BLE001 - the last line of defence for the exit code
         print_exception(stderr(), exc)
         sys.exit(Exit.ERROR)

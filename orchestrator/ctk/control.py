@@ -33,17 +33,19 @@ from orchestrator.ctk.shapes import as_dict, as_list
 from orchestrator.ctk.words import in_chaos_terms
 from orchestrator.drill.lab import Lab
 from orchestrator.drill.model import Drill
-from orchestrator.errors import InvalidInputError
+from orchestrator.errors import InvalidInputError, Problem
 from orchestrator.faults import MODES
 from orchestrator.faults.journal import state_dir
 from orchestrator.results.history import History, default_path
 from orchestrator.results.result import StepRecord
 from orchestrator.run.runner import Aftermath, report_and_record
-from orchestrator.targets.registry import Where, target_named
+from orchestrator.targets.registry import Target, Where, target_named, target_names
 
 logger = logging.getLogger("chaostoolkit")
 EXTENSION_DRILL = "extensions[zonedrill].drill"
 """Where an export carries its drill: the file named in problems with a lab it carries."""
+IMPORTED_DRILL = "<the experiment's drill>"
+"""The file named in problems of a drill made from the experiment (never a file's name)."""
 JUDGEMENTS = {"drill_passed", "rto_within", "score_at_least"}
 ZONE_ACTIONS = {
     ("orchestrator.ctk.actions", "lose_zone"): "lose",
@@ -99,22 +101,23 @@ def _stand(
 
     A lab must be up before the hypothesis first asks its services, and stay up to the end.
     """
-    name = str(configuration.get(session.TARGET_KEY) or session.KUBE)
+    given = configuration.get(session.TARGET_KEY)
+    name = session.KUBE if given is None else str(given)
     try:
-        target = target_named(name)
+        target = _target(name)
         if target.lives_with_process:
             given = configuration.get(session.LAB_KEY) or carried
             where = Where(
                 settings={"lab": given} if given else {},
                 state_dir=state_dir(),
                 drill=drill,
-                drill_path=Path(EXTENSION_DRILL if carried else "experiment"),
+                drill_path=Path(EXTENSION_DRILL if carried else IMPORTED_DRILL),
             )
             zones.call(zones.stand(target.prepare(where)))
     except InvalidInputError as exc:
         zones.refuse(exc)
-        why = in_chaos_terms(f"{session.TARGET_KEY} {name}: {exc}")
-        logger.error(f"zonedrill: {why}")  # noqa: TRY400 (a refusal, not a crash: no traceback)
+        why = in_chaos_terms(str(exc))
+        logger.error(f"zonedrill: the run's target ({session.TARGET_KEY} {name}): {why}")  # noqa: TRY400 (a refusal, not a crash: no traceback)
         return name, why
     return name, ""
 
@@ -204,6 +207,14 @@ def _zone_action(provider: dict[str, Any]) -> tuple[str, str]:
 def _mode(func: str, arguments: dict[str, Any]) -> str:
     named = {mode.chaos_toolkit: str(mode.name) for mode in MODES.values() if mode.chaos_toolkit}
     return str(arguments.get("mode") or named.get(func, "power-loss"))
+
+
+def _target(name: str) -> Target:
+    """The installed target ``name``, refused in the words of the configuration key."""
+    if name not in target_names():
+        message = f'"{name}" is not a target; give one of: {", ".join(target_names())}'
+        raise InvalidInputError([Problem(session.TARGET_KEY, None, None, "", message)])
+    return target_named(name)
 
 
 def _extension(experiment: dict[str, Any]) -> dict[str, Any] | None:

@@ -15,6 +15,10 @@ CHAOS_WORDS = (
         "(an export reads it from $ZONEDRILL_TARGET)",
     ),
     ("pass --lock-namespace NAMESPACE", 'give the activity a "lock_namespace" argument'),
+    (
+        "set spec.lab or pass --lab FILE",
+        "set spec.lab, or the configuration key zonedrill_lab (an export reads $ZONEDRILL_LAB)",
+    ),
     ("no --kubeconfig or $KUBECONFIG", 'no "kubeconfig" argument or $KUBECONFIG'),
     ("--kubeconfig", 'the "kubeconfig" argument'),
     ("--context", 'the "context" argument'),

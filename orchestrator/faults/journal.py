@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from orchestrator.errors import JournalError
+from orchestrator.errors import InvalidInputError, JournalError, Problem
 from orchestrator.targets.port import (
     AddTaint,
     Change,
@@ -41,10 +41,13 @@ from orchestrator.targets.port import (
 def state_dir() -> Path:
     """Where zonedrill keeps journals, locks and history (XDG state dir by default)."""
     override = os.environ.get("ZONEDRILL_STATE_DIR")
-    if override:
-        return Path(override)
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "zonedrill"
+    found = Path(override) if override else Path(base) / "zonedrill"
+    if found.exists() and not found.is_dir():
+        where = "$ZONEDRILL_STATE_DIR" if override else "the state directory"
+        message = f"{found} is not a folder: point $ZONEDRILL_STATE_DIR at a folder"
+        raise InvalidInputError([Problem(where, None, None, "", message)])
+    return found
 
 
 MAX_PID = 2**22
