@@ -183,3 +183,23 @@ def test_o_json_of_refused_input_prints_why_as_validate_does(
     assert (document["kind"], document["valid"]) == ("ValidateResult", False)
     assert document["files"][0]["problems"][0]["path"] == first
     assert "error: " in done.stderr
+
+
+@pytest.mark.parametrize("command", [["history"], ["run", str(FLAGSHIP)]], ids=" ".join)
+def test_a_state_directory_that_is_a_file_is_refused_in_words(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """$ZONEDRILL_STATE_DIR naming a file: exit 2 and how to fix it, never a traceback."""
+    taken = tmp_path / "state"
+    taken.write_text("not a folder")
+    done = subprocess.run(
+        [*ZONEDRILL, *command],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env={**os.environ, "ZONEDRILL_STATE_DIR": str(taken)},
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"error: $ZONEDRILL_STATE_DIR: {taken} is not a folder" in done.stderr
+    assert "Traceback" not in done.stderr
