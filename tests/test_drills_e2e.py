@@ -173,3 +173,40 @@ def test_sigint_mid_run_aborts_restores_and_writes_the_result(tmp_path: Path) ->
     }
     assert changed == {r["seq"] for r in records if r["type"] == "restored"}
     assert records[-1]["type"] == "end"
+
+
+@pytest.mark.parametrize("name", DRILLS)
+def test_simulate_predicts_the_lab_run_within_one_probe_period(
+    runs: dict[str, Finished], name: str, tmp_path: Path
+) -> None:
+    """plan --simulate agrees with the real-time lab run of the same drill and seed.
+
+    The outcome and failed checks are the same, RTO and downtime within one probe period; the
+    document is predicted, on the sim target, and refused by verify as a run.
+    """
+    real = runs[name].result
+    seed = [] if real.get("seed") is None else ["--seed", str(real["seed"])]
+    done = subprocess.run(
+        [*ZONEDRILL, "plan", f"drills/{name}.yaml", "--simulate", "-o", "json", *seed],
+        capture_output=True, text=True, env=cli_env(tmp_path / "state"), timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    guess = json.loads(done.stdout)
+    assert (guess["predicted"], guess["target"], guess["outcome"]) == (True, "sim", real["outcome"])
+    failed = {(c["probe"], c["metric"]) for c in real["checks"] if not c["passed"]}
+    assert {(c["probe"], c["metric"]) for c in guess["checks"] if not c["passed"]} == failed
+    for measured, predicted in zip(real["probes"], guess["probes"], strict=True):
+        every = measured["every"]
+        assert predicted["downtime"] == pytest.approx(measured["downtime"], abs=every)
+        for a, b in zip(measured["rto"], predicted["rto"], strict=True):
+            assert (a["seconds"] is None) == (b["seconds"] is None)
+            if a["seconds"] is not None:
+                assert b["seconds"] == pytest.approx(a["seconds"], abs=every), (a, b)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "result.json").write_text(done.stdout)
+    verified = subprocess.run(
+        [*ZONEDRILL, "verify", str(tmp_path / "run")],
+        capture_output=True, text=True, env=cli_env(tmp_path / "state"), timeout=60, check=False,
+    )  # fmt: skip
+    assert verified.returncode == 2
+    assert "a prediction of zonedrill plan --simulate, not a run" in verified.stderr

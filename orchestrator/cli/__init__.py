@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 import sys
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from click.shell_completion import get_completion_class
 from rich.console import Console
 
 from orchestrator import __version__
-from orchestrator.cli import ctk, gameday, gate, results, rollback, schedule, verify
+from orchestrator.cli import ctk, gameday, gate, plan, results, rollback, schedule, verify
 from orchestrator.cli.common import (
     DATA_OUTPUT_OPTION,
     HISTORY_OPTION,
@@ -23,6 +22,7 @@ from orchestrator.cli.common import (
     SERVICE_URL_OPTION,
     SIGN_KEY_OPTION,
     TRIGGER_OPTION,
+    duration_option,
     parse_service_urls,
     print_document,
     print_refusal,
@@ -37,13 +37,11 @@ from orchestrator.cli.outputs import (
     Form,
     ValidateOut,
     emit_data,
-    plan_out,
     problems_out,
 )
 from orchestrator.drill import Drill, GameDay, Lab, lab_for, load_drill, load_file, load_gameday
-from orchestrator.drill.picks import ZonePicks, pick_zones
+from orchestrator.drill.picks import pick_zones
 from orchestrator.drill.schema import file_schema
-from orchestrator.durations import parse_duration
 from orchestrator.errors import InvalidInputError, ZonedrillError
 from orchestrator.faults.journal import state_dir
 from orchestrator.outcomes import Exit
@@ -53,14 +51,11 @@ from orchestrator.run.console import (
     SafeConsole,
     fail,
     print_exception,
-    render_plan,
     styled,
 )
 from orchestrator.run.engine import DrillRun, RunSettings
-from orchestrator.run.preflight import Plan, PlanRefusedError, prepare
 from orchestrator.run.runner import Aftermath, DrillJob, run_and_report, signals_stop
 from orchestrator.targets.registry import (
-    ClusterOpener,
     Where,
     pick_target,
     prepare_cluster,
@@ -124,7 +119,7 @@ def main(ctx: click.Context) -> None:
     "--restore-timeout",
     default="10m",
     show_default=True,
-    callback=lambda _ctx, _param, value: _duration_option("--restore-timeout", value),
+    callback=lambda _ctx, _param, value: duration_option("--restore-timeout", value),
     help="How long the end-of-run restore retries a failing API server before it exits 4 "
     "naming what is pending (finish it with zonedrill rollback).",
 )
@@ -189,13 +184,6 @@ def run(
     sys.exit(run_async(lambda: _run_drill(job, console, Form(form), after)))
 
 
-def _duration_option(name: str, value: str) -> float:
-    try:
-        return parse_duration(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint=name) from None
-
-
 async def _run_drill(job: DrillJob, console: Console, form: Form, after: Aftermath) -> int:
     runs: list[DrillRun] = []
 
@@ -251,78 +239,6 @@ def _check_file(path: Path) -> tuple[FileCheck, InvalidInputError | None]:
         return FileCheck(path=str(path), valid=False, problems=problems), exc
     kind = type(loaded).__name__
     return FileCheck(path=str(path), valid=True, kind=kind, name=loaded.metadata.name), None
-
-
-@main.command()
-@click.argument("drill_file", metavar="DRILL", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--target", type=click.Choice(target_names()), help="As for run.")
-@target_options()
-@click.option(
-    "--pods",
-    "pods_listed",
-    type=click.IntRange(min=0),
-    default=10,
-    show_default=True,
-    metavar="N",
-    help="Name up to N pods each lose step would evict or delete (0: counts only).",
-)
-@SEED_OPTION
-@OUTPUT_OPTION
-def plan(
-    drill_file: Path,
-    target: str | None,
-    pods_listed: int,
-    seed: int | None,
-    form: str,
-    **settings: Any,
-) -> None:
-    """Show what a drill would do and the risks seen (e.g. a predicted outage); touch nothing.
-
-    With -o json|yaml a drill that does not validate prints the same document as validate -o,
-    and a refused plan prints the plan with its refusals; the exit code is 2 either way.
-    """
-    console = SafeConsole()
-    try:
-        drill, picks = pick_zones(load_drill(drill_file), seed)
-    except InvalidInputError as exc:
-        print_refusal(exc, drill_file, form)
-        sys.exit(fail(stderr(), exc))
-    try:
-        chosen = pick_target([drill], target, settings)
-        where = Where(settings, state_dir(), drill, drill_file)
-        open_cluster = prepare_cluster(chosen, where)
-        result = run_async(lambda: _plan(drill, picks, open_cluster))
-    except PlanRefusedError as refused:  # the plan still shows, the refusal marked: exit 2
-        _show_plan(console, refused.plan, Shown(drill, picks.seed, form, pods_listed))
-        sys.exit(fail(stderr(), refused))
-    except ZonedrillError as exc:
-        sys.exit(fail(stderr(), exc))
-    _show_plan(console, result, Shown(drill, picks.seed, form, pods_listed))
-
-
-@dataclass(frozen=True)
-class Shown:
-    """How ``plan`` shows a plan: the drill and seed it came from, the format, the pods named."""
-
-    drill: Drill
-    seed: int | None
-    form: str
-    pods_listed: int
-
-
-def _show_plan(console: Console, plan: Plan, shown: Shown) -> None:
-    if shown.form != Form.TEXT:
-        print_document(plan_out(plan, shown.drill, shown.seed), shown.form)
-    else:
-        console.print(render_plan(plan, pods_listed=shown.pods_listed))
-
-
-async def _plan(drill: Drill, picks: ZonePicks, open_cluster: ClusterOpener) -> Plan:
-    port = await open_cluster(serve=False)
-    try:
-        return await prepare(drill, port, picks)
-    finally:
-        await port.close()
 
 
 SCHEMAS: dict[str, type[Drill] | type[Lab] | type[GameDay]] = {
@@ -400,6 +316,7 @@ def _refused(exc: click.ClickException) -> int:
 
 
 for command in (
+    plan.plan,
     gameday.gameday,
     ctk.export,
     ctk.import_,

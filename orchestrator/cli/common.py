@@ -15,6 +15,7 @@ from rich.console import Console
 from securesystemslib.signer import Signer
 
 from orchestrator.cli.outputs import FileCheck, Form, ValidateOut, emit, problems_out
+from orchestrator.durations import parse_duration
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
 from orchestrator.faults.journal import state_dir
 from orchestrator.outcomes import exit_for
@@ -30,6 +31,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 def stderr() -> Console:
     """The console for errors and progress when standard output carries data."""
     return SafeConsole(stderr=True)
+
+
+def duration_option(name: str, value: str) -> float:
+    """A duration given on the command line, or click's error naming the option."""
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=name) from None
 
 
 def run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from orchestrator.drill.types import DnsLabel, Duration, FileModel, Metadata, NonEmptyStr
 
+DEFAULT_UNREACHABLE_TOLERATION = 300.0
+"""Seconds: what Kubernetes' DefaultTolerationSeconds admission gives every pod."""
+DEFAULT_NODE_GRACE = 50.0
+"""Seconds: the controller-manager's node monitor grace period from Kubernetes 1.32 (40 s
+before)."""
 POWER_ZONE_LABEL = "zonedrill.io/power-zone"
 TOPOLOGY_ZONE_LABEL = "topology.kubernetes.io/zone"
 
@@ -64,6 +69,21 @@ class LabService(FileModel):
         default=0.02,
         description="The answer time with every replica ready; it grows as replicas / ready.",
     )
+    placement: dict[DnsLabel, Annotated[int, Field(ge=0)]] | None = Field(
+        default=None,
+        description="Where the first pods run: replicas per zone, summing to replicas. "
+        "Replacements still follow spread. Default: as spread places them.",
+    )
+    unreachable_toleration: Duration = Field(
+        default=DEFAULT_UNREACHABLE_TOLERATION,
+        description="How long its pods tolerate node.kubernetes.io/unreachable before they are "
+        "evicted from a node that stopped answering (plan --as power-cut).",
+    )
+    workload: Literal["Deployment", "StatefulSet", "ReplicaSet"] = Field(
+        default="Deployment",
+        description="What runs its pods. A StatefulSet's pods on a node that lost power stay "
+        "Terminating, and down, until the node.kubernetes.io/out-of-service taint.",
+    )
 
 
 class LabSpec(FileModel):
@@ -85,7 +105,19 @@ class Lab(FileModel):
     api_version: Literal["zonedrill/v1"] = Field(description="Always zonedrill/v1.")
     kind: Literal["Lab"] = Field(description="Lab.")
     metadata: Metadata = Field(description="The lab's name, description and labels.")
+    node_grace: Duration | None = Field(
+        default=None,
+        description="The node monitor grace period of the cluster the lab stands for: how long "
+        "a node that stopped answering keeps its pods' endpoints (plan --as power-cut). "
+        "Default: 50s, as from Kubernetes 1.32.",
+    )
     spec: LabSpec = Field(description="The lab's zones and services.")
+
+    def grace(self, given: float | None = None) -> float:
+        """The node monitor grace period: ``given`` (--node-grace), else nodeGrace, else 50s."""
+        if given is not None:
+            return given
+        return self.node_grace if self.node_grace is not None else DEFAULT_NODE_GRACE
 
     def has_service(self, namespace: str, name: str) -> bool:
         """True when the lab runs a service of this namespace and name."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag
+from pydantic import AfterValidator, Discriminator, Field, Tag, WithJsonSchema
 
 from orchestrator.drill.http import HttpProbe
 from orchestrator.drill.probe import ProbeBase
@@ -29,6 +29,29 @@ class FaultMode(StrEnum):
     CORDON = "cordon"
     DRAIN = "drain"
     POWER_LOSS = "power-loss"
+    POWER_CUT = "power-cut"
+    """What a real power cut does, simulated only (plan --simulate --as power-cut)."""
+
+
+DRILL_MODES = (FaultMode.CORDON, FaultMode.DRAIN, FaultMode.POWER_LOSS)
+"""The modes a drill file may name: a drill cannot cut a zone's power, only simulate it."""
+
+
+def _drill_mode(mode: FaultMode) -> FaultMode:
+    if mode not in DRILL_MODES:
+        message = (
+            f"{mode} is what plan --simulate --as {mode} predicts; a drill loses a zone by "
+            f"{', '.join(DRILL_MODES)}"
+        )
+        raise ValueError(message)
+    return mode
+
+
+DrillMode = Annotated[
+    FaultMode,
+    AfterValidator(_drill_mode),
+    WithJsonSchema({"type": "string", "enum": [str(m) for m in DRILL_MODES]}),
+]
 
 
 class ZoneSelector(FileModel):
@@ -116,7 +139,7 @@ class Step(FileModel):
         description="The zone this step restores (it must have been lost), or {sameAs: N} for "
         "the zone step N lost.",
     )
-    mode: FaultMode | None = Field(
+    mode: DrillMode | None = Field(
         default=None,
         description="How a lose step loses its zone: cordon (no new pods), drain (cordon, then "
         "evict every pod, respecting PodDisruptionBudgets) or power-loss (cordon, taint, delete "

@@ -286,6 +286,10 @@ def lab_findings(lab: Lab) -> Iterator[Finding]:
                 ),
             )
         yield from _pdb_findings(service, path)
+        yield from _placement_findings(lab, service, path)
+    if lab.node_grace is not None and lab.node_grace <= 0:
+        yield ("nodeGrace",), "expected a duration above 0s"
+    yield from _zones_overfilled(lab)
     nodes = sum(z.nodes for z in lab.spec.zones.values())
     if nodes > MAX_LAB_NODES:
         yield ("spec", "zones"), f"{nodes} nodes in all: a lab holds at most {MAX_LAB_NODES}"
@@ -296,6 +300,37 @@ def lab_findings(lab: Lab) -> Iterator[Finding]:
             ("spec", "services"),
             (f"{wanted} replicas do not fit in {capacity} pod slots: add nodes or podsPerNode"),
         )
+
+
+def _placement_findings(lab: Lab, service: LabService, path: FieldPath) -> Iterator[Finding]:
+    placement = service.placement
+    if placement is None:
+        return
+    for zone, count in placement.items():
+        if zone not in lab.spec.zones:
+            yield (
+                (*path, "placement", zone),
+                f'no zone "{zone}": the lab has {", ".join(lab.spec.zones)}',
+            )
+        if count < 0:
+            yield (*path, "placement", zone), f"expected a count of 0 or more, got {count}"
+    if sum(placement.values()) != service.replicas:
+        yield (
+            (*path, "placement"),
+            f"places {sum(placement.values())} pod(s), the service has {service.replicas} replicas",
+        )
+
+
+def _zones_overfilled(lab: Lab) -> Iterator[Finding]:
+    """Zones whose placed pods do not fit their nodes."""
+    for zone, spec in lab.spec.zones.items():
+        placed = sum((s.placement or {}).get(zone, 0) for s in lab.spec.services)
+        room = spec.nodes * spec.pods_per_node
+        if placed > room:
+            yield (
+                ("spec", "zones", zone),
+                f"placements put {placed} pods here, which has room for {room}",
+            )
 
 
 def _pdb_findings(service: LabService, path: FieldPath) -> Iterator[Finding]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from orchestrator.drill.model import FaultMode
-from orchestrator.faults import cordon, drain, power_loss
+from orchestrator.faults import cordon, drain, power_cut, power_loss
 from orchestrator.faults.base import FaultContext, FaultReport, Mode, ResolvedZone, send
 from orchestrator.targets.port import Cordon
 
@@ -13,6 +13,7 @@ MODES: dict[FaultMode, Mode] = {
         cordon.MODE,
         drain.MODE,
         power_loss.MODE,
+        power_cut.MODE,
     )
 }
 

@@ -176,6 +176,8 @@ class HttpProbes:
     async def prepare(self, probe: HttpProbe) -> HttpAsker:
         """Resolve the probe's endpoint (``--service-url``, else the port) and build its asker."""
         endpoint = await self._endpoint(probe)
+        if endpoint.transport is not None:  # answered in this process: its own client
+            return HttpAsker(ResolvedProbe(probe, endpoint), ProbeClient(endpoint.transport))
         client = self._clients.get(endpoint.ca_file)
         if client is None:
             client = make_client(transport=self._transport, ca_file=endpoint.ca_file)

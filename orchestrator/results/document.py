@@ -199,6 +199,8 @@ class ResultDoc(ResultModel):
     """What sampled the probes: zonedrill's own grid, or a Chaos Toolkit run's hypothesis."""
     limits: list[str] = []
     """Figures the runner's sampling limits, in words (a Chaos Toolkit run's RTO resolution)."""
+    predicted: bool = False
+    """A prediction of ``zonedrill plan --simulate``, in virtual time: never read as a run."""
     timeline: TimelineDoc
     samples_file: Literal["samples.jsonl"] = "samples.jsonl"
     samples_digest: str = Field(pattern=r"^[0-9a-f]{64}$")

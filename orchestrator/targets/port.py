@@ -15,6 +15,8 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, assert_never, runtime_checkable
 
+import httpx
+
 from orchestrator.drill.probe import ServiceRef
 
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
@@ -31,6 +33,8 @@ class Taint:
 
 POWER_LOSS_TAINT = Taint(key="zonedrill.io/power-loss", effect="NoSchedule")
 """Spec v1.1: NoSchedule, so that the taint itself never evicts pods in excludeNamespaces."""
+POWER_CUT_TAINT = Taint(key="zonedrill.io/power-cut", effect="NoSchedule")
+"""A simulated lab reads it as the node's power going off (plan --simulate --as power-cut)."""
 
 
 @dataclass(frozen=True, order=True)
@@ -277,6 +281,8 @@ class ServiceEndpoint:
     url: str
     headers: Mapping[str, str] = field(default_factory=dict)
     ca_file: str | None = None
+    transport: httpx.AsyncBaseTransport | None = None
+    """Answers in this process instead of over the network (a simulation's services)."""
 
 
 class LockHold:

@@ -36,15 +36,26 @@ def result_path(given: Path) -> Path:
     return given / RESULT_FILE if given.is_dir() else given
 
 
+PREDICTION = (
+    "a prediction of zonedrill plan --simulate, not a run: report, verify, gate and history "
+    "take runs only (run the drill to have one)"
+)
+
+
 def parse_result(text: str | bytes, *, source: str) -> ResultDoc:
     """Parse and check a result document; raise InvalidInputError naming every problem.
 
-    A document of another kind gets that one problem, not a list of every field it lacks.
+    A document of another kind gets that one problem, not a list of every field it lacks; a
+    prediction is refused as a run.
     """
     try:
-        return ResultDoc.model_validate_json(text)
+        doc = ResultDoc.model_validate_json(text)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
+    else:
+        if doc.predicted:
+            raise InvalidInputError([Problem(source, None, None, "predicted", PREDICTION)])
+        return doc
     foreign = [e for e in errors if tuple(e["loc"]) == ("kind",)]
     if foreign:
         got = foreign[0]["input"] if foreign[0]["type"] != "missing" else None

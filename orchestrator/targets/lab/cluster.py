@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from orchestrator.drill.lab import Lab, LabService, lab_node_labels
 from orchestrator.errors import ClusterNotFoundError, EvictionBlockedError
-from orchestrator.targets.port import PodRef, Taint
+from orchestrator.targets.lab.power import CutRules, PowerCuts
+from orchestrator.targets.port import POWER_CUT_TAINT, PodRef, Taint
 
 BLOCKING_EFFECTS = ("NoSchedule", "NoExecute")
 
@@ -27,6 +28,8 @@ class LabNode:
     capacity: int
     unschedulable: bool = False
     cordoned_by: str | None = None
+    dark_since: float | None = None
+    """When its power went off (a simulated power cut); None while it has power."""
     taint_owners: dict[Taint, str] = field(default_factory=dict)
 
     @property
@@ -52,18 +55,30 @@ class LabPod:
     schedulable_after: float
     node: str | None = None
     ready_at: float | None = None
+    dark: bool = False
+    """Its node lost power: it answers nothing, though its endpoint stays a while."""
+    endpoint_until: float | None = None
+    """When a dark pod's endpoint goes: its node is marked unreachable (the node grace)."""
+    terminating: bool = False
+    """Evicted from a node that stopped answering: never ready again, never gone by itself."""
 
     def ready(self, now: float) -> bool:
-        """True when bound and past its startup time."""
-        return self.ready_at is not None and self.ready_at <= now
+        """True when bound, past its startup time, and an endpoint (so still counted ready)."""
+        if self.ready_at is None or self.ready_at > now or self.terminating:
+            return False
+        return not self.dark or self.endpoint_until is None or now < self.endpoint_until
 
 
 class LabCluster:
     """The whole simulated cluster of one lab file."""
 
-    def __init__(self, lab: Lab, *, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, lab: Lab, *, loop: asyncio.AbstractEventLoop, cuts: CutRules | None = None
+    ) -> None:
         self.lab = lab
         self._loop = loop
+        self.power = PowerCuts(self, cuts or CutRules(lab.grace()))
+        self._turns: dict[str, int] = {}
         self._seq = itertools.count(1)
         self.zone_order = list(lab.spec.zones)
         self.nodes: dict[str, LabNode] = {}
@@ -77,9 +92,9 @@ class LabCluster:
         self._wakeups: set[float] = set()
         now = self.now()
         for service in lab.spec.services:
-            for _ in range(service.replicas):
+            for first in _first_zones(service):
                 pod = self._new_pod(service, schedulable_after=now)
-                self._bind(pod, ready_at=now)
+                self._bind(pod, ready_at=now, zone=first)
 
     def now(self) -> float:
         """The loop's monotonic clock."""
@@ -93,6 +108,27 @@ class LabCluster:
         """Ready pods of ``service`` right now."""
         now = self.now()
         return sum(1 for p in self.pods.values() if p.service is service and p.ready(now))
+
+    def endpoint_for_next_request(self, service: LabService) -> LabPod | None:
+        """The endpoint the service's next request goes to: each in turn, as kube-proxy does."""
+        endpoints = sorted(
+            (p for p in self.pods.values() if p.service is service and p.ready(self.now())),
+            key=lambda p: p.seq,
+        )
+        if not endpoints:
+            return None
+        key = f"{service.namespace}/{service.name}"
+        turn = self._turns.get(key, 0)
+        self._turns[key] = turn + 1
+        return endpoints[turn % len(endpoints)]
+
+    def answering_replicas(self, service: LabService) -> int:
+        """Ready pods that answer: endpoints whose node has power."""
+        return sum(
+            1
+            for p in self.pods.values()
+            if p.service is service and p.ready(self.now()) and not p.dark
+        )
 
     def pods_on(self, node: str) -> list[LabPod]:
         """Pods bound to ``node``."""
@@ -126,23 +162,42 @@ class LabCluster:
             self._schedule_pending()
 
     def add_taint(self, node: str, taint: Taint, *, run_id: str) -> None:
-        """Add ``taint`` unless present."""
-        self._node(node).taint_owners.setdefault(taint, run_id)
+        """Add ``taint`` unless present; the power-cut taint turns the node's power off."""
+        target = self._node(node)
+        if taint not in target.taint_owners and taint == POWER_CUT_TAINT:
+            self.power.cut(target)
+        target.taint_owners.setdefault(taint, run_id)
 
     def remove_taint(self, node: str, taint: Taint, *, run_id: str) -> None:
-        """Remove ``taint`` if ``run_id`` added it."""
+        """Remove ``taint`` if ``run_id`` added it; the power-cut taint gone, power is back."""
         target = self._node(node)
         if target.taint_owners.get(taint) == run_id:
             del target.taint_owners[taint]
+            if taint == POWER_CUT_TAINT:
+                self.power.restore(target)
             self._schedule_pending()
+
+    def replace(self, pod: LabPod) -> None:
+        """Its controller makes a replacement, scheduled ``reschedule`` from now."""
+        self._new_pod(pod.service, schedulable_after=self.now() + pod.service.reschedule)
+        self._schedule_pending()
+
+    def at(self, when: float, callback: Callable[[], None]) -> None:
+        """Call ``callback`` at ``when`` on the loop's clock, then tell the listeners."""
+
+        def fire() -> None:
+            callback()
+            self._notify()
+
+        self._loop.call_at(when, fire)
 
     def delete_pod(self, ref: PodRef) -> None:
         """Delete a pod at once; its ReplicaSet creates a replacement."""
         pod = self.pods.pop(ref, None)
         if pod is None:
             raise ClusterNotFoundError(f"pod {ref} not found")
-        self._new_pod(pod.service, schedulable_after=self.now() + pod.service.reschedule)
-        self._schedule_pending()
+        if not pod.terminating:  # a Terminating pod was replaced when it was evicted
+            self.replace(pod)
 
     def evict_pod(self, ref: PodRef) -> None:
         """Evict a pod if its PDB allows it now, else raise EvictionBlockedError (HTTP 429)."""
@@ -186,8 +241,8 @@ class LabCluster:
         self.pods[ref] = pod
         return pod
 
-    def _bind(self, pod: LabPod, *, ready_at: float | None = None) -> bool:
-        node = self._pick_node(pod.service)
+    def _bind(self, pod: LabPod, *, ready_at: float | None = None, zone: str | None = None) -> bool:
+        node = self._pick_node(pod.service, zone)
         if node is None:
             return False
         pod.node = node.name
@@ -219,12 +274,19 @@ class LabCluster:
         for listener in list(self._listeners):
             listener()
 
-    def _pick_node(self, service: LabService) -> LabNode | None:
+    def _pick_node(self, service: LabService, zone: str | None = None) -> LabNode | None:
+        """A node with room: in ``zone`` when given (a placement), else as ``spread`` says."""
         load = dict.fromkeys(self.nodes, 0)
         for pod in self.pods.values():
             if pod.node is not None:
                 load[pod.node] += 1
-        free = [n for n in self.nodes.values() if n.schedulable and load[n.name] < n.capacity]
+        free = [
+            n
+            for n in self.nodes.values()
+            if n.schedulable and load[n.name] < n.capacity and zone in (None, n.zone)
+        ]
+        if zone is not None:
+            return min(free, key=lambda n: load[n.name], default=None)
         if not free:
             return None
         if service.spread == "pack":
@@ -235,3 +297,10 @@ class LabCluster:
                 mine[self.nodes[pod.node].zone] += 1
         zone_rank = {zone: i for i, zone in enumerate(self.zone_order)}
         return min(free, key=lambda n: (mine[n.zone], zone_rank[n.zone], load[n.name]))
+
+
+def _first_zones(service: LabService) -> list[str | None]:
+    """Where each first pod of ``service`` goes: its placement's zones, else as spread says."""
+    if service.placement is None:
+        return [None] * service.replicas
+    return [zone for zone, count in service.placement.items() for _ in range(count)]

@@ -23,20 +23,50 @@ class RunningService:
     port: int
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What a lab service answers now: the status, the body, and how long it takes."""
+
+    status: int
+    text: str
+    delay: float
+
+    @property
+    def hangs(self) -> bool:
+        """No answer at all: the request went to a pod whose node has no power."""
+        return self.status == NO_ANSWER.status
+
+
+NO_ANSWER = Answer(0, "", 3600.0)
+"""A request to a pod on a node without power: nothing comes back, the client times out."""
+
+
+def answer_of(cluster: LabCluster, service: LabService, method: str) -> Answer:
+    """The lab's rule: 200 while ``minReady`` endpoints are ready, slower as fewer answer.
+
+    Requests go to each endpoint in turn; one whose node lost power answers nothing.
+    """
+    if method not in ANSWERED_METHODS:
+        return Answer(405, "method not allowed\n", 0.0)
+    ready = cluster.ready_replicas(service)
+    if ready < service.min_ready:
+        return Answer(503, f"unavailable: {ready} of {service.replicas} ready\n", 0.0)
+    chosen = cluster.endpoint_for_next_request(service)
+    if chosen is None or chosen.dark:
+        return NO_ANSWER
+    # Fewer answering replicas carry the same load, so each answer takes longer.
+    return Answer(
+        200, "ok\n", service.latency * service.replicas / cluster.answering_replicas(service)
+    )
+
+
 def _handler(
     cluster: LabCluster, service: LabService
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def answer(request: web.Request) -> web.StreamResponse:
-        if request.method not in ANSWERED_METHODS:
-            return web.Response(status=405, text="method not allowed\n")
-        ready = cluster.ready_replicas(service)
-        if ready < service.min_ready:
-            return web.Response(
-                status=503, text=f"unavailable: {ready} of {service.replicas} ready\n"
-            )
-        # Fewer ready replicas carry the same load, so each answer takes longer.
-        await asyncio.sleep(service.latency * service.replicas / ready)
-        return web.Response(status=200, text="ok\n")
+        found = answer_of(cluster, service, request.method)
+        await asyncio.sleep(found.delay)  # one that hangs is cut by the client's timeout
+        return web.Response(status=found.status or 504, text=found.text)
 
     return answer
 

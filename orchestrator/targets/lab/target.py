@@ -21,22 +21,30 @@ class LabKind:
 
     def prepare(self, where: Where) -> ClusterOpener:
         """Load the drill's lab (``--lab`` or ``spec.lab``), checked against the drill."""
-        if where.drill is None or where.drill_path is None or where.state_dir is None:
-            raise InvalidInputError(
-                [Problem("--target", None, None, "", "the lab target needs a drill with a lab")]
-            )
-        given = where.setting(LAB)
-        if isinstance(given, Lab):  # one a caller already holds, as a Chaos Toolkit export carries
-            check_fits_lab(where.drill_path, where.drill, given)
-            lab = given
-        else:
-            lab = lab_for(where.drill_path, where.drill, Path(given) if given else None)
-        lock_dir = where.state_dir / "locks"
+        lab, state = lab_of(where)
+        lock_dir = state / "locks"
 
         async def opener(*, serve: bool = True) -> ClusterPort:
             return await open_lab(lab, lock_dir=lock_dir, serve=serve)
 
         return opener
+
+
+def lab_of(where: Where) -> tuple[Lab, Path]:
+    """The lab ``where`` names, checked against its drill, and the state directory.
+
+    ``--lab``, a Lab a caller already loaded, or the drill's ``spec.lab``.
+    """
+    if where.drill is None or where.drill_path is None or where.state_dir is None:
+        raise InvalidInputError(
+            [Problem("--target", None, None, "", "the lab target needs a drill with a lab")]
+        )
+    given = where.setting(LAB)
+    if isinstance(given, Lab):  # one a caller already holds, as a Chaos Toolkit export carries
+        check_fits_lab(where.drill_path, where.drill, given)
+        return given, where.state_dir
+    lab = lab_for(where.drill_path, where.drill, Path(given) if given else None)
+    return lab, where.state_dir
 
 
 TARGET = LabKind()

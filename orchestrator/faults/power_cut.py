@@ -1,0 +1,31 @@
+"""``power-cut``: what a real power cut does, for ``plan --simulate --as power-cut`` only.
+
+The zone's nodes stop answering. Nothing else is done to them: what follows is the cluster's
+own doing, which the simulated lab plays out (endpoints kept for the node grace period, pods
+evicted after their unreachable toleration, StatefulSet pods Terminating until the
+out-of-service taint). The taint is how the simulation is told; no drill file can name it.
+"""
+
+from __future__ import annotations
+
+from orchestrator.drill.model import FaultMode
+from orchestrator.faults.base import FaultContext, FaultReport, Mode, ResolvedZone, send
+from orchestrator.targets.port import POWER_CUT_TAINT, AddTaint
+
+
+async def _cut(context: FaultContext, zone: ResolvedZone, report: FaultReport) -> None:
+    del report  # no pod is touched: the cluster does the rest
+    cut = [AddTaint(node=n.name, taint=POWER_CUT_TAINT) for n in zone.nodes]
+    await send(
+        context, [c for c, n in zip(cut, zone.nodes, strict=True) if c.taint not in n.taints]
+    )
+
+
+MODE = Mode(
+    name=FaultMode.POWER_CUT,
+    lose=_cut,
+    displaces=True,
+    evicts=False,
+    verb="",
+    severity=3,
+)

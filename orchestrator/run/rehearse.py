@@ -1,0 +1,162 @@
+"""Rehearsal before the drill (spec §8): the drill as a real power cut, and every zone in turn.
+
+``power-loss`` deletes the lost pods at once, so their replacements start at once. A real cut
+does not: the nodes just stop answering, and the cluster takes its node grace period and each
+pod's unreachable toleration before anything is replaced (never, for a StatefulSet, without the
+out-of-service taint). ``as_power_cut`` turns a drill into that cut; ``warnings`` says which
+workloads a real cut keeps down far longer than the drill shows, and which setting to change.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from orchestrator.drill import Drill
+from orchestrator.drill.http import HttpProbe
+from orchestrator.drill.lab import LabService
+from orchestrator.drill.model import FaultMode, Step
+from orchestrator.drill.probe import ProbeBase
+from orchestrator.results import numbers
+from orchestrator.results.document import ResultDoc, RtoDoc
+from orchestrator.run.simulate import Rehearsal
+
+STATEFUL = "StatefulSet"
+SETTLE_PERIODS = 2
+"""Probe periods the phase runs past the last replacement's startup, to see it answer."""
+
+
+def as_power_cut(rehearsal: Rehearsal) -> Drill:
+    """The drill's zones lost to a real power cut: power stays off, nothing stops it early.
+
+    A cut lasts hours, so the drill's restore steps are not taken and its guardrails do not
+    abort it; the phase lasts until the last lost pod could be back, or the drill's own length.
+    """
+    drill = rehearsal.drill
+    lost = [s for s in drill.spec.steps if s.is_lose]
+    steps = [Step.model_construct(at=s.at, lose=s.zone, mode=FaultMode.POWER_CUT) for s in lost]
+    back = (
+        max(s.at for s in lost) + _longest_recovery(rehearsal) + SETTLE_PERIODS * _every(rehearsal)
+    )
+    spec = drill.spec.model_copy(
+        update={"steps": steps, "duration": max(drill.spec.duration, back), "stop_if": []}
+    )
+    return drill.model_copy(update={"spec": spec})
+
+
+def _longest_recovery(rehearsal: Rehearsal) -> float:
+    """Seconds from a cut to the last replacement ready, for pods that are ever replaced."""
+    lab, grace = rehearsal.lab, rehearsal.lab.grace(rehearsal.node_grace)
+    replaced = [
+        (s, _replaced_after(s, grace, rehearsal.out_of_service_after)) for s in lab.spec.services
+    ]
+    times = [after + s.reschedule + s.startup for s, after in replaced if math.isfinite(after)]
+    return max(times, default=grace)  # pods never replaced (a StatefulSet) show as never back
+
+
+def _replaced_after(service: LabService, grace: float, out_of_service: float | None) -> float:
+    """Seconds from a cut to the replacement of ``service``'s lost pods (inf: never)."""
+    evicted = (
+        float("inf") if service.workload == STATEFUL else grace + service.unreachable_toleration
+    )
+    return min(evicted, out_of_service if out_of_service is not None else float("inf"))
+
+
+def zone_drills(drill: Drill) -> dict[str, Drill]:
+    """The drill once per zone: that zone lost alone, in the drill's first mode and times."""
+    first = next(s for s in drill.spec.steps if s.is_lose)
+    back = next((s for s in drill.spec.steps if not s.is_lose and s.zone == first.zone), None)
+    variants = {}
+    for zone in drill.spec.zones:
+        steps = [Step.model_construct(at=first.at, lose=zone, mode=first.fault_mode)]
+        if back is not None:
+            steps.append(Step.model_construct(at=back.at, restore=zone))
+        spec = drill.spec.model_copy(update={"steps": steps})
+        variants[zone] = drill.model_copy(update={"spec": spec})
+    return variants
+
+
+@dataclass(frozen=True)
+class Outage:
+    """One probe's predicted recovery, drilled and as a power cut, in seconds (None: never)."""
+
+    probe: str
+    drilled: float | None
+    cut: float | None
+    target: float | None
+
+
+def outages(drilled: ResultDoc, cut: ResultDoc) -> list[Outage]:
+    """Each probe's worst RTO in both predictions, with its RTO target."""
+    targets = {t.probe: t.rto for t in drilled.drill_spec.spec.targets}
+    found = {p.name: p for p in cut.probes}
+    return [
+        Outage(p.name, _worst(p.rto), _worst(found[p.name].rto), targets.get(p.name))
+        for p in drilled.probes
+        if p.name in found
+    ]
+
+
+def _service_of(probe: ProbeBase) -> tuple[str, str] | None:
+    """The lab service a probe asks, if it asks one by name."""
+    if isinstance(probe, HttpProbe) and probe.http.service is not None:
+        return (probe.http.service.namespace, probe.http.service.name)
+    return None
+
+
+def _worst(rtos: list[RtoDoc]) -> float | None:
+    seconds = [r.seconds for r in rtos]
+    if None in seconds:
+        return None
+    return max((s for s in seconds if s is not None), default=0.0)
+
+
+def warnings(rehearsal: Rehearsal, drilled: ResultDoc, cut: ResultDoc) -> Iterator[str]:
+    """What a real cut does that the drill does not, per workload, with the setting to change.
+
+    A probe warns when its RTO as a cut exceeds the drilled one by more than its RTO target.
+    """
+    services = {p.name: _service_of(p) for p in rehearsal.drill.spec.probes}
+    for outage in outages(drilled, cut):
+        longer = _longer_by(outage)
+        service = services.get(outage.probe)
+        if longer is None or service is None or longer <= (outage.target or 0.0):
+            continue
+        found = next(s for s in rehearsal.lab.spec.services if (s.namespace, s.name) == service)
+        yield _why(found, outage, rehearsal)
+
+
+def _longer_by(outage: Outage) -> float | None:
+    """How much longer the cut keeps the probe down; inf when it never comes back."""
+    if outage.cut is None:
+        return None if outage.drilled is None else float("inf")
+    return outage.cut - (outage.drilled or 0.0)
+
+
+def _why(service: LabService, outage: Outage, rehearsal: Rehearsal) -> str:
+    name, grace = service.name, rehearsal.lab.grace(rehearsal.node_grace)
+    drilled = "never back" if outage.drilled is None else numbers.rto(outage.drilled)
+    if service.workload == STATEFUL and rehearsal.out_of_service_after is None:
+        return (
+            f"{name} is a StatefulSet: after a real cut its pods stay Terminating until the "
+            "node.kubernetes.io/out-of-service taint (--out-of-service-after shows when an "
+            "operator applies it)"
+        )
+    if outage.cut is not None and outage.cut <= grace + SETTLE_PERIODS * _every(rehearsal):
+        return (
+            f"{name}: after a real cut, requests to its pods in the lost zone get no answer "
+            f"until the nodes are marked unreachable, about {numbers.rto(outage.cut)} against "
+            f"{drilled} in the drill (node monitor grace {numbers.rto(grace)}); retry on "
+            "another endpoint, or shorten the grace period"
+        )
+    down = "never comes back" if outage.cut is None else f"is down about {numbers.rto(outage.cut)}"
+    return (
+        f"{name} tolerates unreachable for {numbers.rto(service.unreachable_toleration)}: after "
+        f"a real cut it {down}, against {drilled} in the drill; set tolerationSeconds of "
+        "node.kubernetes.io/unreachable lower"
+    )
+
+
+def _every(rehearsal: Rehearsal) -> float:
+    return max(p.every for p in rehearsal.drill.spec.probes)

@@ -1,0 +1,88 @@
+"""A drill predicted: the whole engine run on the ``sim`` target, in virtual time.
+
+Nothing is copied from the engine: the same preflight, phases, probe grids, steps, restore and
+scoring run against the drill's lab, whose services are answered in process. The caller runs
+``predict`` on an event loop whose clock jumps to the next thing due (``looptime``), so minutes
+of drill take a fraction of a second and no clock but the loop's is read. Journals and the run
+folder go to a scratch directory that is gone afterwards; nothing is recorded in the history.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestrator.drill import Drill, Lab
+from orchestrator.drill.picks import ZonePicks
+from orchestrator.probes.samples import Sample
+from orchestrator.results.document import ResultDoc
+from orchestrator.results.result import StepRecord
+from orchestrator.run.engine import DrillRun, RunSettings
+from orchestrator.run.preflight import Plan
+from orchestrator.targets.registry import Where, prepare_cluster
+
+SIM = "sim"
+"""The target a prediction runs on (``orchestrator.targets.lab.sim``)."""
+
+
+class Unwatched:
+    """A run nobody watches: a prediction prints only its result."""
+
+    def planned(self, plan: Plan) -> None:
+        """Nothing to show."""
+
+    def phase(self, name: str, *, until: float | None) -> None:
+        """Nothing to show."""
+
+    def step(self, record: StepRecord) -> None:
+        """Nothing to show."""
+
+    def sample(self, sample: Sample) -> None:
+        """Nothing to show."""
+
+    def note(self, message: str) -> None:
+        """Nothing to show."""
+
+
+@dataclass(frozen=True)
+class Rehearsal:
+    """What a prediction runs: the drill (its zones picked), its file, and its lab."""
+
+    drill: Drill
+    drill_path: Path
+    lab: Lab
+    picks: ZonePicks = field(default_factory=ZonePicks)
+    node_grace: float | None = None
+    """--node-grace: instead of the lab's nodeGrace (a power cut's endpoints stay that long)."""
+    out_of_service_after: float | None = None
+    """--out-of-service-after: when an operator applies the out-of-service taint after a cut."""
+
+    def settings(self) -> dict[str, Any]:
+        """What the sim target reads: the lab itself, and the power cut's rules."""
+        return {
+            "lab": self.lab,
+            "node_grace": self.node_grace,
+            "out_of_service_after": self.out_of_service_after,
+        }
+
+
+async def predict(rehearsal: Rehearsal, drill: Drill | None = None) -> ResultDoc:
+    """The result ``drill`` (default: the rehearsal's) would have on the lab: ``predicted``."""
+    drill = drill or rehearsal.drill
+    settings, drill_path, picks = rehearsal.settings(), rehearsal.drill_path, rehearsal.picks
+    with tempfile.TemporaryDirectory(prefix="zonedrill-predict-") as scratch:
+        where = Where(settings, state_dir=Path(scratch), drill=drill, drill_path=drill_path)
+        port = await prepare_cluster(SIM, where)(serve=False)
+        run_id = f"predicted-{drill.metadata.name}"
+        run_settings = RunSettings(
+            run_id=run_id, out_dir=Path(scratch) / run_id, state_dir=Path(scratch), picks=picks
+        )
+        try:
+            outcome = await DrillRun(
+                drill=drill, port=port, settings=run_settings, observer=Unwatched()
+            ).execute()
+        finally:
+            await port.close()
+    return outcome.document.model_copy(update={"predicted": True})

@@ -1,0 +1,77 @@
+"""A lab zone's power cut, as Kubernetes lives through it (spec §8, ``--as power-cut``).
+
+The nodes stop answering. Their pods keep their endpoints until the node controller marks the
+nodes unreachable, after the node monitor grace period, so requests spread over every endpoint
+fail on the lost ones (no answer: the client times out). Each pod is evicted when its
+``node.kubernetes.io/unreachable`` toleration runs out, and its controller replaces it; the
+evicted pod stays Terminating on the dead node. A StatefulSet does not replace a pod that is
+not gone, so its pods stay down until the out-of-service taint force-deletes them (when an
+operator applies it, ``outOfServiceAfter`` from the cut). Power back, the pods still on the
+nodes start again, and the Terminating ones are removed.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from orchestrator.targets.lab.cluster import LabCluster, LabNode, LabPod
+
+STATEFUL = "StatefulSet"
+
+
+@dataclass(frozen=True)
+class CutRules:
+    """How the cluster the lab stands for lives through a power cut."""
+
+    node_grace: float
+    out_of_service_after: float | None = None
+    """Seconds from the cut to the out-of-service taint; None: nobody applies it."""
+
+
+class PowerCuts:
+    """Plays out power cuts on one lab cluster, on its loop's clock."""
+
+    def __init__(self, cluster: LabCluster, rules: CutRules) -> None:
+        self._cluster, self.rules = cluster, rules
+
+    def cut(self, node: LabNode) -> None:
+        """The node's power goes off now."""
+        now = self._cluster.now()
+        node.dark_since = now
+        unreachable = now + self.rules.node_grace
+        for pod in self._cluster.pods_on(node.name):
+            pod.dark, pod.endpoint_until = True, unreachable
+            if pod.service.workload != STATEFUL:
+                when = unreachable + pod.service.unreachable_toleration
+                self._cluster.at(when, functools.partial(self._evict, pod))
+        self._cluster.at(unreachable, lambda: None)  # the endpoints go: tell the listeners
+        if self.rules.out_of_service_after is not None:
+            when = now + self.rules.out_of_service_after
+            self._cluster.at(when, lambda: self._out_of_service(node, since=now))
+
+    def restore(self, node: LabNode) -> None:
+        """Power is back: pods still there start again; Terminating ones are removed."""
+        node.dark_since = None
+        ready_at = self._cluster.now()
+        for pod in self._cluster.pods_on(node.name):
+            if pod.terminating:
+                del self._cluster.pods[pod.ref]
+                continue
+            pod.dark, pod.endpoint_until = False, None
+            pod.ready_at = ready_at + pod.service.startup
+            self._cluster.at(pod.ready_at, lambda: None)
+
+    def _evict(self, pod: LabPod) -> None:
+        if pod.dark and not pod.terminating and pod.ref in self._cluster.pods:
+            pod.terminating = True
+            self._cluster.replace(pod)
+
+    def _out_of_service(self, node: LabNode, *, since: float) -> None:
+        """The taint force-deletes every pod of the node, StatefulSets' too."""
+        if node.dark_since != since:  # power came back (or was cut again) meanwhile
+            return
+        for pod in self._cluster.pods_on(node.name):
+            self._cluster.delete_pod(pod.ref)

@@ -1,0 +1,194 @@
+"""Rehearsal before the drill (spec §8): placement, a real power cut on the lab, predictions.
+
+The lab's power cut is checked on fake loop time; the predictions through the CLI, in virtual
+time, against the lab's own rules worked out by hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator.drill.lab import LabService
+from orchestrator.targets.lab.cluster import LabCluster
+from orchestrator.targets.lab.power import CutRules
+from orchestrator.targets.lab.server import answer_of
+from orchestrator.targets.port import POWER_CUT_TAINT
+from tests.support import REPO, ZONEDRILL, cli_env
+from tests.test_lab import make_lab, svc, zones_of
+
+FLAGSHIP = REPO / "drills" / "pangyo-battery-fire.yaml"
+
+
+def cut(cluster: LabCluster, zone: str) -> None:
+    """The zone's power goes off, as the power-cut mode's taint tells the lab."""
+    for node in [n for n in cluster.nodes.values() if n.zone == zone]:
+        cluster.add_taint(node.name, POWER_CUT_TAINT, run_id="r")
+
+
+def statuses(cluster: LabCluster, service: LabService, count: int = 4) -> list[int]:
+    """What ``count`` requests in turn get: a status, or 0 for no answer."""
+    return [answer_of(cluster, service, "GET").status for _ in range(count)]
+
+
+@pytest.mark.looptime
+async def test_placement_puts_the_first_pods_where_it_says() -> None:
+    """placement {a: 3, b: 1} overrides spread: zones for the first pods only."""
+    lab = make_lab([svc(spread="zones", placement={"a": 3, "b": 1})])
+    assert zones_of(LabCluster(lab, loop=asyncio.get_running_loop())) == ["a", "a", "a", "b"]
+
+
+@pytest.mark.looptime
+async def test_a_power_cut_keeps_endpoints_for_the_grace_then_evicts_after_the_toleration() -> None:
+    """Half the pods dark: every other request unanswered until the grace, then evicted.
+
+    After the grace (10 s) the live half answers; the dark pods are evicted at grace +
+    toleration (10 + 20 s) and their replacements ready reschedule + startup (2 + 5 s) later.
+    """
+    lab = make_lab([svc(unreachableToleration="20s", placement={"a": 2, "b": 2})])
+    cluster = LabCluster(lab, loop=asyncio.get_running_loop(), cuts=CutRules(10.0))
+    service = cluster.services["default/api"]
+    cut(cluster, "a")
+    assert sorted(statuses(cluster, service)) == [0, 0, 200, 200]
+    await asyncio.sleep(10.1)
+    assert statuses(cluster, service) == [200] * 4
+    assert cluster.ready_replicas(service) == 2
+    await asyncio.sleep(20 + 2 + 5 - 0.2)
+    assert cluster.ready_replicas(service) == 2  # replacements not ready yet
+    await asyncio.sleep(0.2)
+    assert cluster.ready_replicas(service) == 4
+    assert sum(p.terminating for p in cluster.pods.values()) == 2  # left on the dead nodes
+
+
+@pytest.mark.looptime
+async def test_a_stateful_set_stays_down_until_the_out_of_service_taint() -> None:
+    """Without the taint its dark pods are never replaced; with it at 60 s, 60 + 2 + 5 s."""
+    for rules, back in ((CutRules(10.0), None), (CutRules(10.0, 60.0), 67.0)):
+        lab = make_lab([svc(workload="StatefulSet", spread="pack", minReady=1)])
+        cluster = LabCluster(lab, loop=asyncio.get_running_loop(), cuts=rules)
+        service = cluster.services["default/api"]
+        start = asyncio.get_running_loop().time()
+        cut(cluster, "a")
+        await asyncio.sleep(10.1)
+        assert statuses(cluster, service) == [503] * 4
+        await asyncio.sleep(400)
+        ready = cluster.ready_replicas(service)
+        assert ready == (0 if back is None else 4), (rules, ready)
+        assert back is None or asyncio.get_running_loop().time() - start > back
+
+
+@pytest.mark.looptime
+async def test_power_back_restarts_the_pods_still_there() -> None:
+    """Power back before the eviction: the same pods are ready again a startup later."""
+    cluster = LabCluster(make_lab([svc(spread="pack")]), loop=asyncio.get_running_loop())
+    service = cluster.services["default/api"]
+    cut(cluster, "a")
+    await asyncio.sleep(60)
+    assert cluster.ready_replicas(service) == 0
+    for node in [n for n in cluster.nodes.values() if n.zone == "a"]:
+        cluster.remove_taint(node.name, POWER_CUT_TAINT, run_id="r")
+    await asyncio.sleep(5.1)
+    assert cluster.ready_replicas(service) == 4
+    assert zones_of(cluster) == ["a"] * 4
+
+
+def plan(tmp_path: Path, drill: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """zonedrill plan DRILL ARGS."""
+    return subprocess.run(
+        [*ZONEDRILL, "plan", str(drill), *args],
+        capture_output=True, text=True, env=cli_env(tmp_path / "state"), timeout=120, check=False,
+    )  # fmt: skip
+
+
+def rtos(document: dict[str, Any]) -> dict[str, float | None]:
+    """Each probe's first RTO in seconds."""
+    return {p["name"]: p["rto"][0]["seconds"] for p in document["probes"]}
+
+
+def test_the_flagship_as_a_power_cut_is_down_for_grace_toleration_and_restart(
+    tmp_path: Path,
+) -> None:
+    """talk-api, all in pangyo: 50 s grace + 300 s toleration + 2 s + 8 s, within a period.
+
+    The warning names the workload and the setting. The drill itself shows 10 s.
+    """
+    done = plan(tmp_path, FLAGSHIP, "--simulate", "--as", "power-cut", "-o", "json")
+    assert done.returncode == 0, done.stderr
+    cut_result = json.loads(done.stdout)
+    assert cut_result["predicted"] is True
+    assert cut_result["steps"][0]["mode"] == "power-cut"
+    assert rtos(cut_result)["talk-api"] == pytest.approx(360.0, abs=0.25)
+    assert "talk-api tolerates unreachable for 5m: after a real cut it is down about 6m" in (
+        done.stderr
+    )
+    assert "set tolerationSeconds" in done.stderr
+    drilled = plan(tmp_path, FLAGSHIP, "--simulate", "-o", "json")
+    assert rtos(json.loads(drilled.stdout))["talk-api"] == pytest.approx(10.0, abs=0.25)
+
+
+def flagship_with(tmp_path: Path, talk_api: str) -> Path:
+    """The flagship next to a copy of its lab whose talk-api has one more line."""
+    labs = tmp_path / "labs"
+    labs.mkdir()
+    lab = (REPO / "drills" / "labs" / "pangyo.yaml").read_text()
+    line = "      startup: 8s\n"
+    (labs / "pangyo.yaml").write_text(lab.replace(line, f"{line}      {talk_api}\n", 1))
+    drill = tmp_path / "fire.yaml"
+    drill.write_text(FLAGSHIP.read_text())
+    return drill
+
+
+def test_a_shorter_grace_and_toleration_are_what_the_cut_takes(tmp_path: Path) -> None:
+    """--node-grace 10s on a lab whose talk-api tolerates 30s: 10 + 30 + 2 + 8 s."""
+    drill = flagship_with(tmp_path, "unreachableToleration: 30s")
+    done = plan(tmp_path, drill, "--as", "power-cut", "--node-grace", "10s", "-o", "json")
+    assert done.returncode == 0, done.stderr
+    assert rtos(json.loads(done.stdout))["talk-api"] == pytest.approx(50.0, abs=0.25)
+
+
+def test_a_stateful_set_is_named_and_comes_back_only_with_the_taint(tmp_path: Path) -> None:
+    """talk-api as a StatefulSet: never back after a cut, and the warning says why.
+
+    With --out-of-service-after 2m, it is back 2m + 2 s + 8 s after the cut.
+    """
+    drill = flagship_with(tmp_path, "workload: StatefulSet")
+    never = plan(tmp_path, drill, "--as", "power-cut", "-o", "json")
+    assert rtos(json.loads(never.stdout))["talk-api"] is None
+    assert "talk-api is a StatefulSet: after a real cut its pods stay Terminating" in never.stderr
+    back = plan(tmp_path, drill, "--as", "power-cut", "--out-of-service-after", "2m", "-o", "json")
+    assert rtos(json.loads(back.stdout))["talk-api"] == pytest.approx(130.0, abs=0.25)
+
+
+def test_the_zone_risk_map_lists_every_zone_worst_first(tmp_path: Path) -> None:
+    """--each-zone: one row per zone and probe, both ways, sorted by the cut's RTO."""
+    done = plan(tmp_path, FLAGSHIP, "--each-zone", "-o", "json")
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    rows = document["rows"]
+    assert document["kind"] == "ZoneRiskMap"
+    assert {(r["zone"], r["probe"]) for r in rows} == {
+        (z, p) for z in ("pangyo", "ansan", "gasan") for p in ("talk-api", "auth-api")
+    }
+    worst = rows[0]
+    assert (worst["zone"], worst["probe"], worst["powerCutOutcome"]) == (
+        "pangyo",
+        "talk-api",
+        "failed",
+    )
+    cut = [r["powerCutRtoSeconds"] for r in rows]
+    assert cut == sorted(cut, reverse=True)
+
+
+def test_the_sim_target_runs_in_virtual_time_only(tmp_path: Path) -> None:
+    """zonedrill run --target sim is refused, saying what to use."""
+    done = subprocess.run(
+        [*ZONEDRILL, "run", str(FLAGSHIP), "--target", "sim"],
+        capture_output=True, text=True, env=cli_env(tmp_path / "state"), timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "the sim target runs in virtual time only: use zonedrill plan --simulate" in done.stderr
