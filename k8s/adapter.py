@@ -28,6 +28,7 @@ from orchestrator.targets.port import (
     DeletePod,
     DisruptionBudget,
     EvictPod,
+    LabelSelector,
     LockHold,
     Mark,
     NodeInfo,
@@ -144,6 +145,22 @@ class KubeTarget:
             what="poddisruptionbudgets",
         )
         return [shapes.disruption_budget(pdb) for pdb in listing.items]
+
+    async def service_selector(self, *, ref: ServiceRef) -> LabelSelector:
+        """The Service's selector, for a snapshot."""
+        service = await self.api.call(
+            self.api.core.read_namespaced_service,
+            ref.name,
+            ref.namespace,
+            verb="get",
+            what=f'services "{ref.namespace}/{ref.name}"',
+        )
+        return LabelSelector(match_labels=dict(service.spec.selector or {}))
+
+    async def server_version(self) -> tuple[int, int]:
+        """The API server's (major, minor), from /version ("1", "32+" reads as 32)."""
+        info = await self.api.call(self.api.version.get_code, verb="get", what="version")
+        return int(info.major.rstrip("+")), int(info.minor.rstrip("+"))
 
     async def apply(self, change: Change, *, run_id: str) -> None:
         """Carry out one change; node changes are marked with ``run_id`` and leave an Event."""

@@ -78,6 +78,7 @@ class KubeApi:
         self.core: Any = client.CoreV1Api(api_client)
         self.coordination: Any = client.CoordinationV1Api(api_client)
         self.policy: Any = client.PolicyV1Api(api_client)
+        self.version: Any = client.VersionApi(api_client)
         self._budget = RateBudget(qps=settings.qps, burst=settings.burst)
         self._pool = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="kube")
         self._watches = ThreadPoolExecutor(

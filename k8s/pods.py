@@ -18,6 +18,7 @@ from k8s.api import KubeApi
 from orchestrator.targets.port import PodInfo, PodRef
 
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
+UNREACHABLE = "node.kubernetes.io/unreachable"
 
 
 def _workload(pod: Any) -> str | None:
@@ -29,6 +30,45 @@ def _workload(pod: Any) -> str | None:
     if owner.kind == "ReplicaSet" and template_hash and owner.name.endswith(f"-{template_hash}"):
         return f"{namespace}/{owner.name[: -len(template_hash) - 1]}"
     return f"{namespace}/{owner.name}"
+
+
+def _workload_kind(pod: Any) -> str | None:
+    """What recreates the pod: a ReplicaSet named after its pod template is a Deployment's."""
+    owners = [o for o in (pod.metadata.owner_references or []) if o.controller]
+    if not owners:
+        return None
+    template_hash = (pod.metadata.labels or {}).get("pod-template-hash")
+    owner = owners[0]
+    if owner.kind == "ReplicaSet" and template_hash and owner.name.endswith(f"-{template_hash}"):
+        return "Deployment"
+    return str(owner.kind)
+
+
+def _unreachable_toleration(pod: Any) -> float | None:
+    """Seconds the pod stays on an unreachable node: 0 without a toleration, None for ever.
+
+    As the taint manager reads them: the shortest of the matching tolerations' seconds.
+    """
+    matching = [t for t in pod.spec.tolerations or [] if _tolerates_unreachable(t)]
+    if not matching:
+        return 0.0
+    seconds = [t.toleration_seconds for t in matching if t.toleration_seconds is not None]
+    return float(max(min(seconds), 0)) if seconds else None
+
+
+def _tolerates_unreachable(toleration: Any) -> bool:
+    key = toleration.key == UNREACHABLE or (not toleration.key and toleration.operator == "Exists")
+    value = toleration.operator == "Exists" or not toleration.value
+    return key and value and toleration.effect in (None, "", "NoExecute")
+
+
+def _startup(conditions: list[Any]) -> float | None:
+    """PodScheduled to Ready by the pod's own condition times (1 s resolution)."""
+    times = {c.type: c.last_transition_time for c in conditions if c.status == "True"}
+    scheduled, ready = times.get("PodScheduled"), times.get("Ready")
+    if scheduled is None or ready is None or ready < scheduled:
+        return None
+    return float((ready - scheduled).total_seconds())
 
 
 def pod_info(pod: Any) -> PodInfo:
@@ -46,6 +86,9 @@ def pod_info(pod: Any) -> PodInfo:
         labels=dict(pod.metadata.labels or {}),
         requests=shapes.pod_requests(pod.spec),
         spread=shapes.spread_constraints(pod.spec),
+        workload_kind=_workload_kind(pod),
+        unreachable_toleration=_unreachable_toleration(pod),
+        startup=_startup(conditions or []),
     )
 
 

@@ -77,4 +77,6 @@ def disruption_budget(pdb: Any) -> DisruptionBudget:
         name=pdb.metadata.name,
         selector=label_selector(pdb.spec.selector),
         disruptions_allowed=int(status.disruptions_allowed or 0) if status else 0,
+        min_available=pdb.spec.min_available,
+        max_unavailable=pdb.spec.max_unavailable,
     )

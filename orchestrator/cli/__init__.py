@@ -13,7 +13,17 @@ from click.shell_completion import get_completion_class
 from rich.console import Console
 
 from orchestrator import __version__
-from orchestrator.cli import ctk, gameday, gate, plan, results, rollback, schedule, verify
+from orchestrator.cli import (
+    ctk,
+    gameday,
+    gate,
+    plan,
+    results,
+    rollback,
+    schedule,
+    snapshot,
+    verify,
+)
 from orchestrator.cli.common import (
     DATA_OUTPUT_OPTION,
     HISTORY_OPTION,
@@ -317,6 +327,7 @@ def _refused(exc: click.ClickException) -> int:
 
 for command in (
     plan.plan,
+    snapshot.snapshot,
     gameday.gameday,
     ctk.export,
     ctk.import_,

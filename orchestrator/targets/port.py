@@ -108,6 +108,9 @@ class DisruptionBudget:
     name: str
     selector: LabelSelector
     disruptions_allowed: int
+    min_available: int | str | None = None
+    """As written: a count or a percentage ("50%"), or None."""
+    max_unavailable: int | str | None = None
 
     def __str__(self) -> str:
         return f"{self.namespace}/{self.name}"
@@ -162,6 +165,12 @@ class PodInfo:
     labels: Mapping[str, str] = field(default_factory=dict)
     requests: Resources = Resources()
     spread: tuple[SpreadConstraint, ...] = ()
+    workload_kind: str | None = None
+    """Deployment, StatefulSet, ReplicaSet, DaemonSet...: what recreates it (a snapshot's)."""
+    unreachable_toleration: float | None = 0.0
+    """Seconds it tolerates node.kubernetes.io/unreachable (NoExecute); None: for ever."""
+    startup: float | None = None
+    """Seconds from PodScheduled to Ready by its own conditions (whole seconds), when ready."""
 
     @property
     def evictable(self) -> bool:
@@ -381,4 +390,17 @@ class ResultsStore(Protocol):
 
     async def close(self) -> None:
         """Release connections."""
+        ...
+
+
+@runtime_checkable
+class Snapshots(Protocol):
+    """A cluster a snapshot can read (``zonedrill snapshot``): the kube target's port."""
+
+    async def service_selector(self, *, ref: ServiceRef) -> LabelSelector:
+        """The labels of the pods behind a Service."""
+        ...
+
+    async def server_version(self) -> tuple[int, int]:
+        """The API server's Kubernetes version, (major, minor)."""
         ...
