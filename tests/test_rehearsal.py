@@ -192,3 +192,78 @@ def test_the_sim_target_runs_in_virtual_time_only(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 2, done.stderr
     assert "the sim target runs in virtual time only: use zonedrill plan --simulate" in done.stderr
+
+
+def test_a_prediction_is_refused_as_a_run_by_its_target_too(tmp_path: Path) -> None:
+    """A predicted result with its flag cleared is still refused: only predictions run on sim."""
+    done = plan(tmp_path, FLAGSHIP, "--simulate", "-o", "json")
+    document = json.loads(done.stdout) | {"predicted": False}
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "result.json").write_text(json.dumps(document))
+    for command in (["verify"], ["gate"], ["report"]):
+        refused = subprocess.run(
+            [*ZONEDRILL, *command, str(tmp_path / "run")],
+            capture_output=True, text=True, env=cli_env(tmp_path / "state"), timeout=60,
+            check=False,
+        )  # fmt: skip
+        assert refused.returncode == 2, (command, refused.stdout)
+        assert "a prediction of zonedrill plan --simulate, not a run" in refused.stderr
+
+
+def test_warnings_name_the_cause_the_lab_gives(tmp_path: Path) -> None:
+    """No toleration: the grace and a restart, never "tolerates for no outage".
+
+    A drill that never sees its probe back (aborted by its guardrail) gets no warning.
+    """
+    drill = flagship_with(tmp_path, "unreachableToleration: 0s")
+    done = plan(tmp_path, drill, "--simulate")
+    assert "talk-api: after a real cut it is down about 1m" in done.stderr
+    assert "the node monitor grace (50s), then rescheduling and startup" in done.stderr
+    assert "no outage" not in done.stderr.split("talk-api", 1)[1].split("\n")[0]
+    aborted = plan(tmp_path, REPO / "drills" / "pangyo-guardrail-abort.yaml", "--simulate")
+    assert "talk-api" not in aborted.stderr
+
+
+def test_plain_plan_leaves_a_long_cut_to_simulate(tmp_path: Path) -> None:
+    """A toleration of two days: plan stays quick and says where the prediction is."""
+    drill = flagship_with(tmp_path, "unreachableToleration: 2d")
+    done = plan(tmp_path, drill)
+    assert done.returncode == 0, done.stderr
+    assert "a real power cut is not predicted here" in done.stderr
+    assert "plan --simulate --as power-cut predicts it" in done.stderr
+
+
+def test_each_zone_maps_the_zones_whose_loss_preflight_allows(tmp_path: Path) -> None:
+    """maxNodeFraction 0.3 of 8 nodes: pangyo and ansan (3 nodes) are refused, gasan is mapped."""
+    drill = tmp_path / "fire.yaml"
+    drill.write_text(
+        FLAGSHIP.read_text().replace("maxNodeFraction: 0.5", "maxNodeFraction: 0.3", 1)
+    )
+    (tmp_path / "labs").mkdir()
+    (tmp_path / "labs" / "pangyo.yaml").write_text(
+        (REPO / "drills" / "labs" / "pangyo.yaml").read_text()
+    )
+    done = plan(tmp_path, drill, "--each-zone", "-o", "json")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)["rows"]
+    refused = {r["zone"] for r in rows if r["outcome"] == "refused"}
+    assert refused == {"pangyo", "ansan"}
+    assert {r["zone"] for r in rows if r["outcome"] != "refused"} == {"gasan"}
+    assert rows[-1]["outcome"] == "refused"
+    assert "nodes" in rows[-1]["note"]
+
+
+@pytest.mark.looptime
+async def test_placed_services_are_never_crowded_out() -> None:
+    """A packed service listed first must not take the room a placement names."""
+    lab = make_lab(
+        [
+            svc(name="filler", replicas=3, spread="pack"),
+            svc(name="web", replicas=2, placement={"a": 2}),
+        ],
+        zones={"a": {"nodes": 1, "podsPerNode": 3}, "b": {"nodes": 1, "podsPerNode": 3}},
+    )
+    cluster = LabCluster(lab, loop=asyncio.get_running_loop())
+    web = [p for p in cluster.pods.values() if p.service.name == "web"]
+    assert [cluster.nodes[p.node].zone for p in web if p.node] == ["a", "a"]
+    assert all(p.node for p in cluster.pods.values())

@@ -110,7 +110,7 @@ def plan(
     try:
         drill, picks = pick_zones(load_drill(drill_file), seed)
         if rehearsing.simulate:
-            rehearsing.run(drill, drill_file, picks, settings, form)
+            rehearsing.run(drill, drill_file, picks, settings, form=form, target=target)
             return
     except InvalidInputError as exc:
         print_refusal(exc, drill_file, form)

@@ -11,10 +11,11 @@ refuse as a run.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+import click
 import looptime
 from rich.table import Table
 
@@ -22,15 +23,20 @@ from orchestrator.cli.common import duration_option, print_document, stderr
 from orchestrator.cli.outputs import DocumentOut, Form, Output
 from orchestrator.drill import Drill, lab_for
 from orchestrator.drill.picks import ZonePicks
+from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
 from orchestrator.outcomes import Outcome
 from orchestrator.results import numbers
 from orchestrator.results.document import ResultDoc
 from orchestrator.run.console import SafeConsole, render_summary, styled
-from orchestrator.run.rehearse import Outage, as_power_cut, outages, warnings, zone_drills
+from orchestrator.run.rehearse import as_power_cut, cut_recovery, outages, warnings, zone_drills
 from orchestrator.run.simulate import Rehearsal, predict
 
 T = TypeVar("T")
 POWER_CUT = "power-cut"
+REFUSED = "refused"
+PLAN_PREDICTS = 1800.0
+"""Seconds of virtual time plain plan follows to warn about a real cut (a second of CPU or so
+per ten minutes); longer drills and cuts are left to plan --simulate."""
 
 
 def in_virtual_time(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -90,6 +96,8 @@ class ZoneRiskOut(Output):
     outcome: str
     power_cut_rto_seconds: float | None
     power_cut_outcome: str
+    note: str = ""
+    """Why a zone's loss was refused (outcome "refused"): preflight's reason."""
 
 
 class RiskMapOut(DocumentOut):
@@ -103,17 +111,17 @@ class RiskMapOut(DocumentOut):
 @dataclass(frozen=True)
 class _Lost:
     zone: str
-    drilled: ResultDoc
-    cut: ResultDoc
+    drilled: ResultDoc | None
+    cut: ResultDoc | None
+    refused: str = ""
+    """Why preflight refused to lose this zone (its predictions are then None)."""
 
 
 def risk_map(rehearsal: Rehearsal, *, form: str) -> None:
     """Each zone lost alone, as drilled and as a power cut: the table a team reads first."""
     lost = in_virtual_time(lambda: _each_zone(rehearsal))
-    rows = sorted(
-        (_row(one, outage) for one in lost for outage in outages(one.drilled, one.cut)),
-        key=_worst_first,
-    )
+    probes = [p.name for p in rehearsal.drill.spec.probes]
+    rows = sorted((row for one in lost for row in _rows(one, probes)), key=_worst_first)
     document = RiskMapOut(drill=rehearsal.drill.metadata.name, rows=rows)
     if form != Form.TEXT:
         print_document(document, form)
@@ -121,6 +129,8 @@ def risk_map(rehearsal: Rehearsal, *, form: str) -> None:
     table = Table(title=f"zone risk map of {document.drill} (predicted)", title_justify="left")
     for column in ("zone", "probe", "RTO drilled", "outcome", "RTO power cut", "outcome"):
         table.add_column(column)
+    for zone, note in {r.zone: r.note for r in rows if r.note}.items():
+        stderr().print(styled(("warning:", "yellow"), f" zone {zone} not predicted: {note}"))
     for row in rows:
         table.add_row(
             row.zone,
@@ -135,28 +145,42 @@ def risk_map(rehearsal: Rehearsal, *, form: str) -> None:
 
 async def _each_zone(rehearsal: Rehearsal) -> list[_Lost]:
     found = []
-    for zone, drill in zone_drills(rehearsal.drill).items():
-        alone = Rehearsal(
-            drill,
-            rehearsal.drill_path,
-            rehearsal.lab,
-            rehearsal.picks,
-            rehearsal.node_grace,
-            rehearsal.out_of_service_after,
-        )
-        found.append(_Lost(zone, await predict(alone), await predict(alone, as_power_cut(alone))))
+    for zone, drill in zone_drills(rehearsal).items():
+        alone = replace(rehearsal, drill=drill)
+        try:
+            drilled, cut = await predict(alone), await predict(alone, as_power_cut(alone))
+        except ZonedrillError as exc:  # this zone's loss is refused: the others still map
+            found.append(_Lost(zone, None, None, refused=str(exc)))
+            continue
+        found.append(_Lost(zone, drilled, cut))
     return found
 
 
-def _row(lost: _Lost, outage: Outage) -> ZoneRiskOut:
-    return ZoneRiskOut(
-        zone=lost.zone,
-        probe=outage.probe,
-        rto_seconds=outage.drilled,
-        outcome=_probe_outcome(lost.drilled, outage.probe),
-        power_cut_rto_seconds=outage.cut,
-        power_cut_outcome=_probe_outcome(lost.cut, outage.probe),
-    )
+def _rows(lost: _Lost, probes: list[str]) -> list[ZoneRiskOut]:
+    if lost.drilled is None or lost.cut is None:
+        return [
+            ZoneRiskOut(
+                zone=lost.zone,
+                probe=probe,
+                rto_seconds=None,
+                outcome=REFUSED,
+                power_cut_rto_seconds=None,
+                power_cut_outcome=REFUSED,
+                note=lost.refused,
+            )
+            for probe in probes
+        ]
+    return [
+        ZoneRiskOut(
+            zone=lost.zone,
+            probe=outage.probe,
+            rto_seconds=outage.drilled,
+            outcome=_probe_outcome(lost.drilled, outage.probe),
+            power_cut_rto_seconds=outage.cut,
+            power_cut_outcome=_probe_outcome(lost.cut, outage.probe),
+        )
+        for outage in outages(lost.drilled, lost.cut)
+    ]
 
 
 def _probe_outcome(document: ResultDoc, probe: str) -> str:
@@ -167,11 +191,12 @@ def _probe_outcome(document: ResultDoc, probe: str) -> str:
     return str(Outcome.PASSED if all(c.passed for c in checks) else Outcome.FAILED)
 
 
-def _worst_first(row: ZoneRiskOut) -> tuple[float, float, str, str]:
+def _worst_first(row: ZoneRiskOut) -> tuple[bool, float, float, str, str]:
+    """Never back first, then the longest; refused zones, which predict nothing, last."""
     never = float("inf")
     cut = never if row.power_cut_rto_seconds is None else row.power_cut_rto_seconds
     drilled = never if row.rto_seconds is None else row.rto_seconds
-    return (-cut, -drilled, row.zone, row.probe)
+    return (row.outcome == REFUSED, -cut, -drilled, row.zone, row.probe)
 
 
 def _rto(seconds: float | None) -> str:
@@ -196,7 +221,9 @@ class Rehearsing:
             simulate=options.pop("simulate") or as_mode is not None or each_zone,
             as_mode=as_mode,
             each_zone=each_zone,
-            node_grace=_duration("--node-grace", options.pop("node_grace")),
+            node_grace=_positive(
+                "--node-grace", _duration("--node-grace", options.pop("node_grace"))
+            ),
             out_of_service_after=_duration(
                 "--out-of-service-after", options.pop("out_of_service_after")
             ),
@@ -213,19 +240,50 @@ class Rehearsing:
     def warn(
         self, drill: Drill, drill_file: Path, picks: ZonePicks, settings: dict[str, Any]
     ) -> None:
-        """Only the warnings: where a real cut differs from the drill by more than a target."""
+        """Only the warnings: where a real cut differs from the drill by more than a target.
+
+        Plain plan stays quick: a drill or a cut longer than PLAN_PREDICTS in virtual time is
+        left to plan --simulate, and plan says so.
+        """
         rehearsal = self.rehearsal(drill, drill_file, picks, settings)
+        spec = drill.spec
+        followed = max(spec.duration, cut_recovery(rehearsal)) + spec.baseline
+        if followed > PLAN_PREDICTS:
+            stderr().print(
+                styled(
+                    ("warning:", "yellow"),
+                    f" a real power cut is not predicted here ({numbers.seconds(followed)} of "
+                    "virtual time): plan --simulate --as power-cut predicts it",
+                )
+            )
+            return
         _warn(rehearsal, *in_virtual_time(lambda: _both(rehearsal)))
 
     def run(
-        self, drill: Drill, drill_file: Path, picks: ZonePicks, settings: dict[str, Any], form: str
+        self,
+        drill: Drill,
+        drill_file: Path,
+        picks: ZonePicks,
+        settings: dict[str, Any],
+        *,
+        form: str,
+        target: str | None,
     ) -> None:
         """Predict on the drill's lab and print it: the drill, the cut, or every zone."""
+        if target not in (None, "lab", "sim"):
+            message = "--simulate predicts on the drill's lab: give --lab FILE, not --target"
+            raise InvalidInputError([Problem("--target", None, None, "", message)])
         rehearsal = self.rehearsal(drill, drill_file, picks, settings)
         if self.each_zone:
             risk_map(rehearsal, form=form)
         else:
             simulate(rehearsal, as_mode=self.as_mode, form=form)
+
+
+def _positive(flag: str, seconds: float | None) -> float | None:
+    if seconds is not None and seconds <= 0:
+        raise click.BadParameter("expected a duration above 0s", param_hint=flag)
+    return seconds
 
 
 def _duration(flag: str, text: str | None) -> float | None:

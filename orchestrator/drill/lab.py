@@ -13,6 +13,8 @@ DEFAULT_UNREACHABLE_TOLERATION = 300.0
 DEFAULT_NODE_GRACE = 50.0
 """Seconds: the controller-manager's node monitor grace period from Kubernetes 1.32 (40 s
 before)."""
+STATEFUL_SET = "StatefulSet"
+"""The workload whose pods a power cut keeps down until the out-of-service taint."""
 POWER_ZONE_LABEL = "zonedrill.io/power-zone"
 TOPOLOGY_ZONE_LABEL = "topology.kubernetes.io/zone"
 

@@ -172,12 +172,15 @@ class HttpProbes:
     ) -> None:
         self._port, self._transport, self._service_urls = port, transport, service_urls
         self._clients: dict[str | None, ProbeClient] = {}
+        self._own: list[ProbeClient] = []
 
     async def prepare(self, probe: HttpProbe) -> HttpAsker:
         """Resolve the probe's endpoint (``--service-url``, else the port) and build its asker."""
         endpoint = await self._endpoint(probe)
         if endpoint.transport is not None:  # answered in this process: its own client
-            return HttpAsker(ResolvedProbe(probe, endpoint), ProbeClient(endpoint.transport))
+            own = ProbeClient(endpoint.transport)
+            self._own.append(own)
+            return HttpAsker(ResolvedProbe(probe, endpoint), own)
         client = self._clients.get(endpoint.ca_file)
         if client is None:
             client = make_client(transport=self._transport, ca_file=endpoint.ca_file)
@@ -195,7 +198,7 @@ class HttpProbes:
 
     async def aclose(self) -> None:
         """Close every client's connections."""
-        for client in self._clients.values():
+        for client in [*self._clients.values(), *self._own]:
             await client.aclose()
 
 

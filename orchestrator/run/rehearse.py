@@ -15,64 +15,75 @@ from dataclasses import dataclass
 
 from orchestrator.drill import Drill
 from orchestrator.drill.http import HttpProbe
-from orchestrator.drill.lab import LabService
-from orchestrator.drill.model import FaultMode, Step
+from orchestrator.drill.lab import POWER_ZONE_LABEL, STATEFUL_SET, LabService
+from orchestrator.drill.model import FaultMode, Step, ZoneSelector
 from orchestrator.drill.probe import ProbeBase
 from orchestrator.results import numbers
 from orchestrator.results.document import ResultDoc, RtoDoc
 from orchestrator.run.simulate import Rehearsal
 
-STATEFUL = "StatefulSet"
 SETTLE_PERIODS = 2
 """Probe periods the phase runs past the last replacement's startup, to see it answer."""
+CUT_HORIZON = 2 * 3600.0
+"""Seconds after the last cut that a prediction follows at most: a service not back by then
+is predicted down past it (a toleration of days would otherwise take minutes of CPU)."""
 
 
 def as_power_cut(rehearsal: Rehearsal) -> Drill:
     """The drill's zones lost to a real power cut: power stays off, nothing stops it early.
 
     A cut lasts hours, so the drill's restore steps are not taken and its guardrails do not
-    abort it; the phase lasts until the last lost pod could be back, or the drill's own length.
+    abort it; the phase lasts until the last probed pod could be back (at most CUT_HORIZON),
+    or the drill's own length.
     """
     drill = rehearsal.drill
     lost = [s for s in drill.spec.steps if s.is_lose]
     steps = [Step.model_construct(at=s.at, lose=s.zone, mode=FaultMode.POWER_CUT) for s in lost]
-    back = (
-        max(s.at for s in lost) + _longest_recovery(rehearsal) + SETTLE_PERIODS * _every(rehearsal)
-    )
+    back = max(s.at for s in lost) + cut_recovery(rehearsal) + SETTLE_PERIODS * _every(rehearsal)
     spec = drill.spec.model_copy(
         update={"steps": steps, "duration": max(drill.spec.duration, back), "stop_if": []}
     )
     return drill.model_copy(update={"spec": spec})
 
 
-def _longest_recovery(rehearsal: Rehearsal) -> float:
-    """Seconds from a cut to the last replacement ready, for pods that are ever replaced."""
+def cut_recovery(rehearsal: Rehearsal) -> float:
+    """Seconds from a cut until the last probed service's pods could be back, at most.
+
+    Capped at the horizon; pods never replaced (a StatefulSet without the taint) do not count.
+    """
     lab, grace = rehearsal.lab, rehearsal.lab.grace(rehearsal.node_grace)
-    replaced = [
-        (s, _replaced_after(s, grace, rehearsal.out_of_service_after)) for s in lab.spec.services
+    probed = {ref for ref in map(_service_of, rehearsal.drill.spec.probes) if ref is not None}
+    times = [
+        _replaced_after(s, grace, rehearsal.out_of_service_after) + s.reschedule + s.startup
+        for s in lab.spec.services
+        if (s.namespace, s.name) in probed
     ]
-    times = [after + s.reschedule + s.startup for s, after in replaced if math.isfinite(after)]
-    return max(times, default=grace)  # pods never replaced (a StatefulSet) show as never back
+    return min(max((t for t in times if math.isfinite(t)), default=grace), CUT_HORIZON)
 
 
 def _replaced_after(service: LabService, grace: float, out_of_service: float | None) -> float:
     """Seconds from a cut to the replacement of ``service``'s lost pods (inf: never)."""
     evicted = (
-        float("inf") if service.workload == STATEFUL else grace + service.unreachable_toleration
+        float("inf") if service.workload == STATEFUL_SET else grace + service.unreachable_toleration
     )
     return min(evicted, out_of_service if out_of_service is not None else float("inf"))
 
 
-def zone_drills(drill: Drill) -> dict[str, Drill]:
-    """The drill once per zone: that zone lost alone, in the drill's first mode and times."""
+def zone_drills(rehearsal: Rehearsal) -> dict[str, Drill]:
+    """The drill once per zone of the lab: that zone lost alone.
+
+    In the drill's first mode and at its times, each zone picked by its power-zone label.
+    """
+    drill = rehearsal.drill
     first = next(s for s in drill.spec.steps if s.is_lose)
     back = next((s for s in drill.spec.steps if not s.is_lose and s.zone == first.zone), None)
+    zones = {z: ZoneSelector(node_selector={POWER_ZONE_LABEL: z}) for z in rehearsal.lab.spec.zones}
     variants = {}
-    for zone in drill.spec.zones:
+    for zone in zones:
         steps = [Step.model_construct(at=first.at, lose=zone, mode=first.fault_mode)]
         if back is not None:
             steps.append(Step.model_construct(at=back.at, restore=zone))
-        spec = drill.spec.model_copy(update={"steps": steps})
+        spec = drill.spec.model_copy(update={"steps": steps, "zones": zones})
         variants[zone] = drill.model_copy(update={"spec": spec})
     return variants
 
@@ -106,10 +117,13 @@ def _service_of(probe: ProbeBase) -> tuple[str, str] | None:
 
 
 def _worst(rtos: list[RtoDoc]) -> float | None:
-    seconds = [r.seconds for r in rtos]
-    if None in seconds:
-        return None
-    return max((s for s in seconds if s is not None), default=0.0)
+    """The longest recovery; None when the last loss was never recovered from.
+
+    An earlier loss cut short by the next one counts by the time it was seen.
+    """
+    if not rtos or rtos[-1].seconds is None:
+        return None if rtos else 0.0
+    return max(r.seconds for r in rtos if r.seconds is not None)
 
 
 def warnings(rehearsal: Rehearsal, drilled: ResultDoc, cut: ResultDoc) -> Iterator[str]:
@@ -128,33 +142,53 @@ def warnings(rehearsal: Rehearsal, drilled: ResultDoc, cut: ResultDoc) -> Iterat
 
 
 def _longer_by(outage: Outage) -> float | None:
-    """How much longer the cut keeps the probe down; inf when it never comes back."""
-    if outage.cut is None:
-        return None if outage.drilled is None else float("inf")
-    return outage.cut - (outage.drilled or 0.0)
+    """How much longer the cut keeps the probe down; inf when it never comes back.
+
+    None when the drill itself never sees it back: it warns on its own.
+    """
+    if outage.drilled is None:
+        return None
+    return float("inf") if outage.cut is None else outage.cut - outage.drilled
 
 
 def _why(service: LabService, outage: Outage, rehearsal: Rehearsal) -> str:
-    name, grace = service.name, rehearsal.lab.grace(rehearsal.node_grace)
-    drilled = "never back" if outage.drilled is None else numbers.rto(outage.drilled)
-    if service.workload == STATEFUL and rehearsal.out_of_service_after is None:
-        return (
-            f"{name} is a StatefulSet: after a real cut its pods stay Terminating until the "
-            "node.kubernetes.io/out-of-service taint (--out-of-service-after shows when an "
-            "operator applies it)"
-        )
+    """The warning's words: the cause the lab's rules give, and the setting that changes it."""
+    grace = rehearsal.lab.grace(rehearsal.node_grace)
+    cut = _cut_words(outage, rehearsal)
+    if service.workload == STATEFUL_SET:
+        if rehearsal.out_of_service_after is None:
+            return (
+                f"{service.name} is a StatefulSet: after a real cut its pods stay Terminating "
+                "until the node.kubernetes.io/out-of-service taint (--out-of-service-after shows "
+                "when an operator applies it)"
+            )
+        return f"{service.name} is a StatefulSet: {cut}, back only after the out-of-service taint"
     if outage.cut is not None and outage.cut <= grace + SETTLE_PERIODS * _every(rehearsal):
         return (
-            f"{name}: after a real cut, requests to its pods in the lost zone get no answer "
-            f"until the nodes are marked unreachable, about {numbers.rto(outage.cut)} against "
-            f"{drilled} in the drill (node monitor grace {numbers.rto(grace)}); retry on "
-            "another endpoint, or shorten the grace period"
+            f"{service.name}: {cut}: requests to its pods in the lost zone get no answer until "
+            f"the nodes are marked unreachable (node monitor grace {numbers.seconds(grace)}); "
+            "retry on another endpoint, or shorten the grace period"
         )
-    down = "never comes back" if outage.cut is None else f"is down about {numbers.rto(outage.cut)}"
+    toleration = service.unreachable_toleration
+    if toleration == 0:
+        return (
+            f"{service.name}: {cut}: the node monitor grace ({numbers.seconds(grace)}), then "
+            "rescheduling and startup"
+        )
     return (
-        f"{name} tolerates unreachable for {numbers.rto(service.unreachable_toleration)}: after "
-        f"a real cut it {down}, against {drilled} in the drill; set tolerationSeconds of "
-        "node.kubernetes.io/unreachable lower"
+        f"{service.name} tolerates unreachable for {numbers.seconds(toleration)}: {cut}; set "
+        "tolerationSeconds of node.kubernetes.io/unreachable lower"
+    )
+
+
+def _cut_words(outage: Outage, rehearsal: Rehearsal) -> str:
+    drilled = numbers.rto(outage.drilled or 0.0)
+    if outage.cut is not None:
+        down = numbers.rto(outage.cut)
+        return f"after a real cut it is down about {down}, against {drilled} in the drill"
+    return (
+        f"after a real cut it is not back within the {numbers.seconds(cut_recovery(rehearsal))} "
+        f"predicted, against {drilled} in the drill"
     )
 
 

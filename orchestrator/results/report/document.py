@@ -36,6 +36,8 @@ def result_path(given: Path) -> Path:
     return given / RESULT_FILE if given.is_dir() else given
 
 
+PREDICTED_ON = "sim"
+"""The target of predictions (plan --simulate): nothing that ran there is a run."""
 PREDICTION = (
     "a prediction of zonedrill plan --simulate, not a run: report, verify, gate and history "
     "take runs only (run the drill to have one)"
@@ -53,7 +55,7 @@ def parse_result(text: str | bytes, *, source: str) -> ResultDoc:
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
     else:
-        if doc.predicted:
+        if doc.predicted or doc.target == PREDICTED_ON:  # the flag, or where only predictions run
             raise InvalidInputError([Problem(source, None, None, "predicted", PREDICTION)])
         return doc
     foreign = [e for e in errors if tuple(e["loc"]) == ("kind",)]

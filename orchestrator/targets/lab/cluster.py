@@ -91,7 +91,9 @@ class LabCluster:
         self._listeners: list[Callable[[], None]] = []
         self._wakeups: set[float] = set()
         now = self.now()
-        for service in lab.spec.services:
+        # Placed services first: a placement the zones have room for is never crowded out by
+        # a service that goes wherever its spread finds room.
+        for service in sorted(lab.spec.services, key=lambda s: s.placement is None):
             for first in _first_zones(service):
                 pod = self._new_pod(service, schedulable_after=now)
                 self._bind(pod, ready_at=now, zone=first)

@@ -16,10 +16,10 @@ import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from orchestrator.drill.lab import STATEFUL_SET
+
 if TYPE_CHECKING:
     from orchestrator.targets.lab.cluster import LabCluster, LabNode, LabPod
-
-STATEFUL = "StatefulSet"
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,9 @@ class PowerCuts:
         unreachable = now + self.rules.node_grace
         for pod in self._cluster.pods_on(node.name):
             pod.dark, pod.endpoint_until = True, unreachable
-            if pod.service.workload != STATEFUL:
+            if pod.ready_at is not None and pod.ready_at > now:
+                pod.ready_at = None  # still starting: with its kubelet gone it never gets ready
+            if pod.service.workload != STATEFUL_SET:
                 when = unreachable + pod.service.unreachable_toleration
                 self._cluster.at(when, functools.partial(self._evict, pod))
         self._cluster.at(unreachable, lambda: None)  # the endpoints go: tell the listeners
