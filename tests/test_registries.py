@@ -36,10 +36,11 @@ def test_every_fault_mode_of_the_file_format_is_registered() -> None:
         assert bool(mode.verb) == mode.displaces, f"{name}: plan names what it does to pods"
 
 
-def test_the_installed_targets_are_lab_and_kube_and_load() -> None:
-    """Both shipped targets come from entry points, and say whether they outlive the process."""
-    assert target_names() == ["kube", "lab"]
+def test_the_installed_targets_are_lab_kube_and_sim_and_load() -> None:
+    """The shipped targets come from entry points, and say whether they outlive the process."""
+    assert target_names() == ["kube", "lab", "sim"]
     assert target_named("lab").lives_with_process is True
+    assert target_named("sim").lives_with_process is True
     assert target_named("kube").lives_with_process is False
 
 

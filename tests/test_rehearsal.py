@@ -267,3 +267,12 @@ async def test_placed_services_are_never_crowded_out() -> None:
     web = [p for p in cluster.pods.values() if p.service.name == "web"]
     assert [cluster.nodes[p.node].zone for p in web if p.node] == ["a", "a"]
     assert all(p.node for p in cluster.pods.values())
+
+
+def test_plan_o_json_carries_the_power_cut_warnings(tmp_path: Path) -> None:
+    """A script reads them in the plan document; nothing extra on stderr."""
+    done = plan(tmp_path, FLAGSHIP, "-o", "json")
+    assert done.returncode == 0, done.stderr
+    warned = json.loads(done.stdout)["powerCutWarnings"]
+    assert any(w.startswith("talk-api tolerates unreachable for 5m") for w in warned)
+    assert "warning:" not in done.stderr

@@ -136,6 +136,8 @@ class PlanOut(DocumentOut):
     probes: list[ProbeScheduleOut]
     run_seconds: float
     refused: list[str]
+    power_cut_warnings: list[str] = []
+    """Where a real power cut would keep a service down longer than the drill shows (a lab)."""
 
 
 class VerifyOut(DocumentOut):

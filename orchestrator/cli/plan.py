@@ -7,7 +7,7 @@ with ``--simulate`` the whole drill predicted on its lab in virtual time (``cli/
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from orchestrator.drill import Drill, load_drill
 from orchestrator.drill.picks import ZonePicks, pick_zones
 from orchestrator.errors import InvalidInputError, ZonedrillError
 from orchestrator.faults.journal import state_dir
-from orchestrator.run.console import SafeConsole, fail, render_plan
+from orchestrator.run.console import SafeConsole, fail, render_plan, styled
 from orchestrator.run.preflight import Plan, PlanRefusedError, prepare
 from orchestrator.targets.registry import (
     ClusterOpener,
@@ -127,9 +127,9 @@ def plan(
         sys.exit(fail(stderr(), refused))
     except ZonedrillError as exc:
         sys.exit(fail(stderr(), exc))
-    _show_plan(console, result, Shown(drill, picks.seed, form, pods_listed))
-    if drill.spec.lab is not None or settings.get("lab"):  # the lab says what a real cut does
-        rehearsing.warn(drill, drill_file, picks, settings)
+    with_lab = drill.spec.lab is not None or settings.get("lab")  # the lab says what a cut does
+    warned = rehearsing.warnings(drill, drill_file, picks, settings) if with_lab else []
+    _show_plan(console, result, Shown(drill, picks.seed, form, pods_listed, warned))
 
 
 @dataclass(frozen=True)
@@ -140,13 +140,19 @@ class Shown:
     seed: int | None
     form: str
     pods_listed: int
+    warnings: list[str] = field(default_factory=list)
+    """What a real power cut would do that the drill does not: on stderr, or in the document."""
 
 
 def _show_plan(console: Console, plan: Plan, shown: Shown) -> None:
     if shown.form != Form.TEXT:
-        print_document(plan_out(plan, shown.drill, shown.seed), shown.form)
-    else:
-        console.print(render_plan(plan, pods_listed=shown.pods_listed))
+        document = plan_out(plan, shown.drill, shown.seed)
+        document.power_cut_warnings = shown.warnings
+        print_document(document, shown.form)
+        return
+    console.print(render_plan(plan, pods_listed=shown.pods_listed))
+    for warning in shown.warnings:
+        stderr().print(styled(("warning:", "yellow"), f" {warning}"))
 
 
 async def _plan(drill: Drill, picks: ZonePicks, open_cluster: ClusterOpener) -> Plan:

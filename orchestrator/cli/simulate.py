@@ -237,10 +237,10 @@ class Rehearsing:
         lab = lab_for(drill_file, drill, Path(given) if given else None)
         return Rehearsal(drill, drill_file, lab, picks, self.node_grace, self.out_of_service_after)
 
-    def warn(
+    def warnings(
         self, drill: Drill, drill_file: Path, picks: ZonePicks, settings: dict[str, Any]
-    ) -> None:
-        """Only the warnings: where a real cut differs from the drill by more than a target.
+    ) -> list[str]:
+        """Where a real cut differs from the drill by more than a target, for plain plan.
 
         Plain plan stays quick: a drill or a cut longer than PLAN_PREDICTS in virtual time is
         left to plan --simulate, and plan says so.
@@ -249,15 +249,14 @@ class Rehearsing:
         spec = drill.spec
         followed = max(spec.duration, cut_recovery(rehearsal)) + spec.baseline
         if followed > PLAN_PREDICTS:
-            stderr().print(
-                styled(
-                    ("warning:", "yellow"),
-                    f" a real power cut is not predicted here ({numbers.seconds(followed)} of "
-                    "virtual time): plan --simulate --as power-cut predicts it",
-                )
-            )
-            return
-        _warn(rehearsal, *in_virtual_time(lambda: _both(rehearsal)))
+            return [
+                f"a real power cut is not predicted here ({numbers.seconds(followed)} of "
+                "virtual time): plan --simulate --as power-cut predicts it"
+            ]
+        try:
+            return list(warnings(rehearsal, *in_virtual_time(lambda: _both(rehearsal))))
+        except ZonedrillError as exc:  # the plan stands; only the prediction is missing
+            return [f"a real power cut could not be predicted: {exc}"]
 
     def run(
         self,

@@ -26,6 +26,6 @@ MODE = Mode(
     lose=_cut,
     displaces=True,
     evicts=False,
-    verb="",
+    verb="cut power under",
     severity=3,
 )

@@ -37,9 +37,14 @@ def as_power_cut(rehearsal: Rehearsal) -> Drill:
     or the drill's own length.
     """
     drill = rehearsal.drill
-    lost = [s for s in drill.spec.steps if s.is_lose]
-    steps = [Step.model_construct(at=s.at, lose=s.zone, mode=FaultMode.POWER_CUT) for s in lost]
-    back = max(s.at for s in lost) + cut_recovery(rehearsal) + SETTLE_PERIODS * _every(rehearsal)
+    first: dict[str, float] = {}  # a zone lost again after a restore: its power never came back
+    for step in drill.spec.steps:
+        if step.is_lose:
+            first.setdefault(step.zone, step.at)
+    steps = [
+        Step.model_construct(at=at, lose=z, mode=FaultMode.POWER_CUT) for z, at in first.items()
+    ]
+    back = max(first.values()) + cut_recovery(rehearsal) + SETTLE_PERIODS * _every(rehearsal)
     spec = drill.spec.model_copy(
         update={"steps": steps, "duration": max(drill.spec.duration, back), "stop_if": []}
     )
