@@ -22,6 +22,7 @@ from rich.table import Table
 from orchestrator.cli.common import duration_option, print_document, stderr
 from orchestrator.cli.outputs import DocumentOut, Form, Output
 from orchestrator.drill import Drill, lab_for
+from orchestrator.drill.model import FaultMode
 from orchestrator.drill.picks import ZonePicks
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
 from orchestrator.outcomes import Outcome
@@ -32,7 +33,8 @@ from orchestrator.run.rehearse import as_power_cut, cut_recovery, outages, warni
 from orchestrator.run.simulate import Rehearsal, predict
 
 T = TypeVar("T")
-POWER_CUT = "power-cut"
+POWER_CUT = str(FaultMode.POWER_CUT)
+"""What --as takes: the mode a prediction simulates instead of the drill's."""
 REFUSED = "refused"
 PLAN_PREDICTS = 1800.0
 """Seconds of virtual time plain plan follows to warn about a real cut (a second of CPU or so

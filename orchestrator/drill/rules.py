@@ -306,14 +306,12 @@ def _placement_findings(lab: Lab, service: LabService, path: FieldPath) -> Itera
     placement = service.placement
     if placement is None:
         return
-    for zone, count in placement.items():
+    for zone in placement:
         if zone not in lab.spec.zones:
             yield (
                 (*path, "placement", zone),
                 f'no zone "{zone}": the lab has {", ".join(lab.spec.zones)}',
             )
-        if count < 0:
-            yield (*path, "placement", zone), f"expected a count of 0 or more, got {count}"
     if sum(placement.values()) != service.replicas:
         yield (
             (*path, "placement"),

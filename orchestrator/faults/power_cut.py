@@ -15,10 +15,8 @@ from orchestrator.targets.port import POWER_CUT_TAINT, AddTaint
 
 async def _cut(context: FaultContext, zone: ResolvedZone, report: FaultReport) -> None:
     del report  # no pod is touched: the cluster does the rest
-    cut = [AddTaint(node=n.name, taint=POWER_CUT_TAINT) for n in zone.nodes]
-    await send(
-        context, [c for c, n in zip(cut, zone.nodes, strict=True) if c.taint not in n.taints]
-    )
+    dark = [n.name for n in zone.nodes if POWER_CUT_TAINT not in n.taints]
+    await send(context, [AddTaint(node=name, taint=POWER_CUT_TAINT) for name in dark])
 
 
 MODE = Mode(

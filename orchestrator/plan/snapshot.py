@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.drill import Drill, Lab
-from orchestrator.drill.http import HttpProbe
 from orchestrator.drill.lab import POWER_ZONE_LABEL, TOPOLOGY_ZONE_LABEL
 from orchestrator.drill.probe import ServiceRef
 from orchestrator.errors import InvalidInputError, Problem
@@ -72,8 +71,9 @@ async def snapshot(
 def _probed(drill: Drill) -> list[ServiceRef]:
     found: list[ServiceRef] = []
     for probe in drill.spec.probes:
-        if isinstance(probe, HttpProbe) and probe.http.service and probe.http.service not in found:
-            found.append(probe.http.service)
+        asked = probe.service()  # the probe kind's own answer: any kind that asks a Service
+        if asked is not None and asked[1] not in found:
+            found.append(asked[1])
     return found
 
 

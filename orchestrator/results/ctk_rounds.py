@@ -53,8 +53,14 @@ def round_length(period: float) -> float:
     return ROUNDS_MISSED * period + ROUND_SLACK
 
 
-def holes(drill: Drill, samples: list[Sample], t0: float, chaos_end: float) -> list[Hole]:
-    """Each time in the chaos phase a probe a target judges went unasked longer than a round."""
+def holes(
+    drill: Drill, samples: list[Sample], t0: float, chaos_end: float
+) -> tuple[list[Hole], float]:
+    """The holes in the evidence, and the length of a round they are held to.
+
+    Each is a time in the chaos phase that a probe a target judges went unasked for longer
+    than a round.
+    """
     longest = round_length(measured_period(samples, t0, chaos_end))
     judged = sorted({t.probe for t in drill.spec.targets})
     return [
@@ -62,7 +68,7 @@ def holes(drill: Drill, samples: list[Sample], t0: float, chaos_end: float) -> l
         for name in judged
         for start, end in itertools.pairwise([t0, *_asked(samples, name, t0, chaos_end), chaos_end])
         if end - start > longest
-    ]
+    ], longest
 
 
 @dataclass(frozen=True)
@@ -79,10 +85,9 @@ class Hole:
 
 def unscorable(drill: Drill, samples: list[Sample], t0: float, chaos_end: float) -> str:
     """Why a Chaos Toolkit run cannot be scored for want of evidence; empty when it can."""
-    found = holes(drill, samples, t0, chaos_end)
+    found, longest = holes(drill, samples, t0, chaos_end)
     if not found:
         return ""
-    longest = round_length(measured_period(samples, t0, chaos_end))
     return (
         f"no evidence: {'; '.join(map(str, found))}, longer than a round ({longest:.2f} s). "
         "Chaos Toolkit skips the probes after one out of tolerance: list the probe likely to "
@@ -112,8 +117,7 @@ def no_holes(doc: ResultDoc, samples: list[Sample]) -> list[str]:
     if doc.runner != "chaostoolkit" or doc.outcome not in (Outcome.PASSED, Outcome.FAILED):
         return []
     t = doc.timeline
-    found = holes(doc.drill_spec, samples, t.t0, t.chaos_end)
-    longest = round_length(measured_period(samples, t.t0, t.chaos_end))
+    found, longest = holes(doc.drill_spec, samples, t.t0, t.chaos_end)
     return [
         f"samples: {hole}, longer than a round ({longest:.2f} s), in a graded run" for hole in found
     ]

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from orchestrator.drill import Drill
-from orchestrator.drill.http import HttpProbe
 from orchestrator.drill.lab import POWER_ZONE_LABEL, STATEFUL_SET, LabService
 from orchestrator.drill.model import FaultMode, Step, ZoneSelector
 from orchestrator.drill.probe import ProbeBase
@@ -115,10 +114,9 @@ def outages(drilled: ResultDoc, cut: ResultDoc) -> list[Outage]:
 
 
 def _service_of(probe: ProbeBase) -> tuple[str, str] | None:
-    """The lab service a probe asks, if it asks one by name."""
-    if isinstance(probe, HttpProbe) and probe.http.service is not None:
-        return (probe.http.service.namespace, probe.http.service.name)
-    return None
+    """The lab service a probe asks, if it asks one by name (whatever its kind)."""
+    asked = probe.service()
+    return None if asked is None else (asked[1].namespace, asked[1].name)
 
 
 def _worst(rtos: list[RtoDoc]) -> float | None:

@@ -18,13 +18,11 @@ from orchestrator.drill import Drill, Lab
 from orchestrator.drill.picks import ZonePicks
 from orchestrator.probes.samples import Sample
 from orchestrator.results.document import ResultDoc
+from orchestrator.results.report.document import PREDICTED_ON
 from orchestrator.results.result import StepRecord
 from orchestrator.run.engine import DrillRun, RunSettings
 from orchestrator.run.preflight import Plan
 from orchestrator.targets.registry import Where, prepare_cluster
-
-SIM = "sim"
-"""The target a prediction runs on (``orchestrator.targets.lab.sim``)."""
 
 
 class Unwatched:
@@ -74,7 +72,7 @@ async def predict(rehearsal: Rehearsal, drill: Drill | None = None) -> ResultDoc
     settings, drill_path, picks = rehearsal.settings(), rehearsal.drill_path, rehearsal.picks
     with tempfile.TemporaryDirectory(prefix="zonedrill-predict-") as scratch:
         where = Where(settings, state_dir=Path(scratch), drill=drill, drill_path=drill_path)
-        port = await prepare_cluster(SIM, where)(serve=False)
+        port = await prepare_cluster(PREDICTED_ON, where)(serve=False)
         run_id = f"predicted-{drill.metadata.name}"
         run_settings = RunSettings(
             run_id=run_id, out_dir=Path(scratch) / run_id, state_dir=Path(scratch), picks=picks

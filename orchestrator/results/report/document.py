@@ -37,7 +37,8 @@ def result_path(given: Path) -> Path:
 
 
 PREDICTED_ON = "sim"
-"""The target of predictions (plan --simulate): nothing that ran there is a run."""
+"""The target predictions run on (plan --simulate, ``orchestrator.targets.lab.sim``): nothing
+that ran there is a run."""
 PREDICTION = (
     "a prediction of zonedrill plan --simulate, not a run: report, verify, gate and history "
     "take runs only (run the drill to have one)"

@@ -108,29 +108,20 @@ class LabCluster:
 
     def ready_replicas(self, service: LabService) -> int:
         """Ready pods of ``service`` right now."""
-        now = self.now()
-        return sum(1 for p in self.pods.values() if p.service is service and p.ready(now))
+        return len(self.endpoints(service))
 
-    def endpoint_for_next_request(self, service: LabService) -> LabPod | None:
+    def endpoints(self, service: LabService) -> list[LabPod]:
+        """The ready pods of ``service`` (its Service's endpoints), oldest first."""
+        now = self.now()
+        ready = (p for p in self.pods.values() if p.service is service and p.ready(now))
+        return sorted(ready, key=lambda p: p.seq)
+
+    def next_endpoint(self, service: LabService, endpoints: list[LabPod]) -> LabPod:
         """The endpoint the service's next request goes to: each in turn, as kube-proxy does."""
-        endpoints = sorted(
-            (p for p in self.pods.values() if p.service is service and p.ready(self.now())),
-            key=lambda p: p.seq,
-        )
-        if not endpoints:
-            return None
         key = f"{service.namespace}/{service.name}"
         turn = self._turns.get(key, 0)
         self._turns[key] = turn + 1
         return endpoints[turn % len(endpoints)]
-
-    def answering_replicas(self, service: LabService) -> int:
-        """Ready pods that answer: endpoints whose node has power."""
-        return sum(
-            1
-            for p in self.pods.values()
-            if p.service is service and p.ready(self.now()) and not p.dark
-        )
 
     def pods_on(self, node: str) -> list[LabPod]:
         """Pods bound to ``node``."""

@@ -31,11 +31,6 @@ class Answer:
     text: str
     delay: float
 
-    @property
-    def hangs(self) -> bool:
-        """No answer at all: the request went to a pod whose node has no power."""
-        return self.status == NO_ANSWER.status
-
 
 NO_ANSWER = Answer(0, "", 3600.0)
 """A request to a pod on a node without power: nothing comes back, the client times out."""
@@ -48,16 +43,14 @@ def answer_of(cluster: LabCluster, service: LabService, method: str) -> Answer:
     """
     if method not in ANSWERED_METHODS:
         return Answer(405, "method not allowed\n", 0.0)
-    ready = cluster.ready_replicas(service)
-    if ready < service.min_ready:
-        return Answer(503, f"unavailable: {ready} of {service.replicas} ready\n", 0.0)
-    chosen = cluster.endpoint_for_next_request(service)
-    if chosen is None or chosen.dark:
+    endpoints = cluster.endpoints(service)
+    if len(endpoints) < service.min_ready:  # minReady >= 1: past here there is one to pick
+        return Answer(503, f"unavailable: {len(endpoints)} of {service.replicas} ready\n", 0.0)
+    if cluster.next_endpoint(service, endpoints).dark:
         return NO_ANSWER
     # Fewer answering replicas carry the same load, so each answer takes longer.
-    return Answer(
-        200, "ok\n", service.latency * service.replicas / cluster.answering_replicas(service)
-    )
+    answering = sum(1 for p in endpoints if not p.dark)
+    return Answer(200, "ok\n", service.latency * service.replicas / answering)
 
 
 def _handler(
