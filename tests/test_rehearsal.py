@@ -44,31 +44,35 @@ async def test_placement_puts_the_first_pods_where_it_says() -> None:
 
 
 @pytest.mark.looptime
-async def test_a_power_cut_keeps_endpoints_for_the_grace_then_evicts_after_the_toleration() -> None:
+async def test_a_power_cut_keeps_endpoints_for_the_grace_then_evicts_node_by_node() -> None:
     """Half the pods dark: every other request unanswered until the grace, then evicted.
 
-    After the grace (10 s) the live half answers; the dark pods are evicted at grace +
-    toleration (10 + 20 s) and their replacements ready reschedule + startup (2 + 5 s) later.
+    After the grace (10 s) the live half answers. The node controller taints a-1 for eviction
+    at once and a-2 1/rate (10 s) later, as the real one did in the suite's cut
+    (test_kube_snapshot); each dark pod goes when its toleration (20 s) runs out after its
+    node's taint, and its replacement is ready reschedule + startup (2 + 5 s) later.
     """
     lab = make_lab([svc(unreachableToleration="20s", placement={"a": 2, "b": 2})])
-    cluster = LabCluster(lab, loop=asyncio.get_running_loop(), cuts=CutRules(10.0))
+    cluster = LabCluster(lab, loop=asyncio.get_running_loop(), cuts=CutRules(10.0, 0.1))
     service = cluster.services["default/api"]
+    assert sorted(str(p.node) for p in cluster.pods.values()) == ["a-1", "a-2", "b-1", "b-2"]
     cut(cluster, "a")
     assert sorted(statuses(cluster, service)) == [0, 0, 200, 200]
     await asyncio.sleep(10.1)
     assert statuses(cluster, service) == [200] * 4
     assert cluster.ready_replicas(service) == 2
-    await asyncio.sleep(20 + 2 + 5 - 0.2)
-    assert cluster.ready_replicas(service) == 2  # replacements not ready yet
-    await asyncio.sleep(0.2)
-    assert cluster.ready_replicas(service) == 4
+    for ready in (3, 4):  # a-1's pod back at 10 + 20 + 7 s, a-2's ten seconds later
+        await asyncio.sleep(20 + 2 + 5 - 0.2 if ready == 3 else 10 - 0.2)
+        assert cluster.ready_replicas(service) == ready - 1
+        await asyncio.sleep(0.2)
+        assert cluster.ready_replicas(service) == ready
     assert sum(p.terminating for p in cluster.pods.values()) == 2  # left on the dead nodes
 
 
 @pytest.mark.looptime
 async def test_a_stateful_set_stays_down_until_the_out_of_service_taint() -> None:
     """Without the taint its dark pods are never replaced; with it at 60 s, 60 + 2 + 5 s."""
-    for rules, back in ((CutRules(10.0), None), (CutRules(10.0, 60.0), 67.0)):
+    for rules, back in ((CutRules(10.0, 0.1), None), (CutRules(10.0, 0.1, 60.0), 67.0)):
         lab = make_lab([svc(workload="StatefulSet", spread="pack", minReady=1)])
         cluster = LabCluster(lab, loop=asyncio.get_running_loop(), cuts=rules)
         service = cluster.services["default/api"]

@@ -113,6 +113,14 @@ class Lab(FileModel):
         "a node that stopped answering keeps its pods' endpoints (plan --as power-cut). "
         "Default: 50s, as from Kubernetes 1.32.",
     )
+    node_eviction_rate: float = Field(
+        default=0.1,
+        gt=0,
+        le=1000,
+        description="Nodes per second the node controller taints for eviction in a zone wholly "
+        "unreachable (the controller-manager's --node-eviction-rate): after a cut, the k-th "
+        "node's pods are evicted k/rate seconds after the first's (plan --as power-cut).",
+    )
     spec: LabSpec = Field(description="The lab's zones and services.")
 
     def grace(self, given: float | None = None) -> float:

@@ -40,7 +40,7 @@ def expected_pods(
         lost.add(step.zone)
         if mode_of(step.fault_mode).displaces:
             moving = [p for p in where[step.zone] if p.comes_back and not p.terminating]
-            where[step.zone] = [p for p in where[step.zone] if p not in moving]
+            where[step.zone] = [p for p in where[step.zone] if not p.comes_back or p.terminating]
             up = [outside, *(zones[z] for z in zones if z not in lost)]
             _land(moving, up, where)
     return expected

@@ -6,7 +6,7 @@ import hashlib
 import json
 import math
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from orchestrator.yamlfile import not_a_file
@@ -82,11 +82,18 @@ def _first_at_or_after(first: float, every: float, moment: float) -> int:
     return k
 
 
+SAMPLE_FIELDS = tuple(f.name for f in fields(Sample))
+"""In order; every one a plain value, so a dict of them needs no deep copy (asdict's)."""
+
+
 def encode_samples(samples: Iterable[Sample]) -> bytes:
     """Samples as JSON lines, in grid order per probe: the bytes of samples.jsonl."""
     ordered = sorted(samples, key=lambda s: (s.probe, s.index))
     return b"".join(
-        json.dumps(asdict(s), separators=(",", ":"), allow_nan=False).encode() + b"\n"
+        json.dumps(
+            {f: getattr(s, f) for f in SAMPLE_FIELDS}, separators=(",", ":"), allow_nan=False
+        ).encode()
+        + b"\n"
         for s in ordered
     )
 

@@ -164,7 +164,7 @@ def _plan_steps(drill: Drill, plan: Plan, outside: ResolvedZone) -> None:
                 len(zone.nodes),
                 len(here[step.zone]),
                 tuple(lost),
-                moved_in=sum(p not in plan.pods_by_zone[step.zone] for p in here[step.zone]),
+                moved_in=_moved_in(here[step.zone], plan.pods_by_zone[step.zone]),
                 lost_pods=tuple(p for z in lost for p in here[z]),
             )
         )
@@ -200,3 +200,9 @@ def _foresee(plan: Plan, snapshot: Snapshot) -> None:
             lost_pods=list(step.lost_pods),
         )
         plan.risks += foresee(loss, snapshot)
+
+
+def _moved_in(expected: list[PodInfo], before: list[PodInfo]) -> int:
+    """Pods expected in a zone that were not there before (a replacement is a new PodInfo)."""
+    there = {id(p) for p in before}
+    return sum(id(p) not in there for p in expected)

@@ -55,20 +55,26 @@ def cut_recovery(rehearsal: Rehearsal) -> float:
 
     Capped at the horizon; pods never replaced (a StatefulSet without the taint) do not count.
     """
-    lab, grace = rehearsal.lab, rehearsal.lab.grace(rehearsal.node_grace)
+    lab = rehearsal.lab
+    # the last node of the largest zone is tainted for eviction this long after the grace
+    tainted = lab.grace(rehearsal.node_grace) + max(
+        (zone.nodes - 1) / lab.node_eviction_rate for zone in lab.spec.zones.values()
+    )
     probed = {ref for ref in map(_service_of, rehearsal.drill.spec.probes) if ref is not None}
     times = [
-        _replaced_after(s, grace, rehearsal.out_of_service_after) + s.reschedule + s.startup
+        _replaced_after(s, tainted, rehearsal.out_of_service_after) + s.reschedule + s.startup
         for s in lab.spec.services
         if (s.namespace, s.name) in probed
     ]
-    return min(max((t for t in times if math.isfinite(t)), default=grace), CUT_HORIZON)
+    return min(max((t for t in times if math.isfinite(t)), default=tainted), CUT_HORIZON)
 
 
-def _replaced_after(service: LabService, grace: float, out_of_service: float | None) -> float:
+def _replaced_after(service: LabService, tainted: float, out_of_service: float | None) -> float:
     """Seconds from a cut to the replacement of ``service``'s lost pods (inf: never)."""
     evicted = (
-        float("inf") if service.workload == STATEFUL_SET else grace + service.unreachable_toleration
+        float("inf")
+        if service.workload == STATEFUL_SET
+        else tainted + service.unreachable_toleration
     )
     return min(evicted, out_of_service if out_of_service is not None else float("inf"))
 

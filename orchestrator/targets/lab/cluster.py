@@ -7,7 +7,10 @@ time in runs. State changes happen only in loop callbacks: no locks are needed.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import itertools
+import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -68,6 +71,21 @@ class LabPod:
             return False
         return not self.dark or self.endpoint_until is None or now < self.endpoint_until
 
+    def turns_at(self, now: float) -> float:
+        """The next moment ``ready`` changes by time alone: it gets ready, or its endpoint goes."""
+        times = (self.ready_at, self.endpoint_until if self.dark else None)
+        return min((t for t in times if t is not None and t > now), default=math.inf)
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """A Service's ready pods, oldest first, as of one state of the cluster until ``until``."""
+
+    pods: list[LabPod]
+    answering: int  # those whose node has power
+    generation: int
+    until: float
+
 
 class LabCluster:
     """The whole simulated cluster of one lab file."""
@@ -77,17 +95,34 @@ class LabCluster:
     ) -> None:
         self.lab = lab
         self._loop = loop
-        self.power = PowerCuts(self, cuts or CutRules(lab.grace()))
+        self.power = PowerCuts(self, cuts or CutRules(lab.grace(), lab.node_eviction_rate))
         self._turns: dict[str, int] = {}
         self._seq = itertools.count(1)
         self.zone_order = list(lab.spec.zones)
         self.nodes: dict[str, LabNode] = {}
+        self._zone_nodes: dict[str, list[LabNode]] = {zone: [] for zone in lab.spec.zones}
         for zone, spec in lab.spec.zones.items():
             for index in range(1, spec.nodes + 1):
-                name = f"{zone}-{index}"
-                self.nodes[name] = LabNode(name=name, zone=zone, capacity=spec.pods_per_node)
+                node = LabNode(name=f"{zone}-{index}", zone=zone, capacity=spec.pods_per_node)
+                self.nodes[node.name] = node
+                self._zone_nodes[zone].append(node)
         self.pods: dict[PodRef, LabPod] = {}
         self.services = {f"{s.namespace}/{s.name}": s for s in lab.spec.services}
+        # Kept as pods come and go, so that a request or a scheduling pass of a cluster of
+        # thousands of pods never walks them all (plan --simulate answers in virtual time).
+        self._of_service: dict[str, dict[PodRef, LabPod]] = {k: {} for k in self.services}
+        self._load: Counter[str] = Counter()  # bound pods per node, Terminating ones included
+        self._placed: dict[str, Counter[str]] = {k: Counter() for k in self.services}  # by zone
+        self._pending: dict[PodRef, LabPod] = {}  # not bound yet, oldest first
+        self._index = {n.name: i for ns in self._zone_nodes.values() for i, n in enumerate(ns)}
+        self._rooms = {
+            z: [(0, self._index[n.name], n.name) for n in ns] for z, ns in self._zone_nodes.items()
+        }
+        """Per zone, a heap of (load, index, node): the least loaded node first, the first on a
+        tie. An entry whose load is stale, or whose node has no room, is dropped when it comes
+        up; a node is offered again whenever its load or its schedulability changes."""
+        self._ready: dict[str, Endpoints] = {}
+        self._generation = 0  # bumped by every change that can make a pod ready or not
         self._listeners: list[Callable[[], None]] = []
         self._wakeups: set[float] = set()
         now = self.now()
@@ -108,13 +143,24 @@ class LabCluster:
 
     def ready_replicas(self, service: LabService) -> int:
         """Ready pods of ``service`` right now."""
-        return len(self.endpoints(service))
+        return len(self.endpoints(service).pods)
 
-    def endpoints(self, service: LabService) -> list[LabPod]:
-        """The ready pods of ``service`` (its Service's endpoints), oldest first."""
-        now = self.now()
-        ready = (p for p in self.pods.values() if p.service is service and p.ready(now))
-        return sorted(ready, key=lambda p: p.seq)
+    def endpoints(self, service: LabService) -> Endpoints:
+        """The ready pods of ``service`` (its Service's endpoints), worked out once per state."""
+        now, key = self.now(), _key(service)
+        known = self._ready.get(key)
+        if known is not None and known.generation == self._generation and now < known.until:
+            return known
+        pods = list(self._of_service[key].values())
+        ready = [p for p in pods if p.ready(now)]
+        until = min((p.turns_at(now) for p in pods), default=math.inf)
+        answering = sum(not p.dark for p in ready)
+        self._ready[key] = Endpoints(ready, answering, self._generation, until)
+        return self._ready[key]
+
+    def changed(self) -> None:
+        """A pod was bound, removed, lost power or got it back, or was evicted."""
+        self._generation += 1
 
     def next_endpoint(self, service: LabService, endpoints: list[LabPod]) -> LabPod:
         """The endpoint the service's next request goes to: each in turn, as kube-proxy does."""
@@ -152,6 +198,7 @@ class LabCluster:
         if target.cordoned_by == run_id:
             target.unschedulable = False
             target.cordoned_by = None
+            self._offer(target)
             self._schedule_pending()
 
     def add_taint(self, node: str, taint: Taint, *, run_id: str) -> None:
@@ -168,6 +215,7 @@ class LabCluster:
             del target.taint_owners[taint]
             if taint == POWER_CUT_TAINT:
                 self.power.restore(target)
+            self._offer(target)
             self._schedule_pending()
 
     def replace(self, pod: LabPod) -> None:
@@ -186,11 +234,24 @@ class LabCluster:
 
     def delete_pod(self, ref: PodRef) -> None:
         """Delete a pod at once; its ReplicaSet creates a replacement."""
-        pod = self.pods.pop(ref, None)
+        pod = self.remove_pod(ref)
         if pod is None:
             raise ClusterNotFoundError(f"pod {ref} not found")
         if not pod.terminating:  # a Terminating pod was replaced when it was evicted
             self.replace(pod)
+
+    def remove_pod(self, ref: PodRef) -> LabPod | None:
+        """Forget a pod, with nothing to replace it (a Terminating pod gone at last)."""
+        pod = self.pods.pop(ref, None)
+        if pod is not None:
+            self.changed()
+            self._pending.pop(ref, None)
+            del self._of_service[_key(pod.service)][ref]
+            if pod.node is not None:
+                self._load[pod.node] -= 1
+                self._offer(self.nodes[pod.node])
+                self._placed[_key(pod.service)][self.nodes[pod.node].zone] -= 1
+        return pod
 
     def evict_pod(self, ref: PodRef) -> None:
         """Evict a pod if its PDB allows it now, else raise EvictionBlockedError (HTTP 429)."""
@@ -231,7 +292,7 @@ class LabCluster:
         seq = next(self._seq)
         ref = PodRef(namespace=service.namespace, name=f"{service.name}-{seq}")
         pod = LabPod(ref=ref, service=service, seq=seq, schedulable_after=schedulable_after)
-        self.pods[ref] = pod
+        self.pods[ref] = self._of_service[_key(service)][ref] = self._pending[ref] = pod
         return pod
 
     def _bind(self, pod: LabPod, *, ready_at: float | None = None, zone: str | None = None) -> bool:
@@ -239,6 +300,11 @@ class LabCluster:
         if node is None:
             return False
         pod.node = node.name
+        self.changed()
+        del self._pending[pod.ref]
+        self._load[node.name] += 1
+        self._offer(node)
+        self._placed[_key(pod.service)][node.zone] += 1
         pod.ready_at = ready_at if ready_at is not None else self.now() + pod.service.startup
         self._loop.call_at(pod.ready_at, self._notify)
         return True
@@ -255,8 +321,7 @@ class LabCluster:
 
     def _schedule_pending(self) -> None:
         now = self.now()
-        pending = sorted((p for p in self.pods.values() if p.node is None), key=lambda p: p.seq)
-        for pod in pending:
+        for pod in list(self._pending.values()):
             if pod.schedulable_after > now:
                 self._wake_at(pod.schedulable_after)
             else:
@@ -268,28 +333,43 @@ class LabCluster:
             listener()
 
     def _pick_node(self, service: LabService, zone: str | None = None) -> LabNode | None:
-        """A node with room: in ``zone`` when given (a placement), else as ``spread`` says."""
-        load = dict.fromkeys(self.nodes, 0)
-        for pod in self.pods.values():
-            if pod.node is not None:
-                load[pod.node] += 1
-        free = [
-            n
-            for n in self.nodes.values()
-            if n.schedulable and load[n.name] < n.capacity and zone in (None, n.zone)
-        ]
+        """A node with room: in ``zone`` when given (a placement), else as ``spread`` says.
+
+        pack: the first node with room, in zone order; zones: the least loaded node of the zone
+        where the service has fewest pods (the first such zone on a tie).
+        """
         if zone is not None:
-            return min(free, key=lambda n: load[n.name], default=None)
-        if not free:
-            return None
+            return self._least_loaded(zone)
         if service.spread == "pack":
-            return free[0]
-        mine = dict.fromkeys(self.zone_order, 0)
-        for pod in self.pods.values():
-            if pod.service is service and pod.node is not None:
-                mine[self.nodes[pod.node].zone] += 1
-        zone_rank = {zone: i for i, zone in enumerate(self.zone_order)}
-        return min(free, key=lambda n: (mine[n.zone], zone_rank[n.zone], load[n.name]))
+            rooms = (n for z in self.zone_order for n in self._zone_nodes[z] if self._room(n))
+            return next(rooms, None)
+        mine = self._placed[_key(service)]
+        for candidate in sorted(self.zone_order, key=lambda z: mine[z]):  # stable: zone order
+            node = self._least_loaded(candidate)
+            if node is not None:
+                return node
+        return None
+
+    def _room(self, node: LabNode) -> bool:
+        return node.schedulable and self._load[node.name] < node.capacity
+
+    def _least_loaded(self, zone: str) -> LabNode | None:
+        heap = self._rooms[zone]
+        while heap:
+            load, _, name = heap[0]
+            node = self.nodes[name]
+            if load == self._load[name] and self._room(node):
+                return node
+            heapq.heappop(heap)
+        return None
+
+    def _offer(self, node: LabNode) -> None:
+        entry = (self._load[node.name], self._index[node.name], node.name)
+        heapq.heappush(self._rooms[node.zone], entry)
+
+
+def _key(service: LabService) -> str:
+    return f"{service.namespace}/{service.name}"
 
 
 def _first_zones(service: LabService) -> list[str | None]:

@@ -3,8 +3,10 @@
 The nodes stop answering. Their pods keep their endpoints until the node controller marks the
 nodes unreachable, after the node monitor grace period, so requests spread over every endpoint
 fail on the lost ones (no answer: the client times out). Each pod is evicted when its
-``node.kubernetes.io/unreachable`` toleration runs out, and its controller replaces it; the
-evicted pod stays Terminating on the dead node. A StatefulSet does not replace a pod that is
+``node.kubernetes.io/unreachable`` toleration runs out, counted from when its node gets the
+eviction taint: the node controller taints a zone's unreachable nodes at a limited rate, one at
+once and then one every 1/rate seconds. Its controller replaces the evicted pod, which stays
+Terminating on the dead node. A StatefulSet does not replace a pod that is
 not gone, so its pods stay down until the out-of-service taint force-deletes them (when an
 operator applies it, ``outOfServiceAfter`` from the cut). Power back, the pods still on the
 nodes start again, and the Terminating ones are removed.
@@ -27,6 +29,8 @@ class CutRules:
     """How the cluster the lab stands for lives through a power cut."""
 
     node_grace: float
+    eviction_rate: float
+    """Nodes per second a zone's eviction taints go on: the node controller's rate limit."""
     out_of_service_after: float | None = None
     """Seconds from the cut to the out-of-service taint; None: nobody applies it."""
 
@@ -36,31 +40,45 @@ class PowerCuts:
 
     def __init__(self, cluster: LabCluster, rules: CutRules) -> None:
         self._cluster, self.rules = cluster, rules
+        self._next_taint: dict[str, float] = {}  # per zone: when its tainter may taint again
 
     def cut(self, node: LabNode) -> None:
         """The node's power goes off now."""
         now = self._cluster.now()
         node.dark_since = now
         unreachable = now + self.rules.node_grace
+        tainted = self._taint_time(node.zone, unreachable)
+        self._cluster.changed()
         for pod in self._cluster.pods_on(node.name):
             pod.dark, pod.endpoint_until = True, unreachable
             if pod.ready_at is not None and pod.ready_at > now:
                 pod.ready_at = None  # still starting: with its kubelet gone it never gets ready
             if pod.service.workload != STATEFUL_SET:
-                when = unreachable + pod.service.unreachable_toleration
+                when = tainted + pod.service.unreachable_toleration
                 self._cluster.at(when, functools.partial(self._evict, pod))
         self._cluster.at(unreachable, lambda: None)  # the endpoints go: tell the listeners
         if self.rules.out_of_service_after is not None:
             when = now + self.rules.out_of_service_after
             self._cluster.at(when, lambda: self._out_of_service(node, since=now))
 
+    def _taint_time(self, zone: str, unreachable: float) -> float:
+        """When the node controller's rate-limited tainter gets to a node of ``zone``.
+
+        One node at once, then one every 1/rate seconds: a zone of 30 nodes has its last
+        node's pods evicted nearly five minutes after its first's, at the default rate.
+        """
+        tainted = max(unreachable, self._next_taint.get(zone, unreachable))
+        self._next_taint[zone] = tainted + 1.0 / self.rules.eviction_rate
+        return tainted
+
     def restore(self, node: LabNode) -> None:
         """Power is back: pods still there start again; Terminating ones are removed."""
         node.dark_since = None
+        self._cluster.changed()
         ready_at = self._cluster.now()
         for pod in self._cluster.pods_on(node.name):
             if pod.terminating:
-                del self._cluster.pods[pod.ref]
+                self._cluster.remove_pod(pod.ref)
                 continue
             pod.dark, pod.endpoint_until = False, None
             pod.ready_at = ready_at + pod.service.startup
@@ -69,6 +87,7 @@ class PowerCuts:
     def _evict(self, pod: LabPod) -> None:
         if pod.dark and not pod.terminating and pod.ref in self._cluster.pods:
             pod.terminating = True
+            self._cluster.changed()
             self._cluster.replace(pod)
 
     def _out_of_service(self, node: LabNode, *, since: float) -> None:

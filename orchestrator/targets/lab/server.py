@@ -44,13 +44,13 @@ def answer_of(cluster: LabCluster, service: LabService, method: str) -> Answer:
     if method not in ANSWERED_METHODS:
         return Answer(405, "method not allowed\n", 0.0)
     endpoints = cluster.endpoints(service)
-    if len(endpoints) < service.min_ready:  # minReady >= 1: past here there is one to pick
-        return Answer(503, f"unavailable: {len(endpoints)} of {service.replicas} ready\n", 0.0)
-    if cluster.next_endpoint(service, endpoints).dark:
+    ready = len(endpoints.pods)
+    if ready < service.min_ready:  # minReady >= 1: past here there is one to pick
+        return Answer(503, f"unavailable: {ready} of {service.replicas} ready\n", 0.0)
+    if cluster.next_endpoint(service, endpoints.pods).dark:
         return NO_ANSWER
     # Fewer answering replicas carry the same load, so each answer takes longer.
-    answering = sum(1 for p in endpoints if not p.dark)
-    return Answer(200, "ok\n", service.latency * service.replicas / answering)
+    return Answer(200, "ok\n", service.latency * service.replicas / endpoints.answering)
 
 
 def _handler(

@@ -42,7 +42,8 @@ class SimTransport(httpx.AsyncBaseTransport):
         name, namespace, _ = request.url.host.split(".", 2)
         found = answer_of(self._cluster, self._cluster.service_of(namespace, name), request.method)
         await asyncio.sleep(found.delay)
-        return httpx.Response(found.status, text=found.text, request=request)
+        # bytes with no Content-Type: httpx then decodes UTF-8 without parsing a charset
+        return httpx.Response(found.status, content=found.text.encode(), request=request)
 
 
 class SimTarget(LabTarget):
@@ -88,6 +89,7 @@ class SimKind:
                 raise InvalidInputError([Problem("--target", None, None, "", NOT_VIRTUAL)])
             cuts = CutRules(
                 lab.grace(where.settings.get(NODE_GRACE)),
+                lab.node_eviction_rate,
                 where.settings.get(OUT_OF_SERVICE_AFTER),
             )
             return SimTarget(lab, LabCluster(lab, loop=loop, cuts=cuts), lock_dir=state)
