@@ -17,6 +17,7 @@ from kubernetes import client
 
 from tests.cluster.front import ServiceFront
 from tests.cluster.zones import (
+    SETTLING_TAINTS,
     Placement,
     api_client,
     apps_api,
@@ -95,16 +96,13 @@ def remove_namespaces(kube: client.ApiClient, names: set[str], *, wait: bool = T
     (nothing recreates them) and the pods go at once; the namespaces then take about 5 s.
     """
     core, apps = core_api(kube), apps_api(kube)
-    for name in names:
+    for name in namespaces_left(kube, names):
         apps.delete_collection_namespaced_deployment(name)
         apps.delete_collection_namespaced_replica_set(name)
         core.delete_collection_namespaced_pod(name, grace_period_seconds=0)
         core.delete_namespace(name)
     if wait:
         wait_for(lambda: not namespaces_left(kube, names), what="namespaces gone", timeout=120)
-
-
-SETTLING_TAINTS = {"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"}
 
 
 def _settling(kube: client.ApiClient) -> list[str]:

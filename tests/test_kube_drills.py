@@ -22,6 +22,10 @@ from tests.support import EXAMPLE_OUTCOMES, REPO, ZONEDRILL, cli_env, outcome_of
 pytestmark = pytest.mark.cluster
 
 MANIFESTS = REPO / "drills" / "kube"
+SNAPSHOT_RTO_ERROR = 2.5
+"""Predicted against measured RTO, seconds: the snapshot's reschedule is the lab's default (1 s,
+where KWOK's scheduler takes milliseconds), its startup is read to the second, and the run's
+probes sample every 250 ms."""
 
 
 def lab_of(drill: str) -> Lab:
@@ -56,10 +60,12 @@ def place_like_the_lab(kube: client.ApiClient, lab: Lab) -> None:
 
 
 @contextmanager
-def workloads(control_plane: Any, kube: client.ApiClient, drill: str) -> Iterator[list[str]]:
-    """Apply the drill's kube manifest and front its Services; remove it all afterwards."""
+def workloads(
+    control_plane: Any, kube: client.ApiClient, drill: str, *, manifest: Path | None = None
+) -> Iterator[list[str]]:
+    """Apply the drill's kube manifest (or ``manifest``), front its Services; remove all after."""
     lab = lab_of(drill)
-    manifest = MANIFESTS / f"{lab_name(drill)}.yaml"
+    manifest = manifest or MANIFESTS / f"{lab_name(drill)}.yaml"
     subprocess.run(control_plane.kubectl("apply", "-f", str(manifest)), check=True, timeout=60)
     place_like_the_lab(kube, lab)
     fronts = lab_fronts(kube, lab)
@@ -82,8 +88,16 @@ def test_example_drill_on_kube_ends_as_on_the_lab(
     tmp_path: Path,
     drill: str,
 ) -> None:
-    """Same exit code, outcome and failed checks as the lab run; nodes end as they began."""
+    """Same exit code, outcome and failed checks as the lab run; nodes end as they began.
+
+    A snapshot of the cluster taken before the run predicts it (plan --simulate on that lab):
+    the same outcome and failed checks, and each RTO within SNAPSHOT_RTO_ERROR.
+    """
+    drill_file = REPO / "drills" / f"{drill}.yaml"
+    lab_file = tmp_path / "snapshot.yaml"
     with workloads(control_plane, kube, drill) as urls:
+        zonedrill_ok(tmp_path, "snapshot", f"--kubeconfig={control_plane.kubeconfig}",
+                     f"--zones-from={drill_file}", f"--output-file={lab_file}")  # fmt: skip
         out = tmp_path / "out"
         command = [
             *ZONEDRILL,
@@ -107,3 +121,24 @@ def test_example_drill_on_kube_ends_as_on_the_lab(
     assert result["target"] == "kube"
     assert result["restored"] is True
     assert nodes_as_before(kube, pristine) == pristine
+    seed = [] if result.get("seed") is None else [f"--seed={result['seed']}"]
+    predicted = json.loads(
+        zonedrill_ok(tmp_path, "plan", str(drill_file), "--simulate", f"--lab={lab_file}",
+                     "-o", "json", *seed).stdout
+    )  # fmt: skip
+    assert outcome_of(0, predicted)[1:] == outcome_of(0, result)[1:]
+    for measured, guess in zip(result["probes"], predicted["probes"], strict=True):
+        for a, b in zip(measured["rto"], guess["rto"], strict=True):
+            assert (a["seconds"] is None) == (b["seconds"] is None)
+            if a["seconds"] is not None:
+                assert b["seconds"] == pytest.approx(a["seconds"], abs=SNAPSHOT_RTO_ERROR), (a, b)
+
+
+def zonedrill_ok(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the CLI with the test's state folder; fail showing stderr unless it exits 0."""
+    done = subprocess.run(
+        [*ZONEDRILL, *args], capture_output=True, text=True, env=cli_env(folder / "state"),
+        timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done

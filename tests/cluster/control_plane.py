@@ -84,6 +84,11 @@ class ControlPlane:
     audit_log: Path | None = None  # benchmarks count every client's requests at the server
     outlives_starter: bool = False  # `up` starts it to outlive the command; tests tie it to them
 
+    @property
+    def node_grace(self) -> int:
+        """The node monitor grace period, seconds: well above KWOK's renewals, short for tests."""
+        return max(20, 3 * self.node_lease_seconds)
+
     def start(self) -> None:
         """Start every component in order and wait until each is healthy."""
         (self.folder / "logs").mkdir(parents=True, exist_ok=True)
@@ -106,7 +111,7 @@ class ControlPlane:
                     f"--service-account-private-key-file={pki.sa_key}",
                     f"--root-ca-file={pki.ca_cert}",
                     "--node-monitor-period=2s",
-                    f"--node-monitor-grace-period={max(20, 3 * self.node_lease_seconds)}s",
+                    f"--node-monitor-grace-period={self.node_grace}s",
                     "--kube-api-qps=200",
                     "--kube-api-burst=400",
                     "--concurrent-replicaset-syncs=20",

@@ -10,6 +10,8 @@ from kubernetes import client, config
 
 POWER_ZONE = "zonedrill.io/power-zone"
 TOPOLOGY_ZONE = "topology.kubernetes.io/zone"
+SETTLING_TAINTS = {"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"}
+"""The node controller's taints on a node not (yet, or no longer) ready."""
 FAKE_IMAGE = "registry.invalid/zonedrill/fake:1"  # kwok runs no container: nothing pulls it
 
 
@@ -40,6 +42,11 @@ def apps_api(api: client.ApiClient) -> Any:
 def policy_api(api: client.ApiClient) -> Any:
     """PolicyV1Api, typed loosely."""
     return client.PolicyV1Api(api)
+
+
+def coordination_api(api: client.ApiClient) -> Any:
+    """CoordinationV1Api (Leases), typed loosely."""
+    return client.CoordinationV1Api(api)
 
 
 def discovery_api(api: client.ApiClient) -> Any:
