@@ -128,10 +128,10 @@ class KubeTarget:
 
     async def _list_nodes(self) -> list[Any]:
         """Every node object; each is remembered, so that changing it needs no GET first."""
-        listing = await self.api.call(self.api.core.list_node, verb="list", what="nodes")
-        for node in listing.items:
+        nodes = await self.api.list_all(self.api.core.list_node, what="nodes")
+        for node in nodes:
             self.nodes.remember(node)
-        return list(listing.items)
+        return nodes
 
     async def list_pods(self, *, nodes: Collection[str]) -> list[PodInfo]:
         """Pods bound to ``nodes``."""
@@ -139,12 +139,11 @@ class KubeTarget:
 
     async def list_disruption_budgets(self) -> list[DisruptionBudget]:
         """Every PodDisruptionBudget, with its current ``disruptionsAllowed``."""
-        listing = await self.api.call(
+        budgets = await self.api.list_all(
             self.api.policy.list_pod_disruption_budget_for_all_namespaces,
-            verb="list",
             what="poddisruptionbudgets",
         )
-        return [shapes.disruption_budget(pdb) for pdb in listing.items]
+        return [shapes.disruption_budget(pdb) for pdb in budgets]
 
     async def service_selector(self, *, ref: ServiceRef) -> LabelSelector:
         """The Service's selector, for a snapshot."""

@@ -27,6 +27,8 @@ from orchestrator.errors import ClusterError, ClusterUnreachableError, EvictionB
 T = TypeVar("T")
 REQUEST_TIMEOUT = (5.0, 30.0)
 """Seconds to connect, and to wait between bytes of an answer."""
+LIST_PAGE = 500
+"""Items per page of a list, as kubectl asks: no one answer holds a whole large cluster."""
 ATTEMPTS = 4
 BACKOFF_FIRST = 0.25
 
@@ -119,6 +121,19 @@ class KubeApi:
             await asyncio.sleep(retry_after or delay)
             delay *= 2
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    async def list_all(self, function: Callable[..., Any], *, what: str) -> list[Any]:
+        """Every item of a list, LIST_PAGE at a time: each page one call within the budget."""
+        items: list[Any] = []
+        token: str | None = None
+        while True:
+            page = await self.call(
+                function, verb="list", what=what, limit=LIST_PAGE, _continue=token
+            )
+            items.extend(page.items)
+            token = page.metadata._continue
+            if not token:
+                return items
 
     async def stream(
         self, function: Callable[..., T], *args: Any, verb: str, what: str, **kwargs: Any

@@ -93,10 +93,10 @@ def pod_info(pod: Any) -> PodInfo:
 
 
 async def list_pods(api: KubeApi, *, nodes: Collection[str]) -> list[PodInfo]:
-    """Pods bound to ``nodes``: one list call, filtered here (field selectors cannot OR)."""
+    """Pods bound to ``nodes``: one paged list, filtered here (field selectors cannot OR)."""
     wanted = set(nodes)
-    listing = await api.call(api.core.list_pod_for_all_namespaces, verb="list", what="pods")
-    return [pod_info(p) for p in listing.items if p.spec.node_name in wanted]
+    pods = await api.list_all(api.core.list_pod_for_all_namespaces, what="pods")
+    return [pod_info(p) for p in pods if p.spec.node_name in wanted]
 
 
 async def delete_pod(api: KubeApi, pod: PodRef, *, grace_seconds: int) -> None:
