@@ -83,7 +83,6 @@ class Endpoints:
 
     pods: list[LabPod]
     answering: int  # those whose node has power
-    generation: int
     until: float
 
 
@@ -121,8 +120,7 @@ class LabCluster:
         """Per zone, a heap of (load, index, node): the least loaded node first, the first on a
         tie. An entry whose load is stale, or whose node has no room, is dropped when it comes
         up; a node is offered again whenever its load or its schedulability changes."""
-        self._ready: dict[str, Endpoints] = {}
-        self._generation = 0  # bumped by every change that can make a pod ready or not
+        self._ready: dict[str, Endpoints] = {}  # dropped by every change to a service's pods
         self._listeners: list[Callable[[], None]] = []
         self._wakeups: set[float] = set()
         now = self.now()
@@ -149,18 +147,21 @@ class LabCluster:
         """The ready pods of ``service`` (its Service's endpoints), worked out once per state."""
         now, key = self.now(), _key(service)
         known = self._ready.get(key)
-        if known is not None and known.generation == self._generation and now < known.until:
+        if known is not None and now < known.until:
             return known
         pods = list(self._of_service[key].values())
         ready = [p for p in pods if p.ready(now)]
         until = min((p.turns_at(now) for p in pods), default=math.inf)
         answering = sum(not p.dark for p in ready)
-        self._ready[key] = Endpoints(ready, answering, self._generation, until)
+        self._ready[key] = Endpoints(ready, answering, until)
         return self._ready[key]
 
-    def changed(self) -> None:
-        """A pod was bound, removed, lost power or got it back, or was evicted."""
-        self._generation += 1
+    def changed(self, service: LabService | None = None) -> None:
+        """A pod of ``service`` (None: of any) was bound, removed, evicted, or lost power."""
+        if service is None:
+            self._ready.clear()
+        else:
+            self._ready.pop(_key(service), None)
 
     def next_endpoint(self, service: LabService, endpoints: list[LabPod]) -> LabPod:
         """The endpoint the service's next request goes to: each in turn, as kube-proxy does."""
@@ -244,7 +245,7 @@ class LabCluster:
         """Forget a pod, with nothing to replace it (a Terminating pod gone at last)."""
         pod = self.pods.pop(ref, None)
         if pod is not None:
-            self.changed()
+            self.changed(pod.service)
             self._pending.pop(ref, None)
             del self._of_service[_key(pod.service)][ref]
             if pod.node is not None:
@@ -300,7 +301,7 @@ class LabCluster:
         if node is None:
             return False
         pod.node = node.name
-        self.changed()
+        self.changed(pod.service)
         del self._pending[pod.ref]
         self._load[node.name] += 1
         self._offer(node)

@@ -87,7 +87,7 @@ class PowerCuts:
     def _evict(self, pod: LabPod) -> None:
         if pod.dark and not pod.terminating and pod.ref in self._cluster.pods:
             pod.terminating = True
-            self._cluster.changed()
+            self._cluster.changed(pod.service)
             self._cluster.replace(pod)
 
     def _out_of_service(self, node: LabNode, *, since: float) -> None:
