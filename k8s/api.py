@@ -10,6 +10,7 @@ and Fairness 429) is retried a few times with backoff before it is raised.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -124,14 +125,34 @@ class KubeApi:
 
     async def list_all(self, function: Callable[..., Any], *, what: str) -> list[Any]:
         """Every item of a list, LIST_PAGE at a time: each page one call within the budget."""
+        return await self._paged(function, what, lambda page: (page.items, page.metadata._continue))
+
+    async def list_json(self, function: Callable[..., Any], *, what: str) -> list[dict[str, Any]]:
+        """As ``list_all``, but each item the API server's JSON (camelCase keys), no model.
+
+        The client's models cost more to build than a page of pods takes to arrive: 12,000
+        pods as models took a snapshot 13 s, most of it in deserialization.
+        """
+
+        def fetch(**kwargs: Any) -> Any:
+            return json.loads(function(_preload_content=False, **kwargs).data)
+
+        def split(page: dict[str, Any]) -> tuple[list[Any], str | None]:
+            return page.get("items") or [], (page.get("metadata") or {}).get("continue")
+
+        return await self._paged(fetch, what, split)
+
+    async def _paged(
+        self, function: Callable[..., Any], what: str, split: Callable[[Any], tuple[list[Any], Any]]
+    ) -> list[Any]:
         items: list[Any] = []
         token: str | None = None
         while True:
             page = await self.call(
                 function, verb="list", what=what, limit=LIST_PAGE, _continue=token
             )
-            items.extend(page.items)
-            token = page.metadata._continue
+            found, token = split(page)
+            items.extend(found)
             if not token:
                 return items
 

@@ -8,6 +8,7 @@ import functools
 import threading
 import time
 from collections.abc import Collection
+from datetime import datetime
 from typing import Any
 
 from kubernetes import watch
@@ -21,82 +22,91 @@ MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 UNREACHABLE = "node.kubernetes.io/unreachable"
 
 
-def _workload(pod: Any) -> str | None:
-    owners = [o for o in (pod.metadata.owner_references or []) if o.controller]
-    if not owners:
+def _controller(meta: dict[str, Any]) -> dict[str, Any] | None:
+    return next((o for o in meta.get("ownerReferences") or [] if o.get("controller")), None)
+
+
+def _deployment_of(meta: dict[str, Any], owner: dict[str, Any]) -> str | None:
+    """The Deployment's name, when the owner is a ReplicaSet named after the pod template."""
+    template_hash = (meta.get("labels") or {}).get("pod-template-hash")
+    name = str(owner.get("name", ""))
+    if owner.get("kind") == "ReplicaSet" and template_hash and name.endswith(f"-{template_hash}"):
+        return name[: -len(template_hash) - 1]
+    return None
+
+
+def _workload(meta: dict[str, Any], owner: dict[str, Any] | None) -> str | None:
+    if owner is None:
         return None
-    owner, namespace = owners[0], pod.metadata.namespace
-    template_hash = (pod.metadata.labels or {}).get("pod-template-hash")
-    if owner.kind == "ReplicaSet" and template_hash and owner.name.endswith(f"-{template_hash}"):
-        return f"{namespace}/{owner.name[: -len(template_hash) - 1]}"
-    return f"{namespace}/{owner.name}"
+    deployment = _deployment_of(meta, owner)
+    return f"{meta.get('namespace')}/{owner.get('name') if deployment is None else deployment}"
 
 
-def _workload_kind(pod: Any) -> str | None:
+def _workload_kind(meta: dict[str, Any], owner: dict[str, Any] | None) -> str | None:
     """What recreates the pod: a ReplicaSet named after its pod template is a Deployment's."""
-    owners = [o for o in (pod.metadata.owner_references or []) if o.controller]
-    if not owners:
+    if owner is None:
         return None
-    template_hash = (pod.metadata.labels or {}).get("pod-template-hash")
-    owner = owners[0]
-    if owner.kind == "ReplicaSet" and template_hash and owner.name.endswith(f"-{template_hash}"):
-        return "Deployment"
-    return str(owner.kind)
+    return "Deployment" if _deployment_of(meta, owner) is not None else str(owner.get("kind"))
 
 
-def _unreachable_toleration(pod: Any) -> float | None:
+def _unreachable_toleration(spec: dict[str, Any]) -> float | None:
     """Seconds the pod stays on an unreachable node: 0 without a toleration, None for ever.
 
     As the taint manager reads them: the shortest of the matching tolerations' seconds.
     """
-    matching = [t for t in pod.spec.tolerations or [] if _tolerates_unreachable(t)]
+    matching = [t for t in spec.get("tolerations") or [] if _tolerates_unreachable(t)]
     if not matching:
         return 0.0
-    seconds = [t.toleration_seconds for t in matching if t.toleration_seconds is not None]
+    seconds = [t["tolerationSeconds"] for t in matching if t.get("tolerationSeconds") is not None]
     return float(max(min(seconds), 0)) if seconds else None
 
 
-def _tolerates_unreachable(toleration: Any) -> bool:
-    key = toleration.key == UNREACHABLE or (not toleration.key and toleration.operator == "Exists")
-    value = toleration.operator == "Exists" or not toleration.value
-    return key and value and toleration.effect in (None, "", "NoExecute")
+def _tolerates_unreachable(toleration: dict[str, Any]) -> bool:
+    key, operator = toleration.get("key"), toleration.get("operator")
+    matches_key = key == UNREACHABLE or (not key and operator == "Exists")
+    matches_value = operator == "Exists" or not toleration.get("value")
+    return matches_key and matches_value and toleration.get("effect") in (None, "", "NoExecute")
 
 
-def _startup(conditions: list[Any]) -> float | None:
+def _startup(conditions: list[dict[str, Any]]) -> float | None:
     """PodScheduled to Ready by the pod's own condition times (1 s resolution)."""
-    times = {c.type: c.last_transition_time for c in conditions if c.status == "True"}
+    times = {
+        c.get("type"): c.get("lastTransitionTime") for c in conditions if c.get("status") == "True"
+    }
     scheduled, ready = times.get("PodScheduled"), times.get("Ready")
-    if scheduled is None or ready is None or ready < scheduled:
+    if scheduled is None or ready is None:
         return None
-    return float((ready - scheduled).total_seconds())
+    seconds = (datetime.fromisoformat(ready) - datetime.fromisoformat(scheduled)).total_seconds()
+    return float(seconds) if seconds >= 0 else None
 
 
-def pod_info(pod: Any) -> PodInfo:
-    """The core's view of a pod object."""
-    owners = [o for o in (pod.metadata.owner_references or []) if o.controller]
-    conditions = pod.status.conditions if pod.status else None
+def pod_info(pod: dict[str, Any]) -> PodInfo:
+    """The core's view of a pod, from its JSON as the API server sends it."""
+    meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    owner = _controller(meta)
     return PodInfo(
-        ref=PodRef(pod.metadata.namespace, pod.metadata.name),
-        node=pod.spec.node_name or "",
-        owner_kind=owners[0].kind if owners else None,
-        mirror=MIRROR_ANNOTATION in (pod.metadata.annotations or {}),
-        terminating=pod.metadata.deletion_timestamp is not None,
-        ready=any(c.type == "Ready" and c.status == "True" for c in (conditions or [])),
-        workload=_workload(pod),
-        labels=dict(pod.metadata.labels or {}),
-        requests=shapes.pod_requests(pod.spec),
-        spread=shapes.spread_constraints(pod.spec),
-        workload_kind=_workload_kind(pod),
-        unreachable_toleration=_unreachable_toleration(pod),
-        startup=_startup(conditions or []),
+        ref=PodRef(meta.get("namespace", ""), meta.get("name", "")),
+        node=spec.get("nodeName") or "",
+        owner_kind=owner.get("kind") if owner else None,
+        mirror=MIRROR_ANNOTATION in (meta.get("annotations") or {}),
+        terminating=meta.get("deletionTimestamp") is not None,
+        ready=any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions),
+        workload=_workload(meta, owner),
+        labels=dict(meta.get("labels") or {}),
+        requests=shapes.pod_requests(spec),
+        spread=shapes.spread_constraints(spec),
+        workload_kind=_workload_kind(meta, owner),
+        unreachable_toleration=_unreachable_toleration(spec),
+        startup=_startup(conditions),
     )
 
 
 async def list_pods(api: KubeApi, *, nodes: Collection[str]) -> list[PodInfo]:
     """Pods bound to ``nodes``: one paged list, filtered here (field selectors cannot OR)."""
     wanted = set(nodes)
-    pods = await api.list_all(api.core.list_pod_for_all_namespaces, what="pods")
-    return [pod_info(p) for p in pods if p.spec.node_name in wanted]
+    pods = await api.list_json(api.core.list_pod_for_all_namespaces, what="pods")
+    return [pod_info(p) for p in pods if (p.get("spec") or {}).get("nodeName") in wanted]
 
 
 async def delete_pod(api: KubeApi, pod: PodRef, *, grace_seconds: int) -> None:

@@ -30,29 +30,29 @@ def resources(quantities: dict[str, str] | None) -> Resources:
     return Resources(cpu_milli=int(cpu), memory_bytes=int(memory))
 
 
-def pod_requests(spec: Any) -> Resources:
+def pod_requests(spec: dict[str, Any]) -> Resources:
     """What the scheduler reserves: the containers' sum, or the largest init container's."""
     total = Resources()
-    for container in spec.containers or []:
-        total += resources(container.resources.requests if container.resources else None)
-    for init in spec.init_containers or []:
-        need = resources(init.resources.requests if init.resources else None)
+    for container in spec.get("containers") or []:
+        total += resources((container.get("resources") or {}).get("requests"))
+    for init in spec.get("initContainers") or []:
+        need = resources((init.get("resources") or {}).get("requests"))
         total = Resources(
             max(total.cpu_milli, need.cpu_milli), max(total.memory_bytes, need.memory_bytes)
         )
     return total
 
 
-def spread_constraints(spec: Any) -> tuple[SpreadConstraint, ...]:
-    """The pod's topology spread constraints."""
+def spread_constraints(spec: dict[str, Any]) -> tuple[SpreadConstraint, ...]:
+    """The pod's topology spread constraints, from its spec's JSON."""
     return tuple(
         SpreadConstraint(
-            topology_key=c.topology_key,
-            max_skew=int(c.max_skew),
-            hard=c.when_unsatisfiable == "DoNotSchedule",
-            honors_taints=c.node_taints_policy == "Honor",
+            topology_key=c.get("topologyKey", ""),
+            max_skew=int(c.get("maxSkew", 1)),
+            hard=c.get("whenUnsatisfiable") == "DoNotSchedule",
+            honors_taints=c.get("nodeTaintsPolicy") == "Honor",
         )
-        for c in spec.topology_spread_constraints or []
+        for c in spec.get("topologySpreadConstraints") or []
     )
 
 
