@@ -110,6 +110,29 @@ def ctk(document: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
+def rehearsal(document: dict[str, Any]) -> str:
+    """Snapshot, simulate and each-zone wall times, the goals, and the snapshot's peer ratio."""
+    size, rows = document["size"], document["rows"]
+    peer = next(r for r in rows if r["tool"].startswith("kubectl"))["seconds"]["median"]
+    out = [
+        f"{size['nodes']} nodes, {size['pods']} pods, {size['zones']} zones, {size['services']} "
+        f"Services, {size['probes']} probed; {len(rows[0]['repeats'])} rounds after a warm-up "
+        "(min / median / max)",
+        "",
+        "| command | client budget | wall time | goal | ÷ kubectl get | API calls | 429s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        first = r["repeats"][0]
+        ratio = f"{r['seconds']['median'] / peer:.2f}x" if r["what"] == "snapshot" else ""
+        goal = f"≤ {r['goal']:g} s" if r["goal"] is not None else ""
+        out.append(
+            f"| {r['tool']} | {r['budget']} | {_spread(r['seconds'], 's', 2)} | {goal} | {ratio} "
+            f"| {first.get('calls', '')} | {first.get('throttled', '')} |"
+        )
+    return "\n".join(out) + "\n"
+
+
 def _spread(values: dict[str, float] | None, unit: str, digits: int) -> str:
     if values is None:
         return "incomplete"
@@ -123,6 +146,7 @@ TABLES: dict[str, Callable[[dict[str, Any]], str]] = {
     "probe-precision": precision,
     "probe-throughput": throughput,
     "kube-rto": kube_rto,
+    "rehearsal": rehearsal,
 }
 
 
