@@ -40,6 +40,12 @@ def zonedrill(state: Path, *args: str, timeout: float = 180.0) -> subprocess.Com
     )
 
 
+def succeeded(done: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    """``done``, once it is known to have exited 0 (else the test fails with its stderr)."""
+    assert done.returncode == 0, done.stderr
+    return done
+
+
 STARTED: list[subprocess.Popen[str]] = []
 """Every child ``start_until`` started, for ``_reap``."""
 

@@ -17,7 +17,15 @@ from orchestrator.drill.loader import load_drill, load_lab
 from tests.cluster.fronts import lab_fronts, service_url_flags
 from tests.cluster.zones import is_ready, live_pods, packed_into, wait_for
 from tests.kubecase import nodes_as_before, remove_namespaces
-from tests.support import EXAMPLE_OUTCOMES, REPO, ZONEDRILL, cli_env, outcome_of
+from tests.support import (
+    EXAMPLE_OUTCOMES,
+    REPO,
+    ZONEDRILL,
+    cli_env,
+    outcome_of,
+    succeeded,
+    zonedrill,
+)
 
 pytestmark = pytest.mark.cluster
 
@@ -96,8 +104,9 @@ def test_example_drill_on_kube_ends_as_on_the_lab(
     drill_file = REPO / "drills" / f"{drill}.yaml"
     lab_file = tmp_path / "snapshot.yaml"
     with workloads(control_plane, kube, drill) as urls:
-        zonedrill_ok(tmp_path, "snapshot", f"--kubeconfig={control_plane.kubeconfig}",
-                     f"--zones-from={drill_file}", f"--output-file={lab_file}")  # fmt: skip
+        snapshot = [f"--zones-from={drill_file}", f"--output-file={lab_file}"]
+        kubeconfig = f"--kubeconfig={control_plane.kubeconfig}"
+        succeeded(zonedrill(tmp_path / "state", "snapshot", kubeconfig, *snapshot))
         out = tmp_path / "out"
         command = [
             *ZONEDRILL,
@@ -122,23 +131,13 @@ def test_example_drill_on_kube_ends_as_on_the_lab(
     assert result["restored"] is True
     assert nodes_as_before(kube, pristine) == pristine
     seed = [] if result.get("seed") is None else [f"--seed={result['seed']}"]
+    flags = ["--simulate", f"--lab={lab_file}", "-o", "json", *seed]
     predicted = json.loads(
-        zonedrill_ok(tmp_path, "plan", str(drill_file), "--simulate", f"--lab={lab_file}",
-                     "-o", "json", *seed).stdout
-    )  # fmt: skip
+        succeeded(zonedrill(tmp_path / "state", "plan", str(drill_file), *flags)).stdout
+    )
     assert outcome_of(0, predicted)[1:] == outcome_of(0, result)[1:]
     for measured, guess in zip(result["probes"], predicted["probes"], strict=True):
         for a, b in zip(measured["rto"], guess["rto"], strict=True):
             assert (a["seconds"] is None) == (b["seconds"] is None)
             if a["seconds"] is not None:
                 assert b["seconds"] == pytest.approx(a["seconds"], abs=SNAPSHOT_RTO_ERROR), (a, b)
-
-
-def zonedrill_ok(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the CLI with the test's state folder; fail showing stderr unless it exits 0."""
-    done = subprocess.run(
-        [*ZONEDRILL, *args], capture_output=True, text=True, env=cli_env(folder / "state"),
-        timeout=120, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return done

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ from tests.cluster.front import ServiceFront
 from tests.cluster.power import power_cut
 from tests.cluster.zones import api_client, core_api, live_pods
 from tests.kubecase import remove_namespaces
-from tests.support import REPO, ZONEDRILL, cli_env
+from tests.support import REPO, succeeded, zonedrill
 from tests.test_kube_drills import workloads
 from tests.test_rbac import apply, manifests, token_kubeconfig
 
@@ -88,21 +87,10 @@ def short_tolerations(folder: Path) -> Path:
     return out
 
 
-def zonedrill(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the CLI with its own state folder; fail showing stderr unless it exits 0."""
-    done = subprocess.run(
-        [*ZONEDRILL, *args], capture_output=True, text=True, env=cli_env(folder / "state"),
-        timeout=120, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return done
-
-
 def predicted_rto(folder: Path, lab_file: Path, *flags: str) -> float:
     """talk-api's RTO as plan --simulate predicts it on ``lab_file``."""
-    done = zonedrill(
-        folder, "plan", str(FLAGSHIP), "--simulate", "--lab", str(lab_file), "-o", "json", *flags
-    )
+    flags = ("--simulate", f"--lab={lab_file}", "-o", "json", *flags)
+    done = succeeded(zonedrill(folder / "state", "plan", str(FLAGSHIP), *flags))
     document = json.loads(done.stdout)
     probe = next(p for p in document["probes"] if p["name"] == "talk-api")
     return float(probe["rto"][0]["seconds"])
@@ -157,7 +145,8 @@ def test_a_snapshot_predicts_a_real_power_cut_on_the_real_controllers(
     manifest = short_tolerations(tmp_path)
     with workloads(control_plane, kube, "pangyo-battery-fire", manifest=manifest):
         flags = [f"--zones-from={FLAGSHIP}", f"--output-file={lab_file}", "--name=flagship"]
-        zonedrill(tmp_path, "snapshot", f"--kubeconfig={reader}", f"--node-grace={grace}s", *flags)
+        flags = [*flags, f"--kubeconfig={reader}", f"--node-grace={grace}s"]
+        succeeded(zonedrill(tmp_path / "state", "snapshot", *flags))
         lab = load_lab(lab_file)
         check_the_lab(lab, lab_file, grace)
         talk = next(s for s in lab.spec.services if s.name == "talk-api")
