@@ -86,6 +86,47 @@ async def test_a_stateful_set_stays_down_until_the_out_of_service_taint() -> Non
         assert back is None or asyncio.get_running_loop().time() - start > back
 
 
+def restore(cluster: LabCluster, zone: str) -> None:
+    """Power back to the zone's nodes."""
+    for node in [n for n in cluster.nodes.values() if n.zone == zone]:
+        cluster.remove_taint(node.name, POWER_CUT_TAINT, run_id="r")
+
+
+@pytest.mark.looptime
+async def test_a_second_cut_is_evicted_on_its_own_clock() -> None:
+    """Cut, back before any taint, cut again: the first cut's evictions and slots are gone.
+
+    The second cut at 20 s: unreachable at 30 s, a-1 tainted then (not at the first cut's
+    next slot) and a-2 10 s later, each evicted after the 20 s toleration, ready 7 s later.
+    """
+    lab = make_lab([svc(unreachableToleration="20s", placement={"a": 2, "b": 2})])
+    cluster = LabCluster(lab, loop=asyncio.get_running_loop(), cuts=CutRules(10.0, 0.1))
+    service = cluster.services["default/api"]
+    cut(cluster, "a")
+    await asyncio.sleep(5)
+    restore(cluster, "a")
+    await asyncio.sleep(15)
+    cut(cluster, "a")  # at 20 s
+    await asyncio.sleep(10 + 20 + 7 - 0.2)  # the first cut would have evicted a-1's at 30 s
+    assert cluster.ready_replicas(service) == 2
+    assert not any(p.terminating for p in cluster.pods.values() if p.node == "a-2")
+    await asyncio.sleep(0.4)
+    assert cluster.ready_replicas(service) == 3
+
+
+@pytest.mark.looptime
+async def test_with_every_node_dark_nothing_is_evicted() -> None:
+    """The node controller evicts nothing when every zone is unreachable, nor does the lab."""
+    cluster = LabCluster(
+        make_lab([svc()]), loop=asyncio.get_running_loop(), cuts=CutRules(10.0, 0.1)
+    )
+    cut(cluster, "a")
+    cut(cluster, "b")
+    await asyncio.sleep(1000)
+    assert not any(p.terminating for p in cluster.pods.values())
+    assert cluster.ready_replicas(cluster.services["default/api"]) == 0
+
+
 @pytest.mark.looptime
 async def test_power_back_restarts_the_pods_still_there() -> None:
     """Power back before the eviction: the same pods are ready again a startup later."""

@@ -41,11 +41,13 @@ class PowerCuts:
     def __init__(self, cluster: LabCluster, rules: CutRules) -> None:
         self._cluster, self.rules = cluster, rules
         self._next_taint: dict[str, float] = {}  # per zone: when its tainter may taint again
+        self._dark: set[str] = set()  # nodes without power
 
     def cut(self, node: LabNode) -> None:
         """The node's power goes off now."""
         now = self._cluster.now()
         node.dark_since = now
+        self._dark.add(node.name)
         unreachable = now + self.rules.node_grace
         tainted = self._taint_time(node.zone, unreachable)
         self._cluster.changed()
@@ -55,7 +57,7 @@ class PowerCuts:
                 pod.ready_at = None  # still starting: with its kubelet gone it never gets ready
             if pod.service.workload != STATEFUL_SET:
                 when = tainted + pod.service.unreachable_toleration
-                self._cluster.at(when, functools.partial(self._evict, pod))
+                self._cluster.at(when, functools.partial(self._evict, pod, node, since=now))
         self._cluster.at(unreachable, lambda: None)  # the endpoints go: tell the listeners
         if self.rules.out_of_service_after is not None:
             when = now + self.rules.out_of_service_after
@@ -74,6 +76,9 @@ class PowerCuts:
     def restore(self, node: LabNode) -> None:
         """Power is back: pods still there start again; Terminating ones are removed."""
         node.dark_since = None
+        self._dark.discard(node.name)
+        if not any(self._cluster.nodes[n].zone == node.zone for n in self._dark):
+            self._next_taint.pop(node.zone, None)  # the zone's tainter has nothing queued
         self._cluster.changed()
         ready_at = self._cluster.now()
         for pod in self._cluster.pods_on(node.name):
@@ -84,7 +89,14 @@ class PowerCuts:
             pod.ready_at = ready_at + pod.service.startup
             self._cluster.at(pod.ready_at, lambda: None)
 
-    def _evict(self, pod: LabPod) -> None:
+    def _evict(self, pod: LabPod, node: LabNode, *, since: float) -> None:
+        """The toleration ran out, unless power came back (or was cut again) meanwhile.
+
+        With every node unreachable the node controller evicts nothing (it assumes its own
+        network, not every node, is down), and neither does the lab.
+        """
+        if node.dark_since != since or len(self._dark) == len(self._cluster.nodes):
+            return
         if pod.dark and not pod.terminating and pod.ref in self._cluster.pods:
             pod.terminating = True
             self._cluster.changed(pod.service)
