@@ -248,9 +248,10 @@ def measure(
         try:
             core_api(api_client(plane)).create_namespace({"metadata": {"name": "zonedrill"}})
             populate(plane, scenario, spare=options.spare or scenario.nodes)
-            warm = tools[-1] if tools[-1].name.startswith("zonedrill") else tools[0]
-            run_once(plane, scenario, warm, Path(tmp) / "warm-up", options.deadline)
-            repack(plane, scenario)
+            if options.warm_up:
+                warm = tools[-1] if tools[-1].name.startswith("zonedrill") else tools[0]
+                run_once(plane, scenario, warm, Path(tmp) / "warm-up", options.deadline)
+                repack(plane, scenario)
             for repeat in range(options.repeats):
                 order = tools if repeat % 2 == 0 else tools[::-1]
                 for tool in order:
@@ -347,6 +348,12 @@ def main(argv: Any = None) -> None:
     parser.add_argument("--grace-seconds", type=int, default=30, help="the slow pods' grace")
     parser.add_argument("--pods-per-node", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--no-warm-up",
+        dest="warm_up",
+        action="store_false",
+        help="skip the unrecorded warm-up run (the suite's short run, which claims no figure)",
+    )
     parser.add_argument("--peers", default="kubectl,chaostoolkit")
     parser.add_argument(
         "--budgets",

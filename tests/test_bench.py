@@ -54,13 +54,13 @@ def test_drain_bench_reaches_done_for_every_tool(tmp_path: Path) -> None:
     No run may be done before its slow pods' grace ran out (ignoring it takes ~5 s here). The
     other budgets run the same code with other numbers; the recorded bench runs them all.
     """
-    grace = 10
+    grace = 8
     document = run_bench(
         tmp_path,
         "bench.drain_bench",
         *["--scenarios", "grace", "--grace-nodes", "2", "--pods-per-node", "4"],
         *["--repeats", "1", "--grace-seconds", str(grace), "--peers", "kubectl"],
-        *["--budgets", "10"],
+        *["--budgets", "10", "--no-warm-up"],
     )
     rows = document["rows"]
     assert {r["tool"] for r in rows} == {"zonedrill drain --qps 10", "kubectl drain -l"}
