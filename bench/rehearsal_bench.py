@@ -46,6 +46,7 @@ from tests.cluster.zones import (
     core_api,
     create_zones,
     deployment_body,
+    is_ready,
     service_body,
     wait_for,
 )
@@ -98,10 +99,7 @@ def _ready_pods(core: Any) -> int:
     token = None
     while True:
         page = core.list_namespaced_pod("default", limit=500, _continue=token)
-        ready += sum(
-            any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])
-            for p in page.items
-        )
+        ready += sum(is_ready(p) for p in page.items)
         token = page.metadata._continue
         if not token:
             return ready

@@ -17,7 +17,6 @@ from kubernetes import client
 
 from tests.cluster.front import ServiceFront
 from tests.cluster.zones import (
-    SETTLING_TAINTS,
     Placement,
     api_client,
     apps_api,
@@ -25,6 +24,7 @@ from tests.cluster.zones import (
     deployment_body,
     packed_into,
     service_body,
+    settling,
     wait_for,
 )
 from tests.support import ZONEDRILL, cli_env
@@ -107,11 +107,7 @@ def remove_namespaces(kube: client.ApiClient, names: set[str], *, wait: bool = T
 
 def _settling(kube: client.ApiClient) -> list[str]:
     """Nodes that carry a taint the node controller puts on nodes not (yet) ready."""
-    return [
-        node.metadata.name
-        for node in core_api(kube).list_node().items
-        if any(t.key in SETTLING_TAINTS for t in node.spec.taints or [])
-    ]
+    return [node.metadata.name for node in core_api(kube).list_node().items if settling(node)]
 
 
 @pytest.fixture

@@ -21,11 +21,11 @@ from kubernetes import client
 
 from tests.cluster.zones import (
     POWER_ZONE,
-    SETTLING_TAINTS,
     coordination_api,
     core_api,
     is_ready,
     node_body,
+    settling,
     wait_for,
 )
 
@@ -51,10 +51,7 @@ def take_leases(api: client.ApiClient, names: list[str]) -> None:
 def _settled(api: client.ApiClient, names: list[str]) -> bool:
     core = core_api(api)
     nodes = [core.read_node(n) for n in names]
-    return all(
-        is_ready(n) and not any(t.key in SETTLING_TAINTS for t in n.spec.taints or [])
-        for n in nodes
-    )
+    return all(is_ready(n) and not settling(n) for n in nodes)
 
 
 def power_back(api: client.ApiClient, zone: str, names: list[str], pods: int = 110) -> None:

@@ -88,6 +88,11 @@ def create_zones(plane: HasKubeconfig, zones: dict[str, Any], *, pods: int = 110
     return names
 
 
+def settling(node: Any) -> bool:
+    """True when the node carries a taint the node controller puts on nodes not (yet) ready."""
+    return any(t.key in SETTLING_TAINTS for t in node.spec.taints or [])
+
+
 def is_ready(item: Any) -> bool:
     """True when a node or pod reports the Ready condition."""
     return any(c.type == "Ready" and c.status == "True" for c in (item.status.conditions or []))

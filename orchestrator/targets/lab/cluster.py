@@ -106,7 +106,7 @@ class LabCluster:
                 self.nodes[node.name] = node
                 self._zone_nodes[zone].append(node)
         self.pods: dict[PodRef, LabPod] = {}
-        self.services = {f"{s.namespace}/{s.name}": s for s in lab.spec.services}
+        self.services = {_key(s): s for s in lab.spec.services}
         # Kept as pods come and go, so that a request or a scheduling pass of a cluster of
         # thousands of pods never walks them all (plan --simulate answers in virtual time).
         self._of_service: dict[str, dict[PodRef, LabPod]] = {k: {} for k in self.services}
@@ -165,7 +165,7 @@ class LabCluster:
 
     def next_endpoint(self, service: LabService, endpoints: list[LabPod]) -> LabPod:
         """The endpoint the service's next request goes to: each in turn, as kube-proxy does."""
-        key = f"{service.namespace}/{service.name}"
+        key = _key(service)
         turn = self._turns.get(key, 0)
         self._turns[key] = turn + 1
         return endpoints[turn % len(endpoints)]
