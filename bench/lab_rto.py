@@ -17,6 +17,7 @@ from typing import Any
 
 from orchestrator.drill.lab import Lab
 from orchestrator.drill.model import Drill
+from orchestrator.results.document import ResultDoc
 from orchestrator.run.engine import DrillRun, RunSettings
 from orchestrator.targets.lab import open_lab
 
@@ -78,9 +79,11 @@ class _Quiet:
         pass
 
 
-async def one_run(folder: Path, index: int) -> tuple[float, float]:
-    """Return (true outage seconds, measured RTO seconds) for one power loss."""
-    port = await open_lab(Lab.model_validate(LAB), lock_dir=folder / "locks")
+async def lab_run(
+    folder: Path, index: int, lab: dict[str, Any], drill: dict[str, Any]
+) -> tuple[float, float, ResultDoc]:
+    """One drill on the lab: when the service ``api`` went down and came back, and the result."""
+    port = await open_lab(Lab.model_validate(lab), lock_dir=folder / "locks")
     cluster = port.cluster
     service = cluster.services["default/api"]
     transitions: list[tuple[float, bool]] = []
@@ -95,13 +98,19 @@ async def one_run(folder: Path, index: int) -> tuple[float, float]:
     out = folder / f"out-{index}"  # one folder per run: --out refuses a folder holding a run
     settings = RunSettings(run_id=f"bench-{index}", out_dir=out, state_dir=folder)
     run = DrillRun(
-        drill=Drill.model_validate(DRILL), port=port, settings=settings, observer=_Quiet()
+        drill=Drill.model_validate(drill), port=port, settings=settings, observer=_Quiet()
     )
     outcome = await run.execute()
     await port.close()
     down = next(t for t, up in transitions if not up)
     back = next(t for t, up in transitions if up and t > down)
-    measured = outcome.document.probes[0].rto[0].seconds
+    return down, back, outcome.document
+
+
+async def one_run(folder: Path, index: int) -> tuple[float, float]:
+    """Return (true outage seconds, measured RTO seconds) for one power loss."""
+    down, back, document = await lab_run(folder, index, LAB, DRILL)
+    measured = document.probes[0].rto[0].seconds
     assert measured is not None, "the lab drill's outage never recovered"
     return back - down, measured
 

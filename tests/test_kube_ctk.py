@@ -23,6 +23,7 @@ import pytest
 from kubernetes import client
 
 from orchestrator.drill import load_drill
+from orchestrator.drill.http import HttpProbe
 from tests.cluster.zones import wait_for
 from tests.kubecase import nodes_as_before
 from tests.support import REPO, ZONEDRILL, cli_env, start_until, zonedrill
@@ -190,7 +191,8 @@ def stop_mid_method(control_plane: Any, drill: Path, folder: Path, how: signal.S
 
 def answering(drill: Path) -> None:
     """Wait until every probe of ``drill`` answers 200: the steady state the run starts from."""
-    urls = [p.http.url for p in load_drill(drill).spec.probes if p.http.url]
+    probes = load_drill(drill).spec.probes
+    urls = [p.http.url for p in probes if isinstance(p, HttpProbe) and p.http.url]
 
     def all_up() -> bool:
         for url in urls:

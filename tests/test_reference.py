@@ -37,7 +37,17 @@ PLACES: dict[str, tuple[Any, ...]] = {
     "Goal": ("spec", "targets", 0),
     "StopIf": ("spec", "stopIf", 0),
     "Safety": ("spec", "safety"),
+    "PrometheusProbe": ("spec", "probes", 2),
+    "PromQuery": ("spec", "probes", 2, "prometheus"),
+    "PromExpect": ("spec", "probes", 2, "expect"),
+    "ValueBound": ("spec", "probes", 2, "expect", "value"),
 }
+ERROR_RATE = {
+    "name": "error-rate",
+    "prometheus": {"url": "http://127.0.0.1:9090", "query": "vector(0)"},
+    "expect": {"value": {"below": 1}},
+}
+"""A prometheus probe the flagship gains, where the defaults of that kind are written."""
 
 
 def read(path: Path) -> Any:
@@ -109,6 +119,7 @@ def test_each_default_written_into_a_drill_validates(
 ) -> None:
     """A default copied from the schema into a drill is accepted by the schema and by validate."""
     data = copy.deepcopy(read(FLAGSHIP))
+    data["spec"]["probes"].append(copy.deepcopy(ERROR_RATE))
     place = data
     for key in PLACES[name]:
         place = place[key]

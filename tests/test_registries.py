@@ -48,7 +48,7 @@ def test_each_target_brings_its_own_options_and_no_two_share_a_flag() -> None:
     """The CLI declares every target's options on one command: a shared flag would clash."""
     flags = [o.flag for name in target_names() for o in target_named(name).options]
     assert len(flags) == len(set(flags))
-    assert [o.flag for o in target_named("lab").options] == ["--lab"]
+    assert [o.flag for o in target_named("lab").options] == ["--lab", "--lab-metrics"]
     assert "--kubeconfig" in [o.flag for o in target_named("kube").options]
 
 

@@ -17,6 +17,7 @@ from orchestrator.cli import (
     ctk,
     gameday,
     gate,
+    metrics,
     plan,
     results,
     rollback,
@@ -42,6 +43,7 @@ from orchestrator.cli.common import (
     stderr,
     target_options,
 )
+from orchestrator.cli.metrics import PUSH_OPTION, push_after
 from orchestrator.cli.outputs import (
     FileCheck,
     Form,
@@ -137,6 +139,7 @@ def main(ctx: click.Context) -> None:
 @HISTORY_OPTION
 @TRIGGER_OPTION
 @SIGN_KEY_OPTION
+@PUSH_OPTION
 def run(
     drill_file: Path,
     target: str | None,
@@ -150,6 +153,7 @@ def run(
     history_path: Path | None,
     trigger: str,
     sign_key: Path | None,
+    push_url: str | None,
     **settings: Any,
 ) -> None:
     """Run one drill: baseline, lose zones, probe, restore, score.
@@ -191,7 +195,9 @@ def run(
     after = Aftermath(history=history, trigger=trigger, signer=signer)
 
     job = DrillJob(drill=drill, open_port=open_cluster, settings=run_settings)
-    sys.exit(run_async(lambda: _run_drill(job, console, Form(form), after)))
+    code = run_async(lambda: _run_drill(job, console, Form(form), after))
+    push_after(history, push_url)
+    sys.exit(code)
 
 
 async def _run_drill(job: DrillJob, console: Console, form: Form, after: Aftermath) -> int:
@@ -336,6 +342,7 @@ for command in (
     gate.gate,
     results.history,
     verify.verify,
+    metrics.metrics,
     rollback.rollback,
 ):
     main.add_command(command)

@@ -28,6 +28,7 @@ from orchestrator.cli.common import (
     stderr,
     target_options,
 )
+from orchestrator.cli.metrics import PUSH_OPTION, push_after
 from orchestrator.cli.outputs import Form, GameDayPlanDrillOut, GameDayPlanOut, plan_out
 from orchestrator.drill import Drill, GameDay, load_gameday
 from orchestrator.drill.picks import SEED_BITS, ZonePicks, drill_seed, pick_zones
@@ -213,6 +214,7 @@ async def _plan_all(prepared: Prepared) -> list[Plan]:
 @HISTORY_OPTION
 @TRIGGER_OPTION
 @SIGN_KEY_OPTION
+@PUSH_OPTION
 def run_command(
     file: Path,
     target: str | None,
@@ -224,6 +226,7 @@ def run_command(
     history_path: Path | None,
     trigger: str,
     sign_key: Path | None,
+    push_url: str | None,
     **settings: Any,
 ) -> None:
     """Run a game day: validate every drill, run them in order, write one report.
@@ -280,6 +283,7 @@ def run_command(
         sys.exit(fail(console, exc))
     result = run_async(lambda: _run_all(prepared, game_day_id, where, (console, out), after))
     code = _finish(result, prepared, where, after, console)
+    push_after(history, push_url)
     if out is None:
         print_document(result, form)
     else:

@@ -37,7 +37,16 @@ from orchestrator.run.console import fail
     "with: kubectl -n NAMESPACE create secret generic NAME --from-file=zonedrill.key); gate "
     "with --trusted-key and the public key.",
 )
-def schedule(file: Path, image: str, namespace: str, sign_key_secret: str | None) -> None:
+@click.option(
+    "--push",
+    "push_url",
+    metavar="URL",
+    help="Push the metrics (zonedrill metrics) to this Pushgateway at the end of each game day, "
+    "so that a fleet of clusters reports to one Prometheus.",
+)
+def schedule(
+    file: Path, image: str, namespace: str, sign_key_secret: str | None, push_url: str | None
+) -> None:
     """Print the manifests that run a game day on its spec.schedule inside the cluster.
 
     A ConfigMap with the game day and its drills, a CronJob (concurrencyPolicy Forbid, the
@@ -53,7 +62,9 @@ def schedule(file: Path, image: str, namespace: str, sign_key_secret: str | None
     console = stderr()
     try:
         gameday_model, drills = load_gameday(file)
-        request = ScheduleRequest(gameday_model, file, drills, image, namespace, sign_key_secret)
+        request = ScheduleRequest(
+            gameday_model, file, drills, image, namespace, sign_key_secret, push_url
+        )
         documents = manifests(request)
     except ZonedrillError as exc:
         sys.exit(fail(console, exc))

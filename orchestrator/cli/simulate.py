@@ -30,7 +30,7 @@ from orchestrator.results import numbers
 from orchestrator.results.document import ResultDoc
 from orchestrator.run.console import SafeConsole, render_summary, styled
 from orchestrator.run.rehearse import as_power_cut, cut_recovery, outages, warnings, zone_drills
-from orchestrator.run.simulate import Rehearsal, predict
+from orchestrator.run.simulate import Rehearsal, predict, predictable
 
 T = TypeVar("T")
 POWER_CUT = str(FaultMode.POWER_CUT)
@@ -64,6 +64,14 @@ def simulate(rehearsal: Rehearsal, *, as_mode: str | None, form: str) -> None:
 
 
 def _warn(rehearsal: Rehearsal, drilled: ResultDoc, cut: ResultDoc) -> None:
+    if rehearsal.left_out:
+        stderr().print(
+            styled(
+                ("note:", "yellow"),
+                f" not predicted: {', '.join(rehearsal.left_out)} (a simulation has no "
+                "Prometheus to ask); their targets are left out of the predicted score",
+            )
+        )
     for warning in warnings(rehearsal, drilled, cut):
         stderr().print(styled(("warning:", "yellow"), f" {warning}"))
 
@@ -237,7 +245,10 @@ class Rehearsing:
         """The drill on its lab (--lab, else spec.lab), with the power cut's settings."""
         given = settings.get("lab")
         lab = lab_for(drill_file, drill, Path(given) if given else None)
-        return Rehearsal(drill, drill_file, lab, picks, self.node_grace, self.out_of_service_after)
+        drill, left_out = predictable(drill)
+        return Rehearsal(
+            drill, drill_file, lab, picks, self.node_grace, self.out_of_service_after, left_out
+        )
 
     def warnings(
         self, drill: Drill, drill_file: Path, picks: ZonePicks, settings: dict[str, Any]

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.ctk.prometheus_import import is_prometheus, prometheus_probe
 from orchestrator.ctk.shapes import as_dict, as_list, is_seconds, name_of
 from orchestrator.ctk.tolerance import expect_of
 from orchestrator.drill.http import DEFAULT_TIMEOUT_CAP
@@ -83,9 +84,7 @@ def drill_data(experiment: dict[str, Any]) -> Imported:
     if own.get("duration"):
         spec["duration"] = own["duration"]
     for probe in probes:
-        every = _every_of(own, probe["name"])
-        if every is not None:
-            probe["every"] = every
+        probe.update(_timing_of(own, probe["name"]))
         _drop_default_timeout(probe)
     metadata = as_dict(embedded.get("metadata")) or {"name": _name(experiment)}
     if "description" not in metadata and experiment.get("description"):
@@ -96,7 +95,8 @@ def drill_data(experiment: dict[str, Any]) -> Imported:
 
 def _drop_default_timeout(probe: dict[str, Any]) -> None:
     """An export writes each timeout out; the drill's default (min(every, 2s)) goes unwritten."""
-    timeout = probe["http"].get("timeout")
+    asked = probe.get("http") or probe.get("prometheus") or {}
+    timeout = asked.get("timeout")
     if timeout is None:
         return
     try:
@@ -105,7 +105,7 @@ def _drop_default_timeout(probe: dict[str, Any]) -> None:
     except ValueError:
         return  # an every or timeout out of bounds: the loader names it with its path
     if default:
-        del probe["http"]["timeout"]
+        del asked["timeout"]
 
 
 def _embedded(experiment: dict[str, Any]) -> dict[str, Any]:
@@ -117,15 +117,17 @@ def _embedded(experiment: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def _every_of(spec: dict[str, Any], name: str) -> Any:
+def _timing_of(spec: dict[str, Any], name: str) -> dict[str, Any]:
+    """The embedded drill's every and whileFailing of probe ``name``, which Chaos Toolkit lacks."""
     for probe in as_list(spec.get("probes")):
         if isinstance(probe, dict) and probe.get("name") == name:
-            return probe.get("every")
-    return None
+            return {k: probe[k] for k in ("every", "whileFailing") if probe.get(k) is not None}
+    return {}
 
 
 def _probes(experiment: dict[str, Any], found: Imported) -> list[dict[str, Any]]:
     hypothesis = as_dict(experiment.get("steady-state-hypothesis"))
+    configuration = as_dict(experiment.get("configuration"))
     probes = []
     for index, activity in enumerate(as_list(hypothesis.get("probes"))):
         path = f"steady-state-hypothesis.probes[{index}]"
@@ -135,7 +137,12 @@ def _probes(experiment: dict[str, Any], found: Imported) -> list[dict[str, Any]]
             and name_of(provider, "func") in JUDGEMENTS
         ):
             continue  # the targets, which the drill holds as targets
-        probe = _probe(activity, provider, path, found)
+        if is_prometheus(provider):
+            name = _dns_label(str(as_dict(activity).get("name", "")))
+            where = (path, configuration)
+            probe = prometheus_probe(name, as_dict(activity), provider, where, found.left_out)
+        else:
+            probe = _probe(activity, provider, path, found)
         if probe is not None:
             probes.append(probe)
     return probes
@@ -164,7 +171,8 @@ def _probe(
         found.left_out.append(
             (
                 f"{path}.provider",
-                "only HTTP probes and zonedrill's service_status are probes a drill can run",
+                "only HTTP probes, zonedrill's service_status and prometheus_query, and "
+                "chaosprometheus's query are probes a drill can run",
             )
         )
         return None

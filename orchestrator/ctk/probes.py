@@ -15,19 +15,30 @@ from typing import Any
 
 import httpx
 from chaoslib.exceptions import ActivityFailed
+from pydantic import ValidationError
 
 from orchestrator.ctk import recording
 from orchestrator.ctk.session import ZoneSession, call_on
 from orchestrator.ctk.words import in_chaos_terms
 from orchestrator.drill.http import HTTP_SUCCESS_CLASS
 from orchestrator.drill.probe import ServiceRef
+from orchestrator.drill.prometheus import PromExpect, ValueBound
 from orchestrator.errors import ZonedrillError
 from orchestrator.faults.journal import state_dir
+from orchestrator.probes.prometheus import judge, query_path
 from orchestrator.results.document import ClusterDoc, ResultDoc
 from orchestrator.results.history import History, default_path
 from orchestrator.results.report.document import load_result
 
-__all__ = ["answer_ok", "drill_passed", "rto_within", "score_at_least", "service_status"]
+__all__ = [
+    "answer_ok",
+    "drill_passed",
+    "prometheus_query",
+    "rto_within",
+    "score_at_least",
+    "service_status",
+    "value_ok",
+]
 
 
 def drill_passed(
@@ -162,6 +173,65 @@ def answer_ok(
         return False
     body = value.get("body", "")
     return not body_contains or (isinstance(body, str) and body_contains in body)
+
+
+def prometheus_query(
+    query: str,
+    url: str = "",
+    namespace: str = "",
+    name: str = "",
+    port: int = 9090,
+    timeout: float = 2.0,
+    kubeconfig: str = "",
+    context: str = "",
+    configuration: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Run a PromQL instant query as a drill's prometheus probe does; return the answer.
+
+    url: the Prometheus server's base URL; or namespace, name and port of its Service, reached
+    as service_status reaches one. The answer is {"status", "body"}, judged by value_ok.
+    """
+    path = query_path(query)
+    if not url:
+        return service_status(
+            namespace, name, port, path, "GET", timeout, kubeconfig, context, configuration
+        )
+    try:
+        with httpx.Client(timeout=timeout) as client:
+            answer = client.get(url.rstrip("/") + path)
+    except httpx.HTTPError as exc:
+        message = f"Prometheus at {url}: {type(exc).__name__}: {exc}"
+        raise ActivityFailed(in_chaos_terms(message)) from exc
+    return {"status": answer.status_code, "body": answer.text}
+
+
+def value_ok(
+    value: dict[str, Any] | None = None,
+    below: float | None = None,
+    above: float | None = None,
+    at_most: float | None = None,
+    at_least: float | None = None,
+    equals: float | None = None,
+    no_data: str = "fail",
+) -> bool:
+    """A tolerance: the query's answer passes as a drill's prometheus probe would judge it.
+
+    value: prometheus_query's answer. One bound of below, above, at_most, at_least, equals;
+    no_data: "fail" (an empty answer fails) or "pass". More than one series, NaN, ±Inf, an
+    error answer or anything but Prometheus's JSON fails.
+    """
+    if not isinstance(value, dict) or not isinstance(value.get("status"), int):
+        return False
+    bounds = {"below": below, "above": above, "at_most": at_most, "at_least": at_least}
+    try:
+        expect = PromExpect(
+            value=ValueBound(**bounds, equals=equals),
+            no_data=no_data,
+        )
+    except ValidationError:
+        return False
+    body = value.get("body")
+    return isinstance(body, str) and judge(expect, value["status"], body) is None
 
 
 def _recorded(

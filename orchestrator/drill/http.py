@@ -22,7 +22,7 @@ URL_PATTERN = (
     r"(:0*(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5]?[0-9]{1,4})?)?"
     r"([/?#]\S*)?$"
 )
-"""An http(s) URL with a host and a port in range: what urlsplit reads as one (``_http_url``)."""
+"""An http(s) URL with a host and a port in range: what urlsplit reads as one (``http_url``)."""
 DEFAULT_TIMEOUT_CAP = 2.0
 HTTP_SUCCESS_CLASS = 2
 
@@ -140,6 +140,11 @@ class HttpProbe(ProbeBase):
             return f"{http.method} service {ref.namespace}/{ref.name}:{ref.port}{http.path}"
         return f"{http.method} {http.url}"
 
+    def could_pass(self, status: int, latency: float) -> bool:
+        """An expected status within maxLatency."""
+        slow = self.expect.max_latency is not None and latency > self.expect.max_latency
+        return self.expect.status_ok(status) and not slow
+
     def findings(self) -> Iterator[Finding]:
         """Timeout in range, exactly one of url and service, a usable URL and path."""
         http = self.http
@@ -151,7 +156,7 @@ class HttpProbe(ProbeBase):
             )
         if (http.url is None) == (http.service is None):
             yield ("http",), 'expected exactly one of "url" and "service"'
-        if http.url is not None and not _http_url(http.url):
+        if http.url is not None and not http_url(http.url):
             yield ("http", "url"), "expected an http:// or https:// URL with a host"
         if self.expect.max_latency is not None and self.expect.max_latency <= 0:
             yield ("expect", "maxLatency"), "expected a duration above 0s"
@@ -159,7 +164,8 @@ class HttpProbe(ProbeBase):
             yield ("http", "path"), 'expected a path starting with "/"'
 
 
-def _http_url(url: str) -> bool:
+def http_url(url: str) -> bool:
+    """True for an http(s) URL with a host and a port in range."""
     if not re.fullmatch(URL_PATTERN, url):  # the schema's rule too: a space in a host, two @
         return False
     try:

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, Discriminator, Field, Tag, WithJsonSchema
 
 from orchestrator.drill.http import HttpProbe
 from orchestrator.drill.probe import ProbeBase
+from orchestrator.drill.prometheus import PrometheusProbe
 from orchestrator.drill.types import (
     DnsLabel,
     Duration,
@@ -74,14 +75,15 @@ def _kind_of(value: Any) -> str | None:
     return None
 
 
-PROBE_KINDS: tuple[type[ProbeBase], ...] = (HttpProbe,)
+PROBE_KINDS: tuple[type[ProbeBase], ...] = (HttpProbe, PrometheusProbe)
 """Every probe kind's model; a new kind is one entry here and one member of ``Probe``."""
 PROBE_TAGS = sorted(kind.kind for kind in PROBE_KINDS)
 """The keys that name the probe kinds in a file."""
 NO_PROBE_KIND = f"expected exactly one of the probe kinds: {', '.join(PROBE_TAGS)}"
 
 Probe = Annotated[
-    Annotated[HttpProbe, Tag(HttpProbe.kind)],
+    Annotated[HttpProbe, Tag(HttpProbe.kind)]
+    | Annotated[PrometheusProbe, Tag(PrometheusProbe.kind)],
     Discriminator(
         _kind_of,
         custom_error_type="probe_kind",

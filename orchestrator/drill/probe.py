@@ -20,9 +20,11 @@ Finding = tuple[FieldPath, str]
 """A broken rule: where in the file (a field path) and what was expected."""
 
 MAX_TIMEOUT = 30.0
+"""Spec §1.1: a sample's timeout is at most 30s, whatever the kind."""
 MIN_EVERY = 0.05
 """Seconds: the shortest sampling period."""
-"""Spec §1.1: a sample's timeout is at most 30s, whatever the kind."""
+MIN_WHILE_FAILING = 0.02
+"""Seconds: the shortest period of sampling while failing (spec §1.1 v1.1)."""
 
 
 class ServiceRef(FileModel):
@@ -40,6 +42,10 @@ class ProbeBase(FileModel, ABC):
 
     kind: ClassVar[str]
     """The key that names the kind in a drill file, and its entry in ``probes.kinds.KINDS``."""
+    measures_latency: ClassVar[bool] = True
+    """False for kinds whose answer time is not the service's (p99Latency targets refused)."""
+    simulated: ClassVar[bool] = True
+    """False for kinds a lab cannot answer in ``plan --simulate`` (left out of predictions)."""
 
     name: DnsLabel = Field(description="The probe's name (a DNS-1123 label), unique.")
     every: Duration = Field(
@@ -47,6 +53,13 @@ class ProbeBase(FileModel, ABC):
         json_schema_extra=duration_bounds(at_least=MIN_EVERY),
         description="The sampling period, at least 50ms; samples are due on a fixed grid. "
         "every x 10 must fit in duration.",
+    )
+    while_failing: Duration | None = Field(
+        default=None,
+        json_schema_extra=duration_bounds(at_least=MIN_WHILE_FAILING),
+        description="After a failed sample, also sample this often (at least 20ms, less than "
+        "every) until a sample passes, then only on the every grid again: RTO to this "
+        "precision.",
     )
 
     @property
@@ -61,6 +74,10 @@ class ProbeBase(FileModel, ABC):
     @abstractmethod
     def describe(self) -> str:
         """Where and how the probe asks, in a line of ``plan``."""
+
+    @abstractmethod
+    def could_pass(self, status: int, latency: float) -> bool:
+        """Whether an answer with this status and latency may be a passing sample (verify)."""
 
     @abstractmethod
     def findings(self) -> Iterator[Finding]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from orchestrator.drill.lab import POWER_ZONE_LABEL, Lab, LabService, lab_node_labels
 from orchestrator.drill.model import AnyOf, Drill, SameAs, Step
-from orchestrator.drill.probe import MIN_EVERY, Finding
+from orchestrator.drill.probe import MIN_EVERY, MIN_WHILE_FAILING, Finding
 from orchestrator.durations import format_duration
 from orchestrator.yamlfile import FieldPath
 
@@ -141,6 +141,13 @@ def _empty_targets(drill: Drill) -> Iterator[Finding]:
                 ("spec", "targets", index),
                 "a target needs at least one of rto, availability, p99Latency",
             )
+        probe = next((p for p in drill.spec.probes if p.name == goal.probe), None)
+        if goal.p99_latency is not None and probe is not None and not probe.measures_latency:
+            yield (
+                ("spec", "targets", index, "p99Latency"),
+                f"{probe.name} is a {probe.kind} probe: its answer time is the server's, not "
+                "the service's; give it rto or availability targets",
+            )
 
 
 def _step_order(drill: Drill) -> Iterator[Finding]:
@@ -235,6 +242,13 @@ def _probe_timing(drill: Drill) -> Iterator[Finding]:
             )
         for where, message in probe.findings():
             yield (*path, *where), message
+        fast = probe.while_failing
+        if fast is not None and not MIN_WHILE_FAILING <= fast < probe.every:
+            yield (
+                (*path, "whileFailing"),
+                f"{format_duration(fast)} is out of range: expected at least 20ms and less "
+                f"than every ({format_duration(probe.every)})",
+            )
         if probe.every * MIN_SAMPLES_IN_CHAOS > drill.spec.duration:
             yield (*path, "every"), _too_few_samples(probe.every, drill.spec.duration)
 

@@ -19,6 +19,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from orchestrator.drill import Drill, GameDay
+from orchestrator.drill.http import http_url
 from orchestrator.drill.model import AnyOf, ZoneSelector
 from orchestrator.drill.types import DNS_LABEL_PATTERN
 from orchestrator.errors import InvalidInputError, Problem
@@ -48,6 +49,8 @@ class ScheduleRequest:
     namespace: str
     sign_key_secret: str | None = None
     """The Secret whose zonedrill.key signs every result (``--sign-key-secret``); None: unsigned."""
+    push_url: str | None = None
+    """The Pushgateway each game day's metrics go to at its end (``--push``); None: none."""
 
 
 def manifests(request: ScheduleRequest) -> list[dict[str, Any]]:
@@ -73,6 +76,9 @@ SECRET_NAME = re.compile(r"[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?")
 def _refusals(request: ScheduleRequest) -> Iterator[Problem]:
     """What would make the manifests fail to apply, or the CronJob fail every time it runs."""
     where = str(request.path)
+    if request.push_url is not None and not http_url(request.push_url):
+        message = "expected the Pushgateway's http(s) URL, e.g. http://pushgateway.monitoring:9091"
+        yield Problem("--push", None, None, "", message)
     if request.gameday.spec.schedule is None:
         message = (
             'a scheduled game day needs spec.schedule, e.g. {cron: "0 3 * * 1", '
@@ -220,6 +226,7 @@ def command(request: ScheduleRequest, files: dict[str, Path]) -> list[str]:
         rel for rel, path in files.items() if path == Path(os.path.abspath(request.path))
     )
     signing = [] if request.sign_key_secret is None else [f"--sign-key={SIGN_KEY_DIR}/key.pem"]
+    pushing = [] if request.push_url is None else [f"--push={request.push_url}"]
     return [
         "gameday",
         "run",
@@ -228,6 +235,7 @@ def command(request: ScheduleRequest, files: dict[str, Path]) -> list[str]:
         f"--lock-namespace={request.namespace}",
         "--trigger=schedule",
         *signing,
+        *pushing,
     ]
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import math
 from collections.abc import Callable
 from typing import Protocol
 
 from orchestrator.drill.model import Probe
-from orchestrator.probes.samples import Sample, grid_start
+from orchestrator.probes.samples import GRID_TOLERANCE, Sample, grid_start
 from orchestrator.probes.samples import before as is_before
 
 LATE_LIMIT = 1.0
@@ -55,6 +56,8 @@ class ProbeRunner:
         self._on_sample = on_sample
         self._origin = origin
         self._in_flight: dict[asyncio.Task[None], float] = {}
+        self._fast = FastGrids(self)
+        self._until = math.inf
 
     async def run(self, *, start: float, until: float) -> None:
         """Schedule samples in [start, until); return when the last one is started.
@@ -63,15 +66,16 @@ class ProbeRunner:
         all fire in the same loop tick and queue behind each other.
         """
         count = len(self._askers)
+        self._until = until
         async with asyncio.TaskGroup() as group:
             for position, asker in enumerate(self._askers):
                 first = grid_start(start, asker.probe.every, position=position, count=count)
                 group.create_task(self._grid(asker, start=first, until=until))
 
     async def drain(self) -> None:
-        """Wait for samples still in flight (each is bounded by its timeout)."""
-        while self._in_flight:
-            await asyncio.gather(*list(self._in_flight), return_exceptions=True)
+        """Wait for samples still in flight (each is bounded by its timeout), fast grids too."""
+        while self._in_flight or self._fast.running:
+            await asyncio.gather(*self._in_flight, *self._fast.running, return_exceptions=True)
 
     async def settle(self, *, before: float) -> None:
         """Wait for the samples scheduled before ``before`` (on the loop clock) to answer."""
@@ -81,7 +85,7 @@ class ProbeRunner:
 
     def cancel(self) -> None:
         """Abandon samples in flight (used when the run is aborted)."""
-        for task in list(self._in_flight):
+        for task in [*self._in_flight, *self._fast.running]:
             task.cancel()
 
     async def _grid(self, asker: Asker, *, start: float, until: float) -> None:
@@ -92,28 +96,96 @@ class ProbeRunner:
             delay = deadline - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            task = loop.create_task(self._sample(asker, index, deadline))
-            self._in_flight[task] = deadline
-            task.add_done_callback(self._forget)
+            self.start(asker, index, deadline)
             index += 1
+
+    def start(self, asker: Asker, index: int, deadline: float, burst: int | None = None) -> None:
+        """Take sample ``index`` (of the fast grid's ``burst``) due at ``deadline``, now."""
+        task = asyncio.get_running_loop().create_task(self._sample(asker, index, deadline, burst))
+        self._in_flight[task] = deadline
+        task.add_done_callback(self._forget)
 
     def _forget(self, task: asyncio.Task[None]) -> None:
         self._in_flight.pop(task, None)
 
-    async def _sample(self, asker: Asker, index: int, scheduled: float) -> None:
+    async def _sample(self, asker: Asker, index: int, scheduled: float, burst: int | None) -> None:
         started = asyncio.get_running_loop().time()
         probe = asker.probe
         sample = functools.partial(
-            Sample, probe.name, index, scheduled - self._origin, started - self._origin
+            Sample,
+            probe.name,
+            index,
+            scheduled - self._origin,
+            started - self._origin,
+            burst=burst,
         )
         late = started - scheduled
         if late > max(probe.timeout, LATE_LIMIT):
             # zonedrill itself was stalled (a stopped process, a starved host): this moment was
             # never measured, and a measurement that did not happen must not count as a pass.
             detail = f"started {late:.2f}s after its slot: zonedrill was stalled"
-            self._on_sample(sample(passed=False, error="late", detail=detail))
+            self._record(asker, sample(passed=False, error="late", detail=detail), scheduled)
             return
         try:
-            self._on_sample(await asker.ask(sample, started))
+            taken = await asker.ask(sample, started)
         except Exception as exc:  # noqa: BLE001 - no evidence is lost: any failure is a failed sample
-            self._on_sample(sample(passed=False, error="error", detail=why(exc)))
+            taken = sample(passed=False, error="error", detail=why(exc))
+        self._record(asker, taken, scheduled)
+
+    def _record(self, asker: Asker, sample: Sample, scheduled: float) -> None:
+        self._on_sample(sample)
+        self._fast.follow(asker, sample, scheduled, until=self._until)
+
+
+class FastGrids:
+    """Sampling while failing (spec §1.1 v1.1): a fast grid per failure, until a sample passes.
+
+    A failed sample of the every grid, due at ``d``, starts a fast grid ``d + k·whileFailing``
+    (k ≥ 1, deadline-scheduled as the every grid is, joined at the first point not yet past when
+    the failure is known); the first passing sample due after ``d`` ends it. Only one fast grid a
+    probe runs at a time: a failure while one runs is already being followed.
+    """
+
+    def __init__(self, runner: ProbeRunner) -> None:
+        self._runner = runner
+        self._by_probe: dict[str, asyncio.Task[None]] = {}
+        self._passed_at: dict[str, float] = {}
+        self.running: set[asyncio.Task[None]] = set()
+
+    def follow(self, asker: Asker, sample: Sample, scheduled: float, *, until: float) -> None:
+        """Start or end ``asker``'s fast grid on the answer of one of its samples."""
+        probe = asker.probe
+        if probe.while_failing is None:
+            return
+        name = probe.name
+        if sample.passed:
+            self._passed_at[name] = max(self._passed_at.get(name, -math.inf), scheduled)
+            return
+        newer = scheduled > self._passed_at.get(name, -math.inf)
+        if sample.burst is None and name not in self._by_probe and newer:
+            task = asyncio.get_running_loop().create_task(
+                self._fast_grid(asker, sample.index, scheduled, until)
+            )
+            self._by_probe[name] = task
+            self.running.add(task)
+            task.add_done_callback(lambda done: self._ended(name, done))
+
+    def _ended(self, name: str, task: asyncio.Task[None]) -> None:
+        self.running.discard(task)
+        if self._by_probe.get(name) is task:
+            del self._by_probe[name]
+
+    async def _fast_grid(self, asker: Asker, index: int, anchor: float, until: float) -> None:
+        loop = asyncio.get_running_loop()
+        every = asker.probe.while_failing
+        assert every is not None  # only probes with whileFailing get here
+        k = max(1, math.ceil((loop.time() - anchor) / every - GRID_TOLERANCE))
+        name = asker.probe.name
+        while is_before(deadline := anchor + k * every, until):
+            delay = deadline - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if self._passed_at.get(name, -math.inf) > anchor:
+                return
+            self._runner.start(asker, index, deadline, burst=k)
+            k += 1

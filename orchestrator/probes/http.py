@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -18,6 +19,7 @@ import httpx
 
 from orchestrator import __version__
 from orchestrator.drill.http import HttpProbe
+from orchestrator.drill.probe import ServiceRef
 from orchestrator.probes.grid import SampleOf, why
 from orchestrator.probes.samples import Sample
 from orchestrator.targets.port import ClusterPort, ServiceEndpoint
@@ -119,6 +121,39 @@ def classify(exc: BaseException) -> str:
     return "error"
 
 
+Judge = Callable[[httpx.Response, float], tuple[str, str] | None]
+"""A kind's verdict on an answer and its latency: None, or the failure class and what was seen."""
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One probe's prebuilt request (or why it could not be built), its client and timeout."""
+
+    client: ProbeClient
+    request: httpx.Request | str
+    timeout: float
+
+
+async def answered(exchange: Exchange, sample: SampleOf, started: float, judge: Judge) -> Sample:
+    """Send the request; the judged answer, or the failure class and reason, is the sample."""
+    if isinstance(exchange.request, str):
+        return sample(passed=False, error="error", detail=exchange.request)
+    try:
+        async with asyncio.timeout(exchange.timeout):
+            response = await exchange.client.send(exchange.request)
+    except (httpx.HTTPError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+        return sample(passed=False, error=classify(exc), detail=why(exc))
+    latency = asyncio.get_running_loop().time() - started
+    error, detail = judge(response, latency) or (None, None)
+    return sample(
+        passed=error is None,
+        latency=latency,
+        status=response.status_code,
+        error=error,
+        detail=detail,
+    )
+
+
 def _prebuilt(client: ProbeClient, resolved: ResolvedProbe) -> httpx.Request | str:
     """The request every sample sends, built once; or why it cannot be built."""
     try:
@@ -146,26 +181,16 @@ class HttpAsker:
 
     async def ask(self, sample: SampleOf, started: float) -> Sample:
         """Send the request; the answer, or the failure class and reason, is the sample."""
-        if isinstance(self._request, str):
-            return sample(passed=False, error="error", detail=self._request)
-        try:
-            async with asyncio.timeout(self.probe.timeout):
-                response = await self._client.send(self._request)
-        except (httpx.HTTPError, aiohttp.ClientError, OSError, TimeoutError) as exc:
-            return sample(passed=False, error=classify(exc), detail=why(exc))
-        latency = asyncio.get_running_loop().time() - started
-        error, detail = _judge(self.probe, response, latency) or (None, None)
-        return sample(
-            passed=error is None,
-            latency=latency,
-            status=response.status_code,
-            error=error,
-            detail=detail,
+        return await answered(
+            Exchange(self._client, self._request, self.probe.timeout),
+            sample,
+            started,
+            lambda response, latency: _judge(self.probe, response, latency),
         )
 
 
-class HttpProbes:
-    """What the http probes of one run share: the port, the overrides and one client per CA."""
+class Connections:
+    """What one run's probes that ask over HTTP share: the port, the overrides, a client per CA."""
 
     def __init__(
         self, port: ClusterPort, *, transport: Transport, service_urls: dict[str, str]
@@ -174,23 +199,24 @@ class HttpProbes:
         self._clients: dict[str | None, ProbeClient] = {}
         self._own: list[ProbeClient] = []
 
-    async def prepare(self, probe: HttpProbe) -> HttpAsker:
-        """Resolve the probe's endpoint (``--service-url``, else the port) and build its asker."""
-        endpoint = await self._endpoint(probe)
+    async def open(
+        self, *, url: str | None, service: ServiceRef | None
+    ) -> tuple[ServiceEndpoint, ProbeClient]:
+        """Where a probe asks (``--service-url``, else the port) and the client that reaches it."""
+        endpoint = await self._endpoint(url, service)
         if endpoint.transport is not None:  # answered in this process: its own client
             own = ProbeClient(endpoint.transport)
             self._own.append(own)
-            return HttpAsker(ResolvedProbe(probe, endpoint), own)
+            return endpoint, own
         client = self._clients.get(endpoint.ca_file)
         if client is None:
             client = make_client(transport=self._transport, ca_file=endpoint.ca_file)
             self._clients[endpoint.ca_file] = client
-        return HttpAsker(ResolvedProbe(probe, endpoint), client)
+        return endpoint, client
 
-    async def _endpoint(self, probe: HttpProbe) -> ServiceEndpoint:
-        service = probe.http.service
+    async def _endpoint(self, url: str | None, service: ServiceRef | None) -> ServiceEndpoint:
         if service is None:
-            return ServiceEndpoint(url=probe.http.url or "")
+            return ServiceEndpoint(url=url or "")
         override = self._service_urls.get(f"{service.namespace}/{service.name}")
         if override is not None:
             return ServiceEndpoint(url=override)
@@ -200,6 +226,15 @@ class HttpProbes:
         """Close every client's connections."""
         for client in [*self._clients.values(), *self._own]:
             await client.aclose()
+
+
+class HttpProbes(Connections):
+    """The http probes of one run."""
+
+    async def prepare(self, probe: HttpProbe) -> HttpAsker:
+        """Resolve the probe's endpoint and build its asker."""
+        endpoint, client = await self.open(url=probe.http.url, service=probe.http.service)
+        return HttpAsker(ResolvedProbe(probe, endpoint), client)
 
 
 def _judge(probe: HttpProbe, response: httpx.Response, latency: float) -> tuple[str, str] | None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from orchestrator.drill.model import Probe
 from orchestrator.probes.grid import Asker
 from orchestrator.probes.http import HttpProbes, Transport
+from orchestrator.probes.prometheus import PrometheusProbes
 from orchestrator.targets.port import ClusterPort
 
 
@@ -24,7 +25,7 @@ class ProbeSettings:
 class ProbeKind(Protocol):
     """One kind's probes in one run: prepared once each, closed together at the end."""
 
-    async def prepare(self, probe: Probe) -> Asker:
+    async def prepare(self, probe: Any) -> Asker:  # its own kind's model, nothing else
         """Resolve where ``probe`` asks and make it ready for the grid."""
         ...
 
@@ -35,6 +36,9 @@ class ProbeKind(Protocol):
 
 KINDS: dict[str, Callable[[ProbeSettings], ProbeKind]] = {
     "http": lambda s: HttpProbes(s.port, transport=s.transport, service_urls=s.service_urls),
+    "prometheus": lambda s: PrometheusProbes(
+        s.port, transport=s.transport, service_urls=s.service_urls
+    ),
 }
 
 

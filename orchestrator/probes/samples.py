@@ -36,6 +36,10 @@ class Sample:
     failure class when it did not (timeout, refused, reset, tls, protocol, error, late) or why a
     received answer failed (status, body, slow); ``detail`` says more, such as the exception
     that made a sample fail.
+
+    A sample taken while failing (``whileFailing``, spec §1.1 v1.1) has a ``burst``: it is the
+    k-th point of the fast grid ``scheduled(index) + k·whileFailing`` that sample ``index`` of the
+    every grid started by failing. Samples of the every grid have none.
     """
 
     probe: str
@@ -47,6 +51,7 @@ class Sample:
     status: int | None = None
     error: str | None = None
     detail: str | None = None
+    burst: int | None = None
 
     @property
     def cause(self) -> str:
@@ -87,15 +92,25 @@ SAMPLE_FIELDS = tuple(f.name for f in fields(Sample))
 
 
 def encode_samples(samples: Iterable[Sample]) -> bytes:
-    """Samples as JSON lines, in grid order per probe: the bytes of samples.jsonl."""
-    ordered = sorted(samples, key=lambda s: (s.probe, s.index))
+    """Samples as JSON lines, in grid order per probe: the bytes of samples.jsonl.
+
+    A sample of the every grid is written without ``burst``, as before sampling while failing.
+    """
+    ordered = sorted(samples, key=order)
     return b"".join(
         json.dumps(
-            {f: getattr(s, f) for f in SAMPLE_FIELDS}, separators=(",", ":"), allow_nan=False
+            {f: v for f in SAMPLE_FIELDS if (v := getattr(s, f)) is not None or f != "burst"},
+            separators=(",", ":"),
+            allow_nan=False,
         ).encode()
         + b"\n"
         for s in ordered
     )
+
+
+def order(sample: Sample) -> tuple[str, int, int]:
+    """A probe's samples in grid order: each of the every grid, then the fast grid it started."""
+    return sample.probe, sample.index, sample.burst or 0
 
 
 def digest(data: bytes) -> str:
@@ -157,6 +172,10 @@ def _status(value: object) -> bool:
 HTTP_STATUS_END = 1000
 
 
+def _burst(value: object) -> bool:
+    return value is None or (_count(value) and value != 0)
+
+
 _KINDS = {
     "probe": lambda v: isinstance(v, str),
     "index": _count,
@@ -167,5 +186,6 @@ _KINDS = {
     "status": _status,
     "error": _text_or_none,
     "detail": _text_or_none,
+    "burst": _burst,
 }
 """What each field of a stored sample must be: ``"passed": "false"`` is not a pass."""

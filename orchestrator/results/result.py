@@ -11,7 +11,7 @@ from orchestrator import __version__
 from orchestrator.drill.model import Drill
 from orchestrator.drill.picks import ZonePicks
 from orchestrator.outcomes import GRADED, Outcome
-from orchestrator.probes.samples import Sample, grid_start, in_range
+from orchestrator.probes.samples import Sample, grid_start, in_range, order
 from orchestrator.results.document import (
     CheckDoc,
     ClusterDoc,
@@ -113,6 +113,7 @@ def figures_for(
             end=end,
             windows=windows,
             first=grid_start(timeline.baseline_start, p.every, position=i, count=len(probes)),
+            weighted=p.while_failing is not None,
         )
         for i, p in enumerate(probes)
     ]
@@ -142,7 +143,7 @@ def decide(
 def unsteady_reason(samples: list[Sample], figures: list[ProbeFigures], timeline: Timeline) -> str:
     """Which probes failed the baseline, with how many samples and the first failure's cause."""
     failed: dict[str, list[Sample]] = {}
-    for sample in sorted(samples, key=lambda s: s.index):
+    for sample in sorted(samples, key=order):
         if not sample.passed and in_range(
             sample.scheduled, timeline.baseline_start, timeline.baseline_end
         ):

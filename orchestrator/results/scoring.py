@@ -89,8 +89,9 @@ def nearest_rank(values: Sequence[float], percent: float) -> float | None:
 
 
 def in_window(samples: Sequence[Sample], start: float, end: float) -> list[Sample]:
-    """Samples scheduled in [start, end), in grid order."""
-    return sorted((s for s in samples if in_range(s.scheduled, start, end)), key=lambda s: s.index)
+    """Samples scheduled in [start, end), in the order they were due (both grids merged)."""
+    inside = (s for s in samples if in_range(s.scheduled, start, end))
+    return sorted(inside, key=lambda s: (s.scheduled, s.index, s.burst or 0))
 
 
 def recovery(window: LoseWindow, samples: Sequence[Sample]) -> Recovery:
@@ -124,22 +125,29 @@ def probe_figures(
     end: float,
     windows: Sequence[LoseWindow],
     first: float,
+    weighted: bool = False,
 ) -> ProbeFigures:
     """Availability, downtime, latency percentiles and RTOs of one probe over [t0, end).
 
     ``first`` is the probe's first grid point, from which the samples due in [t0, end) follow.
+    ``samples`` and ``passed`` count the every grid (the evidence due is counted on it);
+    availability and downtime are ``weighted`` by time when the probe samples while failing.
     """
     chaos = in_window(samples, t0, end)
-    passed = [s for s in chaos if s.passed]
-    latencies = [s.latency for s in passed if s.latency is not None]
-    availability = 100.0 * len(passed) / len(chaos) if chaos else None
+    grid = [s for s in chaos if s.burst is None]
+    passed = [s for s in grid if s.passed]
+    latencies = [s.latency for s in chaos if s.passed and s.latency is not None]
+    availability = 100.0 * len(passed) / len(grid) if grid else None
+    downtime = (len(grid) - len(passed)) * every
+    if weighted:
+        availability, downtime = time_weighted(chaos, t0, end)
     return ProbeFigures(
         name=name,
-        samples=len(chaos),
+        samples=len(grid),
         passed=len(passed),
         due=due(first, every, start=t0, end=end),
         availability=availability,
-        downtime=(len(chaos) - len(passed)) * every,
+        downtime=downtime,
         p50=nearest_rank(latencies, 50),
         p95=nearest_rank(latencies, 95),
         p99=nearest_rank(latencies, 99),
@@ -147,6 +155,23 @@ def probe_figures(
             recovery(w, samples) for w in windows if in_window(samples, w.start, w.end)
         ),
     )
+
+
+def time_weighted(chaos: Sequence[Sample], t0: float, end: float) -> tuple[float | None, float]:
+    """Availability and downtime when each sample stands for the time until the next is due.
+
+    Spec §3 v1.1: the first sample also stands for [t0, its start), the last one to ``end``;
+    ``chaos`` is in the order the samples were due.
+    """
+    if not chaos or end <= t0:
+        return None, 0.0
+    starts = [t0, *(s.scheduled for s in chaos[1:])]
+    ends = [*starts[1:], end]
+    failing = sum(
+        later - start for s, start, later in zip(chaos, starts, ends, strict=True) if not s.passed
+    )
+    failing = min(max(failing, 0.0), end - t0)
+    return 100.0 * (1.0 - failing / (end - t0)), failing
 
 
 def upper_bound_credit(observed: float | None, target: float) -> float:

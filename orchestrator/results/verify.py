@@ -19,6 +19,7 @@ from orchestrator.outcomes import GRADED, Outcome
 from orchestrator.probes.samples import GRID_TOLERANCE, Sample, before, grid_start
 from orchestrator.results.ctk_rounds import no_holes, period_follows, steps_as_run
 from orchestrator.results.document import ResultDoc, StepDoc
+from orchestrator.results.fast_grid import fast_grid_follows
 from orchestrator.results.report.document import FinishedRun, read_samples_of
 from orchestrator.results.result import Derived, StepRecord, Timeline, derive
 
@@ -75,12 +76,7 @@ def _off_grid(doc: ResultDoc, samples: list[Sample]) -> list[str]:
     found = [f"samples: probe {name} is not in the drill" for name in strangers]
     if doc.runner == "chaostoolkit":
         return found  # Chaos Toolkit asks when it gets round to it: there is no grid to check
-    off = [
-        s
-        for s in samples
-        if s.probe in first
-        and abs(s.scheduled - (first[s.probe][0] + s.index * first[s.probe][1])) > GRID_TOLERANCE
-    ]
+    off = [s for s in samples if s.probe in first and not _on_grid(s, *first[s.probe])]
     if off:
         s = off[0]
         found.append(
@@ -90,13 +86,22 @@ def _off_grid(doc: ResultDoc, samples: list[Sample]) -> list[str]:
     return found
 
 
-def _grids(doc: ResultDoc) -> dict[str, tuple[float, float]]:
-    """Each probe's grid: where sample 0 is due, and the period."""
+def _on_grid(sample: Sample, start: float, every: float, fast: float | None) -> bool:
+    """Due at its grid point: ``start + index·every``, plus ``burst·whileFailing`` if fast."""
+    if sample.burst is not None and fast is None:
+        return False
+    due = start + sample.index * every + (sample.burst or 0) * (fast or 0.0)
+    return abs(sample.scheduled - due) <= GRID_TOLERANCE
+
+
+def _grids(doc: ResultDoc) -> dict[str, tuple[float, float, float | None]]:
+    """Each probe's grid: where sample 0 is due, the period and the period while failing."""
     probes = doc.drill_spec.spec.probes
     return {
         p.name: (
             grid_start(doc.timeline.baseline_start, p.every, position=i, count=len(probes)),
             p.every,
+            p.while_failing,
         )
         for i, p in enumerate(probes)
     }
@@ -143,8 +148,11 @@ def _whole_grid(doc: ResultDoc, samples: list[Sample]) -> list[str]:
     if doc.runner == "chaostoolkit":
         return []  # Chaos Toolkit asks when it gets round to it: there is no grid
     found = []
-    for name, (start, every) in _grids(doc).items():
-        indices = Counter(s.index for s in samples if s.probe == name)
+    for name, (start, every, _) in _grids(doc).items():
+        indices = Counter(s.index for s in samples if s.probe == name and s.burst is None)
+        fast = Counter((s.index, s.burst) for s in samples if s.probe == name and s.burst)
+        if any(n > 1 for n in fast.values()):
+            found.append(f"samples: {name} has fast-grid points recorded twice")
         twice = sorted(i for i, n in indices.items() if n > 1)
         if twice:
             found.append(f"samples: {name} has indices recorded twice: {_few(twice)}")
@@ -175,11 +183,9 @@ def _passed_follows(doc: ResultDoc, samples: list[Sample]) -> list[str]:
 
 
 def _earned(sample: Sample, probes: dict[str, Any]) -> bool:
-    expect = probes[sample.probe].expect
     if sample.error is not None or sample.latency is None or sample.status is None:
         return False
-    slow = expect.max_latency is not None and sample.latency > expect.max_latency
-    return expect.status_ok(sample.status) and not slow
+    return bool(probes[sample.probe].could_pass(sample.status, sample.latency))
 
 
 def _inside_run(doc: ResultDoc, samples: list[Sample]) -> list[str]:
@@ -294,6 +300,7 @@ FRAMING: tuple[Callable[[ResultDoc, list[Sample]], list[str]], ...] = (
     _figures_end,
     _off_grid,
     _whole_grid,
+    fast_grid_follows,
     _passed_follows,
     _steps_follow,
     _inside_run,

@@ -176,8 +176,9 @@ class ConsoleObserver:
     def sample(self, sample: Sample) -> None:
         """Track each probe's state; print when it flips."""
         view = self._probes.setdefault(sample.probe, _ProbeView())
-        view.samples += 1
-        view.passed += sample.passed
+        if sample.burst is None:  # the share passed is of the every grid, as in the result
+            view.samples += 1
+            view.passed += sample.passed
         view.last = str(sample.status or sample.error or "")
         if view.up is not None and view.up != sample.passed:
             state = ("UP", "green") if sample.passed else ("DOWN", "red")

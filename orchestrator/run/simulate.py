@@ -16,6 +16,7 @@ from typing import Any
 
 from orchestrator.drill import Drill, Lab
 from orchestrator.drill.picks import ZonePicks
+from orchestrator.errors import InvalidInputError, Problem
 from orchestrator.probes.samples import Sample
 from orchestrator.results.document import ResultDoc
 from orchestrator.results.report.document import PREDICTED_ON
@@ -56,6 +57,8 @@ class Rehearsal:
     """--node-grace: instead of the lab's nodeGrace (a power cut's endpoints stay that long)."""
     out_of_service_after: float | None = None
     """--out-of-service-after: when an operator applies the out-of-service taint after a cut."""
+    left_out: tuple[str, ...] = ()
+    """Probes of the drill file a prediction cannot take (``predictable``)."""
 
     def settings(self) -> dict[str, Any]:
         """What the sim target reads: the lab itself, and the power cut's rules."""
@@ -64,6 +67,32 @@ class Rehearsal:
             "node_grace": self.node_grace,
             "out_of_service_after": self.out_of_service_after,
         }
+
+
+def predictable(drill: Drill) -> tuple[Drill, tuple[str, ...]]:
+    """``drill`` without the probes a lab cannot answer (their targets and guardrails too).
+
+    A prometheus probe asks a server the simulation does not have: predicting it would dial
+    the real one in virtual time. What is left out is named, so that the prediction says so.
+    """
+    spec = drill.spec
+    left = tuple(p.name for p in spec.probes if not p.simulated)
+    if not left:
+        return drill, ()
+    if len(left) == len(spec.probes):
+        message = (
+            f"no probe of {drill.metadata.name} can be predicted ({', '.join(left)}: a "
+            "simulation has no Prometheus); run the drill on its lab instead"
+        )
+        raise InvalidInputError([Problem("spec.probes", None, None, "", message)])
+    kept = spec.model_copy(
+        update={
+            "probes": [p for p in spec.probes if p.simulated],
+            "targets": [t for t in spec.targets if t.probe not in left],
+            "stop_if": [g for g in spec.stop_if if g.probe not in left],
+        }
+    )
+    return drill.model_copy(update={"spec": kept}), left
 
 
 async def predict(rehearsal: Rehearsal, drill: Drill | None = None) -> ResultDoc:

@@ -1,7 +1,9 @@
 """An HTTP front for a Service: kube-proxy plus the app, for clusters whose pods run nothing.
 
 It answers 200 ``ok`` while the Service's EndpointSlices hold at least ``min_ready`` ready
-endpoints and 503 otherwise, so probes see exactly what the real cluster's endpoints say. A
+endpoints and 503 otherwise, so probes see exactly what the real cluster's endpoints say; and
+``GET /metrics`` gives the ready count as ``zonedrill_front_ready_endpoints`` for a Prometheus
+to scrape (the test's prometheus probes ask it). A
 watch keeps the count current; the server runs on 127.0.0.1 in a thread of its own.
 
 A front that breaks (any exception but the API's and the network's, which it retries) must not
@@ -17,6 +19,7 @@ from typing import Any
 
 from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from urllib3.exceptions import HTTPError
 
 from tests.cluster.zones import discovery_api
@@ -36,6 +39,13 @@ class ServiceFront:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self.broken: BaseException | None = None
+        self.metrics = CollectorRegistry(auto_describe=True)
+        Gauge(
+            "zonedrill_front_ready_endpoints",
+            "Ready endpoints of the Service, as its EndpointSlices say.",
+            ["namespace", "service"],
+            registry=self.metrics,
+        ).labels(namespace, name).set_function(lambda: self.ready)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._threads = [
@@ -79,6 +89,9 @@ class ServiceFront:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                if self.path == "/metrics":
+                    self._answer(200, generate_latest(front.metrics))
+                    return
                 try:
                     ready = front.ready
                 except AssertionError as error:
@@ -87,6 +100,9 @@ class ServiceFront:
                     up = ready >= front.min_ready
                     status = 200 if up else 503
                     body = b"ok\n" if up else f"unavailable: {ready} ready\n".encode()
+                self._answer(status, body)
+
+            def _answer(self, status: int, body: bytes) -> None:
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()

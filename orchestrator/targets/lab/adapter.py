@@ -9,11 +9,19 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import assert_never
 
+from aiohttp import web
+
 from orchestrator.drill.lab import Lab
 from orchestrator.drill.probe import ServiceRef
+from orchestrator.errors import InvalidInputError, Problem
 from orchestrator.targets.lab.cluster import LabCluster, LabNode
 from orchestrator.targets.lab.lock import file_lock
-from orchestrator.targets.lab.server import RunningService, start_service
+from orchestrator.targets.lab.server import (
+    LoadBalancerMetrics,
+    RunningService,
+    start_metrics,
+    start_service,
+)
 from orchestrator.targets.port import (
     AddTaint,
     Change,
@@ -36,11 +44,21 @@ from orchestrator.targets.port import (
 class LabTarget:
     """A lab, its simulated cluster and its loopback servers, as a ClusterPort."""
 
-    def __init__(self, lab: Lab, cluster: LabCluster, *, lock_dir: Path) -> None:
+    def __init__(
+        self,
+        lab: Lab,
+        cluster: LabCluster,
+        *,
+        lock_dir: Path,
+        metrics_at: tuple[str, int] | None = None,
+    ) -> None:
         self.lab = lab
         self.cluster = cluster
         self._lock_dir = lock_dir
         self._servers: dict[str, RunningService] = {}
+        self.metrics = LoadBalancerMetrics()
+        self._metrics_at = metrics_at
+        self._metrics_server: web.AppRunner | None = None
 
     @property
     def target(self) -> str:
@@ -67,9 +85,17 @@ class LabTarget:
         return None
 
     async def start_servers(self) -> None:
-        """Start one loopback HTTP server per lab service."""
+        """Start one loopback HTTP server per lab service, and /metrics when asked for."""
+        if self._metrics_at is not None:
+            host, port = self._metrics_at
+            try:
+                self._metrics_server = await start_metrics(self.metrics, host, port)
+            except OSError as exc:
+                message = f"cannot serve /metrics at {host}:{port}: {exc.strerror or exc}"
+                problem = Problem("--lab-metrics", None, None, "", message)
+                raise InvalidInputError([problem]) from exc
         for key, service in self.cluster.services.items():
-            self._servers[key] = await start_service(self.cluster, service)
+            self._servers[key] = await start_service(self.cluster, service, self.metrics)
 
     async def list_nodes(self) -> list[NodeInfo]:
         """Every lab node."""
@@ -158,13 +184,23 @@ class LabTarget:
         for running in self._servers.values():
             await running.runner.cleanup()
         self._servers.clear()
+        if self._metrics_server is not None:
+            await self._metrics_server.cleanup()
+            self._metrics_server = None
 
 
-async def open_lab(lab: Lab, *, lock_dir: Path, serve: bool = True) -> LabTarget:
+async def open_lab(
+    lab: Lab, *, lock_dir: Path, serve: bool = True, metrics_at: tuple[str, int] | None = None
+) -> LabTarget:
     """Build the lab on the running loop and, if ``serve``, start its HTTP servers."""
-    target = LabTarget(lab, LabCluster(lab, loop=asyncio.get_running_loop()), lock_dir=lock_dir)
+    cluster = LabCluster(lab, loop=asyncio.get_running_loop())
+    target = LabTarget(lab, cluster, lock_dir=lock_dir, metrics_at=metrics_at)
     if serve:
-        await target.start_servers()
+        try:
+            await target.start_servers()
+        except BaseException:
+            await target.close()
+            raise
     return target
 
 

@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.exposition import choose_encoder
 
 from orchestrator.drill.lab import LabService
 from orchestrator.targets.lab.cluster import LabCluster
@@ -53,24 +55,87 @@ def answer_of(cluster: LabCluster, service: LabService, method: str) -> Answer:
     return Answer(200, "ok\n", service.latency * service.replicas / endpoints.answering)
 
 
+class LoadBalancerMetrics:
+    """What the lab's load balancer counts, as an ingress controller would: one registry a lab.
+
+    A request to a pod without power is counted as the 504 an ingress answers when its upstream
+    never does, at the moment it is sent, so that an error rate shows the outage as it starts.
+    """
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "zonedrill_lab_requests",
+            "Requests to lab services, by the answer's status code.",
+            ["namespace", "service", "code"],
+            registry=self.registry,
+        )
+        self.duration = Histogram(
+            "zonedrill_lab_request_duration_seconds",
+            "How long lab services took to answer (requests that got an answer).",
+            ["namespace", "service"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+
+    def record(self, service: LabService, found: Answer) -> None:
+        """Count one request and, if it gets an answer, its answer time."""
+        code = found.status or GATEWAY_TIMEOUT
+        self.requests.labels(service.namespace, service.name, str(code)).inc()
+        if found.status:
+            self.duration.labels(service.namespace, service.name).observe(found.delay)
+
+    def exposition(self, accept: str) -> tuple[bytes, str]:
+        """The metrics in the format ``accept`` asks for (OpenMetrics or Prometheus text)."""
+        encoder, content_type = choose_encoder(accept)
+        return encoder(self.registry), content_type
+
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+GATEWAY_TIMEOUT = 504
+
+
 def _handler(
-    cluster: LabCluster, service: LabService
+    cluster: LabCluster, service: LabService, metrics: LoadBalancerMetrics
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def answer(request: web.Request) -> web.StreamResponse:
         found = answer_of(cluster, service, request.method)
+        metrics.record(service, found)
         await asyncio.sleep(found.delay)  # one that hangs is cut by the client's timeout
-        return web.Response(status=found.status or 504, text=found.text)
+        return web.Response(status=found.status or GATEWAY_TIMEOUT, text=found.text)
 
     return answer
 
 
-async def start_service(cluster: LabCluster, service: LabService) -> RunningService:
-    """Serve ``service`` on an ephemeral loopback port."""
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", _handler(cluster, service))
+async def _serve(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
-    await site.start()
-    port = int(runner.addresses[0][1])
+    try:
+        await web.TCPSite(runner, host, port, backlog=1024).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner, int(runner.addresses[0][1])
+
+
+async def start_service(
+    cluster: LabCluster, service: LabService, metrics: LoadBalancerMetrics
+) -> RunningService:
+    """Serve ``service`` on an ephemeral loopback port."""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", _handler(cluster, service, metrics))
+    runner, port = await _serve(app, "127.0.0.1", 0)
     return RunningService(service=service, runner=runner, port=port)
+
+
+async def start_metrics(metrics: LoadBalancerMetrics, host: str, port: int) -> web.AppRunner:
+    """Serve ``GET /metrics`` at ``host:port``: up while every lab service is down."""
+
+    async def scrape(request: web.Request) -> web.StreamResponse:
+        body, content_type = metrics.exposition(request.headers.get("Accept", ""))
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
+    app = web.Application()
+    app.router.add_get("/metrics", scrape)
+    runner, _ = await _serve(app, host, port)
+    return runner

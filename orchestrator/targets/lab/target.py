@@ -11,21 +11,27 @@ from orchestrator.targets.port import ClusterPort
 from orchestrator.targets.registry import ClusterOpener, TargetOption, Where
 
 LAB = TargetOption("--lab", "Lab file to use instead of the drill's spec.lab.", kind="file")
+LAB_METRICS = TargetOption(
+    "--lab-metrics",
+    "HOST:PORT where the lab's load balancer serves GET /metrics for Prometheus to scrape "
+    "(requests by service and status code, answer times), e.g. 127.0.0.1:9464.",
+)
 
 
 class LabKind:
     """Labs live in this process: a run's changes die with it, so nothing needs a rollback."""
 
     lives_with_process = True
-    options = (LAB,)
+    options = (LAB, LAB_METRICS)
 
     def prepare(self, where: Where) -> ClusterOpener:
         """Load the drill's lab (``--lab`` or ``spec.lab``), checked against the drill."""
         lab, state = lab_of(where)
         lock_dir = state / "locks"
+        metrics_at = _address(where.setting(LAB_METRICS))
 
         async def opener(*, serve: bool = True) -> ClusterPort:
-            return await open_lab(lab, lock_dir=lock_dir, serve=serve)
+            return await open_lab(lab, lock_dir=lock_dir, serve=serve, metrics_at=metrics_at)
 
         return opener
 
@@ -46,6 +52,20 @@ def lab_of(where: Where) -> tuple[Lab, Path]:
     lab = lab_for(where.drill_path, where.drill, Path(given) if given else None)
     return lab, where.state_dir
 
+
+def _address(given: str | None) -> tuple[str, int] | None:
+    """``HOST:PORT`` (``[::1]:9464`` for IPv6) as a pair; exit 2 in words when it is not one."""
+    if not given:
+        return None
+    host, _, port = given.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not host or not port.isdigit() or not 0 < int(port) <= MAX_PORT:
+        message = f'"{given}" is not HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:9464'
+        raise InvalidInputError([Problem("--lab-metrics", None, None, "", message)])
+    return host, int(port)
+
+
+MAX_PORT = 65535
 
 TARGET = LabKind()
 """What the ``lab`` entry point of ``zonedrill.targets`` loads."""
