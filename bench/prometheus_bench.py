@@ -157,7 +157,8 @@ async def main(seconds: float, count: int, repeats: int) -> list[dict[str, Any]]
         server_process(core=1) as base,
         prometheus(Path(scratch) / "prometheus", self_scrape=True) as server,
     ):
-        await asyncio.sleep(3.0)  # a few self-scrapes, so that rate() has two points
+        for query in QUERIES:  # scraped (its first scrape comes seconds after the start)
+            await asyncio.to_thread(server.answer, query, 30.0)
         queried = prometheus_probes(server.url, count)
         tools: list[tuple[str, Callable[[], Awaitable[dict[str, float]]]]] = [
             ("zonedrill grid, prometheus", lambda: grid(queried, seconds)),

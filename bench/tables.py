@@ -133,6 +133,47 @@ def rehearsal(document: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
+def prometheus(document: dict[str, Any]) -> str:
+    """Start errors, drift and CPU per sample of each row and repeat, then the medians."""
+    out = [
+        f"{document['rows'][0]['probes']} probes every 1 s, {document['secondsPerRow']:g} s a "
+        "row, rows alternating",
+        "",
+        "| tool | repeat | samples / due | p50 | p99 | max | drift | CPU per sample |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in document["rows"]:
+        out.append(
+            f"| {r['tool']} | {r['repeat']} | {r['samples']} / {r['due']} | "
+            f"{r['p50Ms']:.2f} ms | {r['p99Ms']:.2f} ms | {r['maxMs']:.1f} ms | "
+            f"{r['driftMs']:.1f} ms | {r['cpuMsPerSample']:.3f} ms |"
+        )
+    return "\n".join(out) + "\n"
+
+
+def while_failing(document: dict[str, Any]) -> str:
+    """RTO error of each row over the runs, and the fast grid's extra samples."""
+    runs = document["runs"]
+    within = sum(bool(r["withinBound"]) for r in runs)
+    out = [
+        f"{len(runs)} lab runs, true recovery at random phases (seed {document['seed']})",
+        "",
+        "| probe | runs | p50 error | p99 error | max error | mean (signed) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in document["rows"]:
+        out.append(
+            f"| {r['tool']} | {r['runs']} | {r['p50Ms']:.1f} ms | {r['p99Ms']:.1f} ms | "
+            f"{r['maxMs']:.1f} ms | {r['meanSignedMs']:+.1f} ms |"
+        )
+    extra = max((r["fastExtraSamples"] for r in runs), default=0)
+    return (
+        "\n".join(out)
+        + f"\n\nFast-grid samples per run: at most {extra}; within outage / 20ms + 3 in {within}"
+        + f" of {len(runs)} runs.\n"
+    )
+
+
 def _spread(values: dict[str, float] | None, unit: str, digits: int) -> str:
     if values is None:
         return "incomplete"
@@ -147,6 +188,8 @@ TABLES: dict[str, Callable[[dict[str, Any]], str]] = {
     "probe-throughput": throughput,
     "kube-rto": kube_rto,
     "rehearsal": rehearsal,
+    "prometheus": prometheus,
+    "while-failing": while_failing,
 }
 
 

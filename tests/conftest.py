@@ -10,6 +10,17 @@ import pytest
 
 from tests.support import REPO, ZONEDRILL, cli_env  # noqa: F401 - re-exported for tests
 
+SERIAL_MARKS = ("cluster", "image")
+"""Tests that share the session's control plane (or load the machine, as the image build does):
+one xdist group, so that they run one after another on one worker and start one plane."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the control plane's tests in one group (``tests/run`` runs ``--dist loadgroup``)."""
+    for item in items:
+        if any(item.get_closest_marker(mark) for mark in SERIAL_MARKS):
+            item.add_marker(pytest.mark.xdist_group("control-plane"))
+
 
 @pytest.fixture(autouse=True)
 def isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

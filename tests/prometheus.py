@@ -56,6 +56,16 @@ class Server:
         with urllib.request.urlopen(address, timeout=5) as answer:  # noqa: S310 - loopback
             return json.loads(answer.read())["data"]
 
+    def answer(self, expr: str, within: float = 15.0) -> list[Any]:
+        """The first non-empty answer to ``expr``: what scrapes (every 250ms) bring."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            found: list[Any] = self.query(expr)["result"]
+            if found:
+                return found
+            time.sleep(0.25)
+        raise AssertionError(f"{expr}: no answer within {within}s")
+
     def stop(self) -> None:
         """Stop it (TERM, then KILL) and reap it."""
         if self.process.poll() is None:

@@ -196,3 +196,26 @@ def test_rehearsal_bench_snapshots_and_predicts_a_cluster(tmp_path: Path) -> Non
         assert run["byKind"]["list pods"] == 1, run
         assert run["throttled"] == 0, run
     assert rows["kubectl get nodes,pods,pdb,services -A -o json"]["repeats"][0]["calls"] >= 4
+
+
+def test_prometheus_bench_keeps_the_grid_against_a_real_server(tmp_path: Path) -> None:
+    """The three rows against Debian's Prometheus; the grid's queries all answered, on time."""
+    document = run_bench(
+        tmp_path, "bench.prometheus_bench", "--seconds", "3", "--probes", "10", "--repeats", "1"
+    )
+    rows = {r["tool"]: r for r in document["rows"]}
+    grid = rows["zonedrill grid, prometheus"]
+    assert grid["samples"] == grid["due"] == grid["passed"], grid
+    assert rows["Krkn-style loop, prometheus"]["driftMs"] > grid["driftMs"]
+    assert set(document["summary"]) == set(rows)
+
+
+def test_while_failing_bench_measures_both_rows_in_each_run(tmp_path: Path) -> None:
+    """One run: the fast row within 100 ms of the truth, its extra samples within the bound."""
+    document = run_bench(
+        tmp_path, "bench.while_failing_bench", "--runs", "1", "--old-runs", "1", timeout=300
+    )
+    (run,) = document["runs"]
+    assert abs(run["fastErrorMs"]) < 100, run
+    assert run["withinBound"], run
+    assert [r["tool"] for r in document["rows"]][:2] == ["every 1s", "every 1s, whileFailing 20ms"]

@@ -26,6 +26,7 @@ from tests.test_kube_drills import workloads
 pytestmark = pytest.mark.cluster
 
 FLAGSHIP = REPO / "drills" / "pangyo-battery-fire.yaml"
+READY = 'min(zonedrill_front_ready_endpoints{namespace="messaging",service="talk-api"})'
 SCRAPE_LAG = 1.0
 """Seconds the query may trail the HTTP answer: a 250ms scrape, the fast grid, the loop."""
 
@@ -35,14 +36,13 @@ def drill_on_fronts(folder: Path, fronts: dict[str, str], prometheus_url: str) -
     data = YAML(typ="safe").load(FLAGSHIP.read_text())
     spec = data["spec"]
     del spec["lab"]
-    ready = 'min(zonedrill_front_ready_endpoints{namespace="messaging",service="talk-api"})'
     spec["probes"] = [
         {"name": "talk-api", "every": "250ms", "http": {"url": fronts["messaging/talk-api"]}},
         {
             "name": "talk-api-ready",
             "every": "1s",
             "whileFailing": "20ms",
-            "prometheus": {"url": prometheus_url, "query": ready},
+            "prometheus": {"url": prometheus_url, "query": READY},
             "expect": {"value": {"atLeast": 1}},
         },
     ]
@@ -70,6 +70,7 @@ def test_a_prometheus_probe_sees_the_loss_on_the_real_control_plane(
         scraped = tuple(url.removeprefix("http://").rstrip("/") for url in fronts.values())
         with prometheus(tmp_path / "prometheus", scrape=scraped) as server:
             drill = drill_on_fronts(tmp_path, fronts, server.url)
+            server.answer(READY)  # scraped before the baseline asks
             out = tmp_path / "run"
             kubeconfig = f"--kubeconfig={control_plane.kubeconfig}"
             ran = zonedrill(

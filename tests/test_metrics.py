@@ -10,30 +10,18 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
-from tests.prometheus import PROMTOOL, Server, free_port, need, prometheus, pushgateway
+from tests.prometheus import PROMTOOL, free_port, need, prometheus, pushgateway
 from tests.support import REPO, ZONEDRILL, cli_env, start_until, zonedrill
 from tests.test_gameday import write_drill, write_gameday
 
 RULES = REPO / "docs" / "observability" / "zonedrill-rules.yaml"
 DASHBOARD = REPO / "docs" / "observability" / "zonedrill-dashboard.json"
-
-
-def eventually(server: Server, expr: str, within: float = 15.0) -> list[dict[str, Any]]:
-    """The first non-empty answer to ``expr`` (scrapes come every 250ms)."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        found: list[dict[str, Any]] = server.query(expr)["result"]
-        if found:
-            return found
-        time.sleep(0.25)
-    raise AssertionError(f"{expr}: no answer within {within}s")
 
 
 def value(found: list[dict[str, Any]]) -> float:
@@ -57,19 +45,19 @@ def test_a_game_day_pushed_at_its_end_is_what_prometheus_answers(tmp_path: Path)
             )  # fmt: skip
             assert done.returncode in (0, 1), done.stdout + done.stderr
             day = json.loads((out / "gameday.json").read_text())
-            score = value(eventually(server, 'zonedrill_gameday_last_score{gameday="gd"}'))
+            score = value(server.answer('zonedrill_gameday_last_score{gameday="gd"}'))
             assert score == day["meanScore"]
             for run in day["runs"]:
                 result = json.loads((out / run["result"] / "result.json").read_text())
                 drill = result["drill"]
-                found = eventually(server, f'zonedrill_drill_last_score{{drill="{drill}"}}')
+                found = server.answer(f'zonedrill_drill_last_score{{drill="{drill}"}}')
                 assert value(found) == result["score"]
                 outcome = f'zonedrill_drill_last_outcome{{drill="{drill}"}} == 1'
-                assert eventually(server, outcome)[0]["metric"]["outcome"] == result["outcome"]
+                assert server.answer(outcome)[0]["metric"]["outcome"] == result["outcome"]
                 worst = max(r["seconds"] for p in result["probes"] for r in p["rto"])
                 rto = f'max(zonedrill_drill_last_worst_rto_seconds{{drill="{drill}"}})'
-                assert value(eventually(server, rto)) == worst
-            runs = eventually(server, 'sum(zonedrill_drill_runs_total{drill="one"})')
+                assert value(server.answer(rto)) == worst
+            runs = server.answer('sum(zonedrill_drill_runs_total{drill="one"})')
             assert value(runs) == 1
 
 

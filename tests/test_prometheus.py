@@ -14,8 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from ruamel.yaml import YAML
 
+from orchestrator.drill.prometheus import PromExpect
+from orchestrator.probes.prometheus import judge
 from tests.prometheus import Server, free_port, prometheus
 from tests.support import REPO, ZONEDRILL, cli_env, start_until, zonedrill
 
@@ -87,7 +90,7 @@ BAD_ANSWERS = {
     "ambiguous": ('vector(0) or label_replace(vector(0), "x", "y", "", "")', "ambiguous"),
     "nan": ("vector(0) / 0", "value"),
     "inf": ("vector(1) / 0", "value"),
-    "bad-query": ("sum(", "query"),
+    "bad-query": ("sum(", "status"),  # 400, with Prometheus's parse error in the detail
     "range": ("vector(0)[1m:1s]", "answer"),
 }
 
@@ -175,3 +178,55 @@ def _scraped(server: Server) -> list[Any]:
     expr = 'max_over_time(zonedrill_lab_requests_total{service="talk-api"}[1m])'
     found: list[Any] = server.query(expr)["result"]
     return found
+
+
+def answer(result: object, kind: str = "vector") -> str:
+    """A successful query answer of ``kind`` holding ``result``."""
+    return json.dumps({"status": "success", "data": {"resultType": kind, "result": result}})
+
+
+ONE = [{"metric": {}, "value": [1, "0.001"]}]
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (200, answer(ONE), None),
+        (200, answer([1, "0.001"], "scalar"), None),
+        (503, answer(ONE), "status"),  # a success in the body of a 5xx is not one
+        (302, answer(ONE), "status"),
+        (200, answer([{"metric": {}, "value": [1, False]}]), "answer"),
+        (200, answer([{"metric": {}, "value": [1, "0.001", 3]}]), "answer"),
+        (200, answer([{"metric": {}, "value": [1, " 0.005"]}]), "answer"),
+        (200, answer([{"metric": {}, "value": [1, "0_0"]}]), "answer"),
+        (200, answer([1, "x0"], "scalar"), "answer"),
+        (200, answer(""), "answer"),  # not a list: not an empty answer either
+        (200, answer({}), "answer"),
+        (200, answer([{"metric": [], "value": [1, "0"]}]), "answer"),
+        (200, answer([{"metric": {}, "value": [1, "1" + "0" * 400]}]), "value"),
+        (200, answer([{"metric": {}, "value": [1, "-Inf"]}]), "value"),
+        (200, "<html>", "answer"),
+        (200, json.dumps({"status": "success"}), "answer"),
+        (200, " " * (2 << 20), "answer"),  # too large to be one series
+    ],
+)
+def test_only_one_finite_value_of_a_2xx_answer_passes(
+    status: int, body: str, expected: str | None
+) -> None:
+    """Shapes no real Prometheus sends still fail, each with its class (noData: pass here)."""
+    expect = PromExpect.model_validate({"value": {"below": 0.01}, "noData": "pass"})
+    verdict = judge(expect, status, body)
+    assert (verdict and verdict[0]) == expected, verdict
+
+
+def test_a_prediction_with_every_target_on_a_prometheus_probe_is_refused(tmp_path: Path) -> None:
+    """plan --simulate cannot ask Prometheus: with nothing left to score it refuses (exit 2)."""
+    probes = [
+        {"name": "talk-api", "http": {"service": {"namespace": "messaging", "name": "talk-api"}}},
+        query_probe("error-rate", "http://127.0.0.1:9", "vector(0)"),
+    ]
+    targets = [{"probe": "error-rate", "rto": "5s"}]
+    drill = drill_file(tmp_path, "all-on-prometheus", {"probes": probes, "targets": targets})
+    done = zonedrill(tmp_path / "state", "plan", str(drill), "--simulate")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "every target of all-on-prometheus is on a probe a simulation cannot ask" in done.stderr

@@ -8,6 +8,7 @@ accepts it as it is and refuses it with the fast grid forged.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -136,3 +137,24 @@ def test_time_weighted_figures_equal_the_count_on_an_even_grid() -> None:
     fast = [*samples[:4], Sample("p", 3, 1.52, 1.52, passed=True, burst=1), *samples[4:]]
     availability, downtime = time_weighted(sorted(fast, key=lambda s: s.scheduled), 0.0, 10.0)
     assert downtime == pytest.approx(1.5 - 0.48)
+
+
+def test_an_abort_while_failing_ends_the_run_at_once_and_verifies(tmp_path: Path) -> None:
+    """The guardrail example, sampled every 20ms while failing: aborted after 5 s down.
+
+    The fast grid stops with the abort (it does not sample on to the end of the 40 s phase),
+    and the aborted run, its fast grid cut short, verifies.
+    """
+    source = REPO / "drills" / "pangyo-guardrail-abort.yaml"
+    data = YAML(typ="safe").load(source.read_text())
+    data["spec"]["probes"][0]["whileFailing"] = "20ms"
+    (tmp_path / "labs").symlink_to(source.parent / "labs")
+    drill = tmp_path / "abort.yaml"
+    drill.write_text(json.dumps(data))  # JSON is YAML
+    started = time.monotonic()
+    done = zonedrill(tmp_path / "state", "run", str(drill), "--out", str(tmp_path / "run"))
+    took = time.monotonic() - started
+    assert done.returncode == 3, done.stdout + done.stderr  # aborted by its guardrail
+    assert took < 25, took  # 3 s baseline + 5 s down + restore, not the 40 s phase
+    verified = CliRunner().invoke(main, ["verify", str(tmp_path / "run")])
+    assert verified.exit_code == 0, verified.output

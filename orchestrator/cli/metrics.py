@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import sys
+from http.client import HTTPException
 from pathlib import Path
 from urllib.error import URLError
 from wsgiref.simple_server import WSGIRequestHandler, make_server
@@ -50,14 +51,14 @@ def push(history: History, url: str, *, instance: str) -> None:
             grouping_key={"instance": instance},
             timeout=PUSH_TIMEOUT,
         )
-    except (URLError, OSError, ValueError) as exc:
+    except (URLError, OSError, ValueError, HTTPException) as exc:
         message = f"cannot push to {url}: {exc}; check the Pushgateway's address (http://HOST:9091)"
         raise InvalidInputError([Problem("--push", None, None, "", message)]) from exc
 
 
 def _address(given: str) -> tuple[str, int]:
     host, _, port = given.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 1 << 16:
+    if not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 1 << 16:
         message = f'"{given}" is not HOST:PORT, e.g. 127.0.0.1:9464'
         raise InvalidInputError([Problem("--serve", None, None, "", message)])
     return host.strip("[]"), int(port)
@@ -73,8 +74,8 @@ def serve(history: History, address: str) -> None:
     host, port = _address(address)
     try:
         server = make_server(host, port, make_wsgi_app(registry_of(history)), handler_class=_Quiet)
-    except OSError as exc:
-        message = f"cannot serve at {address}: {exc.strerror or exc}"
+    except (OSError, ValueError, TypeError) as exc:  # a NUL or an overlong label: TypeError
+        message = f"cannot serve at {address}: {getattr(exc, 'strerror', None) or exc}"
         raise InvalidInputError([Problem("--serve", None, None, "", message)]) from exc
     with server:
         stderr().print(f"serving /metrics at http://{address}/metrics; Ctrl-C stops")

@@ -230,6 +230,8 @@ def value_ok(
         )
     except ValidationError:
         return False
+    if len(expect.value.given()) != 1:  # as a drill's expect.value: exactly one bound
+        return False
     body = value.get("body")
     return isinstance(body, str) and judge(expect, value["status"], body) is None
 

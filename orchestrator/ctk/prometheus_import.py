@@ -95,16 +95,17 @@ def _value_ok(tolerance: dict[str, Any], path: str, left_out: LeftOut) -> dict[s
         left_out.append((path, "expected zonedrill's value_ok tolerance"))
         return None
     arguments = as_dict(provider.get("arguments"))
-    bounds = {
-        BOUNDS.get(key, key): value
-        for key, value in arguments.items()
-        if key in (*BOUNDS, "equals") and _number(value)
-    }
-    if len(bounds) != 1:
-        left_out.append((f"{path}.provider.arguments", "expected one bound of the value"))
-        return None
+    given = {key: value for key, value in arguments.items() if key in (*BOUNDS, "equals")}
     no_data = arguments.get("no_data", "fail")
-    return {"value": bounds, "noData": no_data if no_data in ("fail", "pass") else "fail"}
+    if len(given) != 1 or not all(_number(v) for v in given.values()):
+        message = "expected one numeric bound of below, above, at_most, at_least, equals"
+        left_out.append((f"{path}.provider.arguments", message))
+        return None
+    if no_data not in ("fail", "pass"):
+        left_out.append((f"{path}.provider.arguments.no_data", 'expected "fail" or "pass"'))
+        return None
+    bounds = {BOUNDS.get(key, key): value for key, value in given.items()}
+    return {"value": bounds, "noData": no_data}
 
 
 def _jsonpath(tolerance: dict[str, Any], path: str, left_out: LeftOut) -> dict[str, Any] | None:

@@ -83,6 +83,11 @@ class ProbeRunner:
         if waiting:
             await asyncio.gather(*waiting, return_exceptions=True)
 
+    def stop_fast_grids(self) -> None:
+        """Start no more samples while failing (their samples in flight still answer)."""
+        for task in list(self._fast.running):
+            task.cancel()
+
     def cancel(self) -> None:
         """Abandon samples in flight (used when the run is aborted)."""
         for task in [*self._in_flight, *self._fast.running]:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 
+from orchestrator.drill.http import HTTP_SUCCESS_CLASS
 from orchestrator.drill.prometheus import PrometheusProbe, PromExpect
 from orchestrator.probes.grid import SampleOf, why
 from orchestrator.probes.http import Connections, Exchange, ProbeClient, answered
@@ -24,31 +26,57 @@ from orchestrator.probes.samples import Sample
 QUERY_PATH = "/api/v1/query"
 SHOWN = 120
 """Characters of an error answer or a series list kept in a sample's detail."""
-HTTP_CLIENT_ERROR = 400
 
 Verdict = tuple[str, str] | None
 """None when the answer passes, else the failure class and what was seen."""
 
 
-def _scalar(result: Any) -> list[tuple[str, Any]]:
+MAX_ANSWER = 1 << 20
+"""Bytes: an answer this large is not one series (and parsing it would stall the grid)."""
+SAMPLE_VALUE = re.compile(r"[+-]?(?:Inf|NaN|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)")
+"""A sample value as Prometheus writes it: a decimal string, +Inf, -Inf or NaN, nothing else."""
+
+
+class NotAnAnswer(ValueError):
+    """The API's JSON is not an instant query's answer."""
+
+
+def _value(pair: Any) -> str:
+    """The value of a ``[time, "value"]`` pair."""
+    if not isinstance(pair, list) or len(pair) != 2 or not isinstance(pair[1], str):  # noqa: PLR2004
+        raise NotAnAnswer(f'expected [time, "value"], got {_cut(json.dumps(pair))}')
+    if not SAMPLE_VALUE.fullmatch(pair[1]):
+        raise NotAnAnswer(f"{_cut(json.dumps(pair[1]))} is not a sample value")
+    return pair[1]
+
+
+def _scalar(result: Any) -> list[tuple[str, str]]:
     """A scalar's one value (``[time, "value"]``)."""
-    return [("scalar", result[1])]
+    return [("scalar", _value(result))]
 
 
-def _vector(result: Any) -> list[tuple[str, Any]]:
+def _vector(result: Any) -> list[tuple[str, str]]:
     """Each series of an instant vector, with its labels as PromQL writes them."""
-    return [(_labels(series["metric"]), series["value"][1]) for series in result]
+    if not isinstance(result, list):
+        raise NotAnAnswer("an instant vector's result is not a list")
+    found = []
+    for series in result:
+        metric = series.get("metric") if isinstance(series, dict) else None
+        if not isinstance(metric, dict):
+            raise NotAnAnswer("a series without its labels")
+        found.append((_labels(metric), _value(series.get("value"))))
+    return found
 
 
-def _not_instant(kind: str) -> Callable[[Any], list[tuple[str, Any]]]:
-    def refuse(_: Any) -> list[tuple[str, Any]]:
+def _not_instant(kind: str) -> Callable[[Any], list[tuple[str, str]]]:
+    def refuse(_: Any) -> list[tuple[str, str]]:
         message = f"the query returned a {kind}; expected an instant vector or a scalar"
-        raise ValueError(message)
+        raise NotAnAnswer(message)
 
     return refuse
 
 
-RESULT_TYPES: dict[str, Callable[[Any], list[tuple[str, Any]]]] = {
+RESULT_TYPES: dict[str, Callable[[Any], list[tuple[str, str]]]] = {
     "scalar": _scalar,
     "vector": _vector,
     "matrix": _not_instant("range vector"),
@@ -57,30 +85,54 @@ RESULT_TYPES: dict[str, Callable[[Any], list[tuple[str, Any]]]] = {
 """How each of the API's result types gives its (series, value) pairs."""
 
 
-def _labels(metric: dict[str, str]) -> str:
+def _labels(metric: dict[str, Any]) -> str:
     return "{" + ", ".join(f"{key}={json.dumps(value)}" for key, value in metric.items()) + "}"
 
 
 def judge(expect: PromExpect, status: int, content: bytes | str) -> Verdict:
-    """The verdict on one answer of the query API: its HTTP status and body."""
+    """The verdict on one answer of the query API: its HTTP status and body.
+
+    Only a 2xx answer is judged: whatever a 4xx or 5xx carries (a proxy's page, a cached
+    success), it fails with its status.
+    """
+    if len(content) > MAX_ANSWER:
+        return "answer", f"{len(content)} bytes: more than one series can be"
+    answer = _json(content)
+    refused = _refused(status, answer)
+    if refused is not None:
+        return refused
+    data = answer["data"]
     try:
-        answer = json.loads(content)
-    except (ValueError, RecursionError) as exc:
-        if status >= HTTP_CLIENT_ERROR:
-            return "status", f"status {status}"
-        return "answer", f"not Prometheus's JSON: {why(exc)}"
-    if not isinstance(answer, dict) or answer.get("status") != "success":
-        error = answer.get("error") if isinstance(answer, dict) else None
-        return "query", _cut(f"status {status}: {error or 'no error given'}")
-    try:
-        data = answer["data"]
-        series = RESULT_TYPES[data["resultType"]](data["result"])
-        values = [(name, float(value)) for name, value in series]
-    except ValueError as exc:
+        values = [
+            (name, float(value))
+            for name, value in RESULT_TYPES[data["resultType"]](data.get("result"))
+        ]
+    except NotAnAnswer as exc:
         return "answer", _cut(str(exc))
-    except (KeyError, TypeError, IndexError) as exc:
-        return "answer", f"not Prometheus's query answer: {why(exc)}"
     return _verdict(expect, values)
+
+
+def _refused(status: int, answer: Any) -> Verdict:
+    """Why an answer is not a successful query's, before its values are read."""
+    error = answer.get("error") if isinstance(answer, dict) else None
+    if status // 100 != HTTP_SUCCESS_CLASS:
+        return "status", _cut(f"status {status}" + (f": {error}" if error else ""))
+    if answer is None:
+        return "answer", "not Prometheus's JSON"
+    if not isinstance(answer, dict) or answer.get("status") != "success":
+        return "query", _cut(f"status {status}: {error or 'no error given'}")
+    data = answer.get("data")
+    kind = data.get("resultType") if isinstance(data, dict) else None
+    if not isinstance(kind, str) or kind not in RESULT_TYPES:
+        return "answer", "not Prometheus's query answer: no known resultType"
+    return None
+
+
+def _json(content: bytes | str) -> Any:
+    try:
+        return json.loads(content)
+    except (ValueError, RecursionError):
+        return None
 
 
 def _verdict(expect: PromExpect, values: list[tuple[str, float]]) -> Verdict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from orchestrator.outcomes import Outcome
 from orchestrator.probes.samples import GRID_TOLERANCE, Sample
 from orchestrator.results.document import ResultDoc
 
@@ -23,6 +24,7 @@ def fast_grid_follows(doc: ResultDoc, samples: list[Sample]) -> list[str]:
     if doc.runner == "chaostoolkit":
         return []
     found: list[str] = []
+    graded = doc.outcome in (Outcome.PASSED, Outcome.FAILED)
     for probe in doc.drill_spec.spec.probes:
         mine = [s for s in samples if s.probe == probe.name]
         bursts = _bursts(mine)
@@ -30,11 +32,13 @@ def fast_grid_follows(doc: ResultDoc, samples: list[Sample]) -> list[str]:
             found.append(f"samples: {probe.name} has fast-grid samples but no whileFailing")
             continue
         grid = {s.index: s for s in mine if s.burst is None}
+        fast = probe.while_failing or 0.0
         for index, taken in bursts.items():
             where = f"{probe.name}[{index}]"
-            faults = _burst_faults(grid.get(index), taken, probe.timeout)
-            found += [f"samples: {where}: {why}" for why in faults]
-            found += _ends_at_a_pass(doc, probe.while_failing or 0.0, where, mine, taken)
+            faults = _burst_faults(grid.get(index), taken, probe.timeout + fast)
+            found += [f"samples: {where}: {why}" for why in faults if graded or "holes" not in why]
+            if graded:  # an abort or an error cancels the fast grids mid-way
+                found += _ends_at_a_pass(doc, fast, where, mine, taken)
     return found
 
 
@@ -47,15 +51,17 @@ def _bursts(samples: list[Sample]) -> dict[int, list[Sample]]:
     return found
 
 
-def _burst_faults(anchor: Sample | None, taken: list[Sample], timeout: float) -> Iterator[str]:
+def _burst_faults(anchor: Sample | None, taken: list[Sample], within: float) -> Iterator[str]:
+    """What is wrong with one fast grid; ``within``: the timeout and one fast period."""
     if anchor is None or anchor.passed:
         yield "a fast grid follows a sample that did not fail"
         return
     numbers = [s.burst or 0 for s in taken]
     if numbers != list(range(numbers[0], numbers[0] + len(numbers))):
         yield f"the fast grid has holes (points {numbers[:5]}…)"
-    # Joined at the first point not yet past when the failure was known: by its timeout.
-    known_by = anchor.started - anchor.scheduled + timeout
+    # Joined at the first point not yet past when the failure was known: by its timeout, so
+    # the first point is at most one fast period after that.
+    known_by = anchor.started - anchor.scheduled + within
     if taken[0].scheduled - anchor.scheduled > known_by + LOOP_SLACK:
         yield f"the fast grid starts at point {numbers[0]}, later than the failure was known"
 

@@ -206,7 +206,7 @@ def judge_gameday(
     if policy.place.target is not None and doc.target != policy.place.target:
         reasons.append(f"ran on target {doc.target}, the gate asks for {policy.place.target}")
     if recorded is not None:
-        reasons += [_disagreement(run, recorded.get(run.run_id)) for run in doc.runs]
+        reasons += [disagreement(run, recorded.get(run.run_id)) for run in doc.runs]
         reasons += [
             f"drill run {run_id} {why}"
             for run_id, found in recorded.items()
@@ -228,7 +228,8 @@ class Recorded:
     findings: list[str]
 
 
-def _disagreement(run: GameDayRunDoc | SummaryRunDoc, recorded: Recorded | None) -> str:
+def disagreement(run: GameDayRunDoc | SummaryRunDoc, recorded: Recorded | None) -> str:
+    """Why a game day's word on one of its runs is not the history's; empty when it is."""
     if recorded is None:
         return f"drill run {run.run_id} is not recorded (not in the history, or its folder is gone)"
     if recorded.findings:

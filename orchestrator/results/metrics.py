@@ -21,7 +21,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from orchestrator.outcomes import GameDayOutcome, Outcome
-from orchestrator.results.gameday_result import GameDayResult
+from orchestrator.results.gameday_result import GameDayResult, mean_score
+from orchestrator.results.gate import Recorded, disagreement
 from orchestrator.results.history import History, RunEntry
 
 PREFIX = "zonedrill"
@@ -122,13 +123,16 @@ def probe_families(last: dict[tuple[str, ...], RunEntry]) -> Iterator[Metric]:
         labels=labels,
     )
     for key, entry in sorted(last.items()):
+        if entry.doc.outcome not in (Outcome.PASSED, Outcome.FAILED):
+            continue  # not steady, aborted or an error: no chaos phase measured to its end
         for probe in entry.doc.probes:
             at = [*key, probe.name]
             seconds = [r.seconds for r in probe.rto]
-            back = all(s is not None for s in seconds)
-            recovered.add_metric(at, float(back))
-            if back and seconds:
-                rto.add_metric(at, max(s for s in seconds if s is not None))
+            if seconds:  # no lose window sampled: nothing to say of its recovery
+                back = all(s is not None for s in seconds)
+                recovered.add_metric(at, float(back))
+                if back:
+                    rto.add_metric(at, max(s for s in seconds if s is not None))
             if probe.availability is not None:
                 availability.add_metric(at, probe.availability / 100.0)
     yield from (rto, recovered, availability)
@@ -162,11 +166,10 @@ class HistoryCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         """The drill and game-day families, and how many records were left out."""
         entries = self._history.runs()
-        good = [e for e in entries if self._verified(e)]
-        good_ids = {e.doc.run_id for e in good}
+        good = {e.doc.run_id: e for e in entries if self._verified(e)}
         days = self._history.gamedays()
-        trusted = [d for d in days if all(r.run_id in good_ids for r in d.runs)]
-        yield from drill_families(good)
+        trusted = [d for d in days if _agrees(d, good)]
+        yield from drill_families(good.values())
         yield from gameday_families(trusted)
         left_out = GaugeMetricFamily(
             f"{PREFIX}_unverified_results",
@@ -176,3 +179,12 @@ class HistoryCollector(Collector):
         left_out.add_metric(["run"], len(entries) - len(good))
         left_out.add_metric(["gameday"], len(days) - len(trusted))
         yield left_out
+
+
+def _agrees(day: GameDayResult, good: dict[str, RunEntry]) -> bool:
+    """Each of the game day's runs verifies and is as it says; its mean score is theirs."""
+    for run in day.runs:
+        entry = good.get(run.run_id)
+        if entry is None or disagreement(run, Recorded(entry.doc, [])):
+            return False
+    return day.mean_score == mean_score(day.runs)

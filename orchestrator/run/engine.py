@@ -232,6 +232,7 @@ class DrillRun:
         chaos = asyncio.get_running_loop().create_task(self._chaos(plan, context, clock))
         if await wait_first(finished(chaos), self._abort.wait()) == 1:
             chaos.cancel()
+            runner.stop_fast_grids()  # the figures end here: no sampling on to the phase's end
         outcome = await self._finish_chaos(chaos, plan, context, clock)
         await runner.drain()
         return outcome

@@ -85,10 +85,17 @@ def predictable(drill: Drill) -> tuple[Drill, tuple[str, ...]]:
             "simulation has no Prometheus); run the drill on its lab instead"
         )
         raise InvalidInputError([Problem("spec.probes", None, None, "", message)])
+    targets = [t for t in spec.targets if t.probe not in left]
+    if not targets:  # nothing would be scored: a prediction must not read as a pass
+        message = (
+            f"every target of {drill.metadata.name} is on a probe a simulation cannot ask "
+            f"({', '.join(left)}); run the drill on its lab instead"
+        )
+        raise InvalidInputError([Problem("spec.targets", None, None, "", message)])
     kept = spec.model_copy(
         update={
             "probes": [p for p in spec.probes if p.simulated],
-            "targets": [t for t in spec.targets if t.probe not in left],
+            "targets": targets,
             "stop_if": [g for g in spec.stop_if if g.probe not in left],
         }
     )

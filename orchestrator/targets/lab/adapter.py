@@ -90,8 +90,9 @@ class LabTarget:
             host, port = self._metrics_at
             try:
                 self._metrics_server = await start_metrics(self.metrics, host, port)
-            except OSError as exc:
-                message = f"cannot serve /metrics at {host}:{port}: {exc.strerror or exc}"
+            except (OSError, ValueError, TypeError) as exc:  # UnicodeError: a host too long
+                reason = getattr(exc, "strerror", None) or exc
+                message = f"cannot serve /metrics at {host}:{port}: {reason}"
                 problem = Problem("--lab-metrics", None, None, "", message)
                 raise InvalidInputError([problem]) from exc
         for key, service in self.cluster.services.items():

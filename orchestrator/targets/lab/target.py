@@ -59,7 +59,7 @@ def _address(given: str | None) -> tuple[str, int] | None:
         return None
     host, _, port = given.rpartition(":")
     host = host.removeprefix("[").removesuffix("]")
-    if not host or not port.isdigit() or not 0 < int(port) <= MAX_PORT:
+    if not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) <= MAX_PORT:
         message = f'"{given}" is not HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:9464'
         raise InvalidInputError([Problem("--lab-metrics", None, None, "", message)])
     return host, int(port)
