@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
+from ruamel.yaml import YAML
 
 from tests.prometheus import PROMTOOL, free_port, need, prometheus, pushgateway
 from tests.support import REPO, ZONEDRILL, cli_env, start_until, zonedrill
@@ -168,3 +169,17 @@ def test_every_dashboard_query_runs_on_prometheus(tmp_path: Path) -> None:
             server.query(expr.replace("$cluster", ".*"))  # a 400 raises: not PromQL
     rows = [p for p in dashboard["panels"] if p["type"] == "row"]
     assert rows[0]["repeat"] == "cluster"  # one row per cluster
+
+
+def test_a_schedule_given_push_has_its_cronjob_push_after_each_game_day(tmp_path: Path) -> None:
+    """schedule --push URL: the CronJob's command ends with --push=URL; a bad URL is exit 2."""
+    gameday = REPO / "drills" / "weekly-dc-loss.gameday.yaml"
+    url = "http://pushgateway.monitoring:9091"
+    done = zonedrill(tmp_path, "schedule", str(gameday), "--image", "r.example/z:1", "--push", url)
+    assert done.returncode == 0, done.stderr
+    (job,) = [d for d in YAML(typ="safe").load_all(done.stdout) if d and d["kind"] == "CronJob"]
+    container = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"][-1] == f"--push={url}"
+    refused = zonedrill(tmp_path, "schedule", str(gameday), "--image", "r:1", "--push", "nope")
+    assert refused.returncode == 2
+    assert "--push: expected the Pushgateway's http(s) URL" in refused.stderr
