@@ -83,6 +83,13 @@ def _early_pass(samples: list[Sample]) -> list[Sample]:
     return [honest if s is middle else s for s in samples]
 
 
+def _slow_pass(samples: list[Sample]) -> list[Sample]:
+    """The early pass again, claiming an answer that took a day: its fast grid's end unchecked."""
+    middle = _forged(samples)[len(_forged(samples)) // 2]
+    slow = replace(middle, passed=True, status=200, error=None, detail=None, latency=86400.0)
+    return [slow if s is middle else s for s in samples]
+
+
 def _cut_short(samples: list[Sample]) -> list[Sample]:
     """The fast grid's last hundred points dropped, its passes too: less time down."""
     fast = _forged(samples)
@@ -107,11 +114,12 @@ def _on_auth(samples: list[Sample]) -> list[Sample]:
     ("forge", "named"),
     [
         (_early_pass, "runs on after a pass"),
+        (_slow_pass, "marked passed on a failed answer"),
         (_cut_short, "stops before a pass"),
         (_holed, "has holes"),
         (_on_auth, "auth-api has fast-grid samples but no whileFailing"),
     ],
-    ids=["early-pass", "cut-short", "holed", "fast-without-whileFailing"],
+    ids=["early-pass", "slow-pass", "cut-short", "holed", "fast-without-whileFailing"],
 )
 def test_verify_refuses_a_forged_fast_grid(
     fast_run: Path, tmp_path: Path, forge: Any, named: str

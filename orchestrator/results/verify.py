@@ -16,6 +16,7 @@ from orchestrator.drill.model import AnyOf, Step
 from orchestrator.drill.picks import pick_zones
 from orchestrator.errors import InvalidInputError
 from orchestrator.outcomes import GRADED, Outcome
+from orchestrator.probes.grid import LATE_LIMIT
 from orchestrator.probes.samples import GRID_TOLERANCE, Sample, before, grid_start
 from orchestrator.results.ctk_rounds import no_holes, period_follows, steps_as_run
 from orchestrator.results.document import ResultDoc, StepDoc
@@ -185,7 +186,11 @@ def _passed_follows(doc: ResultDoc, samples: list[Sample]) -> list[str]:
 def _earned(sample: Sample, probes: dict[str, Any]) -> bool:
     if sample.error is not None or sample.latency is None or sample.status is None:
         return False
-    return bool(probes[sample.probe].could_pass(sample.status, sample.latency))
+    probe = probes[sample.probe]
+    # An answer after the timeout is a timeout: a pass cannot claim a longer latency (one that
+    # would also hide where a fast grid had to stop).
+    in_time = sample.latency <= probe.timeout + LATE_LIMIT
+    return in_time and bool(probe.could_pass(sample.status, sample.latency))
 
 
 def _inside_run(doc: ResultDoc, samples: list[Sample]) -> list[str]:
