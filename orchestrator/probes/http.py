@@ -171,8 +171,8 @@ class HttpAsker:
     """One http probe, its endpoint resolved and its request built once."""
 
     def __init__(self, resolved: ResolvedProbe, client: ProbeClient) -> None:
-        self.resolved, self._client = resolved, client
-        self._request = _prebuilt(client, resolved)
+        self.resolved = resolved
+        self._exchange = Exchange(client, _prebuilt(client, resolved), resolved.probe.timeout)
 
     @property
     def probe(self) -> HttpProbe:
@@ -182,7 +182,7 @@ class HttpAsker:
     async def ask(self, sample: SampleOf, started: float) -> Sample:
         """Send the request; the answer, or the failure class and reason, is the sample."""
         return await answered(
-            Exchange(self._client, self._request, self.probe.timeout),
+            self._exchange,
             sample,
             started,
             lambda response, latency: _judge(self.probe, response, latency),

@@ -165,12 +165,13 @@ class PrometheusAsker:
     def __init__(
         self, probe: PrometheusProbe, client: ProbeClient, request: httpx.Request | str
     ) -> None:
-        self.probe, self._client, self._request = probe, client, request
+        self.probe = probe
+        self._exchange = Exchange(client, request, probe.timeout)
 
     async def ask(self, sample: SampleOf, started: float) -> Sample:
         """Run the query; its one value, or the reason it cannot be judged, is the sample."""
         return await answered(
-            Exchange(self._client, self._request, self.probe.timeout),
+            self._exchange,
             sample,
             started,
             lambda response, _: judge(self.probe.expect, response.status_code, response.content),

@@ -35,9 +35,9 @@ def fast_grid_follows(doc: ResultDoc, samples: list[Sample]) -> list[str]:
         fast = probe.while_failing or 0.0
         for index, taken in bursts.items():
             where = f"{probe.name}[{index}]"
-            faults = _burst_faults(grid.get(index), taken, probe.timeout + fast)
-            found += [f"samples: {where}: {why}" for why in faults if graded or "holes" not in why]
-            if graded:  # an abort or an error cancels the fast grids mid-way
+            faults = _burst_faults(grid.get(index), taken, probe.timeout + fast, whole=graded)
+            found += [f"samples: {where}: {why}" for why in faults]
+            if graded:
                 found += _ends_at_a_pass(doc, fast, where, mine, taken)
     return found
 
@@ -51,13 +51,19 @@ def _bursts(samples: list[Sample]) -> dict[int, list[Sample]]:
     return found
 
 
-def _burst_faults(anchor: Sample | None, taken: list[Sample], within: float) -> Iterator[str]:
-    """What is wrong with one fast grid; ``within``: the timeout and one fast period."""
+def _burst_faults(
+    anchor: Sample | None, taken: list[Sample], within: float, *, whole: bool
+) -> Iterator[str]:
+    """What is wrong with one fast grid; ``within``: the timeout and one fast period.
+
+    ``whole``: the run went to its end (passed or failed), so its fast grids have no holes; an
+    abort or an error cancels them mid-way.
+    """
     if anchor is None or anchor.passed:
         yield "a fast grid follows a sample that did not fail"
         return
     numbers = [s.burst or 0 for s in taken]
-    if numbers != list(range(numbers[0], numbers[0] + len(numbers))):
+    if whole and numbers != list(range(numbers[0], numbers[0] + len(numbers))):
         yield f"the fast grid has holes (points {numbers[:5]}…)"
     # Joined at the first point not yet past when the failure was known: by its timeout, so
     # the first point is at most one fast period after that.
