@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry, push_to_gateway
 from prometheus_client.exposition import make_wsgi_app
 from prometheus_client.openmetrics.exposition import generate_latest
 
+from orchestrator.addresses import host_port
 from orchestrator.cli.common import HISTORY_OPTION, history_at, refuse, stderr
 from orchestrator.cli.gate_evidence import checked, kept
 from orchestrator.errors import InvalidInputError, Problem, ZonedrillError
@@ -56,14 +57,6 @@ def push(history: History, url: str, *, instance: str) -> None:
         raise InvalidInputError([Problem("--push", None, None, "", message)]) from exc
 
 
-def _address(given: str) -> tuple[str, int]:
-    host, _, port = given.rpartition(":")
-    if not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 1 << 16:
-        message = f'"{given}" is not HOST:PORT, e.g. 127.0.0.1:9464'
-        raise InvalidInputError([Problem("--serve", None, None, "", message)])
-    return host.strip("[]"), int(port)
-
-
 class _Quiet(WSGIRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         """Scrapes are not news: no line per request."""
@@ -71,7 +64,7 @@ class _Quiet(WSGIRequestHandler):
 
 def serve(history: History, address: str) -> None:
     """Serve GET /metrics at ``address`` until interrupted."""
-    host, port = _address(address)
+    host, port = host_port(address, option="--serve")
     try:
         server = make_server(host, port, make_wsgi_app(registry_of(history)), handler_class=_Quiet)
     except (OSError, ValueError, TypeError) as exc:  # a NUL or an overlong label: TypeError

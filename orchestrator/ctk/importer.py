@@ -137,21 +137,28 @@ def _probes(experiment: dict[str, Any], found: Imported) -> list[dict[str, Any]]
             and name_of(provider, "func") in JUDGEMENTS
         ):
             continue  # the targets, which the drill holds as targets
+        name = _dns_label(str(as_dict(activity).get("name", "")))
         if is_prometheus(provider):
-            name = _dns_label(str(as_dict(activity).get("name", "")))
             where = (path, configuration)
             probe = prometheus_probe(name, as_dict(activity), provider, where, found.left_out)
         else:
-            probe = _probe(activity, provider, path, found)
+            probe = _probe(name, activity, provider, path, found)
         if probe is not None:
-            probes.append(probe)
+            probes.append(_with_timeout(probe, provider))
     return probes
 
 
+def _with_timeout(probe: dict[str, Any], provider: dict[str, Any]) -> dict[str, Any]:
+    """The provider's timeout on the probe of either kind (an export writes each one out)."""
+    timeout = provider.get("timeout", as_dict(provider.get("arguments")).get("timeout"))
+    if is_seconds(timeout):
+        (probe.get("http") or probe["prometheus"])["timeout"] = _seconds_text(float(timeout))
+    return probe
+
+
 def _probe(
-    activity: Any, provider: dict[str, Any], path: str, found: Imported
+    name: str, activity: Any, provider: dict[str, Any], path: str, found: Imported
 ) -> dict[str, Any] | None:
-    name = _dns_label(str(as_dict(activity).get("name", "")))
     arguments = as_dict(provider.get("arguments"))
     if provider.get("type") == "http" and isinstance(provider.get("url"), str):
         http: dict[str, Any] = {"url": provider["url"], "method": provider.get("method", "GET")}
@@ -176,9 +183,6 @@ def _probe(
             )
         )
         return None
-    timeout = provider.get("timeout", arguments.get("timeout"))
-    if is_seconds(timeout):
-        http["timeout"] = _seconds_text(float(timeout))
     probe: dict[str, Any] = {"name": name, "http": http}
     expect = expect_of(as_dict(activity).get("tolerance"), f"{path}.tolerance", found.left_out)
     if expect:

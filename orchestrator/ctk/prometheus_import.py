@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from orchestrator.ctk.shapes import as_dict, name_of
+from orchestrator.ctk.shapes import as_dict, is_number, name_of
 
 LeftOut = list[tuple[str, str]]
 ZONEDRILL_PROBES = "orchestrator.ctk.probes"
@@ -54,11 +54,8 @@ def prometheus_probe(
     expect = TOLERANCES[key](as_dict(activity.get("tolerance")), f"{path}.tolerance", left_out)
     if asked is None or expect is None:
         return None
-    probe: dict[str, Any] = {"name": name, "prometheus": {**asked, "query": query}}
-    timeout = arguments.get("timeout")
-    if isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0:
-        probe["prometheus"]["timeout"] = f"{float(timeout):g}s"
-    return probe | {"expect": expect}
+    # The timeout is read by the importer, for probes of either kind.
+    return {"name": name, "prometheus": {**asked, "query": query}, "expect": expect}
 
 
 def _own_where(
@@ -97,7 +94,7 @@ def _value_ok(tolerance: dict[str, Any], path: str, left_out: LeftOut) -> dict[s
     arguments = as_dict(provider.get("arguments"))
     given = {key: value for key, value in arguments.items() if key in (*BOUNDS, "equals")}
     no_data = arguments.get("no_data", "fail")
-    if len(given) != 1 or not all(_number(v) for v in given.values()):
+    if len(given) != 1 or not all(is_number(v) for v in given.values()):
         message = "expected one numeric bound of below, above, at_most, at_least, equals"
         left_out.append((f"{path}.provider.arguments", message))
         return None
@@ -123,10 +120,6 @@ def _jsonpath(tolerance: dict[str, Any], path: str, left_out: LeftOut) -> dict[s
         left_out.append((f"{path}.expect", "expected the number the value must equal"))
         return None
     return {"value": {"equals": value}}
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 Reader = Callable[[dict[str, Any], dict[str, Any], str, LeftOut], dict[str, Any] | None]

@@ -22,17 +22,23 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+def is_number(value: Any) -> TypeGuard[float]:
+    """True for a finite number: not a bool, text, NaN, ±Inf or an int too large for a float."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
 def is_seconds(value: Any, *, longest: float = MAX_DURATION) -> TypeGuard[float]:
     """True for a number of seconds above 0 and at most ``longest`` (not a bool, text or NaN).
 
     A week at most, as a drill's durations: longer is a typo, and 10**400 or 1e308 summed are
     no time at all.
     """
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    try:
-        return number and math.isfinite(value) and 0 < value <= longest
-    except OverflowError:  # an int too large for a float
-        return False
+    return is_number(value) and 0 < value <= longest
 
 
 def name_of(provider: dict[str, Any], key: str) -> str:

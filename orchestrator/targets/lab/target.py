@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from orchestrator.addresses import host_port
 from orchestrator.drill import Lab, check_fits_lab, lab_for
 from orchestrator.errors import InvalidInputError, Problem
 from orchestrator.targets.lab.adapter import open_lab
@@ -28,7 +29,8 @@ class LabKind:
         """Load the drill's lab (``--lab`` or ``spec.lab``), checked against the drill."""
         lab, state = lab_of(where)
         lock_dir = state / "locks"
-        metrics_at = _address(where.setting(LAB_METRICS))
+        given = where.setting(LAB_METRICS)
+        metrics_at = host_port(given, option=LAB_METRICS.flag) if given else None
 
         async def opener(*, serve: bool = True) -> ClusterPort:
             return await open_lab(lab, lock_dir=lock_dir, serve=serve, metrics_at=metrics_at)
@@ -52,20 +54,6 @@ def lab_of(where: Where) -> tuple[Lab, Path]:
     lab = lab_for(where.drill_path, where.drill, Path(given) if given else None)
     return lab, where.state_dir
 
-
-def _address(given: str | None) -> tuple[str, int] | None:
-    """``HOST:PORT`` (``[::1]:9464`` for IPv6) as a pair; exit 2 in words when it is not one."""
-    if not given:
-        return None
-    host, _, port = given.rpartition(":")
-    host = host.removeprefix("[").removesuffix("]")
-    if not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) <= MAX_PORT:
-        message = f'"{given}" is not HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:9464'
-        raise InvalidInputError([Problem("--lab-metrics", None, None, "", message)])
-    return host, int(port)
-
-
-MAX_PORT = 65535
 
 TARGET = LabKind()
 """What the ``lab`` entry point of ``zonedrill.targets`` loads."""
