@@ -66,12 +66,17 @@ class ProbeClient:
 
     def build(
         self, *, method: str, url: str, headers: dict[str, str], timeout: float
-    ) -> httpx.Request:
-        """A request to send again and again; its timeout rides in the extensions."""
+    ) -> httpx.Request | str:
+        """A request to send again and again, or why it cannot be built (every sample fails).
+
+        Its timeout rides in the extensions.
+        """
         merged = {"User-Agent": f"zonedrill/{__version__}", **headers}
-        return httpx.Request(
-            method, url, headers=merged, extensions={"timeout": httpx.Timeout(timeout).as_dict()}
-        )
+        try:
+            extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
+            return httpx.Request(method, url, headers=merged, extensions=extensions)
+        except Exception as exc:  # noqa: BLE001 - then every sample fails with this reason
+            return f"the request cannot be built: {why(exc)}"
 
     async def send(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` and read the whole answer."""
@@ -154,25 +159,18 @@ async def answered(exchange: Exchange, sample: SampleOf, started: float, judge: 
     )
 
 
-def _prebuilt(client: ProbeClient, resolved: ResolvedProbe) -> httpx.Request | str:
-    """The request every sample sends, built once; or why it cannot be built."""
-    try:
-        return client.build(
-            method=resolved.probe.http.method,
-            url=resolved.url,
-            headers={**resolved.endpoint.headers, **resolved.probe.http.headers},
-            timeout=resolved.probe.timeout,
-        )
-    except Exception as exc:  # noqa: BLE001 - then every sample fails with this reason
-        return f"the request cannot be built: {why(exc)}"
-
-
 class HttpAsker:
     """One http probe, its endpoint resolved and its request built once."""
 
     def __init__(self, resolved: ResolvedProbe, client: ProbeClient) -> None:
         self.resolved = resolved
-        self._exchange = Exchange(client, _prebuilt(client, resolved), resolved.probe.timeout)
+        request = client.build(
+            method=resolved.probe.http.method,
+            url=resolved.url,
+            headers={**resolved.endpoint.headers, **resolved.probe.http.headers},
+            timeout=resolved.probe.timeout,
+        )
+        self._exchange = Exchange(client, request, resolved.probe.timeout)
 
     @property
     def probe(self) -> HttpProbe:

@@ -19,7 +19,7 @@ import httpx
 
 from orchestrator.drill.http import HTTP_SUCCESS_CLASS
 from orchestrator.drill.prometheus import PrometheusProbe, PromExpect
-from orchestrator.probes.grid import SampleOf, why
+from orchestrator.probes.grid import SampleOf
 from orchestrator.probes.http import Connections, Exchange, ProbeClient, answered
 from orchestrator.probes.samples import Sample
 
@@ -186,10 +186,7 @@ class PrometheusProbes(Connections):
         asked = probe.prometheus
         endpoint, client = await self.open(url=asked.url, service=asked.service)
         url = endpoint.url.rstrip("/") + query_path(asked.query)
-        try:
-            request: httpx.Request | str = client.build(
-                method="GET", url=url, headers=dict(endpoint.headers), timeout=probe.timeout
-            )
-        except Exception as exc:  # noqa: BLE001 - then every sample fails with this reason
-            request = f"the query request cannot be built: {why(exc)}"
+        request = client.build(
+            method="GET", url=url, headers=dict(endpoint.headers), timeout=probe.timeout
+        )
         return PrometheusAsker(probe, client, request)
